@@ -1,0 +1,298 @@
+//! [`SocialAuthLayerBuilder`]: configuration, checked once by [`build`](SocialAuthLayerBuilder::build).
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::cookies::CookieSettings;
+use crate::error::ConfigError;
+use crate::keys::{Keys, MIN_SECRET_LEN};
+use crate::layer::SocialAuthLayer;
+use crate::outbound::{Outbound, OutboundLimits};
+use crate::provider::{endpoint, Provider};
+use crate::settings::{AfterLogin, Settings};
+use crate::token::IdentityCodec;
+
+/// The longest a login may take between start and callback.
+pub const MAX_FLOW_LIFETIME: Duration = Duration::from_secs(10 * 60);
+
+/// Builds a [`SocialAuthLayer`]. Start with [`SocialAuthLayer::builder`].
+///
+/// Only [`secret`](Self::secret) and one [`provider`](Self::provider) are required; every
+/// other setting has a secure default.
+pub struct SocialAuthLayerBuilder {
+    secret: Option<Vec<u8>>,
+    providers: Vec<Provider>,
+    route_prefix: String,
+    public_url: Option<String>,
+    identity_lifetime: Duration,
+    flow_lifetime: Duration,
+    after_login: AfterLogin,
+    failure_redirect: Option<String>,
+    secure_cookies: bool,
+    provider_timeout: Duration,
+    max_provider_response: usize,
+}
+
+impl Default for SocialAuthLayerBuilder {
+    fn default() -> Self {
+        Self {
+            secret: None,
+            providers: Vec::new(),
+            route_prefix: "/auth".to_owned(),
+            public_url: None,
+            identity_lifetime: Duration::from_secs(7 * 24 * 60 * 60),
+            flow_lifetime: MAX_FLOW_LIFETIME,
+            after_login: AfterLogin::Redirect("/".to_owned()),
+            failure_redirect: None,
+            secure_cookies: true,
+            provider_timeout: Duration::from_secs(10),
+            max_provider_response: 1024 * 1024,
+        }
+    }
+}
+
+impl fmt::Debug for SocialAuthLayerBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SocialAuthLayerBuilder")
+            .field("secret", &self.secret.as_ref().map(|_| "REDACTED"))
+            .field("providers", &self.providers)
+            .field("route_prefix", &self.route_prefix)
+            .field("public_url", &self.public_url)
+            .field("identity_lifetime", &self.identity_lifetime)
+            .field("flow_lifetime", &self.flow_lifetime)
+            .field("secure_cookies", &self.secure_cookies)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SocialAuthLayerBuilder {
+    /// The secret every key is derived from: at least 32 random bytes, the same on every
+    /// replica. Identity tokens are signed and flow cookies encrypted with keys derived from it.
+    ///
+    /// ```
+    /// let builder = socialauth::SocialAuthLayer::builder()
+    ///     .secret(std::env::var("SOCIALAUTH_SECRET").unwrap_or_else(|_| "x".repeat(32)));
+    /// # let _ = builder;
+    /// ```
+    pub fn secret(mut self, secret: impl AsRef<[u8]>) -> Self {
+        self.secret = Some(secret.as_ref().to_vec());
+        self
+    }
+
+    /// Adds a provider; it answers at `/auth/<its name>`.
+    ///
+    /// ```
+    /// use socialauth::{Facebook, SocialAuthLayer, Twitter};
+    /// let builder = SocialAuthLayer::builder()
+    ///     .provider(Twitter::new("consumer-key", "consumer-secret"))
+    ///     .provider(Facebook::new("app-id", "app-secret"));
+    /// # let _ = builder;
+    /// ```
+    pub fn provider(mut self, provider: impl Into<Provider>) -> Self {
+        self.providers.push(provider.into());
+        self
+    }
+
+    /// The path under which provider routes live (default `/auth`, giving `/auth/twitter`).
+    pub fn route_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.route_prefix = prefix.into();
+        self
+    }
+
+    /// The app's public URL, e.g. `https://app.example.com`, used to build the callback URL
+    /// the providers redirect to. Set it in production, behind proxies and load balancers:
+    /// without it the callback is built from the request's `Host` header, with `http` for
+    /// loopback hosts and `https` otherwise.
+    ///
+    /// ```
+    /// let builder = socialauth::SocialAuthLayer::builder().public_url("https://app.example.com");
+    /// # let _ = builder;
+    /// ```
+    pub fn public_url(mut self, url: impl Into<String>) -> Self {
+        self.public_url = Some(url.into());
+        self
+    }
+
+    /// How long a login lasts (default 7 days). The identity cookie expires then.
+    pub fn identity_lifetime(mut self, lifetime: Duration) -> Self {
+        self.identity_lifetime = lifetime;
+        self
+    }
+
+    /// How long a user may take at the provider (default and maximum 10 minutes).
+    pub fn flow_lifetime(mut self, lifetime: Duration) -> Self {
+        self.flow_lifetime = lifetime;
+        self
+    }
+
+    /// Where to send the browser after a login (default `/`). A path on this site, or an
+    /// absolute `http(s)` URL.
+    pub fn after_login_redirect(mut self, location: impl Into<String>) -> Self {
+        self.after_login = AfterLogin::Redirect(location.into());
+        self
+    }
+
+    /// Answer a completed login with `200 {"status":"success"}` (the Python socialauth's
+    /// answer) instead of a redirect.
+    pub fn after_login_json(mut self) -> Self {
+        self.after_login = AfterLogin::Json;
+        self
+    }
+
+    /// On a failed callback (cancelled, refused, invalid), redirect here with
+    /// `?error=<code>` instead of answering with a JSON error.
+    pub fn failure_redirect(mut self, location: impl Into<String>) -> Self {
+        self.failure_redirect = Some(location.into());
+        self
+    }
+
+    /// **Weakens security.** Drops the `Secure` flag and the `__Host-`/`__Secure-` cookie name
+    /// prefixes, so the cookies also travel over plain `http`, where anyone on the network can
+    /// read and replay them. Only for development on a non-loopback host without TLS:
+    /// browsers already accept Secure cookies from `http://localhost` and `http://127.0.0.1`.
+    pub fn insecure_http_cookies(mut self) -> Self {
+        self.secure_cookies = false;
+        self
+    }
+
+    /// The whole-request timeout for calls to providers (default 10 s).
+    pub fn provider_timeout(mut self, timeout: Duration) -> Self {
+        self.provider_timeout = timeout;
+        self
+    }
+
+    /// The largest provider response read, in bytes (default 1 MiB).
+    pub fn max_provider_response(mut self, bytes: usize) -> Self {
+        self.max_provider_response = bytes;
+        self
+    }
+
+    /// Checks the configuration and builds the layer.
+    pub fn build(self) -> Result<SocialAuthLayer, ConfigError> {
+        let secret = self.secret.ok_or(ConfigError::MissingSecret)?;
+        if secret.len() < MIN_SECRET_LEN {
+            return Err(ConfigError::SecretTooShort { len: secret.len() });
+        }
+        let keys = Keys::derive(&secret)?;
+        if self.providers.is_empty() {
+            return Err(ConfigError::NoProvider);
+        }
+        for (index, provider) in self.providers.iter().enumerate() {
+            provider.flow.check()?;
+            if self.providers[..index]
+                .iter()
+                .any(|p| p.name() == provider.name())
+            {
+                return Err(ConfigError::DuplicateProvider(provider.name().to_owned()));
+            }
+        }
+        let route_prefix = check_prefix(&self.route_prefix)?;
+        let public_url = self
+            .public_url
+            .as_deref()
+            .map(check_public_url)
+            .transpose()?;
+        check_lifetime(
+            "identity_lifetime",
+            self.identity_lifetime,
+            Duration::from_secs(400 * 24 * 3600),
+        )?;
+        check_lifetime("flow_lifetime", self.flow_lifetime, MAX_FLOW_LIFETIME)?;
+        if let AfterLogin::Redirect(location) = &self.after_login {
+            check_location("after_login_redirect", location)?;
+        }
+        if let Some(location) = &self.failure_redirect {
+            check_location("failure_redirect", location)?;
+        }
+        if self.provider_timeout.is_zero() || self.max_provider_response == 0 {
+            return Err(ConfigError::InvalidSetting {
+                setting: "provider_timeout / max_provider_response",
+                reason: "must be more than zero",
+            });
+        }
+        let outbound = Outbound::new(OutboundLimits {
+            timeout: self.provider_timeout,
+            max_body: self.max_provider_response,
+        })
+        .map_err(|e| ConfigError::HttpClient(e.to_string()))?;
+        if !self.secure_cookies {
+            tracing::warn!("socialauth: Secure cookies are off (insecure_http_cookies); never do this in production");
+        }
+        let settings = Settings {
+            keys,
+            codec: IdentityCodec::new(),
+            cookies: CookieSettings {
+                secure: self.secure_cookies,
+            },
+            providers: self.providers,
+            route_prefix,
+            public_url,
+            identity_lifetime: self.identity_lifetime,
+            flow_lifetime: self.flow_lifetime,
+            after_login: self.after_login,
+            failure_redirect: self.failure_redirect,
+            outbound,
+        };
+        Ok(SocialAuthLayer {
+            settings: Arc::new(settings),
+        })
+    }
+}
+
+fn check_prefix(prefix: &str) -> Result<String, ConfigError> {
+    let trimmed = prefix.trim_end_matches('/');
+    let ok = trimmed.starts_with('/')
+        && trimmed
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'_' | b'.'));
+    if ok {
+        Ok(trimmed.to_owned())
+    } else {
+        Err(ConfigError::InvalidSetting {
+            setting: "route_prefix",
+            reason: "must be a path like \"/auth\"",
+        })
+    }
+}
+
+fn check_public_url(url: &str) -> Result<String, ConfigError> {
+    let parsed = endpoint("public_url", url)?;
+    if parsed.query().is_some() {
+        return Err(ConfigError::InvalidUrl {
+            setting: "public_url",
+            reason: format!("{url:?} must have no query"),
+        });
+    }
+    Ok(url.trim_end_matches('/').to_owned())
+}
+
+fn check_lifetime(
+    setting: &'static str,
+    lifetime: Duration,
+    max: Duration,
+) -> Result<(), ConfigError> {
+    if lifetime < Duration::from_secs(1) || lifetime > max {
+        return Err(ConfigError::InvalidSetting {
+            setting,
+            reason: "out of range (flow: 1 s to 10 min; identity: 1 s to 400 days)",
+        });
+    }
+    Ok(())
+}
+
+/// A redirect target: a path on this site (not `//host`), or an absolute http(s) URL.
+fn check_location(setting: &'static str, location: &str) -> Result<(), ConfigError> {
+    let is_path = location.starts_with('/')
+        && !location.starts_with("//")
+        && !location.starts_with("/\\")
+        && !location.bytes().any(|b| b.is_ascii_control());
+    if is_path || endpoint(setting, location).is_ok() {
+        Ok(())
+    } else {
+        Err(ConfigError::InvalidUrl {
+            setting,
+            reason: format!("{location:?} is neither a path nor an absolute http(s) URL"),
+        })
+    }
+}

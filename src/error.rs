@@ -1,0 +1,214 @@
+//! Errors: [`ConfigError`] when the layer is built, [`AuthError`] when a request is answered.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use bytes::Bytes;
+use http::{header, HeaderValue, Response, StatusCode};
+
+/// Why [`SocialAuthLayerBuilder::build`](crate::SocialAuthLayerBuilder::build) refused a configuration.
+///
+/// These are set-up mistakes: they are reported once, at start-up, never per request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// No secret was given; see [`secret`](crate::SocialAuthLayerBuilder::secret).
+    MissingSecret,
+    /// The secret is shorter than 32 bytes.
+    SecretTooShort {
+        /// The length that was given, in bytes.
+        len: usize,
+    },
+    /// No provider was added.
+    NoProvider,
+    /// Two providers share a name, so they would share a route.
+    DuplicateProvider(String),
+    /// A provider name is not made of `a-z`, `0-9`, `-` and `_` (1 to 32 characters).
+    InvalidProviderName(String),
+    /// A URL in the configuration is not an absolute `http`/`https` URL of the expected form.
+    InvalidUrl {
+        /// Which setting holds the URL.
+        setting: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A setting is outside its allowed range.
+    InvalidSetting {
+        /// The setting.
+        setting: &'static str,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// The outbound HTTP client could not be built.
+    HttpClient(String),
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::MissingSecret => {
+                f.write_str("no secret: call .secret() with at least 32 random bytes")
+            }
+            Self::SecretTooShort { len } => {
+                write!(
+                    f,
+                    "the secret is {len} bytes long; at least 32 random bytes are required"
+                )
+            }
+            Self::NoProvider => f.write_str("no provider: add at least one with .provider()"),
+            Self::DuplicateProvider(name) => write!(f, "two providers are named {name:?}"),
+            Self::InvalidProviderName(name) => write!(
+                f,
+                "provider name {name:?} must be 1 to 32 characters of a-z, 0-9, '-' and '_'"
+            ),
+            Self::InvalidUrl { setting, reason } => write!(f, "{setting}: {reason}"),
+            Self::InvalidSetting { setting, reason } => write!(f, "{setting}: {reason}"),
+            Self::HttpClient(reason) => write!(f, "cannot build the HTTP client: {reason}"),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// What went wrong while answering a request on an `/auth/<provider>` route.
+///
+/// Every variant becomes a response with a short JSON body
+/// `{"error": "<code>", "message": "<text>"}`; the error itself is also put in the
+/// response's extensions, so an outer layer can log or restyle it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AuthErrorKind {
+    /// No provider has this name. `404`.
+    UnknownProvider,
+    /// The route exists, but not for this method. `405`.
+    MethodNotAllowed,
+    /// The request is not a login start nor a well-formed callback. `400`.
+    InvalidRequest,
+    /// The callback came without the flow cookie set at the start. `400`.
+    MissingFlowCookie,
+    /// The flow cookie does not decrypt, belongs to another provider, or is malformed. `400`.
+    InvalidFlowCookie,
+    /// The flow cookie is older than the flow lifetime. `400`.
+    FlowExpired,
+    /// The callback's `state` (or `oauth_token`) does not match the flow cookie's. `400`.
+    StateMismatch,
+    /// The user cancelled at the provider. `401`.
+    AccessDenied,
+    /// The provider refused to complete the login (e.g. `invalid_grant`). `401`.
+    LoginFailed,
+    /// The provider answered with an error, garbage, or too much. `502`.
+    ProviderError,
+    /// The provider did not answer in time. `504`.
+    ProviderTimeout,
+    /// Something on this server failed (e.g. no randomness). `500`.
+    Internal,
+}
+
+impl AuthErrorKind {
+    /// The HTTP status this kind is answered with.
+    pub fn status(self) -> StatusCode {
+        match self {
+            Self::UnknownProvider => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::InvalidRequest
+            | Self::MissingFlowCookie
+            | Self::InvalidFlowCookie
+            | Self::FlowExpired
+            | Self::StateMismatch => StatusCode::BAD_REQUEST,
+            Self::AccessDenied | Self::LoginFailed => StatusCode::UNAUTHORIZED,
+            Self::ProviderError => StatusCode::BAD_GATEWAY,
+            Self::ProviderTimeout => StatusCode::GATEWAY_TIMEOUT,
+            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The machine-readable code in the JSON body's `error` member.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::UnknownProvider => "unknown_provider",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::InvalidRequest => "invalid_request",
+            Self::MissingFlowCookie => "missing_flow_cookie",
+            Self::InvalidFlowCookie => "invalid_flow_cookie",
+            Self::FlowExpired => "flow_expired",
+            Self::StateMismatch => "state_mismatch",
+            Self::AccessDenied => "access_denied",
+            Self::LoginFailed => "login_failed",
+            Self::ProviderError => "provider_error",
+            Self::ProviderTimeout => "provider_timeout",
+            Self::Internal => "internal_error",
+        }
+    }
+}
+
+/// A request-time failure on an auth route, answered as a JSON error response.
+///
+/// The message is written by this crate, never copied from the provider or the request,
+/// so it holds nothing secret and nothing an attacker chose.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthError {
+    kind: AuthErrorKind,
+    message: Cow<'static, str>,
+}
+
+impl AuthError {
+    pub(crate) fn new(kind: AuthErrorKind, message: impl Into<Cow<'static, str>>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    /// What kind of failure this is.
+    pub fn kind(&self) -> AuthErrorKind {
+        self.kind
+    }
+
+    /// The human-readable explanation sent in the body's `message` member.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    pub(crate) fn invalid_request(message: &'static str) -> Self {
+        Self::new(AuthErrorKind::InvalidRequest, message)
+    }
+
+    pub(crate) fn provider(message: &'static str) -> Self {
+        Self::new(AuthErrorKind::ProviderError, message)
+    }
+
+    pub(crate) fn internal(message: &'static str) -> Self {
+        Self::new(AuthErrorKind::Internal, message)
+    }
+
+    /// The JSON body: `{"error": "...", "message": "..."}`.
+    pub(crate) fn json_body(&self) -> Bytes {
+        let body = serde_json::json!({ "error": self.kind.code(), "message": self.message });
+        Bytes::from(body.to_string())
+    }
+
+    /// The response for this error, with the error in its extensions.
+    pub(crate) fn into_response(self) -> Response<Bytes> {
+        let mut response = Response::new(self.json_body());
+        *response.status_mut() = self.kind.status();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if self.kind == AuthErrorKind::MethodNotAllowed {
+            headers.insert(header::ALLOW, HeaderValue::from_static("GET"));
+        }
+        response.extensions_mut().insert(self);
+        response
+    }
+}
+
+impl fmt::Display for AuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.kind.code(), self.message)
+    }
+}
+
+impl std::error::Error for AuthError {}

@@ -1,0 +1,71 @@
+//! [`ResponseFuture`]: the inner service's future, or the layer's own answer on an auth route.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http::Response;
+use pin_project_lite::pin_project;
+
+use crate::body::ResponseBody;
+
+type OwnAnswer = Pin<Box<dyn Future<Output = Response<Bytes>> + Send>>;
+
+pin_project! {
+    /// The future of [`SocialAuth`](crate::SocialAuth)'s responses.
+    pub struct ResponseFuture<F> {
+        #[pin]
+        kind: Kind<F>,
+    }
+}
+
+pin_project! {
+    #[project = KindProj]
+    enum Kind<F> {
+        Inner { #[pin] future: F },
+        Own { future: OwnAnswer },
+    }
+}
+
+impl<F> ResponseFuture<F> {
+    pub(crate) fn inner(future: F) -> Self {
+        Self {
+            kind: Kind::Inner { future },
+        }
+    }
+
+    pub(crate) fn own(future: OwnAnswer) -> Self {
+        Self {
+            kind: Kind::Own { future },
+        }
+    }
+}
+
+impl<F> std::fmt::Debug for ResponseFuture<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self.kind {
+            Kind::Inner { .. } => "ResponseFuture::Inner",
+            Kind::Own { .. } => "ResponseFuture::Own",
+        })
+    }
+}
+
+impl<F, B, E> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+{
+    type Output = Result<Response<ResponseBody<B>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().kind.project() {
+            KindProj::Inner { future } => future
+                .poll(cx)
+                .map(|result| result.map(|response| response.map(ResponseBody::inner))),
+            KindProj::Own { future } => future
+                .as_mut()
+                .poll(cx)
+                .map(|response| Ok(response.map(ResponseBody::own))),
+        }
+    }
+}

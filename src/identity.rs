@@ -1,0 +1,66 @@
+//! [`Identity`]: the signed-in user, as the layer hands it to the inner service.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// The user a request is signed in as, verified by [`SocialAuthLayer`](crate::SocialAuthLayer).
+///
+/// The layer puts it in the request's extensions when, and only when, the request carries a
+/// valid identity cookie; nothing else a client sends can put it there.
+///
+/// ```
+/// # use socialauth::Identity;
+/// fn greet<B>(req: &http::Request<B>) -> String {
+///     match req.extensions().get::<Identity>() {
+///         Some(user) => format!("hello, {} from {}", user.display_name(), user.provider()),
+///         None => "hello, stranger".to_owned(),
+///     }
+/// }
+/// # assert_eq!(greet(&http::Request::new(())), "hello, stranger");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub(crate) provider: String,
+    pub(crate) user_id: String,
+    pub(crate) name: Option<String>,
+    pub(crate) email: Option<String>,
+    pub(crate) issued_at: u64,
+    pub(crate) expires_at: u64,
+}
+
+impl Identity {
+    /// The provider's name as configured, e.g. `"twitter"` or `"facebook"`.
+    pub fn provider(&self) -> &str {
+        &self.provider
+    }
+
+    /// The user's id at the provider (stable; use it, with [`provider`](Self::provider), as the key
+    /// of your user record).
+    pub fn user_id(&self) -> &str {
+        &self.user_id
+    }
+
+    /// The user's name or handle, when the provider shared one.
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    /// The user's email, when the provider shared one.
+    pub fn email(&self) -> Option<&str> {
+        self.email.as_deref()
+    }
+
+    /// The name when known, else the user id: something to show.
+    pub fn display_name(&self) -> &str {
+        self.name.as_deref().unwrap_or(&self.user_id)
+    }
+
+    /// When the user signed in.
+    pub fn issued_at(&self) -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(self.issued_at)
+    }
+
+    /// When the sign-in stops being valid.
+    pub fn expires_at(&self) -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(self.expires_at)
+    }
+}

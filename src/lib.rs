@@ -1,0 +1,72 @@
+//! Sign in with Twitter or Facebook for any Tower service, as one stateless layer.
+//!
+//! [`SocialAuthLayer`] answers `/auth/<provider>` itself: `?login=start` sends the browser
+//! to the provider, and the provider's callback comes back to the same URL. Everything a
+//! login needs in between travels in an encrypted flow cookie; after the login, the user's
+//! identity is a signed JWT in a cookie. The server keeps no session store, so any number of
+//! replicas sharing the secret can serve any request.
+//!
+//! Every other request passes to the inner service with the verified [`Identity`] in its
+//! extensions, or without one.
+//!
+//! ```
+//! use socialauth::{Facebook, Identity, SocialAuthLayer, Twitter};
+//!
+//! # fn main() -> Result<(), socialauth::ConfigError> {
+//! let auth = SocialAuthLayer::builder()
+//!     .secret([7u8; 32]) // at least 32 random bytes, e.g. from SOCIALAUTH_SECRET
+//!     .provider(Twitter::new("consumer-key", "consumer-secret"))
+//!     .provider(Facebook::new("app-id", "app-secret"))
+//!     .build()?;
+//!
+//! // Any tower service; here a plain function reading the identity extension.
+//! let app = tower::ServiceBuilder::new().layer(auth).service(tower::service_fn(
+//!     |req: http::Request<String>| async move {
+//!         let who = req
+//!             .extensions()
+//!             .get::<Identity>()
+//!             .map_or("anonymous".to_owned(), |user| user.user_id().to_owned());
+//!         Ok::<_, std::convert::Infallible>(http::Response::new(who))
+//!     },
+//! ));
+//! # let _ = app;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! | Feature | What it adds |
+//! |---|---|
+//! | `axum` | [`Identity`] and `Option<Identity>` as axum extractors |
+#![forbid(unsafe_code)]
+#![deny(missing_docs, missing_debug_implementations, unreachable_pub)]
+
+mod body;
+mod builder;
+mod cookies;
+mod error;
+#[cfg(feature = "axum")]
+mod extract;
+mod flow;
+mod future;
+mod identity;
+mod keys;
+mod layer;
+mod login;
+mod outbound;
+mod provider;
+mod random;
+mod secret;
+mod service;
+mod settings;
+mod token;
+
+pub use body::ResponseBody;
+pub use builder::{SocialAuthLayerBuilder, MAX_FLOW_LIFETIME};
+pub use error::{AuthError, AuthErrorKind, ConfigError};
+#[cfg(feature = "axum")]
+pub use extract::IdentityRejection;
+pub use future::ResponseFuture;
+pub use identity::Identity;
+pub use layer::SocialAuthLayer;
+pub use provider::{Facebook, Provider, Twitter, DEFAULT_GRAPH_API_VERSION};
+pub use service::SocialAuth;

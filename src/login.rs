@@ -1,0 +1,395 @@
+//! The `/auth/<provider>` route: the login start (`?login=start`) and the provider's callback.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, SET_COOKIE};
+use http::{HeaderMap, HeaderValue, Method, Response, StatusCode, Uri};
+
+use crate::cookies::{self, Found};
+use crate::error::{AuthError, AuthErrorKind};
+use crate::flow::FlowState;
+use crate::identity::Identity;
+use crate::provider::{CallbackKey, CallbackParams, FlowContext, Provider};
+use crate::random::short_tag;
+use crate::secret::constant_time_eq;
+use crate::settings::{AfterLogin, Settings};
+
+/// The parts of a request the auth routes read; the body is never read.
+#[derive(Debug)]
+pub(crate) struct RequestHead {
+    pub(crate) method: Method,
+    pub(crate) uri: Uri,
+    pub(crate) headers: HeaderMap,
+}
+
+/// Answers a request to the route of the provider at `index`.
+pub(crate) async fn answer(
+    settings: Arc<Settings>,
+    index: usize,
+    head: RequestHead,
+) -> Response<Bytes> {
+    let Some(provider) = settings.providers.get(index) else {
+        return unknown_provider();
+    };
+    let route = LoginRoute {
+        settings: &settings,
+        provider,
+        head: &head,
+    };
+    route.answer().await
+}
+
+/// The answer for `/auth/<name>` when no provider has that name.
+pub(crate) fn unknown_provider() -> Response<Bytes> {
+    AuthError::new(
+        AuthErrorKind::UnknownProvider,
+        "no login provider has this name",
+    )
+    .into_response()
+}
+
+struct LoginRoute<'a> {
+    settings: &'a Settings,
+    provider: &'a Provider,
+    head: &'a RequestHead,
+}
+
+impl LoginRoute<'_> {
+    async fn answer(&self) -> Response<Bytes> {
+        if self.head.method != Method::GET {
+            return AuthError::new(
+                AuthErrorKind::MethodNotAllowed,
+                "login routes answer GET only",
+            )
+            .into_response();
+        }
+        let query = self.head.uri.query().unwrap_or("");
+        let params = match CallbackParams::parse(query) {
+            Ok(params) => params,
+            Err(error) => return self.fail(error, None),
+        };
+        if params.get("login") == Some("start") {
+            return match self.start().await {
+                Ok(response) => response,
+                Err(error) => {
+                    tracing::debug!(provider = self.provider.name(), error = %error, "login start failed");
+                    error.into_response()
+                }
+            };
+        }
+        if query.is_empty() {
+            let error = AuthError::invalid_request("add ?login=start to begin a login");
+            return error.into_response();
+        }
+        self.callback(&params).await
+    }
+
+    fn path(&self) -> String {
+        format!("{}/{}", self.settings.route_prefix, self.provider.name())
+    }
+
+    fn flow_cookie_name(&self, key: &str) -> String {
+        self.settings
+            .cookies
+            .flow_name(self.provider.name(), &short_tag(key))
+    }
+
+    fn context<'c>(&'c self, callback_url: &'c str) -> FlowContext<'c> {
+        FlowContext {
+            outbound: &self.settings.outbound,
+            callback_url,
+        }
+    }
+
+    async fn start(&self) -> Result<Response<Bytes>, AuthError> {
+        let callback_url = callback_url(self.settings, &self.path(), self.head)?;
+        let started = self
+            .provider
+            .flow
+            .start(self.context(&callback_url))
+            .await?;
+        let name = self.flow_cookie_name(&started.key);
+        let flow = FlowState {
+            provider: self.provider.name().to_owned(),
+            expires_at: self.settings.now() + self.settings.flow_lifetime.as_secs(),
+            key: started.key,
+            secret: started.secret,
+        };
+        let sealed = flow.seal(&self.settings.keys, &name)?;
+        let cookie = self
+            .settings
+            .cookies
+            .flow_cookie(name, sealed, self.path(), self.settings.flow_lifetime)
+            .ok_or_else(|| AuthError::internal("could not write the flow cookie"))?;
+        let mut response = redirect(&started.redirect_to)?;
+        response.headers_mut().append(SET_COOKIE, cookie);
+        tracing::debug!(provider = self.provider.name(), "login started");
+        Ok(response)
+    }
+
+    async fn callback(&self, params: &CallbackParams) -> Response<Bytes> {
+        let key = match self.provider.flow.callback_key(params) {
+            Ok(CallbackKey::Continue(key)) => key,
+            Ok(CallbackKey::Refused { key, by_user }) => {
+                tracing::debug!(
+                    provider = self.provider.name(),
+                    by_user,
+                    "login refused at the provider"
+                );
+                let error = if by_user {
+                    AuthError::new(
+                        AuthErrorKind::AccessDenied,
+                        "the login was cancelled at the provider",
+                    )
+                } else {
+                    AuthError::new(
+                        AuthErrorKind::LoginFailed,
+                        "the provider did not complete the login",
+                    )
+                };
+                return self.fail(error, key.map(|k| self.flow_cookie_name(k)));
+            }
+            Err(error) => return self.fail(error, None),
+        };
+        let name = self.flow_cookie_name(key);
+        match self.complete(params, key, &name).await {
+            Ok(response) => response,
+            Err(error) => self.fail(error, Some(name)),
+        }
+    }
+
+    async fn complete(
+        &self,
+        params: &CallbackParams,
+        key: &str,
+        name: &str,
+    ) -> Result<Response<Bytes>, AuthError> {
+        let flow = self.check_flow_cookie(key, name)?;
+        let callback_url = callback_url(self.settings, &self.path(), self.head)?;
+        let profile = self
+            .provider
+            .flow
+            .finish(self.context(&callback_url), params, flow)
+            .await?;
+        let now = self.settings.now();
+        let identity = Identity {
+            provider: self.provider.name().to_owned(),
+            user_id: profile.user_id,
+            name: profile.name,
+            email: profile.email,
+            issued_at: now,
+            expires_at: now + self.settings.identity_lifetime.as_secs(),
+        };
+        let token = self.settings.codec.sign(&self.settings.keys, &identity)?;
+        let cookie = self
+            .settings
+            .cookies
+            .identity_cookie(token, self.settings.identity_lifetime)
+            .ok_or_else(|| AuthError::internal("could not write the identity cookie"))?;
+        let mut response = match &self.settings.after_login {
+            AfterLogin::Redirect(location) => redirect(location)?,
+            AfterLogin::Json => json(StatusCode::OK, r#"{"status":"success"}"#),
+        };
+        response.headers_mut().append(SET_COOKIE, cookie);
+        if let Some(removal) = self.settings.cookies.removal(name.to_owned(), self.path()) {
+            response.headers_mut().append(SET_COOKIE, removal);
+        }
+        tracing::debug!(provider = self.provider.name(), "login completed");
+        Ok(response)
+    }
+
+    /// The flow cookie must be there once, open with the layer's key, be for this provider,
+    /// be unexpired, and hold the same key as the callback (compared in constant time).
+    fn check_flow_cookie(&self, key: &str, name: &str) -> Result<FlowState, AuthError> {
+        let sealed = match cookies::find(&self.head.headers, name) {
+            Found::One(value) => value,
+            Found::None => return Err(self.missing_flow_cookie()),
+            Found::Many => {
+                tracing::warn!(
+                    provider = self.provider.name(),
+                    "several flow cookies of one name"
+                );
+                return Err(AuthError::new(
+                    AuthErrorKind::InvalidFlowCookie,
+                    "the request carries several login cookies for this login",
+                ));
+            }
+        };
+        let flow = FlowState::open(&self.settings.keys, name, sealed).inspect_err(|_| {
+            tracing::warn!(provider = self.provider.name(), "flow cookie does not open");
+        })?;
+        if flow.provider != self.provider.name() {
+            tracing::warn!(
+                provider = self.provider.name(),
+                "flow cookie of another provider"
+            );
+            return Err(AuthError::new(
+                AuthErrorKind::InvalidFlowCookie,
+                "the login cookie belongs to another provider",
+            ));
+        }
+        if flow.expires_at <= self.settings.now() {
+            return Err(AuthError::new(
+                AuthErrorKind::FlowExpired,
+                "the login took too long; start it again",
+            ));
+        }
+        if !constant_time_eq(flow.key.as_bytes(), key.as_bytes()) {
+            tracing::warn!(
+                provider = self.provider.name(),
+                "callback state does not match the flow cookie"
+            );
+            return Err(AuthError::new(
+                AuthErrorKind::StateMismatch,
+                "the callback does not belong to the login this browser started",
+            ));
+        }
+        Ok(flow)
+    }
+
+    fn missing_flow_cookie(&self) -> AuthError {
+        tracing::debug!(
+            provider = self.provider.name(),
+            "callback without its flow cookie"
+        );
+        let minutes = self.settings.flow_lifetime.as_secs().div_ceil(60);
+        AuthError::new(
+            AuthErrorKind::MissingFlowCookie,
+            format!(
+                "the login cookie did not come back with the provider's callback. Usual causes: \
+                 the site is served over plain http (the cookie is Secure), the login was started \
+                 on another host name (e.g. 127.0.0.1 and localhost), or more than {minutes} \
+                 minutes passed. Start the login again."
+            ),
+        )
+    }
+
+    /// A failed callback: the error (or the configured failure redirect), clearing the flow
+    /// cookie when its name is known.
+    fn fail(&self, error: AuthError, flow_cookie: Option<String>) -> Response<Bytes> {
+        let mut response = match &self.settings.failure_redirect {
+            Some(target) => failure_redirect(target, &error).unwrap_or_else(|e| e.into_response()),
+            None => error.into_response(),
+        };
+        if let Some(removal) =
+            flow_cookie.and_then(|name| self.settings.cookies.removal(name, self.path()))
+        {
+            response.headers_mut().append(SET_COOKIE, removal);
+        }
+        response
+    }
+}
+
+/// The URL the provider must call back: the configured public URL, or this request's origin.
+fn callback_url(settings: &Settings, path: &str, head: &RequestHead) -> Result<String, AuthError> {
+    if let Some(base) = &settings.public_url {
+        return Ok(format!("{base}{path}"));
+    }
+    let host = head
+        .uri
+        .authority()
+        .map(|a| a.as_str())
+        .or_else(|| {
+            head.headers
+                .get(http::header::HOST)
+                .and_then(|h| h.to_str().ok())
+        })
+        .filter(|host| is_plain_host(host))
+        .ok_or_else(|| AuthError::invalid_request("the request has no usable Host header"))?;
+    let scheme = match head.uri.scheme_str() {
+        Some(scheme) => scheme,
+        None if is_loopback(host) => "http",
+        None => "https",
+    };
+    Ok(format!("{scheme}://{host}{path}"))
+}
+
+/// A host (and optional port) with nothing but host characters in it.
+fn is_plain_host(host: &str) -> bool {
+    !host.is_empty()
+        && host.len() <= 255
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'))
+}
+
+fn is_loopback(host: &str) -> bool {
+    let name = match host.rsplit_once(':') {
+        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) && !name.ends_with(':') => {
+            name
+        }
+        _ => host,
+    };
+    name == "localhost"
+        || name == "[::1]"
+        || name
+            .parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+fn redirect(location: &str) -> Result<Response<Bytes>, AuthError> {
+    let location = HeaderValue::try_from(location)
+        .map_err(|_| AuthError::internal("a redirect target is not a valid header"))?;
+    let mut response = Response::new(Bytes::new());
+    *response.status_mut() = StatusCode::SEE_OTHER;
+    response.headers_mut().insert(LOCATION, location);
+    response
+        .headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+fn failure_redirect(target: &str, error: &AuthError) -> Result<Response<Bytes>, AuthError> {
+    let separator = if target.contains('?') { '&' } else { '?' };
+    let mut response = redirect(&format!("{target}{separator}error={}", error.kind().code()))?;
+    response.extensions_mut().insert(error.clone());
+    Ok(response)
+}
+
+fn json(status: StatusCode, body: &'static str) -> Response<Bytes> {
+    let mut response = Response::new(Bytes::from_static(body.as_bytes()));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+        .headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_hosts_are_recognised() {
+        for host in [
+            "localhost",
+            "localhost:3000",
+            "127.0.0.1",
+            "127.0.0.1:8080",
+            "[::1]",
+            "[::1]:80",
+        ] {
+            assert!(is_loopback(host), "{host}");
+        }
+        for host in [
+            "example.com",
+            "127.example.com",
+            "localhost.evil.com:80",
+            "[::2]:80",
+        ] {
+            assert!(!is_loopback(host), "{host}");
+        }
+    }
+
+    #[test]
+    fn hosts_with_other_characters_are_refused() {
+        assert!(is_plain_host("app.example.com:8443"));
+        for host in ["", "evil.com/path", "a b", "evil.com@x", "x\"y"] {
+            assert!(!is_plain_host(host), "{host:?}");
+        }
+    }
+}

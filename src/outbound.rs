@@ -1,0 +1,130 @@
+//! The layer's one HTTP client for talking to providers: no redirects (SSRF), timeouts,
+//! pooled connections, and capped reads.
+
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use serde::de::DeserializeOwned;
+
+use crate::error::{AuthError, AuthErrorKind};
+
+/// Limits for calls to providers.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct OutboundLimits {
+    /// Whole-request timeout, connect to last body byte.
+    pub(crate) timeout: Duration,
+    /// Largest response body read from a provider.
+    pub(crate) max_body: usize,
+}
+
+/// The client and its limits, shared by every provider of a layer.
+#[derive(Debug, Clone)]
+pub(crate) struct Outbound {
+    client: reqwest::Client,
+    limits: OutboundLimits,
+}
+
+/// A provider's answer, read whole (within the cap).
+#[derive(Debug)]
+pub(crate) struct Reply {
+    pub(crate) status: http::StatusCode,
+    pub(crate) body: Bytes,
+}
+
+impl Outbound {
+    pub(crate) fn new(limits: OutboundLimits) -> Result<Self, reqwest::Error> {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(limits.timeout)
+            .connect_timeout(limits.timeout.min(Duration::from_secs(5)))
+            .pool_idle_timeout(Duration::from_secs(60))
+            .user_agent(concat!("socialauth/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(Self { client, limits })
+    }
+
+    /// The client, to build requests with.
+    pub(crate) fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
+    /// Sends a request and reads its body, at most `max_body` bytes. `endpoint` names the
+    /// provider endpoint in logs and errors. Any status is returned: callers decide.
+    pub(crate) async fn send(
+        &self,
+        request: reqwest::RequestBuilder,
+        endpoint: &'static str,
+    ) -> Result<Reply, AuthError> {
+        let mut response = request
+            .send()
+            .await
+            .map_err(|e| transport_error(&e, endpoint))?;
+        let status = response.status();
+        if response
+            .content_length()
+            .is_some_and(|len| len > self.limits.max_body as u64)
+        {
+            tracing::warn!(endpoint, "provider response larger than the cap");
+            return Err(too_large());
+        }
+        let mut body = BytesMut::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| transport_error(&e, endpoint))?
+        {
+            if body.len() + chunk.len() > self.limits.max_body {
+                tracing::warn!(endpoint, "provider response larger than the cap");
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        tracing::debug!(endpoint, status = status.as_u16(), "provider answered");
+        if status.is_redirection() {
+            tracing::warn!(endpoint, "provider answered with a redirect, not followed");
+            return Err(AuthError::provider("the provider answered with a redirect"));
+        }
+        Ok(Reply {
+            status,
+            body: body.freeze(),
+        })
+    }
+}
+
+impl Reply {
+    /// The body as JSON of type `T`; anything else is a provider error.
+    pub(crate) fn json<T: DeserializeOwned>(&self) -> Result<T, AuthError> {
+        serde_json::from_slice(&self.body)
+            .map_err(|_| AuthError::provider("the provider's answer is not the expected JSON"))
+    }
+
+    /// The body as `application/x-www-form-urlencoded` pairs; `None` when it is not.
+    pub(crate) fn form(&self) -> Option<Vec<(String, String)>> {
+        let text = std::str::from_utf8(&self.body).ok()?;
+        if text.is_empty() || text.contains(['<', '{', ' ', '\n']) {
+            return None;
+        }
+        Some(
+            form_urlencoded::parse(text.as_bytes())
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect(),
+        )
+    }
+}
+
+fn transport_error(error: &reqwest::Error, endpoint: &'static str) -> AuthError {
+    if error.is_timeout() {
+        tracing::warn!(endpoint, "provider timed out");
+        AuthError::new(
+            AuthErrorKind::ProviderTimeout,
+            "the provider did not answer in time",
+        )
+    } else {
+        tracing::warn!(endpoint, "provider unreachable");
+        AuthError::provider("could not reach the provider")
+    }
+}
+
+fn too_large() -> AuthError {
+    AuthError::provider("the provider's answer is too large")
+}

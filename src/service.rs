@@ -1,0 +1,91 @@
+//! [`SocialAuth`]: the service the layer wraps around the app.
+
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use http::{Request, Response};
+use tower_service::Service;
+
+use crate::body::ResponseBody;
+use crate::future::ResponseFuture;
+use crate::identity::Identity;
+use crate::login::{self, RequestHead};
+use crate::settings::{CheckedAnonymous, Route, Settings};
+
+/// Middleware that answers `/auth/<provider>` itself and passes every other request to the
+/// inner service with the verified [`Identity`] (if any) in its extensions.
+///
+/// Made by [`SocialAuthLayer`](crate::SocialAuthLayer). Auth failures are responses, so the
+/// error type is the inner service's, unchanged.
+#[derive(Debug, Clone)]
+pub struct SocialAuth<S> {
+    inner: S,
+    settings: Arc<Settings>,
+}
+
+impl<S> SocialAuth<S> {
+    pub(crate) fn new(inner: S, settings: Arc<Settings>) -> Self {
+        Self { inner, settings }
+    }
+
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Unwraps the inner service.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for SocialAuth<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+{
+    type Response = Response<ResponseBody<ResBody>>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
+        match self.settings.route(request.uri().path()) {
+            Route::Pass => {
+                let identity = self.settings.identify(request.headers());
+                let extensions = request.extensions_mut();
+                // Only the layer puts an identity here; drop any that came from elsewhere.
+                extensions.remove::<Identity>();
+                match identity {
+                    Some(identity) => {
+                        extensions.insert(identity);
+                    }
+                    None => {
+                        extensions.insert(CheckedAnonymous);
+                    }
+                }
+                ResponseFuture::inner(self.inner.call(request))
+            }
+            Route::Provider(index) => {
+                let (parts, _body) = request.into_parts();
+                let head = RequestHead {
+                    method: parts.method,
+                    uri: parts.uri,
+                    headers: parts.headers,
+                };
+                ResponseFuture::own(Box::pin(login::answer(self.settings.clone(), index, head)))
+            }
+            Route::Unknown => {
+                let response = login::unknown_provider();
+                ResponseFuture::own(Box::pin(std::future::ready(response)))
+            }
+        }
+    }
+}
