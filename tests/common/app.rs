@@ -1,0 +1,135 @@
+//! The app under test: a small axum (or plain hyper `service_fn`) app behind
+//! `SocialAuthLayer`, wired to the fake providers, served on 127.0.0.1.
+
+use std::convert::Infallible;
+
+use axum::routing::get;
+use axum::Json;
+use http::{Request, Response};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use serde_json::json;
+use socialauth::{Facebook, Identity, SocialAuthLayer, SocialAuthLayerBuilder, Twitter};
+
+use super::fake_facebook::{self, FacebookConfig, FakeFacebook};
+use super::fake_twitter::{self, FakeTwitter, TwitterConfig};
+use super::server;
+
+/// The secret every test app uses (32 bytes).
+pub const SECRET: &[u8] = b"test-secret-test-secret-test-sec";
+
+/// A running app and the fakes it talks to.
+pub struct App {
+    /// `http://127.0.0.1:PORT`
+    pub base_url: String,
+    pub twitter: FakeTwitter,
+    pub facebook: FakeFacebook,
+}
+
+impl App {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+}
+
+/// Which server stack the layer wraps.
+#[derive(Clone, Copy, Debug)]
+pub enum Stack {
+    Axum,
+    Hyper,
+}
+
+/// The layer builder the tests start from: both fake providers, the test secret.
+pub fn builder(twitter: &FakeTwitter, facebook: &FakeFacebook) -> SocialAuthLayerBuilder {
+    let fb = facebook.config();
+    let tw = twitter.config();
+    SocialAuthLayer::builder()
+        .secret(SECRET)
+        .provider(
+            Twitter::new(&tw.consumer_key, &tw.consumer_secret).api_base_url(&twitter.base_url),
+        )
+        .provider(
+            Facebook::new(&fb.app_id, &fb.app_secret)
+                .api_version(&fb.api_version)
+                .dialog_base_url(&facebook.base_url)
+                .graph_base_url(&facebook.base_url),
+        )
+}
+
+/// Starts both fakes and an axum app with the default test configuration.
+pub async fn start() -> App {
+    start_with(Stack::Axum, |b| b).await
+}
+
+/// Starts both fakes and an app on `stack`, with the builder adjusted by `configure`.
+pub async fn start_with(
+    stack: Stack,
+    configure: impl FnOnce(SocialAuthLayerBuilder) -> SocialAuthLayerBuilder,
+) -> App {
+    let twitter = fake_twitter::start(TwitterConfig::new()).await;
+    let facebook = fake_facebook::start(FacebookConfig::new()).await;
+    let layer = configure(builder(&twitter, &facebook))
+        .build()
+        .expect("test configuration is valid");
+    let addr = match stack {
+        Stack::Axum => server::serve(axum_app().layer(layer)).await,
+        Stack::Hyper => {
+            let service = tower::ServiceBuilder::new()
+                .layer(layer)
+                .service(tower::service_fn(hyper_app));
+            server::serve(service).await
+        }
+    };
+    App {
+        base_url: format!("http://{addr}"),
+        twitter,
+        facebook,
+    }
+}
+
+fn describe(user: &Identity) -> serde_json::Value {
+    json!({
+        "provider": user.provider(),
+        "user_id": user.user_id(),
+        "name": user.name(),
+        "email": user.email(),
+    })
+}
+
+/// `/` public, `/whoami` needs a user (extractor), `/maybe` greets either way.
+pub fn axum_app() -> axum::Router {
+    axum::Router::new()
+        .route("/", get(|| async { "home" }))
+        .route(
+            "/whoami",
+            get(|user: Identity| async move { Json(describe(&user)) }),
+        )
+        .route(
+            "/maybe",
+            get(|user: Option<Identity>| async move {
+                user.map_or("anonymous".to_owned(), |u| u.user_id().to_owned())
+            }),
+        )
+}
+
+/// The same app as a plain hyper `service_fn`, reading the extension directly.
+async fn hyper_app(req: Request<Incoming>) -> Result<Response<Full<bytes::Bytes>>, Infallible> {
+    let identity = req.extensions().get::<Identity>();
+    let (status, body) = match (req.uri().path(), identity) {
+        ("/whoami", Some(user)) => (200, describe(user).to_string()),
+        ("/whoami", None) => (401, r#"{"error":"unauthenticated"}"#.to_owned()),
+        ("/maybe", user) => (
+            200,
+            user.map_or("anonymous".to_owned(), |u| u.user_id().to_owned()),
+        ),
+        _ => (200, "home".to_owned()),
+    };
+    let mut response = Response::new(Full::new(bytes::Bytes::from(body)));
+    *response.status_mut() = http::StatusCode::from_u16(status).unwrap_or_default();
+    Ok(response)
+}
+
+/// The JSON body of a response, or a panic naming what it was.
+pub fn json_of(body: &str) -> serde_json::Value {
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
+}
