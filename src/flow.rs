@@ -24,6 +24,12 @@ pub(crate) struct FlowState {
     /// The PKCE verifier (OAuth 2.0) or the request-token secret (OAuth 1.0a).
     #[serde(rename = "s")]
     pub(crate) secret: Secret,
+    /// The OpenID Connect `nonce` the ID token must carry.
+    #[serde(rename = "n", default, skip_serializing_if = "Option::is_none")]
+    pub(crate) nonce: Option<String>,
+    /// Where to send the browser after the login (a validated same-origin path).
+    #[serde(rename = "r", default, skip_serializing_if = "Option::is_none")]
+    pub(crate) return_to: Option<String>,
 }
 
 impl FlowState {
@@ -74,6 +80,8 @@ mod tests {
             expires_at: 1,
             key: "request-token".into(),
             secret: Secret::new("token-secret"),
+            nonce: None,
+            return_to: None,
         }
     }
 

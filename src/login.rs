@@ -115,6 +115,8 @@ impl LoginRoute<'_> {
             expires_at: self.settings.now() + self.settings.flow_lifetime.as_secs(),
             key: started.key,
             secret: started.secret,
+            nonce: started.nonce,
+            return_to: None,
         };
         let sealed = flow.seal(&self.settings.keys, &name)?;
         let cookie = self

@@ -94,6 +94,8 @@ pub(crate) struct Started {
     pub(crate) key: String,
     /// The PKCE verifier or the request-token secret.
     pub(crate) secret: Secret,
+    /// The OpenID Connect `nonce` sent in the authorization request, if any.
+    pub(crate) nonce: Option<String>,
 }
 
 /// The user as the provider describes them.

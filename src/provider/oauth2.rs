@@ -36,6 +36,7 @@ impl AuthorizeRequest<'_> {
             redirect_to: url.into(),
             key: state,
             secret: Secret::new(verifier),
+            nonce: None,
         })
     }
 }

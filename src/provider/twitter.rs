@@ -153,6 +153,7 @@ impl Twitter {
             redirect_to: redirect.into(),
             key: token.to_owned(),
             secret: Secret::new(secret),
+            nonce: None,
         })
     }
 
