@@ -29,6 +29,7 @@ pub struct SocialAuthLayerBuilder {
     flow_lifetime: Duration,
     after_login: AfterLogin,
     failure_redirect: Option<String>,
+    after_logout: String,
     secure_cookies: bool,
     provider_timeout: Duration,
     max_provider_response: usize,
@@ -45,6 +46,7 @@ impl Default for SocialAuthLayerBuilder {
             flow_lifetime: MAX_FLOW_LIFETIME,
             after_login: AfterLogin::Redirect("/".to_owned()),
             failure_redirect: None,
+            after_logout: "/".to_owned(),
             secure_cookies: true,
             provider_timeout: Duration::from_secs(10),
             max_provider_response: 1024 * 1024,
@@ -147,6 +149,12 @@ impl SocialAuthLayerBuilder {
         self
     }
 
+    /// Where `POST /auth/logout` sends the browser (default `/`).
+    pub fn after_logout_redirect(mut self, location: impl Into<String>) -> Self {
+        self.after_logout = location.into();
+        self
+    }
+
     /// **Weakens security.** Drops the `Secure` flag and the `__Host-`/`__Secure-` cookie name
     /// prefixes, so the cookies also travel over plain `http`, where anyone on the network can
     /// read and replay them. Only for development on a non-loopback host without TLS:
@@ -202,6 +210,7 @@ impl SocialAuthLayerBuilder {
         if let AfterLogin::Redirect(location) = &self.after_login {
             check_location("after_login_redirect", location)?;
         }
+        check_location("after_logout_redirect", &self.after_logout)?;
         if let Some(location) = &self.failure_redirect {
             check_location("failure_redirect", location)?;
         }
@@ -232,6 +241,7 @@ impl SocialAuthLayerBuilder {
             flow_lifetime: self.flow_lifetime,
             after_login: self.after_login,
             failure_redirect: self.failure_redirect,
+            after_logout: self.after_logout,
             outbound,
         };
         Ok(SocialAuthLayer {

@@ -92,6 +92,8 @@ pub enum AuthErrorKind {
     FlowExpired,
     /// The callback's `state` (or `oauth_token`) does not match the flow cookie's. `400`.
     StateMismatch,
+    /// The request is refused: a cross-site logout, or a login the app's authorize hook denied. `403`.
+    Forbidden,
     /// The user cancelled at the provider. `401`.
     AccessDenied,
     /// The provider refused to complete the login (e.g. `invalid_grant`). `401`.
@@ -116,6 +118,7 @@ impl AuthErrorKind {
             | Self::FlowExpired
             | Self::StateMismatch => StatusCode::BAD_REQUEST,
             Self::AccessDenied | Self::LoginFailed => StatusCode::UNAUTHORIZED,
+            Self::Forbidden => StatusCode::FORBIDDEN,
             Self::ProviderError => StatusCode::BAD_GATEWAY,
             Self::ProviderTimeout => StatusCode::GATEWAY_TIMEOUT,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -133,6 +136,7 @@ impl AuthErrorKind {
             Self::FlowExpired => "flow_expired",
             Self::StateMismatch => "state_mismatch",
             Self::AccessDenied => "access_denied",
+            Self::Forbidden => "forbidden",
             Self::LoginFailed => "login_failed",
             Self::ProviderError => "provider_error",
             Self::ProviderTimeout => "provider_timeout",
@@ -189,6 +193,11 @@ impl AuthError {
 
     /// The response for this error, with the error in its extensions.
     pub(crate) fn into_response(self) -> Response<Bytes> {
+        self.into_response_allowing("GET")
+    }
+
+    /// The response, with `allow` as the `Allow` header of a `405`.
+    pub(crate) fn into_response_allowing(self, allow: &'static str) -> Response<Bytes> {
         let mut response = Response::new(self.json_body());
         *response.status_mut() = self.kind.status();
         let headers = response.headers_mut();
@@ -198,7 +207,7 @@ impl AuthError {
         );
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         if self.kind == AuthErrorKind::MethodNotAllowed {
-            headers.insert(header::ALLOW, HeaderValue::from_static("GET"));
+            headers.insert(header::ALLOW, HeaderValue::from_static(allow));
         }
         response.extensions_mut().insert(self);
         response

@@ -12,6 +12,7 @@ use crate::flow::FlowState;
 use crate::identity::Identity;
 use crate::provider::{CallbackKey, CallbackParams, FlowContext, Provider};
 use crate::random::short_tag;
+use crate::return_to;
 use crate::secret::constant_time_eq;
 use crate::settings::{AfterLogin, Settings};
 
@@ -21,6 +22,18 @@ pub(crate) struct RequestHead {
     pub(crate) method: Method,
     pub(crate) uri: Uri,
     pub(crate) headers: HeaderMap,
+}
+
+impl RequestHead {
+    /// Keeps the head of a request; its body is dropped unread.
+    pub(crate) fn from_request<B>(request: http::Request<B>) -> Self {
+        let (parts, _body) = request.into_parts();
+        Self {
+            method: parts.method,
+            uri: parts.uri,
+            headers: parts.headers,
+        }
+    }
 }
 
 /// Answers a request to the route of the provider at `index`.
@@ -70,7 +83,7 @@ impl LoginRoute<'_> {
             Err(error) => return self.fail(error, None),
         };
         if params.get("login") == Some("start") {
-            return match self.start().await {
+            return match self.start(&params).await {
                 Ok(response) => response,
                 Err(error) => {
                     tracing::debug!(provider = self.provider.name(), error = %error, "login start failed");
@@ -102,7 +115,14 @@ impl LoginRoute<'_> {
         }
     }
 
-    async fn start(&self) -> Result<Response<Bytes>, AuthError> {
+    async fn start(&self, params: &CallbackParams) -> Result<Response<Bytes>, AuthError> {
+        let return_to = params.get("return_to").and_then(return_to::validate);
+        if return_to.is_none() && params.get("return_to").is_some() {
+            tracing::warn!(
+                provider = self.provider.name(),
+                "return_to refused; using the default"
+            );
+        }
         let callback_url = callback_url(self.settings, &self.path(), self.head)?;
         let started = self
             .provider
@@ -116,7 +136,7 @@ impl LoginRoute<'_> {
             key: started.key,
             secret: started.secret,
             nonce: started.nonce,
-            return_to: None,
+            return_to: return_to.map(str::to_owned),
         };
         let sealed = flow.seal(&self.settings.keys, &name)?;
         let cookie = self
@@ -167,7 +187,12 @@ impl LoginRoute<'_> {
         key: &str,
         name: &str,
     ) -> Result<Response<Bytes>, AuthError> {
-        let flow = self.check_flow_cookie(key, name)?;
+        let mut flow = self.check_flow_cookie(key, name)?;
+        // Checked at the start, and again here: the rules may have changed since.
+        let return_to = flow
+            .return_to
+            .take()
+            .filter(|r| return_to::validate(r).is_some());
         let callback_url = callback_url(self.settings, &self.path(), self.head)?;
         let profile = self
             .provider
@@ -189,9 +214,10 @@ impl LoginRoute<'_> {
             .cookies
             .identity_cookie(token, self.settings.identity_lifetime)
             .ok_or_else(|| AuthError::internal("could not write the identity cookie"))?;
-        let mut response = match &self.settings.after_login {
-            AfterLogin::Redirect(location) => redirect(location)?,
-            AfterLogin::Json => json(StatusCode::OK, r#"{"status":"success"}"#),
+        let mut response = match (&self.settings.after_login, return_to) {
+            (AfterLogin::Redirect(_), Some(return_to)) => redirect(&return_to)?,
+            (AfterLogin::Redirect(location), None) => redirect(location)?,
+            (AfterLogin::Json, _) => json(StatusCode::OK, r#"{"status":"success"}"#),
         };
         response.headers_mut().append(SET_COOKIE, cookie);
         if let Some(removal) = self.settings.cookies.removal(name.to_owned(), self.path()) {
@@ -330,7 +356,7 @@ fn is_loopback(host: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
-fn redirect(location: &str) -> Result<Response<Bytes>, AuthError> {
+pub(crate) fn redirect(location: &str) -> Result<Response<Bytes>, AuthError> {
     let location = HeaderValue::try_from(location)
         .map_err(|_| AuthError::internal("a redirect target is not a valid header"))?;
     let mut response = Response::new(Bytes::new());

@@ -74,13 +74,13 @@ where
                 ResponseFuture::inner(self.inner.call(request))
             }
             Route::Provider(index) => {
-                let (parts, _body) = request.into_parts();
-                let head = RequestHead {
-                    method: parts.method,
-                    uri: parts.uri,
-                    headers: parts.headers,
-                };
+                let head = RequestHead::from_request(request);
                 ResponseFuture::own(Box::pin(login::answer(self.settings.clone(), index, head)))
+            }
+            Route::Logout => {
+                let head = RequestHead::from_request(request);
+                let response = crate::logout::answer(&self.settings, &head);
+                ResponseFuture::own(Box::pin(std::future::ready(response)))
             }
             Route::Unknown => {
                 let response = login::unknown_provider();

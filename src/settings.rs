@@ -32,8 +32,12 @@ pub(crate) struct Settings {
     pub(crate) flow_lifetime: Duration,
     pub(crate) after_login: AfterLogin,
     pub(crate) failure_redirect: Option<String>,
+    pub(crate) after_logout: String,
     pub(crate) outbound: Outbound,
 }
+
+/// The logout route's name under the prefix; no provider may take it.
+pub(crate) const LOGOUT: &str = "logout";
 
 /// Which auth route a path is, if any.
 #[derive(Debug, PartialEq, Eq)]
@@ -42,6 +46,8 @@ pub(crate) enum Route {
     Pass,
     /// `/auth/<name>` of the provider at this index.
     Provider(usize),
+    /// `/auth/logout`.
+    Logout,
     /// Under the prefix, but no provider has that name.
     Unknown,
 }
@@ -55,6 +61,9 @@ impl Settings {
         else {
             return Route::Pass;
         };
+        if rest == LOGOUT {
+            return Route::Logout;
+        }
         match self.providers.iter().position(|p| p.name() == rest) {
             Some(index) => Route::Provider(index),
             None => Route::Unknown,

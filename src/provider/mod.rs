@@ -130,13 +130,13 @@ pub(crate) fn checked_endpoint(setting: &'static str, value: &str) -> Result<Url
     endpoint(setting, value).map_err(|_| AuthError::internal("a provider URL is misconfigured"))
 }
 
-/// Checks a provider's route name: 1 to 32 of `a-z0-9-_`.
+/// Checks a provider's route name: 1 to 32 of `a-z0-9-_`, and not `logout`.
 pub(crate) fn check_name(name: &str) -> Result<(), ConfigError> {
     let ok = (1..=32).contains(&name.len())
         && name
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
-    if ok {
+    if ok && name != crate::settings::LOGOUT {
         Ok(())
     } else {
         Err(ConfigError::InvalidProviderName(name.to_owned()))

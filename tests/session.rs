@@ -1,0 +1,157 @@
+//! Session features around a login: `return_to`, logout and the `RequireIdentity` guard.
+
+mod common;
+
+use axum::routing::get;
+use common::app::{self, json_of};
+use common::browser::Browser;
+use common::fake_facebook::{self, FacebookConfig};
+use common::fake_twitter::{self, TwitterConfig};
+use http::header::LOCATION;
+use socialauth::RequireIdentityLayer;
+
+/// An app with a guarded `/account` route and the test routes of `app::axum_app`.
+async fn guarded_app() -> app::App {
+    let twitter = fake_twitter::start(TwitterConfig::new()).await;
+    let facebook = fake_facebook::start(FacebookConfig::new()).await;
+    let layer = app::builder(&twitter, &facebook)
+        .after_logout_redirect("/maybe")
+        .build()
+        .unwrap();
+    let router = axum::Router::new()
+        .route("/account", get(|| async { "account page" }))
+        .route_layer(RequireIdentityLayer::new().login_url("/auth/facebook?login=start"))
+        .merge(app::axum_app())
+        .layer(layer);
+    let addr = common::server::serve(router).await;
+    app::App {
+        base_url: format!("http://{addr}"),
+        twitter,
+        facebook,
+    }
+}
+
+async fn login_with_return_to(app: &app::App, browser: &Browser, return_to: &str) -> String {
+    let encoded: String = url::form_urlencoded::byte_serialize(return_to.as_bytes()).collect();
+    let start = app.url(&format!("/auth/facebook?login=start&return_to={encoded}"));
+    let visit = browser.follow(&start).await;
+    let (callback_hop, status) = &visit.hops[2];
+    assert!(callback_hop.contains("code="), "{:?}", visit.hops);
+    assert_eq!(*status, 303);
+    visit.final_url
+}
+
+#[tokio::test]
+async fn return_to_brings_the_user_back_to_the_page() {
+    let app = guarded_app().await;
+    let browser = Browser::new();
+    let landed = login_with_return_to(&app, &browser, "/maybe?tab=2").await;
+    assert_eq!(landed, app.url("/maybe?tab=2"));
+}
+
+#[tokio::test]
+async fn return_to_never_leaves_the_origin() {
+    let app = guarded_app().await;
+    let payloads = [
+        "//evil.com",
+        "/\\evil.com",
+        "\\/evil.com",
+        "/%09/evil.com",
+        "/%2f%2fevil.com",
+        "/%5cevil.com",
+        "https:evil.com",
+        "http:/evil.com",
+        "https://evil.com/",
+        "javascript:alert(1)",
+        "http://user@evil.com",
+        "//127.0.0.1.evil.com",
+        "/\r\nSet-Cookie: pwned=1",
+        "/%0d%0aSet-Cookie:%20pwned=1",
+    ];
+    let too_long = format!("/{}", "a".repeat(2100));
+    for payload in payloads.iter().copied().chain([too_long.as_str()]) {
+        let browser = Browser::new();
+        let landed = login_with_return_to(&app, &browser, payload).await;
+        assert_eq!(landed, app.url("/"), "{payload:?}");
+        assert!(
+            browser.cookie("pwned").is_none(),
+            "{payload:?} injected a header"
+        );
+    }
+}
+
+#[tokio::test]
+async fn logout_clears_the_identity_and_needs_a_same_site_post() {
+    let app = guarded_app().await;
+    let browser = Browser::new();
+    browser.follow(&app.url("/auth/facebook?login=start")).await;
+    assert_eq!(browser.follow(&app.url("/maybe")).await.body, "10001");
+
+    let get = browser.get(&app.url("/auth/logout")).await;
+    assert_eq!(get.status(), 405);
+    assert_eq!(get.headers()["allow"], "POST");
+    let cross_site = browser
+        .request(
+            http::Method::POST,
+            &app.url("/auth/logout"),
+            &[("sec-fetch-site", "cross-site")],
+            None,
+        )
+        .await;
+    assert_eq!(cross_site.status(), 403);
+    let foreign_origin = browser
+        .request(
+            http::Method::POST,
+            &app.url("/auth/logout"),
+            &[("origin", "https://evil.example")],
+            None,
+        )
+        .await;
+    assert_eq!(foreign_origin.status(), 403);
+    assert_eq!(browser.follow(&app.url("/maybe")).await.body, "10001");
+
+    let visit = browser.post_follow(&app.url("/auth/logout"), &[]).await;
+    assert_eq!(visit.final_url, app.url("/maybe"));
+    assert_eq!(visit.body, "anonymous");
+    assert!(browser.cookie("__Host-socialauth").is_none());
+}
+
+#[tokio::test]
+async fn the_guard_answers_401_to_api_calls_and_redirects_page_loads() {
+    let app = guarded_app().await;
+    let browser = Browser::new();
+
+    let api = browser.get(&app.url("/account")).await;
+    assert_eq!(api.status(), 401);
+    assert_eq!(
+        json_of(&api.text().await.unwrap())["error"],
+        "unauthenticated"
+    );
+
+    let image = browser
+        .get_with_headers(
+            &app.url("/account"),
+            &[("accept", "text/html,image/*"), ("sec-fetch-dest", "image")],
+        )
+        .await;
+    assert_eq!(image.status(), 401, "a sub-resource must not start a login");
+
+    let page = browser
+        .get_with_headers(
+            &app.url("/account?tab=keys"),
+            &[("accept", "text/html"), ("sec-fetch-dest", "document")],
+        )
+        .await;
+    assert_eq!(page.status(), 303);
+    let location = page.headers()[LOCATION].to_str().unwrap().to_owned();
+    assert_eq!(
+        location,
+        "/auth/facebook?login=start&return_to=%2Faccount%3Ftab%3Dkeys"
+    );
+
+    // Following it logs in and lands back on the guarded page.
+    let visit = browser.follow(&app.url(&location)).await;
+    assert_eq!(visit.final_url, app.url("/account?tab=keys"));
+    assert_eq!(visit.body, "account page");
+    assert_eq!(app.facebook.token_calls(), 1);
+}
