@@ -72,5 +72,8 @@ pub use future::ResponseFuture;
 pub use guard::{RequireIdentity, RequireIdentityLayer};
 pub use identity::Identity;
 pub use layer::SocialAuthLayer;
-pub use provider::{Facebook, Provider, Twitter, DEFAULT_GRAPH_API_VERSION};
+pub use provider::{
+    Algorithm, ClientAuth, Facebook, GitHub, Google, OAuth2, Oidc, Provider, Twitter,
+    DEFAULT_GRAPH_API_VERSION,
+};
 pub use service::SocialAuth;

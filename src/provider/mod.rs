@@ -21,9 +21,19 @@ pub(crate) mod oauth1;
 pub(crate) mod oauth2;
 
 mod facebook;
+mod generic;
+mod github;
+mod google;
+mod oidc;
 mod twitter;
 
 pub use facebook::{Facebook, DEFAULT_GRAPH_API_VERSION};
+pub use generic::OAuth2;
+pub use github::GitHub;
+pub use google::Google;
+pub use jsonwebtoken::Algorithm;
+pub use oauth2::ClientAuth;
+pub use oidc::Oidc;
 pub use twitter::Twitter;
 
 pub(crate) use callback::{CallbackKey, CallbackParams};

@@ -8,6 +8,8 @@
 pub mod app;
 pub mod browser;
 pub mod fake_facebook;
+pub mod fake_github;
+pub mod fake_oidc;
 pub mod fake_twitter;
 pub mod fault;
 pub mod oauth1_verify;

@@ -1,0 +1,113 @@
+//! "Sign in with Google": the [`Oidc`] provider preset for `https://accounts.google.com`.
+
+use jsonwebtoken::Algorithm;
+
+use super::oidc::Oidc;
+use super::Provider;
+
+/// Google's issuer.
+const ISSUER: &str = "https://accounts.google.com";
+
+/// Google sign-in over OpenID Connect: an [`Oidc`] provider named `google` for the issuer
+/// `https://accounts.google.com`, with everything [`Oidc`] checks (discovery, `state`,
+/// PKCE, `nonce`, the ID token's signature and claims).
+///
+/// Google's ID tokens carry the name and the verified email when the scope has `profile`
+/// and `email` (the default), so no userinfo call is made. `iss` may be either
+/// `https://accounts.google.com` or `accounts.google.com`, as Google documents. Google signs
+/// with RS256 only, so no other algorithm is accepted.
+///
+/// ```
+/// use socialauth::Google;
+/// let google = Google::new("1234.apps.googleusercontent.com", "client-secret")
+///     .authorize_param("prompt", "select_account");
+/// # let _ = google;
+/// ```
+#[derive(Debug, Clone)]
+pub struct Google {
+    oidc: Oidc,
+}
+
+impl Google {
+    /// A Google provider with the OAuth client's id and secret.
+    pub fn new(client_id: impl Into<String>, client_secret: impl Into<String>) -> Self {
+        Self {
+            oidc: Oidc::new(ISSUER, client_id, client_secret)
+                .name("google")
+                .allowed_algorithms(&[Algorithm::RS256])
+                .issuer_alias("accounts.google.com"),
+        }
+    }
+
+    /// The route name (default `google`): the provider answers at `/auth/<name>`.
+    ///
+    /// ```
+    /// let google = socialauth::Google::new("id", "secret").name("google-work");
+    /// # let _ = google;
+    /// ```
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.oidc = self.oidc.name(name);
+        self
+    }
+
+    /// The scopes asked for (default `openid email profile`). Must hold `openid`.
+    ///
+    /// ```
+    /// let google = socialauth::Google::new("id", "secret").scope("openid email");
+    /// # let _ = google;
+    /// ```
+    pub fn scope(mut self, scope: impl Into<String>) -> Self {
+        self.oidc = self.oidc.scope(scope);
+        self
+    }
+
+    /// Adds a parameter to the authorization request, e.g. `prompt=select_account` or
+    /// `login_hint`. Note that `hd` only preselects a Workspace domain on Google's page: it
+    /// does not restrict who can sign in, so check the identity's email domain yourself.
+    ///
+    /// ```
+    /// let google = socialauth::Google::new("id", "secret").authorize_param("prompt", "consent");
+    /// # let _ = google;
+    /// ```
+    pub fn authorize_param(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.oidc = self.oidc.authorize_param(name, value);
+        self
+    }
+
+    /// Another issuer URL in place of `https://accounts.google.com`. For tests.
+    ///
+    /// ```
+    /// let google = socialauth::Google::new("id", "secret").issuer_url("http://127.0.0.1:9000");
+    /// # let _ = google;
+    /// ```
+    pub fn issuer_url(mut self, issuer: impl Into<String>) -> Self {
+        self.oidc.set_issuer(issuer);
+        self
+    }
+}
+
+impl From<Google> for Oidc {
+    fn from(google: Google) -> Self {
+        google.oidc
+    }
+}
+
+impl From<Google> for Provider {
+    fn from(google: Google) -> Self {
+        Provider::from(google.oidc)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn google_is_an_oidc_provider_for_its_issuer() {
+        let oidc = Oidc::from(Google::new("id", "secret"));
+        assert_eq!(oidc.issuer(), "https://accounts.google.com");
+        let provider = Provider::from(Google::new("id", "secret"));
+        assert_eq!(provider.name(), "google");
+        assert!(provider.flow.check().is_ok());
+    }
+}

@@ -1,0 +1,179 @@
+//! OpenID Connect Discovery 1.0: the provider's metadata, fetched at the first login and
+//! kept for the life of the layer. A failed fetch is not kept: the next login tries again.
+
+use serde::Deserialize;
+use tokio::sync::OnceCell;
+use url::Url;
+
+use crate::error::AuthError;
+use crate::outbound::Outbound;
+use crate::provider::{checked_endpoint, endpoint};
+
+/// What the layer uses from the discovery document, checked.
+#[derive(Debug)]
+pub(super) struct Metadata {
+    pub(super) authorization_endpoint: Url,
+    pub(super) token_endpoint: Url,
+    pub(super) jwks_uri: Url,
+    pub(super) userinfo_endpoint: Option<Url>,
+    /// RFC 9207: the provider adds `iss` to its authorization responses.
+    pub(super) iss_parameter_supported: bool,
+    pub(super) token_endpoint_auth_methods: Option<Vec<String>>,
+}
+
+/// The discovery document as served. Every member has a fixed JSON type: a member of another
+/// type makes the document unusable (a provider error), never silently absent.
+#[derive(Deserialize)]
+struct Document {
+    issuer: String,
+    authorization_endpoint: String,
+    token_endpoint: String,
+    jwks_uri: String,
+    #[serde(default)]
+    userinfo_endpoint: Option<String>,
+    #[serde(default)]
+    authorization_response_iss_parameter_supported: Option<bool>,
+    #[serde(default)]
+    token_endpoint_auth_methods_supported: Option<Vec<String>>,
+}
+
+/// The metadata of one provider, fetched once.
+#[derive(Debug, Default)]
+pub(super) struct DiscoveryCache {
+    cell: OnceCell<Metadata>,
+}
+
+impl DiscoveryCache {
+    /// The metadata, fetched on first use. Concurrent first uses share one fetch; a failure
+    /// is returned to the logins that waited for it and is not cached.
+    pub(super) async fn get(
+        &self,
+        outbound: &Outbound,
+        issuer: &str,
+    ) -> Result<&Metadata, AuthError> {
+        self.cell.get_or_try_init(|| fetch(outbound, issuer)).await
+    }
+}
+
+/// `{issuer}/.well-known/openid-configuration`, a trailing `/` of the issuer removed first
+/// (OpenID Connect Discovery 1.0 §4).
+pub(super) fn discovery_url(issuer: &str) -> String {
+    format!(
+        "{}/.well-known/openid-configuration",
+        issuer.trim_end_matches('/')
+    )
+}
+
+async fn fetch(outbound: &Outbound, issuer: &str) -> Result<Metadata, AuthError> {
+    let url = checked_endpoint("oidc issuer", &discovery_url(issuer))?;
+    let request = outbound
+        .client()
+        .get(url)
+        .header(http::header::ACCEPT, "application/json");
+    let reply = outbound.send(request, "oidc_discovery").await?;
+    if !reply.status.is_success() {
+        tracing::warn!(
+            status = reply.status.as_u16(),
+            "OpenID Connect discovery failed"
+        );
+        return Err(AuthError::provider(
+            "the provider's discovery document could not be fetched",
+        ));
+    }
+    let document: Document = reply.json()?;
+    let metadata = from_document(document, issuer)?;
+    tracing::debug!("OpenID Connect discovery document fetched");
+    Ok(metadata)
+}
+
+/// Checks a document against the configured issuer: its `issuer` must be the same string
+/// exactly, and every endpoint an `http`/`https` URL (`https` when the issuer is).
+fn from_document(document: Document, issuer: &str) -> Result<Metadata, AuthError> {
+    if document.issuer != issuer {
+        tracing::warn!("the discovery document names another issuer");
+        return Err(AuthError::provider(
+            "the provider's discovery document names another issuer",
+        ));
+    }
+    let https = issuer.starts_with("https:");
+    let url = |value: &str| -> Result<Url, AuthError> {
+        let url = endpoint("oidc discovery", value)
+            .ok()
+            .filter(|url| !https || url.scheme() == "https");
+        url.ok_or_else(|| {
+            tracing::warn!("the discovery document holds an unusable endpoint URL");
+            AuthError::provider("the provider's discovery document holds an unusable URL")
+        })
+    };
+    Ok(Metadata {
+        authorization_endpoint: url(&document.authorization_endpoint)?,
+        token_endpoint: url(&document.token_endpoint)?,
+        jwks_uri: url(&document.jwks_uri)?,
+        userinfo_endpoint: document.userinfo_endpoint.as_deref().map(url).transpose()?,
+        iss_parameter_supported: document
+            .authorization_response_iss_parameter_supported
+            .unwrap_or(false),
+        token_endpoint_auth_methods: document.token_endpoint_auth_methods_supported,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::AuthErrorKind;
+
+    fn document(issuer: &str, endpoints: &str) -> Document {
+        Document {
+            issuer: issuer.to_owned(),
+            authorization_endpoint: format!("{endpoints}/authorize"),
+            token_endpoint: format!("{endpoints}/token"),
+            jwks_uri: format!("{endpoints}/jwks"),
+            userinfo_endpoint: None,
+            authorization_response_iss_parameter_supported: None,
+            token_endpoint_auth_methods_supported: None,
+        }
+    }
+
+    #[test]
+    fn the_well_known_url_follows_the_issuer_path() {
+        assert_eq!(
+            discovery_url("https://idp.example/realms/a/"),
+            "https://idp.example/realms/a/.well-known/openid-configuration"
+        );
+        assert_eq!(
+            discovery_url("https://accounts.google.com"),
+            "https://accounts.google.com/.well-known/openid-configuration"
+        );
+    }
+
+    #[test]
+    fn the_issuer_must_match_exactly() {
+        let issuer = "https://idp.example";
+        assert!(from_document(document(issuer, issuer), issuer).is_ok());
+        for other in [
+            "https://idp.example/",
+            "https://IDP.example",
+            "https://evil.example",
+        ] {
+            let error = from_document(document(other, issuer), issuer).unwrap_err();
+            assert_eq!(error.kind(), AuthErrorKind::ProviderError, "{other}");
+        }
+    }
+
+    #[test]
+    fn an_https_issuer_needs_https_endpoints() {
+        let issuer = "https://idp.example";
+        let error = from_document(document(issuer, "http://idp.example"), issuer).unwrap_err();
+        assert_eq!(error.kind(), AuthErrorKind::ProviderError);
+        let loopback = "http://127.0.0.1:8080";
+        assert!(from_document(document(loopback, loopback), loopback).is_ok());
+    }
+
+    #[test]
+    fn a_member_of_the_wrong_type_makes_the_document_unusable() {
+        let json = r#"{"issuer":"https://idp.example","authorization_endpoint":"https://idp.example/a",
+            "token_endpoint":"https://idp.example/t","jwks_uri":"https://idp.example/k",
+            "authorization_response_iss_parameter_supported":"yes"}"#;
+        assert!(serde_json::from_str::<Document>(json).is_err());
+    }
+}

@@ -1,0 +1,620 @@
+//! [`Oidc`]: any OpenID Connect provider, found through its discovery document.
+//!
+//! The code flow with `state`, PKCE (S256) and a `nonce`; the ID token verified against the
+//! provider's published keys; the user from the ID token, and from the userinfo endpoint
+//! when the ID token does not say enough.
+
+mod discovery;
+mod id_token;
+mod jwks;
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use jsonwebtoken::Algorithm;
+use serde::Deserialize;
+
+use self::discovery::{DiscoveryCache, Metadata};
+use self::id_token::{Claims, Expected, Verified};
+use self::jwks::JwksCache;
+use super::oauth2::{self, check_authorize_params, check_client_id, ClientAuth};
+use super::oauth2::{AuthorizeRequest, TokenRequest};
+use super::{
+    check_name, endpoint, BoxFuture, CallbackKey, CallbackParams, FlowContext, Profile, Provider,
+    ProviderFlow, Started,
+};
+use crate::error::{AuthError, AuthErrorKind, ConfigError};
+use crate::flow::FlowState;
+use crate::secret::Secret;
+
+/// An OpenID Connect provider (Keycloak, Okta, Auth0, Microsoft Entra ID, Google, ...),
+/// configured from its issuer URL.
+///
+/// Answers at `/auth/<name>` (default `/auth/oidc`). At the first login the layer fetches
+/// `{issuer}/.well-known/openid-configuration` and keeps it (a failed fetch is answered
+/// `provider_error`, 502, and tried again at the next login); its `issuer` must be the
+/// configured one, character for character.
+///
+/// Every login sends `state`, a PKCE challenge (S256) and a fresh `nonce`. The ID token from
+/// the token endpoint must then pass every check of OpenID Connect Core §3.1.3.7:
+///
+/// | Check | On failure |
+/// |---|---|
+/// | signed with an algorithm of [`allowed_algorithms`](Self::allowed_algorithms) (never `none`, never HMAC), by a key of the matching type from the provider's JWKS, found by `kid`; `jku`, `x5u` and `jwk` headers refused, never followed | 401 `login_failed` |
+/// | `iss` is the issuer; `aud` holds the client id; `azp`, when present (required with several audiences), is the client id | 401 `login_failed` |
+/// | `exp`, `iat` and `nbf` hold, with 60 s leeway | 401 `login_failed` |
+/// | `nonce` is this login's (compared in constant time); `sub` is a non-empty string | 401 `login_failed` |
+/// | userinfo, when read, is about the same `sub` | 401 `login_failed` |
+/// | a claim the layer reads is missing or of the wrong JSON type (in a correctly signed token) | 502 `provider_error` |
+/// | no ID token, discovery or JWKS unreachable or malformed | 502 `provider_error` |
+/// | RFC 9207: the callback's `iss` is another issuer, or missing when the provider advertises `authorization_response_iss_parameter_supported` (checked before the code is exchanged) | 400 `invalid_request` |
+///
+/// The JWKS is kept too. A token signed with a key not in it (the provider rotated its keys)
+/// makes the layer fetch the JWKS again, once: logins missing at the same time share that
+/// fetch, and there is at most one such fetch a minute. Keys are fetched anew after an hour.
+///
+/// The identity: `sub` as the user id, `name` (or `preferred_username`), and `email` unless
+/// `email_verified` is `false`.
+///
+/// ```
+/// use socialauth::{Algorithm, Oidc};
+/// let keycloak = Oidc::new("https://sso.example.com/realms/staff", "client-id", "client-secret")
+///     .name("staff")
+///     .allowed_algorithms(&[Algorithm::RS256]);
+/// # let _ = keycloak;
+/// ```
+#[derive(Debug, Clone)]
+pub struct Oidc {
+    name: String,
+    issuer: String,
+    client_id: String,
+    client_secret: Secret,
+    scope: String,
+    client_auth: Option<ClientAuth>,
+    algorithms: Vec<Algorithm>,
+    userinfo: Option<bool>,
+    authorize_params: Vec<(String, String)>,
+    /// Other spellings of the issuer that ID tokens may carry in `iss` (Google's
+    /// `accounts.google.com`). Never used for discovery or RFC 9207.
+    issuer_aliases: Vec<String>,
+}
+
+impl Oidc {
+    /// A provider for `issuer_url` (e.g. `https://accounts.google.com`, or
+    /// `https://sso.example.com/realms/staff`), with the client's id and secret.
+    pub fn new(
+        issuer_url: impl Into<String>,
+        client_id: impl Into<String>,
+        client_secret: impl Into<String>,
+    ) -> Self {
+        Self {
+            name: "oidc".to_owned(),
+            issuer: issuer_url.into(),
+            client_id: client_id.into(),
+            client_secret: Secret::new(client_secret),
+            scope: "openid email profile".to_owned(),
+            client_auth: None,
+            algorithms: vec![Algorithm::RS256, Algorithm::ES256],
+            userinfo: None,
+            authorize_params: Vec::new(),
+            issuer_aliases: Vec::new(),
+        }
+    }
+
+    /// The route name (default `oidc`): the provider answers at `/auth/<name>`.
+    ///
+    /// ```
+    /// let p = socialauth::Oidc::new("https://sso.example.com", "id", "secret").name("sso");
+    /// # let _ = p;
+    /// ```
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// The scopes asked for, space-separated (default `openid email profile`). Must hold
+    /// `openid`.
+    ///
+    /// ```
+    /// let p = socialauth::Oidc::new("https://sso.example.com", "id", "secret").scope("openid email");
+    /// # let _ = p;
+    /// ```
+    pub fn scope(mut self, scope: impl Into<String>) -> Self {
+        self.scope = scope.into();
+        self
+    }
+
+    /// How the client authenticates to the token endpoint. By default `client_secret_basic`,
+    /// or `client_secret_post` when the discovery document lists only that one.
+    ///
+    /// ```
+    /// use socialauth::{ClientAuth, Oidc};
+    /// let p = Oidc::new("https://sso.example.com", "id", "secret").client_auth(ClientAuth::Post);
+    /// # let _ = p;
+    /// ```
+    pub fn client_auth(mut self, auth: ClientAuth) -> Self {
+        self.client_auth = Some(auth);
+        self
+    }
+
+    /// The ID-token signature algorithms accepted (default RS256 and ES256). HMAC
+    /// algorithms (HS256, HS384, HS512) are refused when the layer is built: they would
+    /// make the client secret a signing key. `none` is never accepted.
+    ///
+    /// ```
+    /// use socialauth::{Algorithm, Oidc};
+    /// let p = Oidc::new("https://sso.example.com", "id", "secret")
+    ///     .allowed_algorithms(&[Algorithm::RS256, Algorithm::PS256, Algorithm::EdDSA]);
+    /// # let _ = p;
+    /// ```
+    pub fn allowed_algorithms(mut self, algorithms: &[Algorithm]) -> Self {
+        self.algorithms = algorithms.to_vec();
+        self
+    }
+
+    /// Whether to read the userinfo endpoint after the ID token: `true` always, `false`
+    /// never. By default, only when the ID token lacks the name or the email and the
+    /// provider has a userinfo endpoint.
+    ///
+    /// ```
+    /// let p = socialauth::Oidc::new("https://sso.example.com", "id", "secret").userinfo(true);
+    /// # let _ = p;
+    /// ```
+    pub fn userinfo(mut self, fetch: bool) -> Self {
+        self.userinfo = Some(fetch);
+        self
+    }
+
+    /// Adds a parameter to the authorization request, e.g. `prompt=select_account`.
+    /// Parameters the flow sets itself (`state`, `nonce`, `scope`, PKCE, ...) are refused
+    /// when the layer is built.
+    ///
+    /// ```
+    /// let p = socialauth::Oidc::new("https://sso.example.com", "id", "secret")
+    ///     .authorize_param("prompt", "select_account");
+    /// # let _ = p;
+    /// ```
+    pub fn authorize_param(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.authorize_params.push((name.into(), value.into()));
+        self
+    }
+
+    /// The configured issuer URL.
+    ///
+    /// ```
+    /// let p = socialauth::Oidc::new("https://sso.example.com", "id", "secret");
+    /// assert_eq!(p.issuer(), "https://sso.example.com");
+    /// ```
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// Accepts `alias` as well as the issuer in ID tokens' `iss`.
+    pub(crate) fn issuer_alias(mut self, alias: impl Into<String>) -> Self {
+        self.issuer_aliases.push(alias.into());
+        self
+    }
+
+    /// Replaces the issuer (presets pointed at a test server).
+    pub(crate) fn set_issuer(&mut self, issuer: impl Into<String>) {
+        self.issuer = issuer.into();
+    }
+}
+
+/// A built OpenID Connect provider: its configuration and its caches.
+#[derive(Debug)]
+struct OidcFlow {
+    config: Oidc,
+    discovery: DiscoveryCache,
+    jwks: JwksCache,
+}
+
+/// The userinfo claims the layer reads, each of a fixed JSON type.
+#[derive(Deserialize)]
+struct Userinfo {
+    sub: String,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    preferred_username: Option<String>,
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default)]
+    email_verified: Option<Verified>,
+}
+
+/// The identity claims of one source (ID token or userinfo).
+struct Described {
+    name: Option<String>,
+    email: Option<String>,
+}
+
+fn describe(
+    name: Option<String>,
+    preferred_username: Option<String>,
+    email: Option<String>,
+    email_verified: Option<Verified>,
+) -> Described {
+    let non_empty = |s: Option<String>| s.filter(|s| !s.is_empty());
+    Described {
+        name: non_empty(name).or_else(|| non_empty(preferred_username)),
+        email: non_empty(email).filter(|_| email_verified != Some(Verified(false))),
+    }
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Whether `host` is a loopback name or address, where plain `http` is acceptable.
+fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(domain)) => domain == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+impl OidcFlow {
+    async fn metadata(&self, cx: FlowContext<'_>) -> Result<&Metadata, AuthError> {
+        self.discovery.get(cx.outbound, &self.config.issuer).await
+    }
+
+    /// The configured client authentication, or the one the discovery document allows.
+    fn client_auth(&self, metadata: &Metadata) -> ClientAuth {
+        if let Some(auth) = self.config.client_auth {
+            return auth;
+        }
+        match &metadata.token_endpoint_auth_methods {
+            Some(methods)
+                if !methods.iter().any(|m| m == "client_secret_basic")
+                    && methods.iter().any(|m| m == "client_secret_post") =>
+            {
+                ClientAuth::Post
+            }
+            _ => ClientAuth::Basic,
+        }
+    }
+
+    /// RFC 9207: an `iss` in the callback must be the issuer, and must be there when the
+    /// provider says it sends one. Checked before the code goes anywhere.
+    fn check_callback_issuer(
+        &self,
+        params: &CallbackParams,
+        metadata: &Metadata,
+    ) -> Result<(), AuthError> {
+        match params.get("iss") {
+            Some(iss) if iss == self.config.issuer => Ok(()),
+            Some(_) => {
+                tracing::warn!(
+                    provider = self.config.name,
+                    "callback from another issuer (RFC 9207)"
+                );
+                Err(AuthError::invalid_request(
+                    "the callback comes from another issuer than this provider",
+                ))
+            }
+            None if metadata.iss_parameter_supported => {
+                tracing::warn!(
+                    provider = self.config.name,
+                    "callback without iss from a provider that sends it (RFC 9207)"
+                );
+                Err(AuthError::invalid_request(
+                    "the callback has no iss parameter",
+                ))
+            }
+            None => Ok(()),
+        }
+    }
+
+    async fn verify_id_token(
+        &self,
+        cx: FlowContext<'_>,
+        metadata: &Metadata,
+        token: &Secret,
+        nonce: &str,
+    ) -> Result<Claims, AuthError> {
+        let token = token.expose();
+        let header =
+            id_token::read_header(token, &self.config.algorithms).map_err(id_token::rejected)?;
+        let jwk = self
+            .jwks
+            .key(
+                cx.outbound,
+                &metadata.jwks_uri,
+                header.kid.as_deref(),
+                header.alg,
+            )
+            .await?;
+        let claims = id_token::verify_signature(token, &jwk, header.alg)?;
+        let mut issuers: Vec<&str> = vec![&self.config.issuer];
+        issuers.extend(self.config.issuer_aliases.iter().map(String::as_str));
+        let expected = Expected {
+            issuers: &issuers,
+            client_id: &self.config.client_id,
+            nonce,
+        };
+        id_token::check_claims(&claims, &expected, now()).map_err(id_token::rejected)?;
+        tracing::debug!(provider = self.config.name, "ID token verified");
+        Ok(claims)
+    }
+
+    async fn read_userinfo(
+        &self,
+        cx: FlowContext<'_>,
+        metadata: &Metadata,
+        access_token: &Secret,
+        sub: &str,
+    ) -> Result<Option<Described>, AuthError> {
+        let Some(url) = &metadata.userinfo_endpoint else {
+            if self.config.userinfo == Some(true) {
+                tracing::warn!(
+                    provider = self.config.name,
+                    "userinfo required but not offered"
+                );
+                return Err(AuthError::provider("the provider has no userinfo endpoint"));
+            }
+            return Ok(None);
+        };
+        let json = oauth2::get_json(
+            cx.outbound,
+            url.clone(),
+            access_token,
+            "application/json",
+            &[],
+            "userinfo",
+        )
+        .await?;
+        let userinfo: Userinfo = serde_json::from_value(json).map_err(|_| {
+            tracing::warn!("userinfo claims missing or of the wrong type");
+            AuthError::provider("the provider's answer is not the expected JSON")
+        })?;
+        if userinfo.sub != sub {
+            tracing::warn!(
+                provider = self.config.name,
+                "userinfo is about another user than the ID token"
+            );
+            return Err(AuthError::new(
+                AuthErrorKind::LoginFailed,
+                "the provider described another user than the one who signed in",
+            ));
+        }
+        tracing::debug!(provider = self.config.name, "userinfo read");
+        Ok(Some(describe(
+            userinfo.name,
+            userinfo.preferred_username,
+            userinfo.email,
+            userinfo.email_verified,
+        )))
+    }
+
+    async fn complete(
+        &self,
+        cx: FlowContext<'_>,
+        params: &CallbackParams,
+        flow: FlowState,
+    ) -> Result<Profile, AuthError> {
+        let metadata = self.metadata(cx).await?;
+        self.check_callback_issuer(params, metadata)?;
+        let nonce = flow.nonce.as_deref().ok_or_else(|| {
+            AuthError::new(
+                AuthErrorKind::InvalidFlowCookie,
+                "the login cookie is not valid for this login; start the login again",
+            )
+        })?;
+        let code = params.require("code", "the callback has no code")?;
+        let access = TokenRequest {
+            token_url: metadata.token_endpoint.clone(),
+            client_id: &self.config.client_id,
+            client_secret: &self.config.client_secret,
+            redirect_uri: cx.callback_url,
+            code,
+            verifier: &flow.secret,
+        }
+        .exchange_with(cx.outbound, self.client_auth(metadata))
+        .await?;
+        let id_token = access.id_token.as_ref().ok_or_else(|| {
+            tracing::warn!(
+                provider = self.config.name,
+                "token answer without an ID token"
+            );
+            AuthError::provider("the provider sent no ID token")
+        })?;
+        let claims = self.verify_id_token(cx, metadata, id_token, nonce).await?;
+        let from_token = describe(
+            claims.name,
+            claims.preferred_username,
+            claims.email,
+            claims.email_verified,
+        );
+        let wanted = match self.config.userinfo {
+            Some(wanted) => wanted,
+            None => from_token.name.is_none() || from_token.email.is_none(),
+        };
+        let from_userinfo = if wanted {
+            self.read_userinfo(cx, metadata, &access.token, &claims.sub)
+                .await?
+        } else {
+            None
+        };
+        let (name, email) = match from_userinfo {
+            Some(info) => (
+                info.name.or(from_token.name),
+                info.email.or(from_token.email),
+            ),
+            None => (from_token.name, from_token.email),
+        };
+        Ok(Profile {
+            user_id: claims.sub,
+            name,
+            email,
+        })
+    }
+}
+
+impl ProviderFlow for OidcFlow {
+    fn name(&self) -> &str {
+        &self.config.name
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        let config = &self.config;
+        check_name(&config.name)?;
+        check_client_id("oidc client_id", &config.client_id)?;
+        let issuer = endpoint("oidc issuer", &config.issuer)?;
+        if issuer.query().is_some() {
+            return Err(ConfigError::InvalidSetting {
+                setting: "oidc issuer",
+                reason: "must have no query",
+            });
+        }
+        if issuer.scheme() != "https" && !is_loopback(&issuer) {
+            return Err(ConfigError::InvalidSetting {
+                setting: "oidc issuer",
+                reason: "must be https (plain http only on a loopback host)",
+            });
+        }
+        if config.algorithms.is_empty() {
+            return Err(ConfigError::InvalidSetting {
+                setting: "oidc allowed_algorithms",
+                reason: "must name at least one algorithm",
+            });
+        }
+        let hmac = [Algorithm::HS256, Algorithm::HS384, Algorithm::HS512];
+        if config.algorithms.iter().any(|alg| hmac.contains(alg)) {
+            return Err(ConfigError::InvalidSetting {
+                setting: "oidc allowed_algorithms",
+                reason: "HMAC algorithms (HS256, HS384, HS512) are not accepted for ID tokens",
+            });
+        }
+        if !config.scope.split(' ').any(|scope| scope == "openid") {
+            return Err(ConfigError::InvalidSetting {
+                setting: "oidc scope",
+                reason: "must include openid",
+            });
+        }
+        check_authorize_params("oidc authorize_param", &config.authorize_params)
+    }
+
+    fn start<'a>(&'a self, cx: FlowContext<'a>) -> BoxFuture<'a, Result<Started, AuthError>> {
+        Box::pin(async move {
+            let metadata = self.metadata(cx).await?;
+            AuthorizeRequest {
+                authorize_url: metadata.authorization_endpoint.clone(),
+                client_id: &self.config.client_id,
+                redirect_uri: cx.callback_url,
+                scope: &self.config.scope,
+            }
+            .start_with(&self.config.authorize_params, true)
+        })
+    }
+
+    fn callback_key<'q>(&self, params: &'q CallbackParams) -> Result<CallbackKey<'q>, AuthError> {
+        oauth2::callback_key(params)
+    }
+
+    fn finish<'a>(
+        &'a self,
+        cx: FlowContext<'a>,
+        params: &'a CallbackParams,
+        flow: FlowState,
+    ) -> BoxFuture<'a, Result<Profile, AuthError>> {
+        Box::pin(self.complete(cx, params, flow))
+    }
+}
+
+impl From<Oidc> for Provider {
+    fn from(config: Oidc) -> Self {
+        Provider {
+            flow: Arc::new(OidcFlow {
+                config,
+                discovery: DiscoveryCache::default(),
+                jwks: JwksCache::default(),
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(oidc: Oidc) -> Result<(), ConfigError> {
+        Provider::from(oidc).flow.check()
+    }
+
+    #[test]
+    fn defaults_build() {
+        assert!(check(Oidc::new("https://idp.example", "id", "secret")).is_ok());
+        assert!(check(Oidc::new("http://127.0.0.1:8080/realm", "id", "secret")).is_ok());
+    }
+
+    #[test]
+    fn hmac_and_empty_algorithm_lists_are_refused() {
+        let base = || Oidc::new("https://idp.example", "id", "secret");
+        for algorithms in [
+            &[Algorithm::HS256][..],
+            &[Algorithm::RS256, Algorithm::HS512][..],
+            &[][..],
+        ] {
+            assert!(
+                matches!(
+                    check(base().allowed_algorithms(algorithms)),
+                    Err(ConfigError::InvalidSetting {
+                        setting: "oidc allowed_algorithms",
+                        ..
+                    })
+                ),
+                "{algorithms:?}"
+            );
+        }
+        assert!(check(base().allowed_algorithms(&[Algorithm::EdDSA])).is_ok());
+    }
+
+    #[test]
+    fn issuers_scopes_and_params_are_checked() {
+        for issuer in [
+            "http://idp.example",
+            "https://idp.example?tenant=a",
+            "https://idp.example#x",
+            "idp.example",
+        ] {
+            assert!(
+                check(Oidc::new(issuer, "id", "secret")).is_err(),
+                "{issuer}"
+            );
+        }
+        let base = || Oidc::new("https://idp.example", "id", "secret");
+        assert!(check(base().scope("email profile")).is_err());
+        assert!(check(base().authorize_param("nonce", "fixed")).is_err());
+        assert!(check(base().authorize_param("prompt", "login")).is_ok());
+        assert!(check(Oidc::new("https://idp.example", "", "secret")).is_err());
+    }
+
+    #[test]
+    fn an_unverified_email_is_dropped_and_names_fall_back() {
+        let d = describe(
+            None,
+            Some("jo".into()),
+            Some("a@b.c".into()),
+            Some(Verified(false)),
+        );
+        assert_eq!(d.name.as_deref(), Some("jo"));
+        assert_eq!(d.email, None);
+        let d = describe(Some("".into()), None, Some("a@b.c".into()), None);
+        assert_eq!(d.name, None);
+        assert_eq!(d.email.as_deref(), Some("a@b.c"));
+    }
+
+    #[test]
+    fn debug_hides_the_secret() {
+        let debug = format!(
+            "{:?}",
+            Provider::from(Oidc::new("https://idp.example", "id", "hunter2"))
+        );
+        assert!(!debug.contains("hunter2"), "{debug}");
+    }
+}

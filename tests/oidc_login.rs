@@ -1,0 +1,535 @@
+//! OpenID Connect logins through the layer, against a strict fake provider that signs real
+//! RS256 and ES256 ID tokens and can make them wrong in every way the layer must notice.
+
+mod common;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use common::app::{self, json_of};
+use common::browser::{Browser, Visit};
+use common::fake_oidc::{
+    self, CallbackIss, ClientAuthMode, Endpoint, FakeOidc, IdTokenFault, OidcConfig, SigningAlg,
+};
+use common::fault::Fault;
+use common::server;
+use http::header::LOCATION;
+use socialauth::{Algorithm, ClientAuth, Google, Oidc, Provider, SocialAuthLayer};
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::layer::SubscriberExt;
+
+const IDENTITY_COOKIE: &str = "__Host-socialauth";
+
+/// The test app (`/`, `/whoami`, `/maybe`) behind a layer with this one provider.
+async fn serve_app(provider: impl Into<Provider>) -> String {
+    let layer = SocialAuthLayer::builder()
+        .secret(app::SECRET)
+        .provider(provider)
+        .build()
+        .expect("valid configuration");
+    let addr = server::serve(app::axum_app().layer(layer)).await;
+    format!("http://{addr}")
+}
+
+fn oidc_for(fake: &FakeOidc) -> Oidc {
+    let cfg = fake.config();
+    Oidc::new(&fake.issuer, &cfg.client_id, &cfg.client_secret)
+}
+
+async fn start(cfg: OidcConfig) -> (FakeOidc, String) {
+    let fake = fake_oidc::start(cfg).await;
+    let base = serve_app(oidc_for(&fake)).await;
+    (fake, base)
+}
+
+async fn login(base: &str) -> (Browser, Visit) {
+    let browser = Browser::new();
+    let visit = browser
+        .follow(&format!("{base}/auth/oidc?login=start"))
+        .await;
+    (browser, visit)
+}
+
+/// Nobody is signed in, and the attempt's flow cookie is gone.
+async fn assert_signed_out(browser: &Browser, base: &str) {
+    assert_eq!(browser.cookie(IDENTITY_COOKIE), None, "identity cookie set");
+    assert_eq!(
+        browser.follow(&format!("{base}/maybe")).await.body,
+        "anonymous"
+    );
+    let flows: Vec<_> = browser
+        .cookies()
+        .into_iter()
+        .filter(|(name, _, _)| name.contains("socialauth-flow"))
+        .collect();
+    assert!(flows.is_empty(), "flow cookie left behind: {flows:?}");
+}
+
+fn param(params: &[(String, String)], name: &str) -> Option<String> {
+    params
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.clone())
+}
+
+#[tokio::test]
+async fn oidc_login_then_whoami_with_rs256_and_es256() {
+    for alg in [SigningAlg::RS256, SigningAlg::ES256] {
+        let (fake, base) = start(OidcConfig::new()).await;
+        fake.set_signing_alg(alg);
+        let (browser, visit) = login(&base).await;
+        let statuses: Vec<u16> = visit.hops.iter().map(|(_, s)| *s).collect();
+        assert_eq!(
+            statuses,
+            [303, 302, 303, 200],
+            "{alg:?}: {:?} {}",
+            visit.hops,
+            visit.body
+        );
+        assert!(fake.rejections().is_empty(), "{:?}", fake.rejections());
+
+        let who = json_of(&browser.follow(&format!("{base}/whoami")).await.body);
+        assert_eq!(who["provider"], "oidc", "{alg:?}");
+        assert_eq!(who["user_id"], "248289761001");
+        assert_eq!(who["name"], "Jane Doe");
+        assert_eq!(who["email"], "janedoe@example.com");
+
+        let params = fake.last_authorize_params();
+        assert_eq!(
+            param(&params, "scope").as_deref(),
+            Some("openid email profile")
+        );
+        assert_eq!(
+            param(&params, "redirect_uri"),
+            Some(format!("{base}/auth/oidc"))
+        );
+        assert!(param(&params, "nonce").is_some_and(|n| n.len() >= 43));
+        assert_ne!(param(&params, "nonce"), param(&params, "state"));
+        assert_eq!(
+            fake.calls(Endpoint::Userinfo),
+            0,
+            "the ID token said enough"
+        );
+    }
+}
+
+#[tokio::test]
+async fn each_login_sends_a_fresh_nonce() {
+    let (fake, base) = start(OidcConfig::new()).await;
+    login(&base).await;
+    let first = param(&fake.last_authorize_params(), "nonce");
+    login(&base).await;
+    let second = param(&fake.last_authorize_params(), "nonce");
+    assert!(first.is_some());
+    assert_ne!(first, second);
+}
+
+#[tokio::test]
+async fn discovery_and_keys_are_fetched_once_over_two_logins() {
+    let (fake, base) = start(OidcConfig::new()).await;
+    for _ in 0..2 {
+        let (_, visit) = login(&base).await;
+        assert_eq!(visit.status, 200, "{}", visit.body);
+    }
+    assert_eq!(fake.calls(Endpoint::Discovery), 1);
+    assert_eq!(fake.calls(Endpoint::Jwks), 1);
+    assert_eq!(fake.calls(Endpoint::Token), 2);
+}
+
+#[tokio::test]
+async fn building_the_layer_makes_no_request() {
+    let (fake, _base) = start(OidcConfig::new()).await;
+    assert_eq!(fake.calls(Endpoint::Discovery), 0);
+}
+
+#[tokio::test]
+async fn a_failed_discovery_is_502_and_is_not_cached() {
+    let (fake, base) = start(OidcConfig::new()).await;
+    fake.set_fault(
+        Endpoint::Discovery,
+        Fault::Status(503, "unavailable".into()),
+    );
+    let (browser, visit) = login(&base).await;
+    assert_eq!(visit.status, 502);
+    assert_eq!(json_of(&visit.body)["error"], "provider_error");
+    assert_signed_out(&browser, &base).await;
+
+    fake.set_fault(Endpoint::Discovery, Fault::None);
+    let (_, visit) = login(&base).await;
+    assert_eq!(visit.status, 200, "{}", visit.body);
+    assert_eq!(fake.calls(Endpoint::Discovery), 2);
+}
+
+#[tokio::test]
+async fn discovery_naming_another_issuer_is_502() {
+    let (fake, base) = start(OidcConfig::new()).await;
+    fake.set_discovery_issuer(Some(format!("{}/", fake.issuer)));
+    let (browser, visit) = login(&base).await;
+    assert_eq!(visit.status, 502, "{}", visit.body);
+    assert_eq!(json_of(&visit.body)["error"], "provider_error");
+    assert_eq!(fake.calls(Endpoint::Authorize), 0);
+    assert_signed_out(&browser, &base).await;
+}
+
+#[tokio::test]
+async fn every_bad_id_token_is_refused_and_nobody_is_signed_in() {
+    use IdTokenFault::*;
+    let (fake, base) = start(OidcConfig::new()).await;
+    let cases = [
+        (WrongIssuer, 401),
+        (WrongAudience, 401),
+        (SeveralAudiencesWithoutAzp, 401),
+        (WrongAzp, 401),
+        (WrongNonce, 401),
+        (MissingNonce, 401),
+        (Expired, 401),
+        (IssuedInTheFuture, 401),
+        (NotYetValid, 401),
+        (AlgNone, 401),
+        (Hs256WithPublicKey, 401),
+        (FlippedSignature, 401),
+        (JkuHeader, 401),
+        (EmbeddedJwk, 401),
+        (EmptySub, 401),
+        (UnknownKid, 401),
+        // The provider's own mistakes: a signed token with a claim of the wrong type, and
+        // no ID token at all.
+        (NumericSub, 502),
+        (Missing, 502),
+    ];
+    for (fault, status) in cases {
+        fake.set_id_token_fault(fault);
+        let (browser, visit) = login(&base).await;
+        assert_eq!(visit.status, status, "{fault:?}: {}", visit.body);
+        let expected = if status == 401 {
+            "login_failed"
+        } else {
+            "provider_error"
+        };
+        assert_eq!(json_of(&visit.body)["error"], expected, "{fault:?}");
+        assert_signed_out(&browser, &base).await;
+    }
+    assert_eq!(
+        fake.calls(Endpoint::EvilJwks),
+        0,
+        "a jku header was followed"
+    );
+
+    // The same provider, the same layer, a good token: the login works.
+    fake.set_id_token_fault(IdTokenFault::None);
+    let (_, visit) = login(&base).await;
+    assert_eq!(visit.status, 200, "{}", visit.body);
+}
+
+#[tokio::test]
+async fn a_login_after_a_key_rotation_refetches_the_keys_once() {
+    let (fake, base) = start(OidcConfig::new()).await;
+    let (_, visit) = login(&base).await;
+    assert_eq!(visit.status, 200);
+    assert_eq!(fake.calls(Endpoint::Jwks), 1);
+
+    fake.rotate_keys();
+    let (browser, visit) = login(&base).await;
+    assert_eq!(visit.status, 200, "{}", visit.body);
+    assert_eq!(fake.calls(Endpoint::Jwks), 2);
+    let who = json_of(&browser.follow(&format!("{base}/whoami")).await.body);
+    assert_eq!(who["user_id"], "248289761001");
+
+    let (_, visit) = login(&base).await;
+    assert_eq!(visit.status, 200);
+    assert_eq!(fake.calls(Endpoint::Jwks), 2, "the new keys are kept");
+}
+
+#[tokio::test]
+async fn a_key_still_unknown_after_the_refetch_is_401_and_refetches_are_rate_limited() {
+    let (fake, base) = start(OidcConfig::new()).await;
+    login(&base).await;
+    assert_eq!(fake.calls(Endpoint::Jwks), 1);
+    fake.set_id_token_fault(IdTokenFault::UnknownKid);
+    for attempt in 0..3 {
+        let (browser, visit) = login(&base).await;
+        assert_eq!(visit.status, 401, "attempt {attempt}: {}", visit.body);
+        assert_signed_out(&browser, &base).await;
+    }
+    assert_eq!(
+        fake.calls(Endpoint::Jwks),
+        2,
+        "one refetch, then none for a minute"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_concurrent_logins_with_an_unknown_kid_share_one_refetch() {
+    let (fake, base) = start(OidcConfig::new()).await;
+    let (_, visit) = login(&base).await;
+    assert_eq!(visit.status, 200);
+    assert_eq!(fake.calls(Endpoint::Jwks), 1);
+
+    fake.rotate_keys();
+    let base = Arc::new(base);
+    let mut logins = tokio::task::JoinSet::new();
+    for _ in 0..20 {
+        let base = base.clone();
+        logins.spawn(async move { login(&base).await.1.status });
+    }
+    let statuses: Vec<u16> = logins.join_all().await;
+    assert_eq!(statuses, vec![200; 20]);
+    assert_eq!(fake.calls(Endpoint::Jwks), 2, "exactly one refetch");
+}
+
+#[tokio::test]
+async fn rfc_9207_a_callback_from_another_issuer_is_400_before_any_token_request() {
+    let (fake, base) = start(OidcConfig::new()).await;
+    fake.set_advertise_iss_parameter(true);
+    for iss in [CallbackIss::Wrong, CallbackIss::Omit] {
+        fake.set_callback_iss(iss);
+        let (browser, visit) = login(&base).await;
+        assert_eq!(visit.status, 400, "{iss:?}: {}", visit.body);
+        assert_eq!(json_of(&visit.body)["error"], "invalid_request");
+        assert_signed_out(&browser, &base).await;
+    }
+    assert_eq!(
+        fake.calls(Endpoint::Token),
+        0,
+        "a code went to the token endpoint"
+    );
+
+    fake.set_callback_iss(CallbackIss::Correct);
+    let (_, visit) = login(&base).await;
+    assert_eq!(visit.status, 200, "{}", visit.body);
+    assert_eq!(fake.calls(Endpoint::Token), 1);
+}
+
+#[tokio::test]
+async fn rfc_9207_a_wrong_iss_is_refused_even_when_not_advertised() {
+    let (fake, base) = start(OidcConfig::new()).await;
+    fake.set_callback_iss(CallbackIss::Wrong);
+    let (_, visit) = login(&base).await;
+    assert_eq!(visit.status, 400, "{}", visit.body);
+    assert_eq!(fake.calls(Endpoint::Token), 0);
+}
+
+#[tokio::test]
+async fn userinfo_fills_in_what_the_id_token_lacks() {
+    let (fake, base) = start(OidcConfig::new()).await;
+    fake.set_profile_in_id_token(false);
+    let (browser, visit) = login(&base).await;
+    assert_eq!(visit.status, 200, "{}", visit.body);
+    assert_eq!(fake.calls(Endpoint::Userinfo), 1);
+    let who = json_of(&browser.follow(&format!("{base}/whoami")).await.body);
+    assert_eq!(who["name"], "Jane Doe");
+    assert_eq!(who["email"], "janedoe@example.com");
+}
+
+#[tokio::test]
+async fn userinfo_about_another_user_is_refused() {
+    let (fake, base) = start(OidcConfig::new()).await;
+    fake.set_profile_in_id_token(false);
+    fake.set_userinfo_sub(Some("someone-else".into()));
+    let (browser, visit) = login(&base).await;
+    assert_eq!(visit.status, 401, "{}", visit.body);
+    assert_eq!(json_of(&visit.body)["error"], "login_failed");
+    assert_eq!(fake.calls(Endpoint::Userinfo), 1);
+    assert_signed_out(&browser, &base).await;
+}
+
+#[tokio::test]
+async fn userinfo_can_be_required_or_turned_off() {
+    let fake = fake_oidc::start(OidcConfig::new()).await;
+    fake.set_userinfo_sub(Some("someone-else".into()));
+    // Always read: the mismatch is caught even though the ID token said enough.
+    let base = serve_app(oidc_for(&fake).userinfo(true)).await;
+    let (_, visit) = login(&base).await;
+    assert_eq!(visit.status, 401, "{}", visit.body);
+
+    // Never read: the ID token alone describes the user.
+    fake.set_profile_in_id_token(false);
+    let base = serve_app(oidc_for(&fake).userinfo(false)).await;
+    let before = fake.calls(Endpoint::Userinfo);
+    let (browser, visit) = login(&base).await;
+    assert_eq!(visit.status, 200, "{}", visit.body);
+    assert_eq!(fake.calls(Endpoint::Userinfo), before);
+    let who = json_of(&browser.follow(&format!("{base}/whoami")).await.body);
+    assert_eq!(who["user_id"], "248289761001");
+    assert_eq!(who["email"], serde_json::Value::Null);
+}
+
+#[tokio::test]
+async fn an_unverified_email_is_left_out() {
+    let (_fake, base) = start(OidcConfig {
+        email_verified: false,
+        ..OidcConfig::new()
+    })
+    .await;
+    let (browser, visit) = login(&base).await;
+    assert_eq!(visit.status, 200, "{}", visit.body);
+    let who = json_of(&browser.follow(&format!("{base}/whoami")).await.body);
+    assert_eq!(who["email"], serde_json::Value::Null);
+    assert_eq!(who["name"], "Jane Doe");
+}
+
+#[tokio::test]
+async fn client_secret_post_is_chosen_from_discovery_or_configured() {
+    let fake = fake_oidc::start(OidcConfig {
+        client_auth: ClientAuthMode::Post,
+        ..OidcConfig::new()
+    })
+    .await;
+    // Discovery lists only client_secret_post: used without being configured.
+    let base = serve_app(oidc_for(&fake)).await;
+    let (_, visit) = login(&base).await;
+    assert_eq!(visit.status, 200, "{}", visit.body);
+
+    // Configured Basic wins over discovery, and this server refuses it.
+    let base = serve_app(oidc_for(&fake).client_auth(ClientAuth::Basic)).await;
+    let (browser, visit) = login(&base).await;
+    assert_eq!(visit.status, 401, "{}", visit.body);
+    assert_eq!(json_of(&visit.body)["error"], "login_failed");
+    assert_signed_out(&browser, &base).await;
+}
+
+#[tokio::test]
+async fn only_the_allowed_algorithms_are_accepted() {
+    let fake = fake_oidc::start(OidcConfig::new()).await;
+    fake.set_signing_alg(SigningAlg::ES256);
+    let base = serve_app(oidc_for(&fake).allowed_algorithms(&[Algorithm::RS256])).await;
+    let (browser, visit) = login(&base).await;
+    assert_eq!(visit.status, 401, "{}", visit.body);
+    assert_signed_out(&browser, &base).await;
+
+    for hmac in [Algorithm::HS256, Algorithm::HS384, Algorithm::HS512] {
+        let built = SocialAuthLayer::builder()
+            .secret(app::SECRET)
+            .provider(oidc_for(&fake).allowed_algorithms(&[Algorithm::RS256, hmac]))
+            .build();
+        assert!(built.is_err(), "{hmac:?} accepted");
+    }
+}
+
+#[tokio::test]
+async fn google_preset_uses_its_issuer_and_logs_in_like_any_oidc_provider() {
+    assert_eq!(
+        Oidc::from(Google::new("id.apps.googleusercontent.com", "secret")).issuer(),
+        "https://accounts.google.com"
+    );
+    let built = SocialAuthLayer::builder()
+        .secret(app::SECRET)
+        .provider(Google::new("id.apps.googleusercontent.com", "secret"))
+        .build();
+    assert!(built.is_ok(), "{built:?}");
+
+    let fake = fake_oidc::start(OidcConfig::new()).await;
+    let cfg = fake.config();
+    let base =
+        serve_app(Google::new(&cfg.client_id, &cfg.client_secret).issuer_url(&fake.issuer)).await;
+    let browser = Browser::new();
+    let visit = browser
+        .follow(&format!("{base}/auth/google?login=start"))
+        .await;
+    assert_eq!(visit.status, 200, "{:?} {}", visit.hops, visit.body);
+    let who = json_of(&browser.follow(&format!("{base}/whoami")).await.body);
+    assert_eq!(who["provider"], "google");
+    assert_eq!(who["user_id"], "248289761001");
+}
+
+#[test]
+fn misconfigured_oidc_providers_do_not_build() {
+    let build = |oidc: Oidc| {
+        SocialAuthLayer::builder()
+            .secret(app::SECRET)
+            .provider(oidc)
+            .build()
+    };
+    assert!(build(Oidc::new("http://sso.example.com", "id", "secret")).is_err());
+    assert!(build(Oidc::new("https://sso.example.com", "id", "secret").scope("email")).is_err());
+    assert!(build(
+        Oidc::new("https://sso.example.com", "id", "secret").authorize_param("nonce", "fixed")
+    )
+    .is_err());
+    assert!(build(Oidc::new("https://sso.example.com", "id", "secret")).is_ok());
+}
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> MakeWriter<'a> for Captured {
+    type Writer = Captured;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn oidc_steps_and_rejections_are_logged_without_any_secret() {
+    let captured = Captured::default();
+    let subscriber = tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::filter::Targets::new()
+                .with_target("socialauth", tracing::Level::TRACE),
+        )
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(captured.clone())
+                .with_ansi(false),
+        );
+    // With a single live dispatcher, tracing-core (0.1.36) computes the interest of a
+    // callsite first hit on another test's thread from that thread's default, caches
+    // "never", and this test misses the event. A second live dispatcher avoids that path.
+    let _second = tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default());
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let (fake, base) = start(OidcConfig::new()).await;
+    fake.set_profile_in_id_token(false); // so userinfo is read too
+    let browser = Browser::new();
+    let start = browser.get(&format!("{base}/auth/oidc?login=start")).await;
+    let authorize = start.headers()[LOCATION].to_str().unwrap().to_owned();
+    let back = browser.get(&authorize).await;
+    let callback = back.headers()[LOCATION].to_str().unwrap().to_owned();
+    assert_eq!(browser.follow(&callback).await.status, 200);
+    let identity = browser.cookie(IDENTITY_COOKIE).unwrap();
+    let params = fake.last_authorize_params();
+    let code = url::Url::parse(&callback)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .map(|(_, v)| v.into_owned())
+        .unwrap();
+    // A rejected token too.
+    fake.set_id_token_fault(IdTokenFault::WrongNonce);
+    assert_eq!(login(&base).await.1.status, 401);
+
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    for step in [
+        "OpenID Connect discovery document fetched",
+        "JWKS fetched",
+        "ID token verified",
+        "userinfo read",
+        "ID token rejected",
+        "nonce is not this login's",
+    ] {
+        assert!(logs.contains(step), "no {step:?} event in:\n{logs}");
+    }
+    let mut secrets = vec![
+        ("client secret", fake.config().client_secret.clone()),
+        ("code", code),
+        ("state", param(&params, "state").unwrap()),
+        ("nonce", param(&params, "nonce").unwrap()),
+        ("identity token", identity),
+    ];
+    for token in fake.issued_tokens() {
+        secrets.push(("issued token", token));
+    }
+    for (what, secret) in secrets {
+        assert!(!logs.contains(&secret), "the logs hold the {what}:\n{logs}");
+    }
+}
