@@ -1,0 +1,108 @@
+// panva's oidc-provider (OpenID Certified) on 127.0.0.1, for tests/interop_oidc_provider.rs.
+//
+// Environment:
+//   OIDC_PORT           port to listen on (default 0: any free port)
+//   OIDC_CLIENT_ID      the one client's id
+//   OIDC_CLIENT_SECRET  its secret (client_secret_basic at the token endpoint)
+//   OIDC_REDIRECT_URIS  its redirect URIs, space-separated
+//
+// Prints one line `LISTENING <issuer-url>` on stdout once it answers requests. Exits when
+// stdin closes (the test that spawned it is gone) or on SIGTERM/SIGINT.
+//
+// Any login name signs in with any password (the built-in development interactions: a
+// login form, then a consent form). The account's claims: sub = the login name,
+// email = <login>@example.com (verified), name = "<Login> Example".
+
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import process from 'node:process';
+
+import Provider from 'oidc-provider';
+
+function required(name) {
+  const value = process.env[name];
+  if (!value) {
+    console.error(`server.mjs: set ${name}`);
+    process.exit(2);
+  }
+  return value;
+}
+
+const clientId = required('OIDC_CLIENT_ID');
+const clientSecret = required('OIDC_CLIENT_SECRET');
+const redirectUris = required('OIDC_REDIRECT_URIS').split(/\s+/).filter(Boolean);
+const port = Number.parseInt(process.env.OIDC_PORT ?? '0', 10);
+if (!Number.isInteger(port) || port < 0 || port > 65535) {
+  console.error(`server.mjs: bad OIDC_PORT ${process.env.OIDC_PORT}`);
+  process.exit(2);
+}
+
+function shutdown() {
+  process.exit(0);
+}
+process.on('SIGTERM', shutdown);
+process.on('SIGINT', shutdown);
+process.stdin.on('end', shutdown);
+process.stdin.on('close', shutdown);
+process.stdin.on('error', shutdown);
+process.stdin.resume();
+
+// Bind first: the issuer URL needs the port, and the Provider needs the issuer.
+const server = createServer();
+await new Promise((resolve, reject) => {
+  server.once('error', reject);
+  server.listen(port, '127.0.0.1', resolve);
+});
+const issuer = `http://127.0.0.1:${server.address().port}`;
+
+// A fresh signing key per run, rather than oidc-provider's published development keys.
+const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const signingKey = { ...privateKey.export({ format: 'jwk' }), use: 'sig', alg: 'RS256' };
+
+const capitalized = (s) => s.charAt(0).toUpperCase() + s.slice(1);
+
+const provider = new Provider(issuer, {
+  clients: [
+    {
+      client_id: clientId,
+      client_secret: clientSecret,
+      redirect_uris: redirectUris,
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'client_secret_basic',
+    },
+  ],
+  async findAccount(ctx, id) {
+    return {
+      accountId: id,
+      async claims() {
+        return {
+          sub: id,
+          email: `${id}@example.com`,
+          email_verified: true,
+          name: `${capitalized(id)} Example`,
+        };
+      },
+    };
+  },
+  scopes: ['openid', 'email', 'profile'],
+  claims: {
+    openid: ['sub'],
+    email: ['email', 'email_verified'],
+    profile: ['name'],
+  },
+  pkce: { required: () => true },
+  features: {
+    // The built-in login and consent pages; development only, which is what this is.
+    devInteractions: { enabled: true },
+    userinfo: { enabled: true },
+  },
+  jwks: { keys: [signingKey] },
+  cookies: { keys: [randomBytes(32).toString('base64url')] },
+});
+
+provider.on('server_error', (ctx, error) => console.error('server.mjs: server_error', error));
+provider.on('grant.error', (ctx, error) => console.error('server.mjs: grant.error', error.message));
+
+server.on('request', provider.callback());
+process.stdout.write(`LISTENING ${issuer}\n`);
