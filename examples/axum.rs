@@ -1,90 +1,81 @@
-//! The smallest useful app: a public page, a page that needs a user, and sign-in with
-//! Twitter and/or Facebook.
+//! The smallest useful axum app: a public page, a page that greets whoever is signed in
+//! (`Option<Identity>`), and one that needs a user (`Identity`: 401 without one).
 //!
 //! ```sh
-//! export SOCIALAUTH_SECRET=$(head -c 32 /dev/urandom | base64)
-//! export TWITTER_CONSUMER_KEY=... TWITTER_CONSUMER_SECRET=...   # optional
-//! export FACEBOOK_APP_ID=... FACEBOOK_APP_SECRET=...            # optional
-//! cargo run --example axum --features axum
+//! cargo run --example axum --features axum,dev-provider
 //! ```
-//! Then open <http://127.0.0.1:3000>. Register `http://127.0.0.1:3000/auth/<provider>` as the
-//! callback URL at each provider.
+//!
+//! Then open <http://127.0.0.1:3000/hello>. With `TWITTER_CONSUMER_KEY`/`_SECRET` or
+//! `FACEBOOK_APP_ID`/`_SECRET` set, it signs in with those (register
+//! `http://127.0.0.1:3000/auth/<provider>` as the callback URL); without them, with the
+//! embedded dev provider. `SOCIALAUTH_SECRET` keeps sign-ins across restarts.
 
 use std::env;
 
-use axum::response::Html;
 use axum::routing::get;
-use axum::Json;
+use axum::Router;
+use socialauth::dev_provider::DevProvider;
 use socialauth::{Facebook, Identity, SocialAuthLayer, Twitter};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let secret = env::var("SOCIALAUTH_SECRET").unwrap_or_else(|_| {
-        eprintln!("SOCIALAUTH_SECRET is not set: using a throwaway key (logins end at restart)");
-        let mut key = [0u8; 32];
-        getrandom::fill(&mut key).expect("system randomness");
-        key.iter().map(|b| format!("{b:02x}")).collect()
-    });
-    let mut builder = SocialAuthLayer::builder().secret(secret);
-    let mut enabled = Vec::new();
+    let secret = env::var("SOCIALAUTH_SECRET")
+        .map(String::into_bytes)
+        .unwrap_or_else(|_| {
+            eprintln!("SOCIALAUTH_SECRET is not set: using a random key (sign-ins end at exit)");
+            let mut key = vec![0u8; 32];
+            getrandom::fill(&mut key).expect("system randomness");
+            key
+        });
+    let mut auth = SocialAuthLayer::builder().secret(secret);
+    let mut login = None;
     if let (Ok(key), Ok(secret)) = (
         env::var("TWITTER_CONSUMER_KEY"),
         env::var("TWITTER_CONSUMER_SECRET"),
     ) {
-        builder = builder.provider(Twitter::new(key, secret));
-        enabled.push("twitter");
+        auth = auth.provider(Twitter::new(key, secret));
+        login = Some("/auth/twitter?login=start");
     }
     if let (Ok(id), Ok(secret)) = (env::var("FACEBOOK_APP_ID"), env::var("FACEBOOK_APP_SECRET")) {
-        builder = builder.provider(Facebook::new(id, secret));
-        enabled.push("facebook");
+        auth = auth.provider(Facebook::new(id, secret));
+        login = Some("/auth/facebook?login=start");
     }
-    if enabled.is_empty() {
-        eprintln!(
-            "no provider configured: set TWITTER_CONSUMER_KEY/SECRET or FACEBOOK_APP_ID/SECRET"
-        );
-        return Ok(());
+    // No real provider: the embedded dev provider, on its own port. Keep it alive.
+    let mut _dev = None;
+    if login.is_none() {
+        let dev = DevProvider::start("127.0.0.1:0".parse()?).await?;
+        auth = auth.provider(dev.oidc());
+        login = Some("/auth/dev?login=start");
+        _dev = Some(dev);
     }
-    let auth = builder.build()?;
+    let login = login.unwrap_or_default();
 
-    let links: String = enabled
-        .iter()
-        .map(|p| format!(r#"<p><a href="/auth/{p}?login=start">Sign in with {p}</a></p>"#))
-        .collect();
-    let app = axum::Router::new()
+    let app = Router::new()
+        .route("/", get(|| async { "public: anyone can see this" }))
         .route(
-            "/",
+            "/hello",
             get(move |user: Option<Identity>| async move {
                 match user {
-                    Some(user) => Html(format!(
-                        "<p>Hello, {}!</p>",
-                        html_escape(user.display_name())
-                    )),
-                    None => Html(links.clone()),
+                    Some(user) => format!("hello, {}", user.display_name()),
+                    None => format!("hello, stranger: sign in at {login}"),
                 }
             }),
         )
-        .route("/whoami", get(whoami))
-        .layer(auth);
+        .route("/me", get(me))
+        .layer(auth.build()?);
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
-    println!("listening on http://127.0.0.1:3000");
+    println!("listening on http://127.0.0.1:3000 (sign in: http://127.0.0.1:3000{login})");
     axum::serve(listener, app).await?;
     Ok(())
 }
 
-/// Needs a signed-in user: answers 401 otherwise.
-async fn whoami(user: Identity) -> Json<serde_json::Value> {
-    Json(serde_json::json!({
-        "provider": user.provider(),
-        "user_id": user.user_id(),
-        "name": user.name(),
-        "email": user.email(),
-    }))
-}
-
-fn html_escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+/// Needs a signed-in user: the `Identity` extractor answers 401 otherwise.
+async fn me(user: Identity) -> String {
+    format!(
+        "{} at {} ({})",
+        user.user_id(),
+        user.provider(),
+        user.email().unwrap_or("no email")
+    )
 }

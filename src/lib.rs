@@ -37,12 +37,15 @@
 //! | Feature | What it adds |
 //! |---|---|
 //! | `axum` | [`Identity`] and `Option<Identity>` as axum extractors |
+//! | `dev-provider` | `dev_provider::DevProvider`, an embedded OpenID Connect provider for development and tests |
 #![forbid(unsafe_code)]
 #![deny(missing_docs, missing_debug_implementations, unreachable_pub)]
 
 mod body;
 mod builder;
 mod cookies;
+#[cfg(feature = "dev-provider")]
+pub mod dev_provider;
 mod error;
 #[cfg(feature = "axum")]
 mod extract;

@@ -1,0 +1,94 @@
+//! Which redirect URIs the dev provider sends codes to.
+
+use url::{Host, Url};
+
+/// Loopback `/auth/dev` callbacks by default; once any is registered, exactly those.
+#[derive(Debug, Default)]
+pub(super) struct RedirectPolicy {
+    registered: Vec<String>,
+}
+
+impl RedirectPolicy {
+    pub(super) fn register(&mut self, uri: String) {
+        self.registered.push(uri);
+    }
+
+    pub(super) fn allows(&self, uri: &str) -> bool {
+        if self.registered.is_empty() {
+            is_loopback_dev_callback(uri)
+        } else {
+            self.registered.iter().any(|registered| registered == uri)
+        }
+    }
+}
+
+/// `http://127.0.0.1[:port]`, `http://localhost[:port]` or `http://[::1][:port]`, with a
+/// path ending in `/auth/dev`, no query, fragment or user info, written the way a URL
+/// parser writes it (so what is checked is what the browser is sent to).
+fn is_loopback_dev_callback(uri: &str) -> bool {
+    let Ok(url) = Url::parse(uri) else {
+        return false;
+    };
+    let loopback = match url.host() {
+        Some(Host::Domain(domain)) => domain == "localhost",
+        Some(Host::Ipv4(ip)) => ip == std::net::Ipv4Addr::LOCALHOST,
+        Some(Host::Ipv6(ip)) => ip == std::net::Ipv6Addr::LOCALHOST,
+        None => false,
+    };
+    url.as_str() == uri
+        && url.scheme() == "http"
+        && loopback
+        && url.username().is_empty()
+        && url.password().is_none()
+        && url.query().is_none()
+        && url.fragment().is_none()
+        && url.path().ends_with("/auth/dev")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn by_default_loopback_dev_callbacks_only() {
+        let policy = RedirectPolicy::default();
+        for ok in [
+            "http://127.0.0.1:3000/auth/dev",
+            "http://localhost:8080/auth/dev",
+            "http://[::1]:3000/auth/dev",
+            "http://127.0.0.1/auth/dev",
+            "http://127.0.0.1:3000/app/auth/dev",
+        ] {
+            assert!(policy.allows(ok), "{ok}");
+        }
+        for bad in [
+            "https://127.0.0.1:3000/auth/dev",
+            "http://example.com/auth/dev",
+            "http://127.0.0.2:3000/auth/dev",
+            "http://localhost.example.com/auth/dev",
+            "http://127.0.0.1:3000/auth/dev?x=1",
+            "http://127.0.0.1:3000/auth/dev#x",
+            "http://user@127.0.0.1:3000/auth/dev",
+            "http://127.0.0.1:3000/auth/devx",
+            "http://127.0.0.1:3000/auth/other",
+            "http://127.0.0.1:3000/x/../auth/dev",
+            "http://LOCALHOST:3000/auth/dev",
+            "http://127.0.0.1:80/auth/dev",
+            "//127.0.0.1:3000/auth/dev",
+            "",
+        ] {
+            assert!(!policy.allows(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn registered_uris_are_matched_exactly() {
+        let mut policy = RedirectPolicy::default();
+        policy.register("http://127.0.0.1:3000/auth/dev".into());
+        policy.register("https://app.test/cb?x=1".into());
+        assert!(policy.allows("http://127.0.0.1:3000/auth/dev"));
+        assert!(policy.allows("https://app.test/cb?x=1"));
+        assert!(!policy.allows("http://127.0.0.1:3001/auth/dev"));
+        assert!(!policy.allows("http://127.0.0.1:3000/auth/dev/"));
+    }
+}
