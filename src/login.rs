@@ -172,7 +172,11 @@ impl LoginRoute<'_> {
                 };
                 return self.fail(error, key.map(|k| self.flow_cookie_name(k)));
             }
-            Err(error) => return self.fail(error, None),
+            Err(error) => {
+                // Clear the attempt's cookie all the same, when the callback names it.
+                let key = params.get("state").or_else(|| params.get("oauth_token"));
+                return self.fail(error, key.map(|k| self.flow_cookie_name(k)));
+            }
         };
         let name = self.flow_cookie_name(key);
         match self.complete(params, key, &name).await {

@@ -310,6 +310,20 @@ async fn rfc_9207_a_wrong_iss_is_refused_even_when_not_advertised() {
 }
 
 #[tokio::test]
+async fn rfc_9207_an_error_response_from_another_issuer_is_400_not_access_denied() {
+    let (fake, base) = start(OidcConfig::new()).await;
+    let browser = common::browser::Browser::new();
+    let visit = browser
+        .follow(&format!(
+            "{base}/auth/oidc?error=access_denied&state=s&iss=https%3A%2F%2Fevil.example"
+        ))
+        .await;
+    assert_eq!(visit.status, 400, "{}", visit.body);
+    assert_eq!(json_of(&visit.body)["error"], "invalid_request");
+    assert_eq!(fake.calls(Endpoint::Token), 0);
+}
+
+#[tokio::test]
 async fn userinfo_fills_in_what_the_id_token_lacks() {
     let (fake, base) = start(OidcConfig::new()).await;
     fake.set_profile_in_id_token(false);

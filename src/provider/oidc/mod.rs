@@ -513,6 +513,20 @@ impl ProviderFlow for OidcFlow {
     }
 
     fn callback_key<'q>(&self, params: &'q CallbackParams) -> Result<CallbackKey<'q>, AuthError> {
+        // RFC 9207 applies to error responses too: an `iss` naming another issuer is refused
+        // before anything else, so a mix-up attacker cannot even end a login with its error.
+        if params
+            .get("iss")
+            .is_some_and(|iss| iss != self.config.issuer)
+        {
+            tracing::warn!(
+                provider = self.config.name,
+                "callback from another issuer (RFC 9207)"
+            );
+            return Err(AuthError::invalid_request(
+                "the callback comes from another issuer than this provider",
+            ));
+        }
         oauth2::callback_key(params)
     }
 
