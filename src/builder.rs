@@ -26,6 +26,7 @@ pub struct SocialAuthLayerBuilder {
     route_prefix: String,
     public_url: Option<String>,
     identity_lifetime: Duration,
+    sliding_renewal: bool,
     flow_lifetime: Duration,
     after_login: AfterLogin,
     failure_redirect: Option<String>,
@@ -43,6 +44,7 @@ impl Default for SocialAuthLayerBuilder {
             route_prefix: "/auth".to_owned(),
             public_url: None,
             identity_lifetime: Duration::from_secs(7 * 24 * 60 * 60),
+            sliding_renewal: false,
             flow_lifetime: MAX_FLOW_LIFETIME,
             after_login: AfterLogin::Redirect("/".to_owned()),
             failure_redirect: None,
@@ -119,6 +121,14 @@ impl SocialAuthLayerBuilder {
     /// How long a login lasts (default 7 days). The identity cookie expires then.
     pub fn identity_lifetime(mut self, lifetime: Duration) -> Self {
         self.identity_lifetime = lifetime;
+        self
+    }
+
+    /// Re-issue the identity cookie on a request once it is past half its lifetime, so active
+    /// users stay signed in while idle ones expire (off by default). Bearer tokens are never
+    /// renewed this way.
+    pub fn sliding_renewal(mut self, on: bool) -> Self {
+        self.sliding_renewal = on;
         self
     }
 
@@ -238,6 +248,7 @@ impl SocialAuthLayerBuilder {
             route_prefix,
             public_url,
             identity_lifetime: self.identity_lifetime,
+            sliding_renewal: self.sliding_renewal,
             flow_lifetime: self.flow_lifetime,
             after_login: self.after_login,
             failure_redirect: self.failure_redirect,

@@ -5,7 +5,8 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use http::Response;
+use http::header::SET_COOKIE;
+use http::{HeaderValue, Response};
 use pin_project_lite::pin_project;
 
 use crate::body::ResponseBody;
@@ -23,15 +24,16 @@ pin_project! {
 pin_project! {
     #[project = KindProj]
     enum Kind<F> {
-        Inner { #[pin] future: F },
+        Inner { #[pin] future: F, renewal: Option<HeaderValue> },
         Own { future: OwnAnswer },
     }
 }
 
 impl<F> ResponseFuture<F> {
-    pub(crate) fn inner(future: F) -> Self {
+    /// The inner service's future; `renewal` is a `Set-Cookie` to add to its response.
+    pub(crate) fn inner(future: F, renewal: Option<HeaderValue>) -> Self {
         Self {
-            kind: Kind::Inner { future },
+            kind: Kind::Inner { future, renewal },
         }
     }
 
@@ -59,9 +61,14 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().kind.project() {
-            KindProj::Inner { future } => future
-                .poll(cx)
-                .map(|result| result.map(|response| response.map(ResponseBody::inner))),
+            KindProj::Inner { future, renewal } => future.poll(cx).map(|result| {
+                result.map(|mut response| {
+                    if let Some(cookie) = renewal.take() {
+                        response.headers_mut().append(SET_COOKIE, cookie);
+                    }
+                    response.map(ResponseBody::inner)
+                })
+            }),
             KindProj::Own { future } => future
                 .as_mut()
                 .poll(cx)

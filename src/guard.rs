@@ -105,7 +105,7 @@ where
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         if request.extensions().get::<Identity>().is_some() {
-            return ResponseFuture::inner(self.inner.call(request));
+            return ResponseFuture::inner(self.inner.call(request), None);
         }
         let response = match &self.login_url {
             Some(login_url) if is_page_load(&request) => login_redirect(login_url, &request),
@@ -147,7 +147,8 @@ fn login_redirect<B>(login_url: &str, request: &Request<B>) -> Response<Bytes> {
     redirect(&location).unwrap_or_else(|error| error.into_response())
 }
 
-fn unauthenticated() -> Response<Bytes> {
+/// `401 {"error":"unauthenticated",...}`.
+pub(crate) fn unauthenticated() -> Response<Bytes> {
     let mut response = Response::new(Bytes::from_static(
         br#"{"error":"unauthenticated","message":"sign in first"}"#,
     ));

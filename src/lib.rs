@@ -41,6 +41,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs, missing_debug_implementations, unreachable_pub)]
 
+mod bearer;
 mod body;
 mod builder;
 mod cookies;

@@ -63,15 +63,18 @@ where
                 let extensions = request.extensions_mut();
                 // Only the layer puts an identity here; drop any that came from elsewhere.
                 extensions.remove::<Identity>();
-                match identity {
-                    Some(identity) => {
+                let renewal = match identity {
+                    Some((identity, source)) => {
+                        let renewal = self.settings.renewal(&identity, source);
                         extensions.insert(identity);
+                        renewal
                     }
                     None => {
                         extensions.insert(CheckedAnonymous);
+                        None
                     }
-                }
-                ResponseFuture::inner(self.inner.call(request))
+                };
+                ResponseFuture::inner(self.inner.call(request), renewal)
             }
             Route::Provider(index) => {
                 let head = RequestHead::from_request(request);
@@ -80,6 +83,11 @@ where
             Route::Logout => {
                 let head = RequestHead::from_request(request);
                 let response = crate::logout::answer(&self.settings, &head);
+                ResponseFuture::own(Box::pin(std::future::ready(response)))
+            }
+            Route::Token => {
+                let head = RequestHead::from_request(request);
+                let response = crate::bearer::answer(&self.settings, &head);
                 ResponseFuture::own(Box::pin(std::future::ready(response)))
             }
             Route::Unknown => {

@@ -29,6 +29,8 @@ pub(crate) struct Settings {
     /// Public origin (and path prefix) of the app, e.g. `https://app.example.com`.
     pub(crate) public_url: Option<String>,
     pub(crate) identity_lifetime: Duration,
+    /// Re-issue the identity cookie once past half its life.
+    pub(crate) sliding_renewal: bool,
     pub(crate) flow_lifetime: Duration,
     pub(crate) after_login: AfterLogin,
     pub(crate) failure_redirect: Option<String>,
@@ -38,6 +40,8 @@ pub(crate) struct Settings {
 
 /// The logout route's name under the prefix; no provider may take it.
 pub(crate) const LOGOUT: &str = "logout";
+/// The bearer-token route's name under the prefix; no provider may take it.
+pub(crate) const TOKEN: &str = "token";
 
 /// Which auth route a path is, if any.
 #[derive(Debug, PartialEq, Eq)]
@@ -48,6 +52,8 @@ pub(crate) enum Route {
     Provider(usize),
     /// `/auth/logout`.
     Logout,
+    /// `/auth/token`.
+    Token,
     /// Under the prefix, but no provider has that name.
     Unknown,
 }
@@ -63,6 +69,9 @@ impl Settings {
         };
         if rest == LOGOUT {
             return Route::Logout;
+        }
+        if rest == TOKEN {
+            return Route::Token;
         }
         match self.providers.iter().position(|p| p.name() == rest) {
             Some(index) => Route::Provider(index),
@@ -85,22 +94,69 @@ impl Settings {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct CheckedAnonymous;
 
+/// Where a request's identity came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Source {
+    /// The identity cookie.
+    Cookie,
+    /// `Authorization: Bearer <identity token>`.
+    Bearer,
+}
+
 impl Settings {
-    /// The verified identity of a request's cookie, if it has exactly one valid one.
-    pub(crate) fn identify(&self, headers: &http::HeaderMap) -> Option<crate::Identity> {
-        match crate::cookies::find(headers, self.cookies.identity_name()) {
-            crate::cookies::Found::One(token) => {
-                let identity = self.codec.verify(&self.keys, token, self.now());
-                if identity.is_none() {
-                    tracing::debug!("identity cookie present but not valid");
-                }
-                identity
-            }
-            crate::cookies::Found::Many => {
+    /// The verified identity of a request: its one identity cookie, or, when it has no
+    /// identity cookie at all, its bearer token. Anything invalid is no identity.
+    pub(crate) fn identify(&self, headers: &http::HeaderMap) -> Option<(crate::Identity, Source)> {
+        use crate::cookies::Found;
+        let (token, source) = match crate::cookies::find(headers, self.cookies.identity_name()) {
+            Found::One(token) => (token, Source::Cookie),
+            Found::Many => {
                 tracing::warn!("several identity cookies in one request; none is trusted");
-                None
+                return None;
             }
-            crate::cookies::Found::None => None,
+            Found::None => (bearer_token(headers)?, Source::Bearer),
+        };
+        let identity = self.codec.verify(&self.keys, token, self.now());
+        if identity.is_none() {
+            tracing::debug!(?source, "identity token present but not valid");
         }
+        identity.map(|identity| (identity, source))
     }
+
+    /// With sliding renewal on, a fresh identity cookie for a cookie identity past half its
+    /// life (same user and claims, new `iat` and `exp`).
+    pub(crate) fn renewal(
+        &self,
+        identity: &crate::Identity,
+        source: Source,
+    ) -> Option<http::HeaderValue> {
+        if !self.sliding_renewal || source != Source::Cookie {
+            return None;
+        }
+        let now = self.now();
+        let half = self.identity_lifetime.as_secs() / 2;
+        if now < identity.issued_at.saturating_add(half) {
+            return None;
+        }
+        let mut renewed = identity.clone();
+        renewed.issued_at = now;
+        renewed.expires_at = now + self.identity_lifetime.as_secs();
+        let token = self.codec.sign(&self.keys, &renewed).ok()?;
+        tracing::debug!("identity cookie renewed");
+        self.cookies.identity_cookie(token, self.identity_lifetime)
+    }
+}
+
+/// The token of a lone `Authorization: Bearer <token>` header (scheme case-insensitive).
+fn bearer_token(headers: &http::HeaderMap) -> Option<&str> {
+    let mut values = headers.get_all(http::header::AUTHORIZATION).iter();
+    let value = values.next()?;
+    if values.next().is_some() {
+        return None;
+    }
+    let text = value.to_str().ok()?;
+    let (scheme, token) = text.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() && !token.contains(' '))
+        .then_some(token)
 }

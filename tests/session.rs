@@ -155,3 +155,91 @@ async fn the_guard_answers_401_to_api_calls_and_redirects_page_loads() {
     assert_eq!(visit.body, "account page");
     assert_eq!(app.facebook.token_calls(), 1);
 }
+
+#[tokio::test]
+async fn a_signed_in_browser_gets_a_bearer_token_that_api_clients_present() {
+    let app = guarded_app().await;
+    let browser = Browser::new();
+    browser.follow(&app.url("/auth/facebook?login=start")).await;
+
+    let answer = browser.follow(&app.url("/auth/token")).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(answer.headers["cache-control"], "no-store");
+    let body = json_of(&answer.body);
+    let token = body["token"].as_str().unwrap().to_owned();
+    assert_eq!(body["token_type"], "Bearer");
+    assert!(body["expires_at"].as_u64().unwrap() > 0);
+
+    // An API client with no cookies at all.
+    let api = Browser::new();
+    let auth = format!("Bearer {token}");
+    let whoami = api
+        .get_with_headers(&app.url("/whoami"), &[("authorization", &auth)])
+        .await;
+    assert_eq!(whoami.status(), 200);
+    assert_eq!(json_of(&whoami.text().await.unwrap())["user_id"], "10001");
+    let lower = format!("bearer {token}");
+    let maybe = api
+        .get_with_headers(&app.url("/maybe"), &[("authorization", &lower)])
+        .await;
+    assert_eq!(maybe.text().await.unwrap(), "10001");
+
+    // Malformed headers are anonymous, never an error page.
+    for header in [
+        "Bearer".to_owned(),
+        "Bearer ".to_owned(),
+        format!("Bearer {token} extra"),
+        format!("Basic {token}"),
+        format!("Bearer {token}x"),
+        "Bearer ...".to_owned(),
+        format!("Bearer {}", "a".repeat(10_000)),
+    ] {
+        let maybe = api
+            .get_with_headers(&app.url("/maybe"), &[("authorization", &header)])
+            .await;
+        assert_eq!(maybe.status(), 200, "{header:.40}");
+        assert_eq!(maybe.text().await.unwrap(), "anonymous", "{header:.40}");
+    }
+    // Without a cookie there is no token to hand out; and only GET.
+    assert_eq!(api.follow(&app.url("/auth/token")).await.status, 401);
+    assert_eq!(
+        browser.post(&app.url("/auth/token"), &[]).await.status(),
+        405
+    );
+}
+
+#[tokio::test]
+async fn sliding_renewal_reissues_the_cookie_past_half_its_life() {
+    let app = app::start_with(app::Stack::Axum, |b| {
+        b.identity_lifetime(std::time::Duration::from_secs(4))
+            .sliding_renewal(true)
+    })
+    .await;
+    let browser = Browser::new();
+    browser.follow(&app.url("/auth/facebook?login=start")).await;
+    let first = browser.cookie("__Host-socialauth").unwrap();
+
+    let early = browser.get(&app.url("/maybe")).await;
+    assert!(
+        early.headers().get("set-cookie").is_none(),
+        "renewed too early"
+    );
+
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let late = browser.get(&app.url("/maybe")).await;
+    let renewed = late.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(renewed.starts_with("__Host-socialauth="), "{renewed}");
+    assert!(renewed.contains("Max-Age=4"), "{renewed}");
+    assert_eq!(late.text().await.unwrap(), "10001");
+    let second = browser.cookie("__Host-socialauth").unwrap();
+    assert_ne!(first, second);
+
+    // A bearer token is never renewed.
+    let api = Browser::new();
+    let auth = format!("Bearer {second}");
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let with_bearer = api
+        .get_with_headers(&app.url("/maybe"), &[("authorization", &auth)])
+        .await;
+    assert!(with_bearer.headers().get("set-cookie").is_none());
+}

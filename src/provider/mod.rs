@@ -140,13 +140,13 @@ pub(crate) fn checked_endpoint(setting: &'static str, value: &str) -> Result<Url
     endpoint(setting, value).map_err(|_| AuthError::internal("a provider URL is misconfigured"))
 }
 
-/// Checks a provider's route name: 1 to 32 of `a-z0-9-_`, and not `logout`.
+/// Checks a provider's route name: 1 to 32 of `a-z0-9-_`, and not `logout` or `token`.
 pub(crate) fn check_name(name: &str) -> Result<(), ConfigError> {
     let ok = (1..=32).contains(&name.len())
         && name
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
-    if ok && name != crate::settings::LOGOUT {
+    if ok && name != crate::settings::LOGOUT && name != crate::settings::TOKEN {
         Ok(())
     } else {
         Err(ConfigError::InvalidProviderName(name.to_owned()))
