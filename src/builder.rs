@@ -22,6 +22,7 @@ pub const MAX_FLOW_LIFETIME: Duration = Duration::from_secs(10 * 60);
 /// other setting has a secure default.
 pub struct SocialAuthLayerBuilder {
     secret: Option<Vec<u8>>,
+    previous_secrets: Vec<Vec<u8>>,
     providers: Vec<Provider>,
     route_prefix: String,
     public_url: Option<String>,
@@ -40,6 +41,7 @@ impl Default for SocialAuthLayerBuilder {
     fn default() -> Self {
         Self {
             secret: None,
+            previous_secrets: Vec::new(),
             providers: Vec::new(),
             route_prefix: "/auth".to_owned(),
             public_url: None,
@@ -60,6 +62,7 @@ impl fmt::Debug for SocialAuthLayerBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SocialAuthLayerBuilder")
             .field("secret", &self.secret.as_ref().map(|_| "REDACTED"))
+            .field("previous_secrets", &self.previous_secrets.len())
             .field("providers", &self.providers)
             .field("route_prefix", &self.route_prefix)
             .field("public_url", &self.public_url)
@@ -81,6 +84,29 @@ impl SocialAuthLayerBuilder {
     /// ```
     pub fn secret(mut self, secret: impl AsRef<[u8]>) -> Self {
         self.secret = Some(secret.as_ref().to_vec());
+        self
+    }
+
+    /// Secrets that were current before [`secret`](Self::secret), still accepted while their
+    /// tokens may be around: identity tokens they signed still verify (each token names its
+    /// key in a `kid` header), and logins they started still complete. Only the current secret
+    /// signs. To rotate: make the new secret current and the old one previous; once every
+    /// token it signed has expired (the identity lifetime), drop it: its tokens then become
+    /// anonymous, never an error.
+    ///
+    /// ```
+    /// # let (new_secret, old_secret) = ([1u8; 32], [2u8; 32]);
+    /// let builder = socialauth::SocialAuthLayer::builder()
+    ///     .secret(new_secret)
+    ///     .previous_secrets([old_secret]);
+    /// # let _ = builder;
+    /// ```
+    pub fn previous_secrets<I>(mut self, secrets: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: AsRef<[u8]>,
+    {
+        self.previous_secrets = secrets.into_iter().map(|s| s.as_ref().to_vec()).collect();
         self
     }
 
@@ -192,7 +218,7 @@ impl SocialAuthLayerBuilder {
         if secret.len() < MIN_SECRET_LEN {
             return Err(ConfigError::SecretTooShort { len: secret.len() });
         }
-        let keys = Keys::derive(&secret)?;
+        let keys = Keys::with_previous(&secret, &self.previous_secrets)?;
         if self.providers.is_empty() {
             return Err(ConfigError::NoProvider);
         }

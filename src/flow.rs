@@ -40,20 +40,24 @@ impl FlowState {
         let json = serde_json::to_string(self)
             .map_err(|_| AuthError::internal("could not encode the flow state"))?;
         let mut jar = CookieJar::new();
-        jar.private_mut(&keys.flow_cookie)
+        jar.private_mut(&keys.current().flow_cookie)
             .add(Cookie::new(name.to_owned(), json));
         jar.get(name)
             .map(|cookie| cookie.value().to_owned())
             .ok_or_else(|| AuthError::internal("could not seal the flow state"))
     }
 
-    /// Decrypts and parses a flow cookie's value; any failure is an invalid flow cookie.
+    /// Decrypts and parses a flow cookie's value, with the current key or a previous one
+    /// (a login started just before a key rotation still completes); any failure is an
+    /// invalid flow cookie.
     pub(crate) fn open(keys: &Keys, name: &str, sealed: &str) -> Result<Self, AuthError> {
         let jar = CookieJar::new();
-        let cookie = Cookie::new(name.to_owned(), sealed.to_owned());
-        let opened = jar
-            .private(&keys.flow_cookie)
-            .decrypt(cookie)
+        let opened = keys
+            .all()
+            .find_map(|key| {
+                let cookie = Cookie::new(name.to_owned(), sealed.to_owned());
+                jar.private(&key.flow_cookie).decrypt(cookie)
+            })
             .ok_or_else(invalid)?;
         serde_json::from_str(opened.value()).map_err(|_| invalid())
     }
@@ -119,5 +123,19 @@ mod tests {
             kind(FlowState::open(&keys(), "flow-a", "")),
             AuthErrorKind::InvalidFlowCookie
         );
+    }
+
+    #[test]
+    fn a_flow_sealed_before_a_rotation_opens_with_the_key_kept_as_previous() {
+        let old_secret = b"0123456789abcdef0123456789abcdef";
+        let new_secret = b"fedcba9876543210fedcba9876543210";
+        let sealed = state().seal(&keys(), "flow-a").unwrap();
+        let rotated = Keys::with_previous(new_secret, &[old_secret.to_vec()]).unwrap();
+        assert!(FlowState::open(&rotated, "flow-a", &sealed).is_ok());
+        let dropped = Keys::derive(new_secret).unwrap();
+        assert!(FlowState::open(&dropped, "flow-a", &sealed).is_err());
+        // New flows are sealed with the new key.
+        let fresh = state().seal(&rotated, "flow-b").unwrap();
+        assert!(FlowState::open(&dropped, "flow-b", &fresh).is_ok());
     }
 }

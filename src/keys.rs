@@ -1,25 +1,43 @@
-//! The keys derived from the layer's one secret: one signs identity tokens, one encrypts
-//! flow cookies. Deriving both with HKDF means a leak of one use never weakens the other.
+//! The layer's keys, derived from its secrets: one signs identity tokens, one encrypts flow
+//! cookies. Deriving both with HKDF means a leak of one use never weakens the other.
+//!
+//! Key rotation: the current secret signs and encrypts; previous secrets still verify and
+//! decrypt. Each identity token names its key in a `kid` header, so the right key is picked
+//! without trying them all, and a token whose key was removed is simply not valid.
 
 use std::fmt;
 
-use jsonwebtoken::{DecodingKey, EncodingKey};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use sha2::{Digest, Sha256};
 
 use crate::error::ConfigError;
 
 /// The shortest secret accepted, in bytes.
 pub(crate) const MIN_SECRET_LEN: usize = 32;
 
-/// The layer's keys. `Debug` prints no key material.
-pub(crate) struct Keys {
-    pub(crate) identity_signing: EncodingKey,
-    pub(crate) identity_verifying: DecodingKey,
+/// HMAC-SHA256, as identity tokens are signed.
+pub(crate) type HmacSha256 = Hmac<Sha256>;
+
+/// The keys of one secret.
+pub(crate) struct KeySlot {
+    /// The key id written in the `kid` header of the tokens this key signs.
+    #[cfg(test)]
+    pub(crate) kid: String,
+    /// The base64url JOSE header of those tokens: `{"typ":"JWT","alg":"HS256","kid":"<kid>"}`.
+    pub(crate) header: String,
+    /// HMAC-SHA256 already keyed with the signing key (keying costs two SHA-256 blocks).
+    pub(crate) mac: HmacSha256,
+    /// The flow-cookie key (the private jar uses its encryption half).
     pub(crate) flow_cookie: cookie::Key,
+    /// The raw signing key, for tests that sign with other libraries.
+    #[cfg(test)]
+    pub(crate) signing_key: Vec<u8>,
 }
 
-impl Keys {
-    /// Derives the keys from the configured secret (HKDF-SHA256, as the `cookie` crate does).
-    pub(crate) fn derive(secret: &[u8]) -> Result<Self, ConfigError> {
+impl KeySlot {
+    fn derive(secret: &[u8]) -> Result<Self, ConfigError> {
         if secret.len() < MIN_SECRET_LEN {
             return Err(ConfigError::SecretTooShort { len: secret.len() });
         }
@@ -27,11 +45,65 @@ impl Keys {
         let derived = cookie::Key::derive_from(secret);
         // The private cookie jar uses only the key's encryption half, so its signing half is
         // free to sign identity tokens.
+        let signing = derived.signing();
+        let mut id = Sha256::new();
+        id.update(b"socialauth key id\0");
+        id.update(signing);
+        let kid = URL_SAFE_NO_PAD.encode(&id.finalize()[..9]);
+        let header =
+            URL_SAFE_NO_PAD.encode(format!(r#"{{"typ":"JWT","alg":"HS256","kid":"{kid}"}}"#));
+        let mac = HmacSha256::new_from_slice(signing).map_err(|_| ConfigError::InvalidSetting {
+            setting: "secret",
+            reason: "cannot key HMAC-SHA256 with it",
+        })?;
         Ok(Self {
-            identity_signing: EncodingKey::from_secret(derived.signing()),
-            identity_verifying: DecodingKey::from_secret(derived.signing()),
+            #[cfg(test)]
+            kid,
+            header,
+            mac,
+            #[cfg(test)]
+            signing_key: signing.to_vec(),
             flow_cookie: derived,
         })
+    }
+}
+
+/// The current key and the previous ones still accepted. `Debug` prints no key material.
+pub(crate) struct Keys {
+    current: KeySlot,
+    previous: Vec<KeySlot>,
+}
+
+impl Keys {
+    /// The keys of one secret, with no previous ones.
+    #[cfg(test)]
+    pub(crate) fn derive(secret: &[u8]) -> Result<Self, ConfigError> {
+        Self::with_previous(secret, &[])
+    }
+
+    /// The keys of the current secret and of previous secrets still accepted.
+    pub(crate) fn with_previous(secret: &[u8], previous: &[Vec<u8>]) -> Result<Self, ConfigError> {
+        let current = KeySlot::derive(secret)?;
+        let previous = previous
+            .iter()
+            .map(|old| KeySlot::derive(old))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self { current, previous })
+    }
+
+    /// The key that signs and encrypts.
+    pub(crate) fn current(&self) -> &KeySlot {
+        &self.current
+    }
+
+    /// Every accepted key, the current one first.
+    pub(crate) fn all(&self) -> impl Iterator<Item = &KeySlot> {
+        std::iter::once(&self.current).chain(&self.previous)
+    }
+
+    /// The key whose tokens start with this exact (base64url) header.
+    pub(crate) fn by_header(&self, header: &str) -> Option<&KeySlot> {
+        self.all().find(|slot| slot.header == header)
     }
 }
 
@@ -52,6 +124,22 @@ mod tests {
             ConfigError::SecretTooShort { len: 31 }
         );
         assert!(Keys::derive(&[7; 32]).is_ok());
+        assert_eq!(
+            Keys::with_previous(&[7; 32], &[vec![1; 8]]).unwrap_err(),
+            ConfigError::SecretTooShort { len: 8 }
+        );
+    }
+
+    #[test]
+    fn each_secret_has_its_own_kid_and_header() {
+        let keys = Keys::with_previous(&[7; 32], &[vec![8; 32]]).unwrap();
+        let kids: Vec<&str> = keys.all().map(|k| k.kid.as_str()).collect();
+        assert_eq!(kids.len(), 2);
+        assert_ne!(kids[0], kids[1]);
+        assert_eq!(kids[0], Keys::derive(&[7; 32]).unwrap().current().kid);
+        let previous_header = &keys.all().nth(1).unwrap().header;
+        assert_eq!(keys.by_header(previous_header).unwrap().kid, kids[1]);
+        assert!(keys.by_header("eyJhbGciOiJub25lIn0").is_none());
     }
 
     #[test]

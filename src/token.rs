@@ -10,13 +10,12 @@
 use std::borrow::Cow;
 use std::fmt;
 use std::hash::{BuildHasher, RandomState};
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::sync::{Mutex, MutexGuard};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use hmac::{Hmac, Mac};
+use hmac::Mac;
 use serde::Serialize;
-use sha2::Sha256;
 
 use crate::error::AuthError;
 use crate::identity::Identity;
@@ -32,11 +31,10 @@ pub(crate) const MAX_TOKEN_LEN: usize = 4096;
 /// Clock skew tolerated on `exp`, `nbf` and `iat`, in seconds.
 pub(crate) const LEEWAY_SECS: u64 = 30;
 
-/// The JOSE header of every identity token, base64url-encoded: `{"typ":"JWT","alg":"HS256"}`,
-/// byte for byte what `jsonwebtoken` writes for `Header::new(Algorithm::HS256)`, so tokens
-/// signed before this module signed them itself still verify. Any other header (another
-/// `alg`, `none`, a `kid`, `crit`, other spacing) is refused without being parsed.
-const HEADER: &str = "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9";
+// The JOSE header of every identity token is the signing key's exact header,
+// `{"typ":"JWT","alg":"HS256","kid":"<kid>"}` base64url-encoded (see `Keys`): the `kid` picks
+// the key, and any other header (another `alg`, `none`, an unknown `kid`, `crit`, other
+// spacing) is refused without being parsed.
 /// Length of a base64url HMAC-SHA256 tag without padding.
 const SIGNATURE_LEN: usize = 43;
 /// Room for the decoded claims of the longest token accepted.
@@ -45,8 +43,6 @@ const MAX_CLAIMS_LEN: usize = MAX_TOKEN_LEN / 4 * 3 + 3;
 const CLAIMS_ON_STACK: usize = 768;
 /// How deep an unknown claim's value may nest.
 const MAX_DEPTH: usize = 16;
-
-type HmacSha256 = Hmac<Sha256>;
 
 /// The claims of an identity token as signed.
 #[derive(Debug, Serialize)]
@@ -65,16 +61,7 @@ struct IdentityClaims<'a> {
 
 /// Signs and verifies identity tokens.
 pub(crate) struct IdentityCodec {
-    /// What is kept for the first key used (Settings hold one key; a call with another, which
-    /// only tests make, keys a fresh HMAC and skips the cache).
-    keyed: OnceLock<Keyed>,
-}
-
-/// The HMAC-SHA256 already keyed (keying costs two SHA-256 blocks, a fifth of a
-/// verification), the key to recognise it by, and the tokens verified with it.
-struct Keyed {
-    key: Vec<u8>,
-    mac: Option<HmacSha256>,
+    /// Tokens verified lately (with any of the layer's keys, which never change for a codec).
     verified: VerifiedCache,
 }
 
@@ -175,28 +162,7 @@ impl VerifiedCache {
 impl IdentityCodec {
     pub(crate) fn new() -> Self {
         Self {
-            keyed: OnceLock::new(),
-        }
-    }
-
-    /// What is kept for `key`, when `key` is the first key used.
-    fn keyed(&self, key: &[u8]) -> Option<&Keyed> {
-        let keyed = self.keyed.get_or_init(|| Keyed {
-            key: key.to_vec(),
-            // HMAC takes keys of any length; `None` (nothing verifies) only if that changed.
-            mac: HmacSha256::new_from_slice(key).ok(),
             verified: VerifiedCache::new(),
-        });
-        // Both sides are the server's own key, nothing a request chooses, so a plain
-        // comparison leaks nothing (and costs a tenth of a constant-time one).
-        (keyed.key == key).then_some(keyed)
-    }
-
-    /// An HMAC-SHA256 keyed with `key`.
-    fn mac(&self, key: &[u8]) -> Option<HmacSha256> {
-        match self.keyed(key) {
-            Some(keyed) => keyed.mac.clone(),
-            None => HmacSha256::new_from_slice(key).ok(),
         }
     }
 
@@ -214,13 +180,12 @@ impl IdentityCodec {
         };
         let failed = || AuthError::internal("could not sign the identity token");
         let json = serde_json::to_vec(&claims).map_err(|_| failed())?;
-        let mut token = String::with_capacity(HEADER.len() + json.len() * 4 / 3 + 48);
-        token.push_str(HEADER);
+        let key = keys.current();
+        let mut token = String::with_capacity(key.header.len() + json.len() * 4 / 3 + 48);
+        token.push_str(&key.header);
         token.push('.');
         URL_SAFE_NO_PAD.encode_string(&json, &mut token);
-        let mut mac = self
-            .mac(keys.identity_signing.as_bytes())
-            .ok_or_else(failed)?;
+        let mut mac = key.mac.clone();
         mac.update(token.as_bytes());
         token.push('.');
         URL_SAFE_NO_PAD.encode_string(mac.finalize().into_bytes(), &mut token);
@@ -235,29 +200,24 @@ impl IdentityCodec {
         if token.len() > MAX_TOKEN_LEN {
             return None;
         }
-        // What has not even the shape of a token is refused before it is hashed.
+        // What has not even the shape of a token of one of our keys is refused before it is
+        // hashed.
         let shaped = token
-            .strip_prefix(HEADER)
-            .is_some_and(|rest| rest.starts_with('.'))
+            .split_once('.')
+            .is_some_and(|(header, _)| keys.by_header(header).is_some())
             && token
                 .rsplit_once('.')
                 .is_some_and(|(_, signature)| signature.len() == SIGNATURE_LEN);
         if !shaped {
             return None;
         }
-        let key = keys.identity_verifying.try_get_as_bytes().ok()?;
-        let Some(keyed) = self.keyed(key) else {
-            return self
-                .verify_token(key, token, now)
-                .map(|(identity, _)| identity);
-        };
-        let cache = &keyed.verified;
+        let cache = &self.verified;
         let hash = cache.hasher.hash_one(token);
         match cache.get(hash, token, now) {
             Cached::Valid(identity) => Some(identity),
             Cached::NotCurrent => None,
             Cached::Unknown => {
-                let (identity, nbf) = self.verify_token(key, token, now)?;
+                let (identity, nbf) = self.verify_token(keys, token, now)?;
                 cache.put(hash, token, &identity, nbf);
                 Some(identity)
             }
@@ -265,14 +225,15 @@ impl IdentityCodec {
     }
 
     /// [`verify`](Self::verify) without the cache; also returns `nbf`, for the cache.
-    fn verify_token(&self, key: &[u8], token: &str, now: u64) -> Option<(Identity, Option<u64>)> {
+    fn verify_token(&self, keys: &Keys, token: &str, now: u64) -> Option<(Identity, Option<u64>)> {
         if token.len() > MAX_TOKEN_LEN {
             return None;
         }
-        // Exactly `HEADER.claims.signature`; base64url has no `.`, so a fourth part fails
-        // the claims' decoding below.
+        // Exactly `header.claims.signature`, the header one of our keys writes; base64url has
+        // no `.`, so a fourth part fails the claims' decoding below.
         let (signed, signature) = token.rsplit_once('.')?;
-        let claims = signed.strip_prefix(HEADER)?.strip_prefix('.')?;
+        let (header, claims) = signed.split_once('.')?;
+        let key = keys.by_header(header)?;
         if signature.len() != SIGNATURE_LEN {
             return None;
         }
@@ -280,7 +241,7 @@ impl IdentityCodec {
         // The signature first: nothing the key did not sign reaches the parser.
         let mut tag = [0u8; SIGNATURE_LEN];
         let tag_len = URL_SAFE_NO_PAD.decode_slice(signature, &mut tag).ok()?;
-        let mut mac = self.mac(key)?;
+        let mut mac = key.mac.clone();
         mac.update(signed.as_bytes());
         // Constant-time, and refuses a tag of any other length.
         mac.verify_slice(tag.get(..tag_len)?).ok()?;
@@ -650,7 +611,7 @@ impl<'a> Parser<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use jsonwebtoken::{Algorithm, Header, Validation};
+    use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 
     fn keys() -> Keys {
         Keys::derive(b"0123456789abcdef0123456789abcdef").unwrap()
@@ -671,14 +632,18 @@ mod tests {
         }
     }
 
-    /// Signs arbitrary claims with the layer's key, as an attacker who knew it could not.
+    /// `jsonwebtoken`'s header for the current key: HS256 with its `kid`.
+    fn jwt_header() -> Header {
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some(keys().current().kid.clone());
+        header
+    }
+
+    /// Signs arbitrary claims with the layer's key (through `jsonwebtoken`), as an attacker
+    /// who knew it could not.
     fn sign_raw(claims: serde_json::Value) -> String {
-        jsonwebtoken::encode(
-            &Header::new(Algorithm::HS256),
-            &claims,
-            &keys().identity_signing,
-        )
-        .unwrap()
+        let key = EncodingKey::from_secret(&keys().current().signing_key);
+        jsonwebtoken::encode(&jwt_header(), &claims, &key).unwrap()
     }
 
     #[test]
@@ -751,7 +716,7 @@ mod tests {
             URL_SAFE_NO_PAD.encode(header),
             URL_SAFE_NO_PAD.encode(claims.to_string())
         );
-        let mut mac = HmacSha256::new_from_slice(keys().identity_signing.as_bytes()).unwrap();
+        let mut mac = keys().current().mac.clone();
         mac.update(signed.as_bytes());
         let tag = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
         format!("{signed}.{tag}")
@@ -767,13 +732,15 @@ mod tests {
     #[test]
     fn the_header_is_the_one_jsonwebtoken_writes_and_its_tokens_verify() {
         let codec = IdentityCodec::new();
+        let header = keys().current().header.clone();
+        let kid = keys().current().kid.clone();
         assert_eq!(
-            URL_SAFE_NO_PAD.decode(HEADER).unwrap(),
-            br#"{"typ":"JWT","alg":"HS256"}"#
+            URL_SAFE_NO_PAD.decode(&header).unwrap(),
+            format!(r#"{{"typ":"JWT","alg":"HS256","kid":"{kid}"}}"#).into_bytes()
         );
-        // Tokens issued with `jsonwebtoken` (as earlier versions of the layer did) verify.
+        // Tokens signed with `jsonwebtoken` verify: the header is byte for byte its own.
         let token = sign_raw(valid_claims());
-        assert!(token.starts_with(&format!("{HEADER}.")));
+        assert!(token.starts_with(&format!("{header}.")));
         assert!(codec.verify(&keys(), &token, now()).is_some());
         // And tokens the layer signs now verify with `jsonwebtoken`.
         let mine = codec.sign(&keys(), &identity(now(), now() + 60)).unwrap();
@@ -782,7 +749,7 @@ mod tests {
         validation.set_issuer(&[ISSUER]);
         let decoded = jsonwebtoken::decode::<serde_json::Value>(
             &mine,
-            &keys().identity_verifying,
+            &DecodingKey::from_secret(&keys().current().signing_key),
             &validation,
         )
         .unwrap();
@@ -793,23 +760,23 @@ mod tests {
     fn any_other_header_is_refused_even_when_signed_with_the_key() {
         let codec = IdentityCodec::new();
         let claims = valid_claims();
+        let kid = keys().current().kid.clone();
+        let ours = format!(r#"{{"typ":"JWT","alg":"HS256","kid":"{kid}"}}"#);
         assert!(codec
-            .verify(
-                &keys(),
-                &sign_with_header(r#"{"typ":"JWT","alg":"HS256"}"#, &claims),
-                now()
-            )
+            .verify(&keys(), &sign_with_header(&ours, &claims), now())
             .is_some());
         for header in [
-            r#"{"alg":"HS256","typ":"JWT"}"#,
-            r#"{"typ":"JWT","alg":"HS384"}"#,
-            r#"{"typ":"JWT","alg":"HS512"}"#,
-            r#"{"typ":"JWT","alg":"none"}"#,
-            r#"{"typ":"JWT","alg":"HS256","kid":"1"}"#,
-            r#"{"typ":"JWT","alg":"HS256","crit":["exp"]}"#,
+            r#"{"typ":"JWT","alg":"HS256"}"#.to_owned(),
+            format!(r#"{{"alg":"HS256","typ":"JWT","kid":"{kid}"}}"#),
+            format!(r#"{{"typ":"JWT","alg":"HS384","kid":"{kid}"}}"#),
+            format!(r#"{{"typ":"JWT","alg":"HS512","kid":"{kid}"}}"#),
+            format!(r#"{{"typ":"JWT","alg":"none","kid":"{kid}"}}"#),
+            r#"{"typ":"JWT","alg":"HS256","kid":"1"}"#.to_owned(),
+            r#"{"typ":"JWT","alg":"HS256","kid":"../../etc/passwd"}"#.to_owned(),
+            format!(r#"{{"typ":"JWT","alg":"HS256","kid":"{kid}","crit":["exp"]}}"#),
         ] {
             assert_eq!(
-                codec.verify(&keys(), &sign_with_header(header, &claims), now()),
+                codec.verify(&keys(), &sign_with_header(&header, &claims), now()),
                 None,
                 "{header}"
             );
@@ -836,8 +803,12 @@ mod tests {
             now(),
             now() + 60
         );
-        let signed = format!("{HEADER}.{}", URL_SAFE_NO_PAD.encode(twice.as_bytes()));
-        let mut mac = HmacSha256::new_from_slice(keys().identity_signing.as_bytes()).unwrap();
+        let signed = format!(
+            "{}.{}",
+            keys().current().header,
+            URL_SAFE_NO_PAD.encode(twice.as_bytes())
+        );
+        let mut mac = keys().current().mac.clone();
         mac.update(signed.as_bytes());
         let token = format!(
             "{signed}.{}",
@@ -896,7 +867,7 @@ mod tests {
     }
 
     #[test]
-    fn the_keyed_hmac_is_only_reused_for_its_own_key() {
+    fn a_token_verifies_only_with_the_keys_that_name_its_kid() {
         let codec = IdentityCodec::new();
         let other = Keys::derive(b"another-secret-another-secret-xx").unwrap();
         let mine = codec.sign(&keys(), &identity(now(), now() + 60)).unwrap();
@@ -921,8 +892,7 @@ mod tests {
         for _ in 0..3 {
             assert_eq!(codec.verify(&keys(), &token, t), Some(who.clone()));
         }
-        let keyed = codec.keyed(keys().identity_verifying.try_get_as_bytes().unwrap());
-        let cache = &keyed.unwrap().verified;
+        let cache = &codec.verified;
         let hash = cache.hasher.hash_one(token.as_str());
         assert!(matches!(cache.get(hash, &token, t), Cached::Valid(_)));
         // Times are checked on every hit: too early, then too late.
@@ -939,11 +909,7 @@ mod tests {
         assert_eq!(
             codec.verify(&keys(), &token, now() + 100),
             codec
-                .verify_token(
-                    keys().identity_verifying.try_get_as_bytes().unwrap(),
-                    &token,
-                    now() + 100
-                )
+                .verify_token(&keys(), &token, now() + 100)
                 .map(|(i, _)| i)
         );
         assert!(codec.verify(&keys(), &token, now() + 100).is_some());
@@ -961,11 +927,7 @@ mod tests {
         for _ in 0..2 {
             assert_eq!(codec.verify(&keys(), &forged, now()), None);
         }
-        let key = keys();
-        let cache = &codec
-            .keyed(key.identity_verifying.try_get_as_bytes().unwrap())
-            .unwrap()
-            .verified;
+        let cache = &codec.verified;
         let hash = cache.hasher.hash_one(forged.as_str());
         assert!(matches!(cache.get(hash, &forged, now()), Cached::Unknown));
         // Many more tokens than slots: every one still verifies, the cache keeps its size.

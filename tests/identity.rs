@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use common::app::{self, json_of, Stack, SECRET};
 use common::browser::Browser;
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::json;
 use socialauth::{ConfigError, Facebook, SocialAuthLayer, Twitter};
 
@@ -17,13 +16,7 @@ fn now() -> u64 {
 
 /// Signs claims with the layer's identity key, derived from the secret as the crate does.
 fn forge(claims: serde_json::Value, secret: &[u8]) -> String {
-    let key = cookie::Key::derive_from(secret);
-    jsonwebtoken::encode(
-        &Header::new(Algorithm::HS256),
-        &claims,
-        &EncodingKey::from_secret(key.signing()),
-    )
-    .unwrap()
+    app::forge_identity(&claims, secret)
 }
 
 fn claims() -> serde_json::Value {
@@ -267,4 +260,32 @@ fn debug_output_never_shows_secrets() {
     for secret in ["consumer-secret-value", "app-secret-value", "test-secret"] {
         assert!(!text.contains(secret), "Debug shows {secret}");
     }
+}
+
+#[tokio::test]
+async fn key_rotation_keeps_old_tokens_during_the_overlap_and_drops_them_after() {
+    const NEW: &[u8] = b"the-new-secret-the-new-secret-32";
+    let old_token = forge(claims(), SECRET);
+    // Rotated: the new secret signs, the old one still verifies.
+    let rotated = app::start_with(Stack::Axum, |b| b.secret(NEW).previous_secrets([SECRET])).await;
+    let cookie = format!("__Host-socialauth={old_token}");
+    assert_eq!(maybe_with_cookie(&rotated, &cookie).await, "42");
+    // New logins are signed with the new key: another kid.
+    let browser = Browser::new();
+    browser
+        .follow(&rotated.url("/auth/facebook?login=start"))
+        .await;
+    let new_token = browser.cookie("__Host-socialauth").unwrap();
+    assert_ne!(new_token.split('.').next(), old_token.split('.').next());
+    assert_eq!(browser.follow(&rotated.url("/maybe")).await.body, "10001");
+
+    // The old secret removed: its tokens are anonymous (not an error); new ones still work.
+    let after = app::start_with(Stack::Axum, |b| b.secret(NEW)).await;
+    assert_eq!(maybe_with_cookie(&after, &cookie).await, "anonymous");
+    let whoami = Browser::new()
+        .get_with_headers(&after.url("/whoami"), &[("cookie", &cookie)])
+        .await;
+    assert_eq!(whoami.status(), 401);
+    let new_cookie = format!("__Host-socialauth={new_token}");
+    assert_eq!(maybe_with_cookie(&after, &new_cookie).await, "10001");
 }

@@ -40,8 +40,19 @@ pub fn unix_now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
+/// The `kid` the layer writes for a signing key: base64url of the first 9 bytes of
+/// SHA-256("socialauth key id\0" + key).
+fn identity_kid(signing_key: &[u8]) -> String {
+    use base64::Engine;
+    use sha2::Digest;
+    let mut id = sha2::Sha256::new();
+    id.update(b"socialauth key id\0");
+    id.update(signing_key);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&id.finalize()[..9])
+}
+
 /// An identity token signed the way the layer signs one: HS256 JWT keyed with the signing
-/// half of `cookie::Key::derive_from(secret)`, `iss`/`aud`/`sub`/`provider`/`iat`/`exp`.
+/// half of `cookie::Key::derive_from(secret)`, with its `kid`; `iss`/`aud`/`sub`/`provider`/`iat`/`exp`.
 pub fn sign_identity(user_id: &str, iat: u64, exp: u64) -> String {
     let key = cookie::Key::derive_from(SECRET);
     let claims = serde_json::json!({
@@ -54,8 +65,10 @@ pub fn sign_identity(user_id: &str, iat: u64, exp: u64) -> String {
         "iat": iat,
         "exp": exp,
     });
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+    header.kid = Some(identity_kid(key.signing()));
     jsonwebtoken::encode(
-        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &header,
         &claims,
         &jsonwebtoken::EncodingKey::from_secret(key.signing()),
     )
