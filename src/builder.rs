@@ -1,11 +1,13 @@
 //! [`SocialAuthLayerBuilder`]: configuration, checked once by [`build`](SocialAuthLayerBuilder::build).
 
 use std::fmt;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::cookies::CookieSettings;
 use crate::error::ConfigError;
+use crate::hook::{AuthorizeHook, Denied, Grant, UserProfile};
 use crate::keys::{Keys, MIN_SECRET_LEN};
 use crate::layer::SocialAuthLayer;
 use crate::outbound::{Outbound, OutboundLimits};
@@ -32,6 +34,7 @@ pub struct SocialAuthLayerBuilder {
     after_login: AfterLogin,
     failure_redirect: Option<String>,
     after_logout: String,
+    authorize: Option<AuthorizeHook>,
     secure_cookies: bool,
     provider_timeout: Duration,
     max_provider_response: usize,
@@ -51,6 +54,7 @@ impl Default for SocialAuthLayerBuilder {
             after_login: AfterLogin::Redirect("/".to_owned()),
             failure_redirect: None,
             after_logout: "/".to_owned(),
+            authorize: None,
             secure_cookies: true,
             provider_timeout: Duration::from_secs(10),
             max_provider_response: 1024 * 1024,
@@ -185,6 +189,33 @@ impl SocialAuthLayerBuilder {
         self
     }
 
+    /// Runs `hook` at the end of every login, with the provider's profile: return
+    /// `Ok(Grant)` to let the user in (optionally adding app claims, such as your user id or
+    /// roles, that [`Identity::claim`](crate::Identity::claim) reads on every request), or
+    /// `Err(Denied)` to refuse the login with `403` and your message.
+    ///
+    /// ```
+    /// use socialauth::{Denied, Grant, SocialAuthLayer};
+    ///
+    /// let builder = SocialAuthLayer::builder().authorize(|profile| async move {
+    ///     match profile.email() {
+    ///         Some(email) if email.ends_with("@example.com") => {
+    ///             Ok(Grant::new().claim("role", "staff"))
+    ///         }
+    ///         _ => Err(Denied::new("only example.com accounts may sign in")),
+    ///     }
+    /// });
+    /// # let _ = builder;
+    /// ```
+    pub fn authorize<F, Fut>(mut self, hook: F) -> Self
+    where
+        F: Fn(UserProfile) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Grant, Denied>> + Send + 'static,
+    {
+        self.authorize = Some(AuthorizeHook::new(hook));
+        self
+    }
+
     /// Where `POST /auth/logout` sends the browser (default `/`).
     pub fn after_logout_redirect(mut self, location: impl Into<String>) -> Self {
         self.after_logout = location.into();
@@ -279,6 +310,7 @@ impl SocialAuthLayerBuilder {
             after_login: self.after_login,
             failure_redirect: self.failure_redirect,
             after_logout: self.after_logout,
+            authorize: self.authorize,
             outbound,
         };
         Ok(SocialAuthLayer {

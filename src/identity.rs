@@ -1,6 +1,9 @@
 //! [`Identity`]: the signed-in user, as the layer hands it to the inner service.
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde_json::{Map, Value};
 
 /// The user a request is signed in as, verified by [`SocialAuthLayer`](crate::SocialAuthLayer).
 ///
@@ -25,6 +28,8 @@ pub struct Identity {
     pub(crate) email: Option<String>,
     pub(crate) issued_at: u64,
     pub(crate) expires_at: u64,
+    /// App claims granted by the authorize hook at login.
+    pub(crate) claims: Option<Arc<Map<String, Value>>>,
 }
 
 impl Identity {
@@ -57,6 +62,19 @@ impl Identity {
     /// When the user signed in.
     pub fn issued_at(&self) -> SystemTime {
         UNIX_EPOCH + Duration::from_secs(self.issued_at)
+    }
+
+    /// An app claim that the [`authorize`](crate::SocialAuthLayerBuilder::authorize) hook
+    /// added at login (e.g. `identity.claim("role")`).
+    pub fn claim(&self, name: &str) -> Option<&Value> {
+        self.claims.as_ref().and_then(|claims| claims.get(name))
+    }
+
+    /// All app claims the authorize hook added at login (empty without a hook).
+    pub fn claims(&self) -> impl Iterator<Item = (&str, &Value)> {
+        self.claims
+            .iter()
+            .flat_map(|claims| claims.iter().map(|(k, v)| (k.as_str(), v)))
     }
 
     /// When the sign-in stops being valid.

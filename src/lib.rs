@@ -53,6 +53,7 @@ mod extract;
 mod flow;
 mod future;
 mod guard;
+mod hook;
 mod identity;
 mod keys;
 mod layer;
@@ -74,6 +75,7 @@ pub use error::{AuthError, AuthErrorKind, ConfigError};
 pub use extract::IdentityRejection;
 pub use future::ResponseFuture;
 pub use guard::{RequireIdentity, RequireIdentityLayer};
+pub use hook::{Denied, Grant, UserProfile};
 pub use identity::Identity;
 pub use layer::SocialAuthLayer;
 pub use provider::{

@@ -2,6 +2,11 @@
 
 use std::sync::Arc;
 
+/// Longest name kept from a provider, in characters.
+const MAX_NAME_CHARS: usize = 256;
+/// Longest email kept from a provider (RFC 5321's path limit), in bytes.
+const MAX_EMAIL_LEN: usize = 254;
+
 use bytes::Bytes;
 use http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, SET_COOKIE};
 use http::{HeaderMap, HeaderValue, Method, Response, StatusCode, Uri};
@@ -9,12 +14,14 @@ use http::{HeaderMap, HeaderValue, Method, Response, StatusCode, Uri};
 use crate::cookies::{self, Found};
 use crate::error::{AuthError, AuthErrorKind};
 use crate::flow::FlowState;
+use crate::hook::UserProfile;
 use crate::identity::Identity;
 use crate::provider::{CallbackKey, CallbackParams, FlowContext, Provider};
 use crate::random::short_tag;
 use crate::return_to;
 use crate::secret::constant_time_eq;
 use crate::settings::{AfterLogin, Settings};
+use crate::token::MAX_TOKEN_LEN;
 
 /// The parts of a request the auth routes read; the body is never read.
 #[derive(Debug)]
@@ -203,16 +210,39 @@ impl LoginRoute<'_> {
             .flow
             .finish(self.context(&callback_url), params, flow)
             .await?;
+        let profile = UserProfile {
+            provider: self.provider.name().to_owned(),
+            user_id: profile.user_id,
+            // A cookie holds about 4 KB: keep what a provider sends to sane sizes.
+            name: profile.name.map(|name| truncate(name, MAX_NAME_CHARS)),
+            email: profile.email.filter(|email| email.len() <= MAX_EMAIL_LEN),
+        };
+        let claims = match &self.settings.authorize {
+            Some(hook) => match (hook.0)(profile.clone()).await {
+                Ok(grant) => Some(grant.claims).filter(|c| !c.is_empty()).map(Arc::new),
+                Err(denied) => {
+                    tracing::debug!(provider = self.provider.name(), "login denied by the app");
+                    return Err(AuthError::new(AuthErrorKind::Forbidden, denied.message));
+                }
+            },
+            None => None,
+        };
         let now = self.settings.now();
         let identity = Identity {
-            provider: self.provider.name().to_owned(),
+            provider: profile.provider,
             user_id: profile.user_id,
             name: profile.name,
             email: profile.email,
             issued_at: now,
             expires_at: now + self.settings.identity_lifetime.as_secs(),
+            claims,
         };
         let token = self.settings.codec.sign(&self.settings.keys, &identity)?;
+        if token.len() > MAX_TOKEN_LEN {
+            return Err(AuthError::internal(
+                "the identity is too large for a cookie; keep the authorize hook's claims small",
+            ));
+        }
         let cookie = self
             .settings
             .cookies
@@ -377,6 +407,14 @@ fn failure_redirect(target: &str, error: &AuthError) -> Result<Response<Bytes>, 
     let mut response = redirect(&format!("{target}{separator}error={}", error.kind().code()))?;
     response.extensions_mut().insert(error.clone());
     Ok(response)
+}
+
+/// `text` cut to at most `max` characters.
+fn truncate(mut text: String, max: usize) -> String {
+    if let Some((cut, _)) = text.char_indices().nth(max) {
+        text.truncate(cut);
+    }
+    text
 }
 
 fn json(status: StatusCode, body: &'static str) -> Response<Bytes> {

@@ -35,6 +35,8 @@ pub(crate) struct Settings {
     pub(crate) after_login: AfterLogin,
     pub(crate) failure_redirect: Option<String>,
     pub(crate) after_logout: String,
+    /// The app's authorize hook, run at the end of every login.
+    pub(crate) authorize: Option<crate::hook::AuthorizeHook>,
     pub(crate) outbound: Outbound,
 }
 

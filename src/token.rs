@@ -10,12 +10,13 @@
 use std::borrow::Cow;
 use std::fmt;
 use std::hash::{BuildHasher, RandomState};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use hmac::Mac;
 use serde::Serialize;
+use serde_json::{Map, Value};
 
 use crate::error::AuthError;
 use crate::identity::Identity;
@@ -57,6 +58,9 @@ struct IdentityClaims<'a> {
     email: Option<&'a str>,
     iat: u64,
     exp: u64,
+    /// App claims from the authorize hook.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    app: Option<&'a Map<String, Value>>,
 }
 
 /// Signs and verifies identity tokens.
@@ -177,6 +181,7 @@ impl IdentityCodec {
             email: identity.email.as_deref(),
             iat: identity.issued_at,
             exp: identity.expires_at,
+            app: identity.claims.as_deref(),
         };
         let failed = || AuthError::internal("could not sign the identity token");
         let json = serde_json::to_vec(&claims).map_err(|_| failed())?;
@@ -274,6 +279,7 @@ impl IdentityCodec {
             email: claims.email,
             issued_at: claims.iat,
             expires_at: claims.exp,
+            claims: claims.app.map(Arc::new),
         };
         Some((identity, claims.nbf))
     }
@@ -292,6 +298,8 @@ struct Claims<'a> {
     exp: u64,
     /// Never written by this crate; honoured (and type-checked) when present.
     nbf: Option<u64>,
+    /// App claims: a JSON object, or absent.
+    app: Option<Map<String, Value>>,
 }
 
 impl<'a> Claims<'a> {
@@ -324,6 +332,7 @@ impl<'a> Claims<'a> {
         let mut iat = None;
         let mut exp = None;
         let mut nbf = None;
+        let mut app = None;
         if p.eat(b'}').is_none() {
             loop {
                 let member = p.string()?;
@@ -338,6 +347,7 @@ impl<'a> Claims<'a> {
                     "iat" => once(&mut iat, p.unsigned())?,
                     "exp" => once(&mut exp, p.unsigned())?,
                     "nbf" => once(&mut nbf, p.nullable_unsigned())?,
+                    "app" => once(&mut app, p.object_value())?,
                     _ => p.skip_value(0)?,
                 }
                 if p.eat(b',').is_none() {
@@ -360,6 +370,7 @@ impl<'a> Claims<'a> {
             iat: iat?,
             exp: exp?,
             nbf: nbf.flatten(),
+            app,
         })
     }
 }
@@ -530,6 +541,17 @@ impl<'a> Parser<'a> {
         self.unsigned().map(Some)
     }
 
+    /// Whitespace, then a JSON object, read with `serde_json` (app claims are free-form).
+    fn object_value(&mut self) -> Option<Map<String, Value>> {
+        self.skip_whitespace();
+        let start = self.at;
+        if self.peek()? != b'{' {
+            return None;
+        }
+        self.skip_value(0)?;
+        serde_json::from_str(self.text(start)?).ok()
+    }
+
     /// Whitespace, then any JSON value, checked and skipped.
     fn skip_value(&mut self, depth: usize) -> Option<()> {
         if depth > MAX_DEPTH {
@@ -629,6 +651,7 @@ mod tests {
             email: None,
             issued_at: iat,
             expires_at: exp,
+            claims: None,
         }
     }
 
@@ -959,6 +982,8 @@ mod tests {
         exp: u64,
         #[serde(default)]
         nbf: Option<u64>,
+        #[serde(default)]
+        app: Option<Map<String, Value>>,
     }
 
     fn with_serde(json: &[u8]) -> Option<Claims<'_>> {
@@ -976,6 +1001,7 @@ mod tests {
             iat: c.iat,
             exp: c.exp,
             nbf: c.nbf,
+            app: c.app,
         })
     }
 
@@ -986,6 +1012,23 @@ mod tests {
         r#"{"\u0069ss":"socialauth","aud":"socialauth:identity","sub":"1","provider":"p","iat":1,"exp":2,"jti":"abc","arr":[]}"#,
         r#"{"iss":"socialauth","aud":"socialauth:identity","sub":"1","provider":"p","email":"é😀","iat":12,"exp":13}"#,
     ];
+
+    #[test]
+    fn app_claims_round_trip_and_must_be_an_object() {
+        let codec = IdentityCodec::new();
+        let mut who = identity(now(), now() + 60);
+        let mut claims = Map::new();
+        claims.insert("role".into(), serde_json::json!("admin"));
+        claims.insert("ids".into(), serde_json::json!([1, 2]));
+        who.claims = Some(Arc::new(claims));
+        let token = codec.sign(&keys(), &who).unwrap();
+        let back = codec.verify(&keys(), &token, now()).unwrap();
+        assert_eq!(back.claim("role"), Some(&serde_json::json!("admin")));
+        assert_eq!(back, who);
+        let mut not_object = valid_claims();
+        not_object["app"] = serde_json::json!(["admin"]);
+        assert_eq!(codec.verify(&keys(), &sign_raw(not_object), now()), None);
+    }
 
     #[test]
     fn the_claims_parser_reads_what_serde_json_reads() {

@@ -243,3 +243,83 @@ async fn sliding_renewal_reissues_the_cookie_past_half_its_life() {
         .await;
     assert!(with_bearer.headers().get("set-cookie").is_none());
 }
+
+#[tokio::test]
+async fn the_authorize_hook_can_deny_a_login_or_add_app_claims() {
+    use socialauth::{Denied, Grant};
+    let allow = app::start_with(app::Stack::Axum, |b| {
+        b.authorize(|profile| async move {
+            match profile.email() {
+                Some(email) if email.ends_with("@example.com") => {
+                    Ok(Grant::new().claim("role", "staff").claim("app_user", 7))
+                }
+                _ => Err(Denied::new("only example.com accounts may sign in")),
+            }
+        })
+    })
+    .await;
+    let browser = Browser::new();
+    let visit = browser
+        .follow(&allow.url("/auth/facebook?login=start"))
+        .await;
+    assert_eq!(visit.status, 200, "{}", visit.body);
+    let token = browser.cookie("__Host-socialauth").unwrap();
+    // The claims are in the signed token, and the app reads them on every request.
+    use base64::Engine;
+    let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token.split('.').nth(1).unwrap())
+        .unwrap();
+    let claims: serde_json::Value = serde_json::from_slice(&payload).unwrap();
+    assert_eq!(
+        claims["app"],
+        serde_json::json!({"role": "staff", "app_user": 7})
+    );
+
+    let deny = app::start_with(app::Stack::Axum, |b| {
+        b.authorize(|_| async { Err(Denied::new("only example.org accounts may sign in")) })
+    })
+    .await;
+    let browser = Browser::new();
+    let visit = browser
+        .follow(&deny.url("/auth/facebook?login=start"))
+        .await;
+    assert_eq!(visit.status, 403);
+    let body = json_of(&visit.body);
+    assert_eq!(body["error"], "forbidden");
+    assert_eq!(body["message"], "only example.org accounts may sign in");
+    assert!(browser.cookie("__Host-socialauth").is_none());
+    assert!(browser
+        .cookies()
+        .iter()
+        .all(|(name, _, _)| !name.contains("socialauth-flow")));
+}
+
+#[tokio::test]
+async fn claims_read_in_a_handler() {
+    use socialauth::{Grant, Identity};
+    let twitter = fake_twitter::start(TwitterConfig::new()).await;
+    let facebook = fake_facebook::start(FacebookConfig::new()).await;
+    let layer = app::builder(&twitter, &facebook)
+        .authorize(|profile| async move {
+            Ok(Grant::new().claim("seen_as", profile.user_id().to_owned()))
+        })
+        .build()
+        .unwrap();
+    let router = axum::Router::new()
+        .route(
+            "/role",
+            get(|user: Identity| async move {
+                user.claim("seen_as")
+                    .map(|v| v.to_string())
+                    .unwrap_or_default()
+            }),
+        )
+        .layer(layer);
+    let addr = common::server::serve(router).await;
+    let browser = Browser::new();
+    browser
+        .follow(&format!("http://{addr}/auth/twitter?login=start"))
+        .await;
+    let visit = browser.follow(&format!("http://{addr}/role")).await;
+    assert_eq!(visit.body, "\"12345\"");
+}

@@ -1,0 +1,107 @@
+//! The authorize hook: the app's say at the end of every login.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+/// The user as the provider described them, handed to the
+/// [`authorize`](crate::SocialAuthLayerBuilder::authorize) hook.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserProfile {
+    pub(crate) provider: String,
+    pub(crate) user_id: String,
+    pub(crate) name: Option<String>,
+    pub(crate) email: Option<String>,
+}
+
+impl UserProfile {
+    /// The provider's route name, e.g. `"github"`.
+    pub fn provider(&self) -> &str {
+        &self.provider
+    }
+
+    /// The user's id at the provider.
+    pub fn user_id(&self) -> &str {
+        &self.user_id
+    }
+
+    /// The user's name, when the provider shared one.
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    /// The user's email, when the provider shared one (OIDC: only a verified one).
+    pub fn email(&self) -> Option<&str> {
+        self.email.as_deref()
+    }
+}
+
+/// The hook's "yes": the login goes ahead, with these app claims (an app user id, roles, ...)
+/// added to the identity, where [`Identity::claim`](crate::Identity::claim) reads them.
+///
+/// Claims travel in the identity cookie on every request: keep them small (a cookie holds
+/// about 4 KB, and a login whose identity would not fit fails).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Grant {
+    pub(crate) claims: Map<String, Value>,
+}
+
+impl Grant {
+    /// A grant with no app claims.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds the app claim `name`.
+    ///
+    /// ```
+    /// let grant = socialauth::Grant::new().claim("role", "admin").claim("user", 42);
+    /// # let _ = grant;
+    /// ```
+    pub fn claim(mut self, name: impl Into<String>, value: impl Into<Value>) -> Self {
+        self.claims.insert(name.into(), value.into());
+        self
+    }
+}
+
+/// The hook's "no": the login is refused with `403` and this message (shown to the user, so
+/// write it for them; it is the app's text, never the provider's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Denied {
+    pub(crate) message: Cow<'static, str>,
+}
+
+impl Denied {
+    /// A refusal with a message for the user.
+    pub fn new(message: impl Into<Cow<'static, str>>) -> Self {
+        Self {
+            message: message.into(),
+        }
+    }
+}
+
+pub(crate) type HookFuture = Pin<Box<dyn Future<Output = Result<Grant, Denied>> + Send>>;
+
+/// The hook as the layer keeps it.
+#[derive(Clone)]
+pub(crate) struct AuthorizeHook(pub(crate) Arc<dyn Fn(UserProfile) -> HookFuture + Send + Sync>);
+
+impl AuthorizeHook {
+    pub(crate) fn new<F, Fut>(hook: F) -> Self
+    where
+        F: Fn(UserProfile) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Grant, Denied>> + Send + 'static,
+    {
+        Self(Arc::new(move |profile| Box::pin(hook(profile))))
+    }
+}
+
+impl fmt::Debug for AuthorizeHook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AuthorizeHook")
+    }
+}
