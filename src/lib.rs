@@ -52,6 +52,9 @@ mod error;
 mod extract;
 mod flow;
 mod future;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod guard;
 mod hook;
 mod identity;

@@ -125,6 +125,21 @@ pub enum IdTokenFault {
     Missing,
 }
 
+/// How an ID token with an overridden header ([`FakeOidc::set_id_token_header`]) is signed.
+#[derive(Clone, Debug)]
+pub enum IdSignature {
+    /// With the real signing key of the current algorithm, whatever the header says.
+    Real,
+    /// An empty signature (`header.claims.`).
+    Empty,
+    /// HMAC-SHA256 keyed with these bytes (e.g. the RSA public key: algorithm confusion).
+    Hmac(Vec<u8>),
+}
+
+/// Turns the genuine claims of an ID token into the raw JSON text to sign instead (raw text,
+/// so a test can send what `serde_json::Value` cannot hold, such as `1e309`).
+pub type ClaimsRewrite = Arc<dyn Fn(&Value) -> String + Send + Sync>;
+
 /// What the authorize endpoint puts in the callback's `iss` (RFC 9207).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CallbackIss {
@@ -171,6 +186,14 @@ struct State {
     profile_in_id_token: bool,
     /// Every access token and ID token issued, oldest first.
     issued: Vec<String>,
+    /// Replaces the JOSE header of every ID token (signed as the second member says).
+    header_override: Option<(Value, IdSignature)>,
+    /// Replaces the claims of every ID token with this rewrite of the genuine ones.
+    claims_rewrite: Option<ClaimsRewrite>,
+    /// The token response's `token_type`.
+    token_type: String,
+    /// How long each endpoint waits before answering normally.
+    delays: HashMap<Endpoint, std::time::Duration>,
 }
 
 struct Code {
@@ -242,6 +265,10 @@ pub async fn start(cfg: OidcConfig) -> FakeOidc {
             userinfo_sub: None,
             profile_in_id_token: true,
             issued: Vec::new(),
+            header_override: None,
+            claims_rewrite: None,
+            token_type: "Bearer".into(),
+            delays: HashMap::new(),
         }),
     });
     *listener_holder.lock().unwrap_or_else(|e| e.into_inner()) = Some(shared.clone());
@@ -320,6 +347,47 @@ impl FakeOidc {
 
     pub fn rejections(&self) -> Vec<String> {
         self.shared.lock().rejections.clone()
+    }
+
+    /// Every ID token from now on carries exactly this JOSE header, signed as `signature`
+    /// says (`None` restores the genuine header).
+    pub fn set_id_token_header(&self, header: Option<(Value, IdSignature)>) {
+        self.shared.lock().header_override = header;
+    }
+
+    /// Every ID token from now on carries `rewrite(genuine claims)` as its claims, signed
+    /// with the real key (`None` restores the genuine claims).
+    pub fn set_id_token_claims(&self, rewrite: Option<ClaimsRewrite>) {
+        self.shared.lock().claims_rewrite = rewrite;
+    }
+
+    /// From now on `endpoint` waits `delay` before answering (normally, or with its fault).
+    pub fn set_delay(&self, endpoint: Endpoint, delay: std::time::Duration) {
+        self.shared.lock().delays.insert(endpoint, delay);
+    }
+
+    /// The token response's `token_type` from now on (default `Bearer`).
+    pub fn set_token_type(&self, token_type: &str) {
+        self.shared.lock().token_type = token_type.to_owned();
+    }
+
+    /// The current RSA signing key's public half, as DER (SubjectPublicKeyInfo).
+    pub fn rsa_public_key_der(&self) -> Vec<u8> {
+        let state = self.shared.lock();
+        state
+            .rsa
+            .1
+            .public_key()
+            .as_der()
+            .expect("SPKI DER")
+            .as_ref()
+            .to_vec()
+    }
+
+    /// The attacker's JWKS URL on this server (counted as [`Endpoint::EvilJwks`]); a correct
+    /// client never fetches it.
+    pub fn evil_jwks_url(&self) -> String {
+        format!("{}/evil/jwks", self.base_url)
     }
 }
 
@@ -400,6 +468,10 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<FakeBod
         _ => return server::json(404, &json!({"error": "not_found"})),
     };
     shared.calls[endpoint as usize].fetch_add(1, Ordering::SeqCst);
+    let delay = shared.lock().delays.get(&endpoint).copied();
+    if let Some(delay) = delay {
+        tokio::time::sleep(delay).await;
+    }
     let fault = shared.lock().faults.get(&endpoint).cloned();
     if let Some(resp) = fault.unwrap_or_default().respond().await {
         return resp;
@@ -599,11 +671,12 @@ fn token(shared: &Shared, parts: &Parts, body: &[u8]) -> Result<Response<FakeBod
     let access_token = server::random_token("at-", 16);
     state.tokens.insert(access_token.clone(), cfg.sub.clone());
     let id_token = id_token(shared, &state, &nonce);
+    let token_type = state.token_type.clone();
     state.issued.push(access_token.clone());
     state.issued.extend(id_token.clone());
     drop(state);
     let mut answer =
-        json!({"access_token": access_token, "token_type": "Bearer", "expires_in": 300});
+        json!({"access_token": access_token, "token_type": token_type, "expires_in": 300});
     if let Some(id_token) = id_token {
         answer["id_token"] = json!(id_token);
     }
@@ -638,6 +711,34 @@ fn id_token(shared: &Shared, state: &State, nonce: &str) -> Option<String> {
                 .to_vec()
         }),
     };
+    if state.header_override.is_some() || state.claims_rewrite.is_some() {
+        let text = match &state.claims_rewrite {
+            Some(rewrite) => rewrite(&claims),
+            None => claims.to_string(),
+        };
+        let (header, signature) = state
+            .header_override
+            .clone()
+            .unwrap_or((header, IdSignature::Real));
+        let signed = format!("{}.{}", b64(header.to_string()), b64(text));
+        let signature = match signature {
+            IdSignature::Real => match state.alg {
+                SigningAlg::RS256 => sign_rsa(rsa, signed.as_bytes()),
+                SigningAlg::ES256 => ec
+                    .sign(&SystemRandom::new(), signed.as_bytes())
+                    .expect("ECDSA signature")
+                    .as_ref()
+                    .to_vec(),
+            },
+            IdSignature::Empty => Vec::new(),
+            IdSignature::Hmac(key) => {
+                let mut mac = Hmac::<Sha256>::new_from_slice(&key).expect("HMAC takes any key");
+                mac.update(signed.as_bytes());
+                mac.finalize().into_bytes().to_vec()
+            }
+        };
+        return Some(format!("{signed}.{}", b64(signature)));
+    }
     let attacker = attacker_key();
     let token = match state.id_token_fault {
         IdTokenFault::None => sign_real(&header, &claims),

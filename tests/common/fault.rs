@@ -28,6 +28,42 @@ pub enum Fault {
     Huge(usize),
     /// `302 Found` to this location.
     Redirect(String),
+    /// Exactly this status, these headers and this body (e.g. a form where JSON belongs, a
+    /// `429` with `Retry-After`, a gzip bomb with `Content-Encoding: gzip`).
+    Raw(RawResponse),
+}
+
+/// A response given byte for byte; `Debug` shows the body's length, not the body.
+#[derive(Clone)]
+pub struct RawResponse {
+    pub status: u16,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: bytes::Bytes,
+}
+
+impl RawResponse {
+    pub fn new(status: u16, content_type: &str, body: impl Into<bytes::Bytes>) -> Self {
+        RawResponse {
+            status,
+            headers: vec![("content-type", content_type.to_owned())],
+            body: body.into(),
+        }
+    }
+
+    pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
+    }
+}
+
+impl std::fmt::Debug for RawResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RawResponse")
+            .field("status", &self.status)
+            .field("headers", &self.headers)
+            .field("body_len", &self.body.len())
+            .finish()
+    }
 }
 
 pub const GARBAGE: &[u8] = b"\x00\x9f\x92\x96 <<not a form {[ nor json \xff\xfe\x01";
@@ -58,6 +94,15 @@ impl Fault {
             Fault::Trickle => streamed(FakeBody::trickle()),
             Fault::Huge(len) => streamed(FakeBody::huge(*len)),
             Fault::Redirect(location) => server::redirect(location),
+            Fault::Raw(raw) => {
+                let mut builder = Response::builder().status(raw.status);
+                for (name, value) in &raw.headers {
+                    builder = builder.header(*name, value);
+                }
+                builder
+                    .body(FakeBody::full(raw.body.clone()))
+                    .expect("valid raw response")
+            }
         })
     }
 }

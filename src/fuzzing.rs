@@ -1,0 +1,174 @@
+//! Internals exposed to the fuzz targets in `fuzz/` (feature `fuzzing`, off by default).
+//! Thin wrappers only: each calls the code the layer runs, unchanged. Not a public API.
+//!
+//! The ID token checks live in a private module of the OpenID Connect provider; the same
+//! source file is compiled a second time here (`#[path]`), so the fuzz target exercises
+//! that file's code exactly, without widening its visibility.
+
+use std::convert::Infallible;
+use std::future::{ready, Future, Ready};
+use std::sync::OnceLock;
+use std::task::{Context, Poll, Waker};
+
+use http::{HeaderName, HeaderValue, Request, Response};
+use tower_layer::Layer;
+use tower_service::Service;
+
+use crate::outbound::Reply;
+use crate::provider::{CallbackKey, CallbackParams, Provider};
+use crate::{Identity, Oidc, SocialAuth, SocialAuthLayer, Twitter};
+
+#[allow(dead_code, unreachable_pub, clippy::all)]
+#[path = "provider/oidc/id_token.rs"]
+mod id_token;
+
+/// The secret of the layer [`identify`] runs; fuzz targets sign tokens with keys derived
+/// from it.
+pub const SECRET: &[u8] = b"fuzzing-secret-fuzzing-secret-32";
+
+/// `return_to` validation: the value kept, or `None` when the default is used instead.
+pub fn return_to(value: &str) -> Option<&str> {
+    crate::return_to::validate(value)
+}
+
+/// What a provider's callback says about its attempt, as each protocol reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallbackOutcome {
+    /// The query is refused (a repeated or missing parameter, too many parameters...).
+    Refused,
+    /// Look up and check the flow cookie of this attempt key.
+    Continue(String),
+    /// The user or the provider ended the login; the attempt key, when given.
+    Cancelled {
+        /// The attempt key (`state`, or Twitter's `denied` token).
+        key: Option<String>,
+        /// Whether the user cancelled (as opposed to a provider error).
+        by_user: bool,
+    },
+}
+
+/// Parses a callback query and reads it as an OAuth 2.0, an OpenID Connect and an
+/// OAuth 1.0a provider would, in that order; each parameter's value is also returned.
+pub fn callback(query: &str) -> (Vec<CallbackOutcome>, Vec<(String, Option<String>)>) {
+    static PROVIDERS: OnceLock<[Provider; 2]> = OnceLock::new();
+    let providers = PROVIDERS.get_or_init(|| {
+        [
+            Oidc::new("https://idp.example", "client", "secret").into(),
+            Twitter::new("key", "secret").into(),
+        ]
+    });
+    let Ok(params) = CallbackParams::parse(query) else {
+        return (vec![CallbackOutcome::Refused; 3], Vec::new());
+    };
+    let outcome = |key: Result<CallbackKey<'_>, _>| match key {
+        Ok(CallbackKey::Continue(key)) => CallbackOutcome::Continue(key.to_owned()),
+        Ok(CallbackKey::Refused { key, by_user }) => CallbackOutcome::Cancelled {
+            key: key.map(str::to_owned),
+            by_user,
+        },
+        Err(_) => CallbackOutcome::Refused,
+    };
+    let mut outcomes = vec![outcome(crate::provider::oauth2::callback_key(&params))];
+    for provider in providers {
+        outcomes.push(outcome(provider.flow.callback_key(&params)));
+    }
+    let values = [
+        "state",
+        "code",
+        "error",
+        "iss",
+        "oauth_token",
+        "oauth_verifier",
+        "denied",
+    ]
+    .iter()
+    .map(|name| ((*name).to_owned(), params.get(name).map(str::to_owned)))
+    .collect();
+    (outcomes, values)
+}
+
+/// An OAuth 1.0a provider answer (`request_token`, `access_token`) read as a form, as the
+/// Twitter provider reads it; `None` when it is not one.
+pub fn oauth1_form(body: &[u8]) -> Option<Vec<(String, String)>> {
+    Reply {
+        status: http::StatusCode::OK,
+        body: bytes::Bytes::copy_from_slice(body),
+    }
+    .form()
+}
+
+/// The parts of an ID token's JOSE header the layer uses: the algorithm's name and the
+/// `kid`, or the rule that refused it. The default allowed algorithms (RS256, ES256).
+pub fn id_token_header(token: &str) -> Result<(String, Option<String>), &'static str> {
+    let allowed = [
+        jsonwebtoken::Algorithm::RS256,
+        jsonwebtoken::Algorithm::ES256,
+    ];
+    id_token::read_header(token, &allowed).map(|h| (format!("{:?}", h.alg), h.kid))
+}
+
+/// ID token claims (JSON) parsed and checked at time `now` for issuer
+/// `https://idp.example`, client `client` and nonce `nonce`: the `sub` accepted, or why not.
+pub fn id_token_claims(json: &[u8], now: u64) -> Result<String, String> {
+    let claims: id_token::Claims =
+        serde_json::from_slice(json).map_err(|_| "claims do not parse".to_owned())?;
+    let expected = id_token::Expected {
+        issuers: &["https://idp.example"],
+        client_id: "client",
+        nonce: "nonce",
+    };
+    id_token::check_claims(&claims, &expected, now).map_err(str::to_owned)?;
+    Ok(claims.sub)
+}
+
+/// The inner service of [`identify`]: answers with the request's identity in the
+/// response's extensions.
+#[derive(Debug, Clone, Copy)]
+pub struct Echo;
+
+impl Service<Request<()>> for Echo {
+    type Response = Response<()>;
+    type Error = Infallible;
+    type Future = Ready<Result<Self::Response, Infallible>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<()>) -> Self::Future {
+        let mut response = Response::new(());
+        if let Some(identity) = request.extensions().get::<Identity>() {
+            response.extensions_mut().insert(identity.clone());
+        }
+        ready(Ok(response))
+    }
+}
+
+/// Sends `GET /` with these headers (invalid names or values are left out) through a layer
+/// with [`SECRET`], and returns the identity the app would see. The whole public path:
+/// cookie parsing, token verification, and whatever else gives a request an identity.
+pub fn identify(headers: &[(&[u8], &[u8])]) -> Option<Identity> {
+    static SERVICE: OnceLock<SocialAuth<Echo>> = OnceLock::new();
+    let service = SERVICE.get_or_init(|| {
+        SocialAuthLayer::builder()
+            .secret(SECRET)
+            .provider(Twitter::new("key", "secret"))
+            .build()
+            .map(|layer| layer.layer(Echo))
+            .unwrap_or_else(|e| panic!("the fuzzing layer does not build: {e}"))
+    });
+    let mut request = Request::new(());
+    for (name, value) in headers {
+        if let (Ok(name), Ok(value)) =
+            (HeaderName::from_bytes(name), HeaderValue::from_bytes(value))
+        {
+            request.headers_mut().append(name, value);
+        }
+    }
+    let mut service = service.clone();
+    let future = std::pin::pin!(service.call(request));
+    match future.poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(Ok(response)) => response.extensions().get::<Identity>().cloned(),
+        _ => panic!("the layer answered `GET /` asynchronously"),
+    }
+}

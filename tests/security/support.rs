@@ -1,0 +1,569 @@
+//! What the battery's tests share: the answer checks every rejection must pass, forged
+//! identity tokens and flow cookies (signed and sealed with the layer's own keys, derived
+//! from the test secret as the crate does), the layer called directly as a tower service,
+//! and a per-thread allocation counter for "bounded memory".
+
+#![allow(dead_code)]
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::convert::Infallible;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use bytes::Bytes;
+use cookie::{Cookie, CookieJar};
+use hmac::{Hmac, Mac};
+use http::header::{CONTENT_TYPE, LOCATION, SET_COOKIE};
+use http::{HeaderMap, Request, Response};
+use http_body_util::{BodyExt, Full};
+use sha2::{Digest, Sha256};
+use socialauth::{Identity, ResponseBody, SocialAuthLayer, SocialAuthLayerBuilder, Twitter};
+use tokio::sync::OnceCell;
+use tower::util::BoxCloneService;
+use tower::{Layer, ServiceExt};
+
+use crate::common::app::{self, SECRET};
+use crate::common::browser::Browser;
+
+// ---------------------------------------------------------------------------------------
+// Bounded memory: bytes allocated by this thread, and their peak
+// ---------------------------------------------------------------------------------------
+
+/// The system allocator, counting what each thread allocates, so a test can measure the
+/// peak memory one call takes while other tests run on other threads.
+pub struct CountingAllocator;
+
+thread_local! {
+    static LIVE: Cell<isize> = const { Cell::new(0) };
+    static PEAK: Cell<isize> = const { Cell::new(0) };
+}
+
+/// Bytes allocated and not yet freed, by all threads together.
+static LIVE_TOTAL: std::sync::atomic::AtomicIsize = std::sync::atomic::AtomicIsize::new(0);
+
+/// The most `LIVE_TOTAL` reached since the last [`reset_peak_heap`].
+static PEAK_TOTAL: std::sync::atomic::AtomicIsize = std::sync::atomic::AtomicIsize::new(0);
+
+/// The heap in use by the whole process, in bytes.
+pub fn live_heap() -> isize {
+    LIVE_TOTAL.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Starts measuring the process's peak heap from now; returns the heap in use.
+pub fn reset_peak_heap() -> isize {
+    let now = live_heap();
+    PEAK_TOTAL.store(now, std::sync::atomic::Ordering::Relaxed);
+    now
+}
+
+/// The most heap the whole process held at once since [`reset_peak_heap`], in bytes.
+pub fn peak_heap() -> isize {
+    PEAK_TOTAL.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+fn note(delta: isize) {
+    let total = LIVE_TOTAL.fetch_add(delta, std::sync::atomic::Ordering::Relaxed) + delta;
+    if delta > 0 {
+        PEAK_TOTAL.fetch_max(total, std::sync::atomic::Ordering::Relaxed);
+    }
+    let _ = LIVE.try_with(|live| {
+        let now = live.get() + delta;
+        live.set(now);
+        let _ = PEAK.try_with(|peak| {
+            if now > peak.get() {
+                peak.set(now);
+            }
+        });
+    });
+}
+
+// SAFETY: every call is forwarded to `System` unchanged; the counters are plain thread
+// locals with const initializers (no allocation, no destructor).
+unsafe impl GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let ptr = unsafe { System.alloc(layout) };
+        if !ptr.is_null() {
+            note(layout.size() as isize);
+        }
+        ptr
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        let ptr = unsafe { System.alloc_zeroed(layout) };
+        if !ptr.is_null() {
+            note(layout.size() as isize);
+        }
+        ptr
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) };
+        note(-(layout.size() as isize));
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let new = unsafe { System.realloc(ptr, layout, new_size) };
+        if !new.is_null() {
+            note(new_size as isize - layout.size() as isize);
+        }
+        new
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: CountingAllocator = CountingAllocator;
+
+/// Runs `f` and returns its result with the most memory it held at once on this thread
+/// beyond what the thread held before, in bytes.
+pub fn peak_allocation<T>(f: impl FnOnce() -> T) -> (T, usize) {
+    let base = LIVE.with(Cell::get);
+    PEAK.with(|peak| peak.set(base));
+    let out = f();
+    let peak = PEAK.with(Cell::get) - base;
+    (out, usize::try_from(peak).unwrap_or(0))
+}
+
+/// The process's resident set size, in KiB (`VmRSS` of `/proc/self/status`).
+pub fn rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS in /proc/self/status")
+}
+
+// ---------------------------------------------------------------------------------------
+// Time
+// ---------------------------------------------------------------------------------------
+
+pub fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_secs()
+}
+
+/// Runs `f` and returns its result with how long it took.
+pub async fn timed<T>(f: impl std::future::Future<Output = T>) -> (T, Duration) {
+    let started = Instant::now();
+    let out = f.await;
+    (out, started.elapsed())
+}
+
+// ---------------------------------------------------------------------------------------
+// Answers
+// ---------------------------------------------------------------------------------------
+
+/// A response read whole.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Reply {
+    pub async fn read(response: reqwest::Response) -> Reply {
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response.text().await.unwrap_or_default();
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub fn location(&self) -> Option<&str> {
+        self.headers.get(LOCATION).and_then(|l| l.to_str().ok())
+    }
+
+    /// Every `Set-Cookie` as text.
+    pub fn set_cookies(&self) -> Vec<String> {
+        set_cookies(&self.headers)
+    }
+
+    /// Names of the cookies this answer deletes (`Max-Age=0`).
+    pub fn removed_cookies(&self) -> Vec<String> {
+        self.set_cookies()
+            .iter()
+            .filter_map(|c| Cookie::parse(c.clone()).ok())
+            .filter(|c| c.max_age() == Some(cookie::time::Duration::ZERO))
+            .map(|c| c.name().to_owned())
+            .collect()
+    }
+
+    /// Whether this answer deletes a flow cookie.
+    pub fn clears_a_flow_cookie(&self) -> bool {
+        self.removed_cookies()
+            .iter()
+            .any(|name| name.contains("socialauth-flow"))
+    }
+
+    /// Whether this answer sets (not deletes) an identity cookie.
+    pub fn sets_an_identity(&self) -> bool {
+        self.set_cookies()
+            .iter()
+            .filter_map(|c| Cookie::parse(c.clone()).ok())
+            .any(|c| {
+                c.name().ends_with("socialauth")
+                    && c.max_age() != Some(cookie::time::Duration::ZERO)
+            })
+    }
+
+    /// The JSON error body: `{"error": code, "message": text}` and nothing else.
+    pub fn error_code(&self) -> String {
+        let content_type = self
+            .headers
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        assert_eq!(
+            content_type, "application/json",
+            "status {}: {}",
+            self.status, self.body
+        );
+        let json: serde_json::Value = serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body));
+        let object = json.as_object().expect("a JSON object");
+        assert_eq!(object.len(), 2, "{}", self.body);
+        assert!(json["message"].is_string(), "{}", self.body);
+        json["error"].as_str().expect("an error code").to_owned()
+    }
+
+    /// The checks every refused callback passes: this status and code, the flow cookie of
+    /// the attempt cleared (when `clears`), nobody signed in, and none of `never_echoed`
+    /// (provider text, attacker input) in the body or headers.
+    #[track_caller]
+    pub fn assert_refused(&self, status: u16, code: &str, clears: bool, never_echoed: &[&str]) {
+        assert_eq!(self.status, status, "{}", self.body);
+        assert_eq!(self.error_code(), code, "{}", self.body);
+        if clears {
+            assert!(
+                self.clears_a_flow_cookie(),
+                "flow cookie not cleared: {:?}",
+                self.set_cookies()
+            );
+        }
+        assert!(!self.sets_an_identity(), "an identity was set");
+        let headers = format!("{:?}", self.headers);
+        for text in never_echoed {
+            assert!(
+                !self.body.contains(text),
+                "{text:?} echoed in {}",
+                self.body
+            );
+            assert!(!headers.contains(text), "{text:?} echoed in {headers}");
+        }
+    }
+}
+
+pub fn set_cookies(headers: &HeaderMap) -> Vec<String> {
+    headers
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------
+// Forged identity tokens and flow cookies
+// ---------------------------------------------------------------------------------------
+
+/// The identity token key: the signing half of `cookie::Key::derive_from(secret)`.
+pub fn identity_key(secret: &[u8]) -> Vec<u8> {
+    cookie::Key::derive_from(secret).signing().to_vec()
+}
+
+/// `b64(header).b64(claims).b64(HMAC-SHA256(key, ...))`, the raw texts as given.
+pub fn sign_with_key(header: &str, claims: &str, key: &[u8]) -> String {
+    let signed = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header),
+        URL_SAFE_NO_PAD.encode(claims)
+    );
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key");
+    mac.update(signed.as_bytes());
+    format!(
+        "{signed}.{}",
+        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    )
+}
+
+/// A token with this header and these claims (raw JSON texts), signed with the layer's
+/// identity key for `secret`.
+pub fn sign_raw(header: &str, claims: &str, secret: &[u8]) -> String {
+    sign_with_key(header, claims, &identity_key(secret))
+}
+
+/// A token with the genuine header of the layer's own tokens and these claims, signed with
+/// the test secret's identity key: the layer accepts it exactly when it accepts the claims.
+pub async fn forge(claims: &str) -> String {
+    sign_raw(&genuine_header().await, claims, SECRET)
+}
+
+/// Valid identity claims for user `sub`, as raw JSON.
+pub fn claims_for(sub: &str) -> String {
+    let now = now();
+    serde_json::json!({
+        "iss": "socialauth", "aud": "socialauth:identity", "sub": sub, "provider": "facebook",
+        "name": "Ada", "iat": now, "exp": now + 600,
+    })
+    .to_string()
+}
+
+/// An identity token the layer issued at a real login (Facebook fake, test secret).
+pub async fn issued_identity_token() -> String {
+    let app = app::start().await;
+    let browser = Browser::new();
+    let visit = browser.follow(&app.url("/auth/facebook?login=start")).await;
+    assert_eq!(visit.status, 200, "login failed: {}", visit.body);
+    browser
+        .cookie("__Host-socialauth")
+        .expect("an identity cookie after the login")
+}
+
+/// The JOSE header (decoded JSON text) of the tokens the layer issues, read from a real
+/// login once per test binary: forged tokens then follow the layer's own format, whatever
+/// it is (a `kid` or not).
+pub async fn genuine_header() -> String {
+    static HEADER: OnceCell<String> = OnceCell::const_new();
+    HEADER
+        .get_or_init(|| async {
+            let token = issued_identity_token().await;
+            let header = token.split('.').next().expect("a header segment");
+            String::from_utf8(URL_SAFE_NO_PAD.decode(header).expect("base64url header"))
+                .expect("UTF-8 header")
+        })
+        .await
+        .clone()
+}
+
+/// The name of the flow cookie for `provider`'s attempt with this `state` (or OAuth 1.0a
+/// request token): `__Secure-socialauth-flow-<provider>-<b64url(sha256(state)[..9])>`.
+pub fn flow_cookie_name(provider: &str, state: &str) -> String {
+    let digest = Sha256::digest(state.as_bytes());
+    format!(
+        "__Secure-socialauth-flow-{provider}-{}",
+        URL_SAFE_NO_PAD.encode(&digest[..9])
+    )
+}
+
+/// Seals `value` as the flow cookie `name` with the test secret's flow key, as the layer
+/// does (the `cookie` crate's private jar: AES-256-GCM, the name authenticated).
+pub fn seal_flow(name: &str, value: &str) -> String {
+    let key = cookie::Key::derive_from(SECRET);
+    let mut jar = CookieJar::new();
+    jar.private_mut(&key)
+        .add(Cookie::new(name.to_owned(), value.to_owned()));
+    jar.get(name).expect("sealed").value().to_owned()
+}
+
+// ---------------------------------------------------------------------------------------
+// The layer as a plain tower service (no HTTP server in between, so no header limits)
+// ---------------------------------------------------------------------------------------
+
+pub type Direct = BoxCloneService<Request<Full<Bytes>>, Response<String>, Infallible>;
+
+/// The layer built by `builder` around a service answering the request's user id (or
+/// `anonymous`), with the layer's own answers' bodies read whole.
+pub fn direct(builder: SocialAuthLayerBuilder) -> Direct {
+    let layer = builder.build().expect("valid configuration");
+    let inner = tower::service_fn(|req: Request<Full<Bytes>>| async move {
+        let who = req
+            .extensions()
+            .get::<Identity>()
+            .map_or("anonymous".to_owned(), |user| user.user_id().to_owned());
+        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(who))))
+    });
+    let service =
+        layer
+            .layer(inner)
+            .and_then(|response: Response<ResponseBody<Full<Bytes>>>| async move {
+                let (parts, body) = response.into_parts();
+                let bytes = body
+                    .collect()
+                    .await
+                    .map(|c| c.to_bytes())
+                    .unwrap_or_default();
+                Ok(Response::from_parts(
+                    parts,
+                    String::from_utf8_lossy(&bytes).into_owned(),
+                ))
+            });
+    BoxCloneService::new(service)
+}
+
+/// A layer with the test secret and a Twitter provider that is never called.
+pub fn direct_default() -> Direct {
+    direct(
+        SocialAuthLayer::builder()
+            .secret(SECRET)
+            .provider(Twitter::new("k", "s")),
+    )
+}
+
+/// `GET uri` with these raw headers (bytes, so a test can send what is not UTF-8).
+pub fn request(uri: &str, headers: &[(&str, &[u8])]) -> Request<Full<Bytes>> {
+    let mut builder = Request::get(uri);
+    for (name, value) in headers {
+        builder = builder.header(*name, http::HeaderValue::from_bytes(value).expect("header"));
+    }
+    builder.body(Full::new(Bytes::new())).expect("request")
+}
+
+/// The inner service's answer (the user id or `anonymous`), or the layer's own answer.
+pub async fn call(service: &Direct, request: Request<Full<Bytes>>) -> Response<String> {
+    service.clone().oneshot(request).await.expect("infallible")
+}
+
+/// Who `Cookie: <cookie>` signs in as, through the layer.
+pub async fn who_with_cookie(service: &Direct, cookie: &str) -> String {
+    let response = call(service, request("/maybe", &[("cookie", cookie.as_bytes())])).await;
+    assert_eq!(response.status(), 200, "{}", response.body());
+    response.into_body()
+}
+
+// ---------------------------------------------------------------------------------------
+// An app with one provider of each protocol, on loopback fakes
+// ---------------------------------------------------------------------------------------
+
+use crate::common::fake_facebook::{self, FacebookConfig, FakeFacebook};
+use crate::common::fake_github::{self, FakeGitHub, GitHubConfig};
+use crate::common::fake_oidc::{self, FakeOidc, OidcConfig};
+use crate::common::fake_twitter::{self, FakeTwitter, TwitterConfig};
+use crate::common::server;
+use socialauth::{GitHub, Oidc};
+
+/// The providers of [`World`], by route name.
+pub const PROVIDERS: [&str; 4] = ["facebook", "twitter", "oidc", "github"];
+
+/// The test app (`/`, `/whoami`, `/maybe`) behind a layer with Facebook (OAuth 2.0),
+/// Twitter (OAuth 1.0a), an OpenID Connect provider and GitHub, each on its strict fake.
+pub struct World {
+    pub base: String,
+    pub facebook: FakeFacebook,
+    pub twitter: FakeTwitter,
+    pub oidc: FakeOidc,
+    pub github: FakeGitHub,
+}
+
+#[derive(Default)]
+pub struct Fakes {
+    pub facebook: FacebookConfig,
+    pub twitter: TwitterConfig,
+    pub oidc: OidcConfig,
+    pub github: GitHubConfig,
+}
+
+pub fn oidc_for(fake: &FakeOidc) -> Oidc {
+    let cfg = fake.config();
+    Oidc::new(&fake.issuer, &cfg.client_id, &cfg.client_secret)
+}
+
+pub fn github_for(fake: &FakeGitHub) -> GitHub {
+    let cfg = fake.config();
+    GitHub::new(&cfg.client_id, &cfg.client_secret)
+        .web_base_url(&fake.base_url)
+        .api_base_url(fake.api_url())
+}
+
+pub async fn world() -> World {
+    world_with(Fakes::default(), |b| b).await
+}
+
+pub async fn world_with(
+    fakes: Fakes,
+    configure: impl FnOnce(SocialAuthLayerBuilder) -> SocialAuthLayerBuilder,
+) -> World {
+    let twitter = fake_twitter::start(fakes.twitter).await;
+    let facebook = fake_facebook::start(fakes.facebook).await;
+    let oidc = fake_oidc::start(fakes.oidc).await;
+    let github = fake_github::start(fakes.github).await;
+    let builder = app::builder(&twitter, &facebook)
+        .provider(oidc_for(&oidc))
+        .provider(github_for(&github));
+    let layer = configure(builder).build().expect("valid configuration");
+    let addr = server::serve(app::axum_app().layer(layer)).await;
+    World {
+        base: format!("http://{addr}"),
+        facebook,
+        twitter,
+        oidc,
+        github,
+    }
+}
+
+impl World {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// How many times `provider`'s token (or OAuth 1.0a access-token) endpoint was called.
+    pub fn exchanges(&self, provider: &str) -> usize {
+        match provider {
+            "facebook" => self.facebook.token_calls(),
+            "twitter" => self.twitter.access_token_calls(),
+            "oidc" => self.oidc.calls(fake_oidc::Endpoint::Token),
+            "github" => self.github.calls(fake_github::Endpoint::Token),
+            other => panic!("no provider {other}"),
+        }
+    }
+
+    /// Token-endpoint calls of every provider together.
+    pub fn all_exchanges(&self) -> usize {
+        PROVIDERS.iter().map(|p| self.exchanges(p)).sum()
+    }
+
+    /// Starts a login at `provider` in `browser` and lets the provider approve it; returns
+    /// the callback URL the provider sent the browser to, not visited yet (the flow cookie
+    /// is in the browser).
+    pub async fn callback(&self, browser: &Browser, provider: &str) -> String {
+        self.callback_from(browser, &format!("/auth/{provider}?login=start"))
+            .await
+    }
+
+    /// [`callback`](Self::callback), starting at `start` (a path with its query).
+    pub async fn callback_from(&self, browser: &Browser, start: &str) -> String {
+        let started = browser.get(&self.url(start)).await;
+        assert_eq!(started.status(), 303, "{start}");
+        let at_provider = started.headers()[LOCATION].to_str().unwrap().to_owned();
+        let back = browser.get(&at_provider).await;
+        assert_eq!(back.status(), 302, "{at_provider}");
+        back.headers()[LOCATION].to_str().unwrap().to_owned()
+    }
+}
+
+/// The value of query parameter `name` in `url`.
+pub fn query_param(url: &str, name: &str) -> Option<String> {
+    url::Url::parse(url)
+        .ok()?
+        .query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// `url` with query parameter `name` set to `value` (or removed, with `None`).
+pub fn with_param(url: &str, name: &str, value: Option<&str>) -> String {
+    let mut parsed = url::Url::parse(url).expect("URL");
+    let pairs: Vec<(String, String)> = parsed
+        .query_pairs()
+        .into_owned()
+        .filter(|(k, _)| k != name)
+        .collect();
+    {
+        let mut query = parsed.query_pairs_mut();
+        query.clear();
+        for (k, v) in &pairs {
+            query.append_pair(k, v);
+        }
+        if let Some(value) = value {
+            query.append_pair(name, value);
+        }
+    }
+    parsed.to_string()
+}
