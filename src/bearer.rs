@@ -26,7 +26,7 @@ pub(crate) fn answer(settings: &Settings, head: &RequestHead) -> Response<Bytes>
         Found::One(token) => token,
         Found::None | Found::Many => return unauthenticated(),
     };
-    let Some(identity) = settings.codec.verify(&settings.keys, token, settings.now()) else {
+    let Some(identity) = settings.verify(token) else {
         return unauthenticated();
     };
     let body = serde_json::json!({

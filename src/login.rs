@@ -4,6 +4,8 @@ use std::sync::Arc;
 
 /// Longest name kept from a provider, in characters.
 const MAX_NAME_CHARS: usize = 256;
+/// The most a cookie's name and value may hold together: browsers drop larger ones.
+const MAX_COOKIE_LEN: usize = 4096;
 /// Longest email kept from a provider (RFC 5321's path limit), in bytes.
 const MAX_EMAIL_LEN: usize = 254;
 
@@ -137,7 +139,7 @@ impl LoginRoute<'_> {
             .start(self.context(&callback_url))
             .await?;
         let name = self.flow_cookie_name(&started.key);
-        let flow = FlowState {
+        let mut flow = FlowState {
             provider: self.provider.name().to_owned(),
             expires_at: self.settings.now() + self.settings.flow_lifetime.as_secs(),
             key: started.key,
@@ -145,7 +147,17 @@ impl LoginRoute<'_> {
             nonce: started.nonce,
             return_to: return_to.map(str::to_owned),
         };
-        let sealed = flow.seal(&self.settings.keys, &name)?;
+        let mut sealed = flow.seal(&self.settings.keys, &name)?;
+        if name.len() + sealed.len() > MAX_COOKIE_LEN && flow.return_to.is_some() {
+            // Browsers drop larger cookies, and the login would fail at the callback: give
+            // up the return_to (JSON escaping can double it) rather than the login.
+            tracing::warn!(
+                provider = self.provider.name(),
+                "return_to too long for the flow cookie; using the default"
+            );
+            flow.return_to = None;
+            sealed = flow.seal(&self.settings.keys, &name)?;
+        }
         let cookie = self
             .settings
             .cookies

@@ -118,11 +118,23 @@ impl Settings {
             }
             Found::None => (bearer_token(headers)?, Source::Bearer),
         };
-        let identity = self.codec.verify(&self.keys, token, self.now());
+        let identity = self.verify(token);
         if identity.is_none() {
             tracing::debug!(?source, "identity token present but not valid");
         }
         identity.map(|identity| (identity, source))
+    }
+
+    /// Verifies an identity token, and holds it to this layer's lifetime: a token whose
+    /// `exp - iat` exceeds the identity lifetime (a token issued long ago with a far `exp`, or
+    /// under a longer lifetime since shortened) is not valid.
+    pub(crate) fn verify(&self, token: &str) -> Option<crate::Identity> {
+        let identity = self.codec.verify(&self.keys, token, self.now())?;
+        let allowed = self
+            .identity_lifetime
+            .as_secs()
+            .saturating_add(crate::token::LEEWAY_SECS);
+        (identity.expires_at.saturating_sub(identity.issued_at) <= allowed).then_some(identity)
     }
 
     /// With sliding renewal on, a fresh identity cookie for a cookie identity past half its

@@ -267,9 +267,7 @@ impl TokenRequest<'_> {
         match parsed {
             Some(TokenResponse {
                 error: Some(error), ..
-            }) if !error.is_null()
-                && (reply.status.is_client_error() || reply.status.is_success()) =>
-            {
+            }) if !error.is_null() && matches!(reply.status.as_u16(), 200 | 400 | 401) => {
                 tracing::warn!(
                     status = reply.status.as_u16(),
                     error = loggable_error(&error),

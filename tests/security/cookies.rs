@@ -258,8 +258,6 @@ async fn item_13_a_long_name_and_email_still_give_a_cookie_under_4096_bytes() {
 /// whose sealed cookie would pass 4096 bytes (fall back to the default), or count `"` as
 /// two bytes in `MAX_RETURN_TO_LEN`.
 #[tokio::test]
-#[ignore = "a 2 KB return_to of quotes makes a flow cookie over 4096 bytes (reported; fix in \
-            login.rs)"]
 async fn item_13_the_flow_cookie_stays_under_4096_bytes_with_the_longest_return_to() {
     let world = world().await;
     for fill in ["a", "\"", "%22"] {

@@ -282,8 +282,6 @@ async fn item_08_a_rate_limited_token_endpoint_is_not_retried() {
 /// the provider failing, not refusing: `TokenRequest::exchange_with` (src/provider/oauth2.rs)
 /// should read `error` as a refusal only with 400/401 (RFC 6749 §5.2) or GitHub's 200.
 #[tokio::test]
-#[ignore = "oauth2.rs reads any 4xx with an `error` member as a refused code: a 429 \
-            {\"error\":...} is 401 login_failed instead of 502 (reported)"]
 async fn item_15_a_429_with_an_error_member_is_a_provider_error() {
     let world = world().await;
     world.oidc.set_fault(

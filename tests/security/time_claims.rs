@@ -122,8 +122,6 @@ async fn item_07_identity_time_claims_are_checked_with_a_30_second_leeway() {
 /// leeway < now` (and `exp - iat > identity_lifetime + leeway`) would also make a shortened
 /// `identity_lifetime` apply to tokens already issued.
 #[tokio::test]
-#[ignore = "token.rs does not bound iat from below: a token issued ten years ago with a \
-            future exp is accepted (reported; fix in token.rs/settings.rs)"]
 async fn item_07_an_identity_issued_long_before_any_lifetime_allows_is_refused() {
     let layer = direct_default();
     for (what, changes) in [

@@ -157,6 +157,16 @@ fn parts(token: &str) -> Result<(&str, &str, &str), Rule> {
     }
 }
 
+/// A JOSE header or claims set: UTF-8 JSON (RFC 7515 §4, RFC 7519 §7.2) that is an object.
+/// `serde_json` alone would also read a struct from an array, member by member.
+fn json_object<T: serde::de::DeserializeOwned>(json: &[u8]) -> Option<T> {
+    let text = std::str::from_utf8(json).ok()?;
+    if !text.trim_start().starts_with('{') {
+        return None;
+    }
+    serde_json::from_str(text).ok()
+}
+
 /// Reads the header: `alg` must be one of `allowed` (so never `none`, never HMAC), and a
 /// header with `jku`, `x5u`, `jwk` or `crit` is refused.
 pub(super) fn read_header(token: &str, allowed: &[Algorithm]) -> Result<TokenHeader, Rule> {
@@ -164,7 +174,7 @@ pub(super) fn read_header(token: &str, allowed: &[Algorithm]) -> Result<TokenHea
     let json = URL_SAFE_NO_PAD
         .decode(header)
         .map_err(|_| "header not base64url")?;
-    let raw: RawHeader = serde_json::from_slice(&json).map_err(|_| "header not JSON")?;
+    let raw: RawHeader = json_object(&json).ok_or("header not a JSON object")?;
     if raw.jku.is_some() || raw.x5u.is_some() || raw.jwk.is_some() {
         return Err("header names its own key (jku, x5u or jwk)");
     }
@@ -200,7 +210,7 @@ pub(super) fn verify_signature(
     let json = URL_SAFE_NO_PAD
         .decode(claims)
         .map_err(|_| rejected("claims not base64url"))?;
-    serde_json::from_slice(&json).map_err(|_| {
+    json_object(&json).ok_or_else(|| {
         tracing::warn!("ID token claims missing or of the wrong type");
         AuthError::provider("the provider's ID token lacks a claim or has one of the wrong type")
     })
@@ -392,7 +402,7 @@ mod tests {
                 json!({"alg": "RS256", "crit": ["exp"]}),
                 "header has critical extensions",
             ),
-            (json!({"alg": 256}), "header not JSON"),
+            (json!({"alg": 256}), "header not a JSON object"),
         ];
         for (header, rule) in refused {
             assert_eq!(
@@ -415,7 +425,7 @@ mod tests {
         );
         assert_eq!(
             read_header(&duplicated, &allowed).unwrap_err(),
-            "header not JSON"
+            "header not a JSON object"
         );
     }
 }
