@@ -1,4 +1,5 @@
-//! Sign in with Twitter or Facebook for any Tower service, as one stateless layer.
+//! Sign in with Twitter, Facebook, GitHub, Google or any OpenID Connect provider, for any
+//! Tower service (axum, hyper, tonic), as one stateless layer.
 //!
 //! [`SocialAuthLayer`] answers `/auth/<provider>` itself: `?login=start` sends the browser
 //! to the provider, and the provider's callback comes back to the same URL. Everything a
@@ -34,7 +35,23 @@
 //! # }
 //! ```
 //!
-//! | Feature | What it adds |
+//! What the layer does, and the calls that configure it:
+//!
+//! | Capability | How |
+//! |---|---|
+//! | Providers | [`Twitter`] (OAuth 1.0a), [`Facebook`], [`GitHub`], [`OAuth2`] (any code-flow provider), [`Oidc`] (any OpenID Connect issuer), [`Google`] |
+//! | Come back to the page after login | `/auth/<provider>?login=start&return_to=/path` (same-origin paths only) |
+//! | Log out | `POST /auth/logout` |
+//! | API clients and gRPC | `Authorization: Bearer <token>`, the token from `GET /auth/token` |
+//! | Routes that need a user | [`RequireIdentityLayer`] (401, or a redirect to the login for page loads) |
+//! | Allow or deny a login, add app claims | [`SocialAuthLayerBuilder::authorize`], read with [`Identity::claim`] |
+//! | Key rotation | [`SocialAuthLayerBuilder::previous_secrets`] |
+//! | Stay signed in while active | [`SocialAuthLayerBuilder::sliding_renewal`] |
+//!
+//! Not provided: server-side revocation of a single session (the design keeps no state; see
+//! `SECURITY.md` for what an app can do).
+//!
+//! | Cargo feature | What it adds |
 //! |---|---|
 //! | `axum` | [`Identity`] and `Option<Identity>` as axum extractors |
 //! | `dev-provider` | `dev_provider::DevProvider`, an embedded OpenID Connect provider for development and tests |
