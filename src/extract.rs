@@ -24,7 +24,7 @@ pub enum IdentityRejection {
 impl IntoResponse for IdentityRejection {
     fn into_response(self) -> Response {
         let body = match self {
-            Self::NotSignedIn => r#"{"error":"unauthenticated","message":"sign in first"}"#,
+            Self::NotSignedIn => crate::guard::UNAUTHENTICATED,
             Self::LayerMissing => {
                 r#"{"error":"unauthenticated","message":"no identity: is SocialAuthLayer installed in front of this route?"}"#
             }

@@ -26,6 +26,7 @@ pin_project! {
     enum Kind<F> {
         Inner { #[pin] future: F, renewal: Option<HeaderValue> },
         Own { future: OwnAnswer },
+        Ready { response: Option<Response<Bytes>> },
     }
 }
 
@@ -42,6 +43,15 @@ impl<F> ResponseFuture<F> {
             kind: Kind::Own { future },
         }
     }
+
+    /// An answer the layer already has: no future to box.
+    pub(crate) fn ready(response: Response<Bytes>) -> Self {
+        Self {
+            kind: Kind::Ready {
+                response: Some(response),
+            },
+        }
+    }
 }
 
 impl<F> std::fmt::Debug for ResponseFuture<F> {
@@ -49,6 +59,7 @@ impl<F> std::fmt::Debug for ResponseFuture<F> {
         f.write_str(match self.kind {
             Kind::Inner { .. } => "ResponseFuture::Inner",
             Kind::Own { .. } => "ResponseFuture::Own",
+            Kind::Ready { .. } => "ResponseFuture::Ready",
         })
     }
 }
@@ -73,6 +84,15 @@ where
                 .as_mut()
                 .poll(cx)
                 .map(|response| Ok(response.map(ResponseBody::own))),
+            // Polled again after completion: an empty 500 rather than a panic.
+            KindProj::Ready { response } => Poll::Ready(Ok(response
+                .take()
+                .unwrap_or_else(|| {
+                    let mut done = Response::new(Bytes::new());
+                    *done.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
+                    done
+                })
+                .map(ResponseBody::own))),
         }
     }
 }

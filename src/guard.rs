@@ -111,7 +111,7 @@ where
             Some(login_url) if is_page_load(&request) => login_redirect(login_url, &request),
             _ => unauthenticated(),
         };
-        ResponseFuture::own(Box::pin(std::future::ready(response)))
+        ResponseFuture::ready(response)
     }
 }
 
@@ -147,11 +147,13 @@ fn login_redirect<B>(login_url: &str, request: &Request<B>) -> Response<Bytes> {
     redirect(&location).unwrap_or_else(|error| error.into_response())
 }
 
+/// The body of every "nobody is signed in" answer: the guard's, `/auth/token`'s and the
+/// axum extractor's.
+pub(crate) const UNAUTHENTICATED: &str = r#"{"error":"unauthenticated","message":"sign in first"}"#;
+
 /// `401 {"error":"unauthenticated",...}`.
 pub(crate) fn unauthenticated() -> Response<Bytes> {
-    let mut response = Response::new(Bytes::from_static(
-        br#"{"error":"unauthenticated","message":"sign in first"}"#,
-    ));
+    let mut response = Response::new(Bytes::from_static(UNAUTHENTICATED.as_bytes()));
     *response.status_mut() = StatusCode::UNAUTHORIZED;
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));

@@ -83,16 +83,16 @@ where
             Route::Logout => {
                 let head = RequestHead::from_request(request);
                 let response = crate::logout::answer(&self.settings, &head);
-                ResponseFuture::own(Box::pin(std::future::ready(response)))
+                ResponseFuture::ready(response)
             }
             Route::Token => {
                 let head = RequestHead::from_request(request);
                 let response = crate::bearer::answer(&self.settings, &head);
-                ResponseFuture::own(Box::pin(std::future::ready(response)))
+                ResponseFuture::ready(response)
             }
             Route::Unknown => {
                 let response = login::unknown_provider();
-                ResponseFuture::own(Box::pin(std::future::ready(response)))
+                ResponseFuture::ready(response)
             }
         }
     }
