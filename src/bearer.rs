@@ -2,8 +2,7 @@
 //! `Authorization: Bearer <token>` from API clients and gRPC (tonic) calls.
 
 use bytes::Bytes;
-use http::header::{CACHE_CONTROL, CONTENT_TYPE};
-use http::{HeaderValue, Method, Response};
+use http::{Method, Response, StatusCode};
 
 use crate::cookies::{self, Found};
 use crate::error::{AuthError, AuthErrorKind};
@@ -34,9 +33,5 @@ pub(crate) fn answer(settings: &Settings, head: &RequestHead) -> Response<Bytes>
         "token_type": "Bearer",
         "expires_at": identity.expires_at,
     });
-    let mut response = Response::new(Bytes::from(body.to_string()));
-    let headers = response.headers_mut();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
+    crate::response::json(StatusCode::OK, body.to_string())
 }

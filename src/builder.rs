@@ -5,13 +5,15 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::clock::Clock;
 use crate::cookies::CookieSettings;
 use crate::error::ConfigError;
 use crate::hook::{AuthorizeHook, Denied, Grant, UserProfile};
 use crate::keys::{Keys, MIN_SECRET_LEN};
 use crate::layer::SocialAuthLayer;
 use crate::outbound::{Outbound, OutboundLimits};
-use crate::provider::{endpoint, Provider};
+use crate::provider::{check_name, endpoint, DynProvider, Provider};
+use crate::routes::Routes;
 use crate::settings::{AfterLogin, Settings};
 use crate::token::IdentityCodec;
 
@@ -38,6 +40,7 @@ pub struct SocialAuthLayerBuilder {
     secure_cookies: bool,
     provider_timeout: Duration,
     max_provider_response: usize,
+    clock: Clock,
 }
 
 impl Default for SocialAuthLayerBuilder {
@@ -58,6 +61,7 @@ impl Default for SocialAuthLayerBuilder {
             secure_cookies: true,
             provider_timeout: Duration::from_secs(10),
             max_provider_response: 1024 * 1024,
+            clock: Clock::system(),
         }
     }
 }
@@ -243,6 +247,19 @@ impl SocialAuthLayerBuilder {
         self
     }
 
+    /// The clock the layer reads the time from (default the system clock). For tests that
+    /// move time: token lifetimes, flow expiry and ID-token time checks all read it.
+    ///
+    /// ```
+    /// use socialauth::{Clock, SocialAuthLayer};
+    /// let builder = SocialAuthLayer::builder().clock(Clock::from_fn(|| 1_700_000_000));
+    /// # let _ = builder;
+    /// ```
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
     /// Checks the configuration and builds the layer.
     pub fn build(self) -> Result<SocialAuthLayer, ConfigError> {
         let secret = self.secret.ok_or(ConfigError::MissingSecret)?;
@@ -253,16 +270,19 @@ impl SocialAuthLayerBuilder {
         if self.providers.is_empty() {
             return Err(ConfigError::NoProvider);
         }
-        for (index, provider) in self.providers.iter().enumerate() {
-            provider.flow.check()?;
-            if self.providers[..index]
-                .iter()
-                .any(|p| p.name() == provider.name())
-            {
+        let mut providers: Vec<Arc<dyn DynProvider>> = Vec::with_capacity(self.providers.len());
+        for provider in self.providers {
+            let provider = provider.built?;
+            check_name(provider.name())?;
+            if providers.iter().any(|p| p.name() == provider.name()) {
                 return Err(ConfigError::DuplicateProvider(provider.name().to_owned()));
             }
+            providers.push(provider);
         }
-        let route_prefix = check_prefix(&self.route_prefix)?;
+        let routes = Routes {
+            prefix: check_prefix(&self.route_prefix)?,
+            provider_names: providers.iter().map(|p| p.name().to_owned()).collect(),
+        };
         let public_url = self
             .public_url
             .as_deref()
@@ -301,8 +321,9 @@ impl SocialAuthLayerBuilder {
             cookies: CookieSettings {
                 secure: self.secure_cookies,
             },
-            providers: self.providers,
-            route_prefix,
+            providers,
+            routes,
+            clock: self.clock,
             public_url,
             identity_lifetime: self.identity_lifetime,
             sliding_renewal: self.sliding_renewal,

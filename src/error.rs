@@ -173,11 +173,21 @@ impl AuthError {
         &self.message
     }
 
-    pub(crate) fn invalid_request(message: &'static str) -> Self {
+    /// A malformed request (`400 invalid_request`), e.g. a callback missing a parameter.
+    pub fn invalid_request(message: &'static str) -> Self {
         Self::new(AuthErrorKind::InvalidRequest, message)
     }
 
-    pub(crate) fn provider(message: &'static str) -> Self {
+    /// A provider failure: unreachable, refusing, or answering something unusable
+    /// (`502 provider_error`). For [`LoginProvider`](crate::provider::LoginProvider) and
+    /// [`CodeFlowProvider`](crate::oauth2::CodeFlowProvider) implementations; the message is
+    /// shown to the user, so never put the provider's own text or a secret in it.
+    ///
+    /// ```
+    /// let error = socialauth::AuthError::provider("the provider's profile has no id");
+    /// assert_eq!(error.kind(), socialauth::AuthErrorKind::ProviderError);
+    /// ```
+    pub fn provider(message: &'static str) -> Self {
         Self::new(AuthErrorKind::ProviderError, message)
     }
 
@@ -198,16 +208,11 @@ impl AuthError {
 
     /// The response, with `allow` as the `Allow` header of a `405`.
     pub(crate) fn into_response_allowing(self, allow: &'static str) -> Response<Bytes> {
-        let mut response = Response::new(self.json_body());
-        *response.status_mut() = self.kind.status();
-        let headers = response.headers_mut();
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        );
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        let mut response = crate::response::json(self.kind.status(), self.json_body());
         if self.kind == AuthErrorKind::MethodNotAllowed {
-            headers.insert(header::ALLOW, HeaderValue::from_static(allow));
+            response
+                .headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static(allow));
         }
         response.extensions_mut().insert(self);
         response

@@ -4,15 +4,15 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use http::header::{ACCEPT, CACHE_CONTROL, CONTENT_TYPE};
-use http::{HeaderValue, Method, Request, Response, StatusCode};
+use http::header::ACCEPT;
+use http::{Method, Request, Response, StatusCode};
 use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::body::ResponseBody;
 use crate::future::ResponseFuture;
 use crate::identity::Identity;
-use crate::login::redirect;
+use crate::response::redirect;
 use crate::return_to;
 
 /// Refuses requests that carry no [`Identity`]: `401` with a JSON body, or, for a browser
@@ -153,10 +153,8 @@ pub(crate) const UNAUTHENTICATED: &str = r#"{"error":"unauthenticated","message"
 
 /// `401 {"error":"unauthenticated",...}`.
 pub(crate) fn unauthenticated() -> Response<Bytes> {
-    let mut response = Response::new(Bytes::from_static(UNAUTHENTICATED.as_bytes()));
-    *response.status_mut() = StatusCode::UNAUTHORIZED;
-    let headers = response.headers_mut();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
+    crate::response::json(
+        StatusCode::UNAUTHORIZED,
+        Bytes::from_static(UNAUTHENTICATED.as_bytes()),
+    )
 }

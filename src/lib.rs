@@ -61,6 +61,7 @@
 mod bearer;
 mod body;
 mod builder;
+mod clock;
 mod cookies;
 #[cfg(feature = "dev-provider")]
 pub mod dev_provider;
@@ -80,9 +81,11 @@ mod layer;
 mod login;
 mod logout;
 mod outbound;
-mod provider;
+pub mod provider;
 mod random;
+mod response;
 mod return_to;
+mod routes;
 mod secret;
 mod service;
 mod settings;
@@ -90,6 +93,7 @@ mod token;
 
 pub use body::ResponseBody;
 pub use builder::{SocialAuthLayerBuilder, MAX_FLOW_LIFETIME};
+pub use clock::Clock;
 pub use error::{AuthError, AuthErrorKind, ConfigError};
 #[cfg(feature = "axum")]
 pub use extract::IdentityRejection;
@@ -98,8 +102,9 @@ pub use guard::{RequireIdentity, RequireIdentityLayer};
 pub use hook::{Denied, Grant, UserProfile};
 pub use identity::Identity;
 pub use layer::SocialAuthLayer;
+pub use provider::oauth2;
+pub use provider::oauth2::ClientAuth;
 pub use provider::{
-    Algorithm, ClientAuth, Facebook, GitHub, Google, OAuth2, Oidc, Provider, Twitter,
-    DEFAULT_GRAPH_API_VERSION,
+    Algorithm, Facebook, GitHub, Google, OAuth2, Oidc, Provider, Twitter, DEFAULT_GRAPH_API_VERSION,
 };
 pub use service::SocialAuth;

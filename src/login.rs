@@ -10,16 +10,18 @@ const MAX_COOKIE_LEN: usize = 4096;
 const MAX_EMAIL_LEN: usize = 254;
 
 use bytes::Bytes;
-use http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, SET_COOKIE};
-use http::{HeaderMap, HeaderValue, Method, Response, StatusCode, Uri};
+use http::header::SET_COOKIE;
+use http::{HeaderMap, Method, Response, StatusCode, Uri};
+use url::Url;
 
 use crate::cookies::{self, Found};
 use crate::error::{AuthError, AuthErrorKind};
 use crate::flow::FlowState;
 use crate::hook::UserProfile;
 use crate::identity::Identity;
-use crate::provider::{CallbackKey, CallbackParams, FlowContext, Provider};
+use crate::provider::{CallbackKey, CallbackParams, DynProvider, FlowData, ProviderContext};
 use crate::random::short_tag;
+use crate::response::{json, redirect};
 use crate::return_to;
 use crate::secret::constant_time_eq;
 use crate::settings::{AfterLogin, Settings};
@@ -56,7 +58,7 @@ pub(crate) async fn answer(
     };
     let route = LoginRoute {
         settings: &settings,
-        provider,
+        provider: provider.as_ref(),
         head: &head,
     };
     route.answer().await
@@ -73,7 +75,7 @@ pub(crate) fn unknown_provider() -> Response<Bytes> {
 
 struct LoginRoute<'a> {
     settings: &'a Settings,
-    provider: &'a Provider,
+    provider: &'a dyn DynProvider,
     head: &'a RequestHead,
 }
 
@@ -108,7 +110,7 @@ impl LoginRoute<'_> {
     }
 
     fn path(&self) -> String {
-        format!("{}/{}", self.settings.route_prefix, self.provider.name())
+        self.settings.routes.provider_path(self.provider.name())
     }
 
     fn flow_cookie_name(&self, key: &str) -> String {
@@ -117,10 +119,11 @@ impl LoginRoute<'_> {
             .flow_name(self.provider.name(), &short_tag(key))
     }
 
-    fn context<'c>(&'c self, callback_url: &'c str) -> FlowContext<'c> {
-        FlowContext {
+    fn context<'c>(&'c self, callback_url: &'c Url) -> ProviderContext<'c> {
+        ProviderContext {
             outbound: &self.settings.outbound,
             callback_url,
+            clock: &self.settings.clock,
         }
     }
 
@@ -133,15 +136,12 @@ impl LoginRoute<'_> {
             );
         }
         let callback_url = callback_url(self.settings, &self.path(), self.head)?;
-        let started = self
-            .provider
-            .flow
-            .start(self.context(&callback_url))
-            .await?;
+        let cx = self.context(&callback_url);
+        let started = self.provider.start(&cx).await?;
         let name = self.flow_cookie_name(&started.key);
         let mut flow = FlowState {
             provider: self.provider.name().to_owned(),
-            expires_at: self.settings.now() + self.settings.flow_lifetime.as_secs(),
+            expires_at: self.settings.clock.now() + self.settings.flow_lifetime.as_secs(),
             key: started.key,
             secret: started.secret,
             nonce: started.nonce,
@@ -163,14 +163,14 @@ impl LoginRoute<'_> {
             .cookies
             .flow_cookie(name, sealed, self.path(), self.settings.flow_lifetime)
             .ok_or_else(|| AuthError::internal("could not write the flow cookie"))?;
-        let mut response = redirect(&started.redirect_to)?;
+        let mut response = redirect(started.redirect_to.as_str())?;
         response.headers_mut().append(SET_COOKIE, cookie);
         tracing::debug!(provider = self.provider.name(), "login started");
         Ok(response)
     }
 
     async fn callback(&self, params: &CallbackParams) -> Response<Bytes> {
-        let key = match self.provider.flow.callback_key(params) {
+        let key = match self.provider.callback_key(params) {
             Ok(CallbackKey::Continue(key)) => key,
             Ok(CallbackKey::Refused { key, by_user }) => {
                 tracing::debug!(
@@ -210,18 +210,17 @@ impl LoginRoute<'_> {
         key: &str,
         name: &str,
     ) -> Result<Response<Bytes>, AuthError> {
-        let mut flow = self.check_flow_cookie(key, name)?;
+        let flow = self.check_flow_cookie(key, name)?;
         // Checked at the start, and again here: the rules may have changed since.
-        let return_to = flow
-            .return_to
-            .take()
-            .filter(|r| return_to::validate(r).is_some());
+        let return_to = flow.return_to.filter(|r| return_to::validate(r).is_some());
+        let data = FlowData {
+            key: flow.key,
+            secret: flow.secret,
+            nonce: flow.nonce,
+        };
         let callback_url = callback_url(self.settings, &self.path(), self.head)?;
-        let profile = self
-            .provider
-            .flow
-            .finish(self.context(&callback_url), params, flow)
-            .await?;
+        let cx = self.context(&callback_url);
+        let profile = self.provider.finish(&cx, params, &data).await?;
         let profile = UserProfile {
             provider: self.provider.name().to_owned(),
             user_id: profile.user_id,
@@ -239,7 +238,7 @@ impl LoginRoute<'_> {
             },
             None => None,
         };
-        let now = self.settings.now();
+        let now = self.settings.clock.now();
         let identity = Identity {
             provider: profile.provider,
             user_id: profile.user_id,
@@ -263,7 +262,7 @@ impl LoginRoute<'_> {
         let mut response = match (&self.settings.after_login, return_to) {
             (AfterLogin::Redirect(_), Some(return_to)) => redirect(&return_to)?,
             (AfterLogin::Redirect(location), None) => redirect(location)?,
-            (AfterLogin::Json, _) => json(StatusCode::OK, r#"{"status":"success"}"#),
+            (AfterLogin::Json, _) => json(StatusCode::OK, r#"{"status":"success"}"#.as_bytes()),
         };
         response.headers_mut().append(SET_COOKIE, cookie);
         if let Some(removal) = self.settings.cookies.removal(name.to_owned(), self.path()) {
@@ -303,7 +302,7 @@ impl LoginRoute<'_> {
                 "the login cookie belongs to another provider",
             ));
         }
-        if flow.expires_at <= self.settings.now() {
+        if flow.expires_at <= self.settings.clock.now() {
             return Err(AuthError::new(
                 AuthErrorKind::FlowExpired,
                 "the login took too long; start it again",
@@ -356,10 +355,17 @@ impl LoginRoute<'_> {
 }
 
 /// The URL the provider must call back: the configured public URL, or this request's origin.
-fn callback_url(settings: &Settings, path: &str, head: &RequestHead) -> Result<String, AuthError> {
-    if let Some(base) = &settings.public_url {
-        return Ok(format!("{base}{path}"));
-    }
+fn callback_url(settings: &Settings, path: &str, head: &RequestHead) -> Result<Url, AuthError> {
+    let url = match &settings.public_url {
+        Some(base) => format!("{base}{path}"),
+        None => request_origin(head)? + path,
+    };
+    Url::parse(&url)
+        .map_err(|_| AuthError::invalid_request("the request has no usable Host header"))
+}
+
+/// This request's origin, `scheme://host[:port]`, from its URI or `Host` header.
+fn request_origin(head: &RequestHead) -> Result<String, AuthError> {
     let host = head
         .uri
         .authority()
@@ -376,7 +382,7 @@ fn callback_url(settings: &Settings, path: &str, head: &RequestHead) -> Result<S
         None if is_loopback(host) => "http",
         None => "https",
     };
-    Ok(format!("{scheme}://{host}{path}"))
+    Ok(format!("{scheme}://{host}"))
 }
 
 /// A host (and optional port) with nothing but host characters in it.
@@ -402,18 +408,6 @@ fn is_loopback(host: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
-pub(crate) fn redirect(location: &str) -> Result<Response<Bytes>, AuthError> {
-    let location = HeaderValue::try_from(location)
-        .map_err(|_| AuthError::internal("a redirect target is not a valid header"))?;
-    let mut response = Response::new(Bytes::new());
-    *response.status_mut() = StatusCode::SEE_OTHER;
-    response.headers_mut().insert(LOCATION, location);
-    response
-        .headers_mut()
-        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(response)
-}
-
 fn failure_redirect(target: &str, error: &AuthError) -> Result<Response<Bytes>, AuthError> {
     let separator = if target.contains('?') { '&' } else { '?' };
     let mut response = redirect(&format!("{target}{separator}error={}", error.kind().code()))?;
@@ -427,18 +421,6 @@ fn truncate(mut text: String, max: usize) -> String {
         text.truncate(cut);
     }
     text
-}
-
-fn json(status: StatusCode, body: &'static str) -> Response<Bytes> {
-    let mut response = Response::new(Bytes::from_static(body.as_bytes()));
-    *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    response
-        .headers_mut()
-        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
 }
 
 #[cfg(test)]

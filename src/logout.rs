@@ -5,7 +5,8 @@ use http::header::{HOST, ORIGIN, SET_COOKIE};
 use http::{HeaderMap, Method, Response};
 
 use crate::error::{AuthError, AuthErrorKind};
-use crate::login::{redirect, RequestHead};
+use crate::login::RequestHead;
+use crate::response::redirect;
 use crate::settings::Settings;
 
 /// Answers the logout route. Only `POST` (a link or an image cannot log anyone out), and only

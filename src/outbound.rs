@@ -24,9 +24,9 @@ pub(crate) struct Outbound {
     limits: OutboundLimits,
 }
 
-/// A provider's answer, read whole (within the cap).
+/// A provider's answer, read whole (within the layer's size cap).
 #[derive(Debug)]
-pub(crate) struct Reply {
+pub struct Reply {
     pub(crate) status: http::StatusCode,
     pub(crate) body: Bytes,
 }
@@ -55,8 +55,22 @@ impl Outbound {
         request: reqwest::RequestBuilder,
         endpoint: &'static str,
     ) -> Result<Reply, AuthError> {
-        let mut response = request
-            .send()
+        let request = request.build().map_err(|_| {
+            tracing::warn!(endpoint, "provider request could not be built");
+            AuthError::provider("could not build the request to the provider")
+        })?;
+        self.execute(request, endpoint).await
+    }
+
+    /// [`send`](Self::send) for a request already built.
+    pub(crate) async fn execute(
+        &self,
+        request: reqwest::Request,
+        endpoint: &'static str,
+    ) -> Result<Reply, AuthError> {
+        let mut response = self
+            .client
+            .execute(request)
             .await
             .map_err(|e| transport_error(&e, endpoint))?;
         let status = response.status();
@@ -92,8 +106,18 @@ impl Outbound {
 }
 
 impl Reply {
-    /// The body as JSON of type `T`; anything else is a provider error.
-    pub(crate) fn json<T: DeserializeOwned>(&self) -> Result<T, AuthError> {
+    /// The answer's status.
+    pub fn status(&self) -> http::StatusCode {
+        self.status
+    }
+
+    /// The answer's body.
+    pub fn body(&self) -> &[u8] {
+        &self.body
+    }
+
+    /// The body as JSON of type `T`; anything else is a provider error (`502`).
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, AuthError> {
         serde_json::from_slice(&self.body)
             .map_err(|_| AuthError::provider("the provider's answer is not the expected JSON"))
     }

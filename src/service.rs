@@ -10,7 +10,8 @@ use crate::body::ResponseBody;
 use crate::future::ResponseFuture;
 use crate::identity::Identity;
 use crate::login::{self, RequestHead};
-use crate::settings::{CheckedAnonymous, Route, Settings};
+use crate::routes::Route;
+use crate::settings::{CheckedAnonymous, Settings};
 
 /// Middleware that answers `/auth/<provider>` itself and passes every other request to the
 /// inner service with the verified [`Identity`] (if any) in its extensions.
@@ -57,7 +58,7 @@ where
     }
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
-        match self.settings.route(request.uri().path()) {
+        match self.settings.routes.route(request.uri().path()) {
             Route::Pass => {
                 let identity = self.settings.identify(request.headers());
                 let extensions = request.extensions_mut();

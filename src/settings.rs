@@ -2,10 +2,14 @@
 
 use std::time::Duration;
 
+use std::sync::Arc;
+
+use crate::clock::Clock;
 use crate::cookies::CookieSettings;
 use crate::keys::Keys;
 use crate::outbound::Outbound;
-use crate::provider::Provider;
+use crate::provider::DynProvider;
+use crate::routes::Routes;
 use crate::token::IdentityCodec;
 
 /// What the layer answers after a successful login.
@@ -18,14 +22,13 @@ pub(crate) enum AfterLogin {
 }
 
 /// Everything the service needs, built once by the builder.
-#[derive(Debug)]
 pub(crate) struct Settings {
     pub(crate) keys: Keys,
     pub(crate) codec: IdentityCodec,
     pub(crate) cookies: CookieSettings,
-    pub(crate) providers: Vec<Provider>,
-    /// The routes' prefix, e.g. `/auth` (no trailing slash).
-    pub(crate) route_prefix: String,
+    pub(crate) providers: Vec<Arc<dyn DynProvider>>,
+    pub(crate) routes: Routes,
+    pub(crate) clock: Clock,
     /// Public origin (and path prefix) of the app, e.g. `https://app.example.com`.
     pub(crate) public_url: Option<String>,
     pub(crate) identity_lifetime: Duration,
@@ -40,54 +43,14 @@ pub(crate) struct Settings {
     pub(crate) outbound: Outbound,
 }
 
-/// The logout route's name under the prefix; no provider may take it.
-pub(crate) const LOGOUT: &str = "logout";
-/// The bearer-token route's name under the prefix; no provider may take it.
-pub(crate) const TOKEN: &str = "token";
-
-/// Which auth route a path is, if any.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Route {
-    /// Not the layer's: pass to the inner service.
-    Pass,
-    /// `/auth/<name>` of the provider at this index.
-    Provider(usize),
-    /// `/auth/logout`.
-    Logout,
-    /// `/auth/token`.
-    Token,
-    /// Under the prefix, but no provider has that name.
-    Unknown,
-}
-
-impl Settings {
-    /// Classifies a request path. Only the path is looked at, never the query.
-    pub(crate) fn route(&self, path: &str) -> Route {
-        let Some(rest) = path
-            .strip_prefix(self.route_prefix.as_str())
-            .and_then(|rest| rest.strip_prefix('/'))
-        else {
-            return Route::Pass;
-        };
-        if rest == LOGOUT {
-            return Route::Logout;
-        }
-        if rest == TOKEN {
-            return Route::Token;
-        }
-        match self.providers.iter().position(|p| p.name() == rest) {
-            Some(index) => Route::Provider(index),
-            None => Route::Unknown,
-        }
-    }
-}
-
-impl Settings {
-    /// The current Unix time, in seconds.
-    pub(crate) fn now(&self) -> u64 {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs())
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("routes", &self.routes)
+            .field("public_url", &self.public_url)
+            .field("identity_lifetime", &self.identity_lifetime)
+            .field("flow_lifetime", &self.flow_lifetime)
+            .finish_non_exhaustive()
     }
 }
 
@@ -129,7 +92,7 @@ impl Settings {
     /// `exp - iat` exceeds the identity lifetime (a token issued long ago with a far `exp`, or
     /// under a longer lifetime since shortened) is not valid.
     pub(crate) fn verify(&self, token: &str) -> Option<crate::Identity> {
-        let identity = self.codec.verify(&self.keys, token, self.now())?;
+        let identity = self.codec.verify(&self.keys, token, self.clock.now())?;
         let allowed = self
             .identity_lifetime
             .as_secs()
@@ -147,7 +110,7 @@ impl Settings {
         if !self.sliding_renewal || source != Source::Cookie {
             return None;
         }
-        let now = self.now();
+        let now = self.clock.now();
         let half = self.identity_lifetime.as_secs() / 2;
         if now < identity.issued_at.saturating_add(half) {
             return None;

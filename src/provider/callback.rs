@@ -5,9 +5,10 @@ use crate::error::AuthError;
 /// Callbacks with more parameters than this are refused.
 const MAX_PARAMS: usize = 32;
 
-/// A callback's query parameters. Each name appears at most once (RFC 6749 §3.1).
+/// A callback's parameters, parsed strictly: each name appears at most once
+/// (RFC 6749 §3.1), and there are at most 32.
 #[derive(Debug, Default)]
-pub(crate) struct CallbackParams {
+pub struct CallbackParams {
     pairs: Vec<(String, String)>,
 }
 
@@ -32,15 +33,15 @@ impl CallbackParams {
     }
 
     /// The value of `name`, if present.
-    pub(crate) fn get(&self, name: &str) -> Option<&str> {
+    pub fn get(&self, name: &str) -> Option<&str> {
         self.pairs
             .iter()
             .find(|(key, _)| key == name)
             .map(|(_, value)| value.as_str())
     }
 
-    /// The value of `name`, or a bad request that names what is missing.
-    pub(crate) fn require(&self, name: &str, missing: &'static str) -> Result<&str, AuthError> {
+    /// The non-empty value of `name`, or a bad request (`400`) with the message `missing`.
+    pub fn require(&self, name: &str, missing: &'static str) -> Result<&str, AuthError> {
         self.get(name)
             .filter(|value| !value.is_empty())
             .ok_or_else(|| AuthError::invalid_request(missing))
@@ -49,11 +50,12 @@ impl CallbackParams {
 
 /// What a callback says about its login attempt.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) enum CallbackKey<'q> {
+pub enum CallbackKey<'q> {
     /// The attempt's key (`state` or request token): look up and check its flow cookie.
     Continue(&'q str),
     /// The user or the provider refused; the key, when present, finds the cookie to clear.
     Refused {
+        /// The attempt's key, when the callback carries one.
         key: Option<&'q str>,
         /// `true` when the user cancelled (`access_denied`, Twitter's `denied`).
         by_user: bool,

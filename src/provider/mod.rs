@@ -1,8 +1,21 @@
 //! Providers: what each one does at the start of a login and at its callback.
 //!
-//! Users pick a preset ([`Twitter`], [`Facebook`]) and hand it to
-//! [`SocialAuthLayerBuilder::provider`](crate::SocialAuthLayerBuilder::provider), which takes
-//! anything that converts into a [`Provider`].
+//! Most apps pick a preset ([`Twitter`], [`Facebook`], [`GitHub`], [`Google`], [`Oidc`],
+//! [`OAuth2`]) and hand it to
+//! [`SocialAuthLayerBuilder::provider`](crate::SocialAuthLayerBuilder::provider). A provider
+//! the crate does not ship is a type that implements one of two public traits:
+//!
+//! - [`CodeFlowProvider`](crate::oauth2::CodeFlowProvider), for any OAuth 2.0
+//!   authorization-code provider: its [`Client`](crate::oauth2::Client) (endpoints parsed
+//!   once) and how a token becomes a [`Profile`]. The layer runs the flow: `state`, PKCE,
+//!   the token request, the errors. This is the one to implement.
+//! - [`LoginProvider`], for another protocol: how a login starts and how its callback
+//!   finishes.
+//!
+//! Either way, what the layer owns stays with the layer: the encrypted flow cookie, the
+//! constant-time comparison of the callback's key with it, the flow's expiry, the capped,
+//! no-redirect HTTP client ([`ProviderHttp`]), and the JSON error answers. A provider never
+//! sees the layer's secret.
 
 use std::fmt;
 use std::future::Future;
@@ -12,112 +25,161 @@ use std::sync::Arc;
 use url::Url;
 
 use crate::error::{AuthError, ConfigError};
-use crate::flow::FlowState;
-use crate::outbound::Outbound;
-use crate::secret::Secret;
 
-pub(crate) mod callback;
+mod callback;
+mod context;
+mod http;
 pub(crate) mod oauth1;
-pub(crate) mod oauth2;
+pub mod oauth2;
+pub(crate) mod oidc;
+mod presets;
+mod profile;
+mod start;
 
-mod facebook;
-mod generic;
-mod github;
-mod google;
-mod oidc;
-mod twitter;
-
-pub use facebook::{Facebook, DEFAULT_GRAPH_API_VERSION};
-pub use generic::OAuth2;
-pub use github::GitHub;
-pub use google::Google;
+pub use self::callback::{CallbackKey, CallbackParams};
+pub use self::context::{FlowData, ProviderContext};
+pub use self::http::{ProviderHttp, ProviderReply, ProviderRequest};
+pub use self::presets::{Facebook, GitHub, Google, OAuth2, Twitter, DEFAULT_GRAPH_API_VERSION};
+pub use self::profile::Profile;
+pub use self::start::LoginStart;
 pub use jsonwebtoken::Algorithm;
-pub use oauth2::ClientAuth;
 pub use oidc::Oidc;
-pub use twitter::Twitter;
-
-pub(crate) use callback::{CallbackKey, CallbackParams};
 
 pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// A configured provider, ready to be added to the layer.
+/// A way to sign users in: the two legs of a login, for any protocol.
 ///
-/// Made from a preset with `.into()` (the builder does that for you).
+/// Implement [`CodeFlowProvider`](crate::oauth2::CodeFlowProvider) instead for an OAuth 2.0
+/// provider: every code-flow provider gets this trait from it, with `state` and PKCE made and
+/// checked by the layer. Implement this one directly for another protocol (the crate's
+/// OAuth 1.0a and OpenID Connect providers do).
+///
+/// The layer calls [`start`](Self::start) for `GET /auth/<name>?login=start`, keeps the
+/// returned [`LoginStart`]'s key and secret in the encrypted flow cookie, and redirects the
+/// browser. At the callback it reads the key with [`callback_key`](Self::callback_key),
+/// opens the flow cookie of that key, checks that it is this provider's, unexpired, and holds
+/// the same key (in constant time), and only then calls [`finish`](Self::finish).
+pub trait LoginProvider: Send + Sync + 'static {
+    /// The route name: the provider answers at `/auth/<name>`. 1 to 32 of `a-z0-9-_`.
+    fn name(&self) -> &str;
+
+    /// Begins a login: where to send the browser and what the callback must echo.
+    fn start(
+        &self,
+        cx: &ProviderContext<'_>,
+    ) -> impl Future<Output = Result<LoginStart, AuthError>> + Send;
+
+    /// Reads, from a callback, the key of its login attempt, or the refusal it reports.
+    /// The default reads an OAuth 2.0 authorization response (`state`, or `error`).
+    fn callback_key<'q>(&self, callback: &'q CallbackParams) -> Result<CallbackKey<'q>, AuthError> {
+        oauth2::callback_key(callback)
+    }
+
+    /// Completes a login whose flow cookie the layer has checked: exchanges the grant and
+    /// describes the user.
+    fn finish(
+        &self,
+        cx: &ProviderContext<'_>,
+        callback: &CallbackParams,
+        flow: &FlowData,
+    ) -> impl Future<Output = Result<Profile, AuthError>> + Send;
+}
+
+/// [`LoginProvider`] with boxed futures, so the layer can keep providers of different types.
+pub(crate) trait DynProvider: Send + Sync {
+    fn name(&self) -> &str;
+    fn start<'a>(
+        &'a self,
+        cx: &'a ProviderContext<'a>,
+    ) -> BoxFuture<'a, Result<LoginStart, AuthError>>;
+    fn callback_key<'q>(&self, callback: &'q CallbackParams) -> Result<CallbackKey<'q>, AuthError>;
+    fn finish<'a>(
+        &'a self,
+        cx: &'a ProviderContext<'a>,
+        callback: &'a CallbackParams,
+        flow: &'a FlowData,
+    ) -> BoxFuture<'a, Result<Profile, AuthError>>;
+}
+
+impl<P: LoginProvider> DynProvider for P {
+    fn name(&self) -> &str {
+        LoginProvider::name(self)
+    }
+
+    fn start<'a>(
+        &'a self,
+        cx: &'a ProviderContext<'a>,
+    ) -> BoxFuture<'a, Result<LoginStart, AuthError>> {
+        Box::pin(LoginProvider::start(self, cx))
+    }
+
+    fn callback_key<'q>(&self, callback: &'q CallbackParams) -> Result<CallbackKey<'q>, AuthError> {
+        LoginProvider::callback_key(self, callback)
+    }
+
+    fn finish<'a>(
+        &'a self,
+        cx: &'a ProviderContext<'a>,
+        callback: &'a CallbackParams,
+        flow: &'a FlowData,
+    ) -> BoxFuture<'a, Result<Profile, AuthError>> {
+        Box::pin(LoginProvider::finish(self, cx, callback, flow))
+    }
+}
+
+/// A provider ready to be added to the layer: a preset, or any [`LoginProvider`].
+///
+/// Made with `.into()` (the builder does that for you). A preset's configuration is checked
+/// and parsed when it becomes a `Provider`; a mistake is reported by
+/// [`build`](crate::SocialAuthLayerBuilder::build) as a [`ConfigError`].
 #[derive(Clone)]
 pub struct Provider {
-    pub(crate) flow: Arc<dyn ProviderFlow>,
+    pub(crate) built: Result<Arc<dyn DynProvider>, ConfigError>,
+}
+
+impl Provider {
+    /// A provider from a checked configuration, or the reason it is not one.
+    pub(crate) fn checked<P: LoginProvider>(provider: Result<P, ConfigError>) -> Self {
+        Self {
+            built: provider.map(|p| Arc::new(p) as Arc<dyn DynProvider>),
+        }
+    }
+
+    /// The provider's route name: it answers at `/auth/<name>`. Empty for a configuration
+    /// that failed its checks.
+    pub fn name(&self) -> &str {
+        match &self.built {
+            Ok(provider) => provider.name(),
+            Err(_) => "",
+        }
+    }
+}
+
+impl<P: LoginProvider> From<P> for Provider {
+    fn from(provider: P) -> Self {
+        Self::checked(Ok(provider))
+    }
 }
 
 impl fmt::Debug for Provider {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("Provider").field(&self.flow).finish()
+        match &self.built {
+            Ok(provider) => f.debug_tuple("Provider").field(&provider.name()).finish(),
+            Err(error) => f.debug_tuple("Provider").field(error).finish(),
+        }
     }
 }
 
-impl Provider {
-    /// The provider's route name: it answers at `/auth/<name>`.
-    pub fn name(&self) -> &str {
-        self.flow.name()
-    }
-}
-
-/// What the layer needs from every kind of provider.
-pub(crate) trait ProviderFlow: Send + Sync + fmt::Debug {
-    /// The route name.
-    fn name(&self) -> &str;
-
-    /// Checks the configuration once, when the layer is built.
-    fn check(&self) -> Result<(), ConfigError>;
-
-    /// Starts a login: talks to the provider if the protocol needs it and returns where to
-    /// send the browser, plus what the flow cookie must keep.
-    fn start<'a>(&'a self, cx: FlowContext<'a>) -> BoxFuture<'a, Result<Started, AuthError>>;
-
-    /// Reads, from a callback, the value that identifies the login attempt, or the user's
-    /// refusal.
-    fn callback_key<'q>(&self, params: &'q CallbackParams) -> Result<CallbackKey<'q>, AuthError>;
-
-    /// Completes a login whose flow cookie has been checked: exchanges the grant for an
-    /// access token and fetches the user.
-    fn finish<'a>(
-        &'a self,
-        cx: FlowContext<'a>,
-        params: &'a CallbackParams,
-        flow: FlowState,
-    ) -> BoxFuture<'a, Result<Profile, AuthError>>;
-}
-
-/// What a provider step gets from the layer.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct FlowContext<'a> {
-    pub(crate) outbound: &'a Outbound,
-    /// This provider's route as the provider must call it back.
-    pub(crate) callback_url: &'a str,
-}
-
-/// The outcome of a login start.
-#[derive(Debug)]
-pub(crate) struct Started {
-    /// Where to send the browser.
-    pub(crate) redirect_to: String,
-    /// What the callback must echo (`state`, or the OAuth 1.0a request token).
-    pub(crate) key: String,
-    /// The PKCE verifier or the request-token secret.
-    pub(crate) secret: Secret,
-    /// The OpenID Connect `nonce` sent in the authorization request, if any.
-    pub(crate) nonce: Option<String>,
-}
-
-/// The user as the provider describes them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Profile {
-    pub(crate) user_id: String,
-    pub(crate) name: Option<String>,
-    pub(crate) email: Option<String>,
-}
-
-/// Parses a configured endpoint URL: absolute, `http` or `https`, with a host, no fragment.
-pub(crate) fn endpoint(setting: &'static str, value: &str) -> Result<Url, ConfigError> {
+/// Parses a configured endpoint URL: absolute, `http` or `https`, with a host, no fragment
+/// and no user info.
+///
+/// ```
+/// let url = socialauth::provider::endpoint("acme profile_url", "https://api.acme.test/me")?;
+/// assert_eq!(url.host_str(), Some("api.acme.test"));
+/// assert!(socialauth::provider::endpoint("acme profile_url", "/me").is_err());
+/// # Ok::<(), socialauth::ConfigError>(())
+/// ```
+pub fn endpoint(setting: &'static str, value: &str) -> Result<Url, ConfigError> {
     let invalid = |reason: &str| ConfigError::InvalidUrl {
         setting,
         reason: format!("{value:?} {reason}"),
@@ -135,18 +197,13 @@ pub(crate) fn endpoint(setting: &'static str, value: &str) -> Result<Url, Config
     Ok(url)
 }
 
-/// [`endpoint`] at request time, for a URL already checked at build time.
-pub(crate) fn checked_endpoint(setting: &'static str, value: &str) -> Result<Url, AuthError> {
-    endpoint(setting, value).map_err(|_| AuthError::internal("a provider URL is misconfigured"))
-}
-
-/// Checks a provider's route name: 1 to 32 of `a-z0-9-_`, and not `logout` or `token`.
+/// Checks a provider's route name: 1 to 32 of `a-z0-9-_`, and none of the layer's own routes.
 pub(crate) fn check_name(name: &str) -> Result<(), ConfigError> {
     let ok = (1..=32).contains(&name.len())
         && name
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
-    if ok && name != crate::settings::LOGOUT && name != crate::settings::TOKEN {
+    if ok && !crate::routes::RESERVED.contains(&name) {
         Ok(())
     } else {
         Err(ConfigError::InvalidProviderName(name.to_owned()))

@@ -22,15 +22,17 @@ pub(crate) struct Signer<'a> {
     pub(crate) token: Option<(&'a str, &'a str)>,
 }
 
-/// The protocol parameters that are not credentials.
-#[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct Extras<'a> {
+/// The protocol parameters that are not credentials (RFC 5849 §3.1).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Protocol<'a> {
     pub(crate) callback: Option<&'a str>,
     pub(crate) verifier: Option<&'a str>,
-    /// Fixed nonce and timestamp, for test vectors only.
-    pub(crate) fixed: Option<(&'a str, u64)>,
-    /// Leave out `oauth_version=1.0` (optional in RFC 5849; Twitter's examples send it).
-    pub(crate) omit_version: bool,
+    /// Unique per request (a fresh random token).
+    pub(crate) nonce: &'a str,
+    /// Unix seconds, from the layer's clock.
+    pub(crate) timestamp: u64,
+    /// Sends `oauth_version=1.0`, which RFC 5849 makes optional and Twitter's examples send.
+    pub(crate) version: bool,
 }
 
 /// A request's own parameters, percent-encoded and sorted as RFC 5849 §3.4.1.3.2 requires
@@ -107,7 +109,7 @@ pub(crate) fn authorization(
     url: &Url,
     form: &[(&str, &str)],
     signer: Signer<'_>,
-    extras: Extras<'_>,
+    protocol: Protocol<'_>,
 ) -> String {
     let base_uri = &url[..Position::AfterPath];
     let query = url
@@ -122,14 +124,11 @@ pub(crate) fn authorization(
         builder.token(Credentials::new(token, secret));
     }
     builder
-        .callback(extras.callback)
-        .verifier(extras.verifier)
-        .version(!extras.omit_version);
-    if let Some((nonce, timestamp)) = extras.fixed {
-        builder
-            .nonce(nonce)
-            .timestamp(std::num::NonZeroU64::new(timestamp));
-    }
+        .callback(protocol.callback)
+        .verifier(protocol.verifier)
+        .version(protocol.version)
+        .nonce(protocol.nonce)
+        .timestamp(std::num::NonZeroU64::new(protocol.timestamp));
     builder.authorize(method, base_uri, &request)
 }
 
@@ -166,10 +165,12 @@ mod tests {
                 consumer_secret: "j49sk3j29djd",
                 token: Some(("kkk9d7dh3k39sjv7", "dh893hdasih9")),
             },
-            Extras {
-                fixed: Some(("7d8f3e4a", 137131201)),
-                omit_version: true,
-                ..Extras::default()
+            Protocol {
+                callback: None,
+                verifier: None,
+                nonce: "7d8f3e4a",
+                timestamp: 137131201,
+                version: false,
             },
         );
         assert_eq!(signature_of(&header), "r6/TJjbCOr97/+UU0NsvSne7s5g=");
@@ -188,11 +189,12 @@ mod tests {
                 consumer_secret: "kd94hf93k423kf44",
                 token: None,
             },
-            Extras {
+            Protocol {
                 callback: Some("http://printer.example.com/ready"),
-                fixed: Some(("wIjqoS", 137131200)),
-                omit_version: true,
-                ..Extras::default()
+                verifier: None,
+                nonce: "wIjqoS",
+                timestamp: 137131200,
+                version: false,
             },
         );
         assert_eq!(signature_of(&header), "74KNZJeDHnMBp0EMJ9ZHt/XKycU=");
@@ -219,9 +221,12 @@ mod tests {
                     "LswwdoUaIvS8ltyTt5jkRh4J50vUPVVHtR2YPi5kE",
                 )),
             },
-            Extras {
-                fixed: Some(("kYjzVBB8Y0ZFabxSWbWovY3uYSQ2pTgmZeNu2VS4cg", 1318622958)),
-                ..Extras::default()
+            Protocol {
+                callback: None,
+                verifier: None,
+                nonce: "kYjzVBB8Y0ZFabxSWbWovY3uYSQ2pTgmZeNu2VS4cg",
+                timestamp: 1318622958,
+                version: true,
             },
         );
         assert_eq!(signature_of(&header), "hCtSmYh+iHYCEqBWrE7C7hYmtUk=");

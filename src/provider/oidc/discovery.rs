@@ -7,7 +7,7 @@ use url::Url;
 
 use crate::error::AuthError;
 use crate::outbound::Outbound;
-use crate::provider::{checked_endpoint, endpoint};
+use crate::provider::endpoint;
 
 /// What the layer uses from the discovery document, checked.
 #[derive(Debug)]
@@ -49,9 +49,12 @@ impl DiscoveryCache {
     pub(super) async fn get(
         &self,
         outbound: &Outbound,
+        url: &Url,
         issuer: &str,
     ) -> Result<&Metadata, AuthError> {
-        self.cell.get_or_try_init(|| fetch(outbound, issuer)).await
+        self.cell
+            .get_or_try_init(|| fetch(outbound, url, issuer))
+            .await
     }
 }
 
@@ -64,11 +67,10 @@ pub(super) fn discovery_url(issuer: &str) -> String {
     )
 }
 
-async fn fetch(outbound: &Outbound, issuer: &str) -> Result<Metadata, AuthError> {
-    let url = checked_endpoint("oidc issuer", &discovery_url(issuer))?;
+async fn fetch(outbound: &Outbound, url: &Url, issuer: &str) -> Result<Metadata, AuthError> {
     let request = outbound
         .client()
-        .get(url)
+        .get(url.clone())
         .header(http::header::ACCEPT, "application/json");
     let reply = outbound.send(request, "oidc_discovery").await?;
     if !reply.status.is_success() {

@@ -17,20 +17,20 @@ use crate::error::{AuthError, AuthErrorKind};
 use crate::secret::constant_time_eq;
 
 /// Clock skew tolerated on `exp`, `iat` and `nbf`, in seconds.
-pub(super) const LEEWAY_SECS: u64 = 60;
+pub(crate) const LEEWAY_SECS: u64 = 60;
 /// Longer tokens are refused unread.
 const MAX_TOKEN_LEN: usize = 16 * 1024;
 /// OpenID Connect Core 1.0 §2: `sub` is at most 255 ASCII characters.
 const MAX_SUB_LEN: usize = 255;
 
 /// Why a token was refused, for the logs: a fixed string, never token content.
-pub(super) type Rule = &'static str;
+pub(crate) type Rule = &'static str;
 
 /// The parts of the JOSE header the layer uses.
 #[derive(Debug)]
-pub(super) struct TokenHeader {
-    pub(super) alg: Algorithm,
-    pub(super) kid: Option<String>,
+pub(crate) struct TokenHeader {
+    pub(crate) alg: Algorithm,
+    pub(crate) kid: Option<String>,
 }
 
 /// The header as sent. `jku`, `x5u` and `jwk` are read only to refuse the token: keys come
@@ -53,41 +53,41 @@ struct RawHeader {
 /// The claims the layer reads. Every member has a fixed JSON type: in a correctly signed
 /// token, a member of another type is a provider error.
 #[derive(Debug, Deserialize)]
-pub(super) struct Claims {
-    pub(super) iss: String,
-    pub(super) sub: String,
-    pub(super) aud: Audience,
+pub(crate) struct Claims {
+    pub(crate) iss: String,
+    pub(crate) sub: String,
+    pub(crate) aud: Audience,
     #[serde(deserialize_with = "numeric_date")]
-    pub(super) exp: u64,
+    pub(crate) exp: u64,
     #[serde(deserialize_with = "numeric_date")]
-    pub(super) iat: u64,
+    pub(crate) iat: u64,
     #[serde(default, deserialize_with = "optional_numeric_date")]
-    pub(super) nbf: Option<u64>,
+    pub(crate) nbf: Option<u64>,
     #[serde(default)]
-    pub(super) nonce: Option<String>,
+    pub(crate) nonce: Option<String>,
     #[serde(default)]
-    pub(super) azp: Option<String>,
+    pub(crate) azp: Option<String>,
     #[serde(default)]
-    pub(super) name: Option<String>,
+    pub(crate) name: Option<String>,
     #[serde(default)]
-    pub(super) preferred_username: Option<String>,
+    pub(crate) preferred_username: Option<String>,
     #[serde(default)]
-    pub(super) email: Option<String>,
+    pub(crate) email: Option<String>,
     #[serde(default)]
-    pub(super) email_verified: Option<Verified>,
+    pub(crate) email_verified: Option<Verified>,
 }
 
 /// `aud`: one audience or several.
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
-pub(super) enum Audience {
+pub(crate) enum Audience {
     One(String),
     Many(Vec<String>),
 }
 
 /// `email_verified`: a boolean, or the strings `"true"`/`"false"` some providers send.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Verified(pub(super) bool);
+pub(crate) struct Verified(pub(crate) bool);
 
 impl<'de> Deserialize<'de> for Verified {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -128,16 +128,16 @@ fn optional_numeric_date<'de, D: Deserializer<'de>>(
 
 /// What the claims must say for this login.
 #[derive(Debug)]
-pub(super) struct Expected<'a> {
+pub(crate) struct Expected<'a> {
     /// The issuer, and any other spelling the provider uses in `iss`.
-    pub(super) issuers: &'a [&'a str],
-    pub(super) client_id: &'a str,
+    pub(crate) issuers: &'a [&'a str],
+    pub(crate) client_id: &'a str,
     /// The nonce sent in this login's authorization request.
-    pub(super) nonce: &'a str,
+    pub(crate) nonce: &'a str,
 }
 
 /// A token refused by one of the rules: `login_failed` (401), the rule logged.
-pub(super) fn rejected(rule: Rule) -> AuthError {
+pub(crate) fn rejected(rule: Rule) -> AuthError {
     tracing::warn!(rule, "ID token rejected");
     AuthError::new(
         AuthErrorKind::LoginFailed,
@@ -169,7 +169,7 @@ fn json_object<T: serde::de::DeserializeOwned>(json: &[u8]) -> Option<T> {
 
 /// Reads the header: `alg` must be one of `allowed` (so never `none`, never HMAC), and a
 /// header with `jku`, `x5u`, `jwk` or `crit` is refused.
-pub(super) fn read_header(token: &str, allowed: &[Algorithm]) -> Result<TokenHeader, Rule> {
+pub(crate) fn read_header(token: &str, allowed: &[Algorithm]) -> Result<TokenHeader, Rule> {
     let (header, _, _) = parts(token)?;
     let json = URL_SAFE_NO_PAD
         .decode(header)
@@ -191,7 +191,7 @@ pub(super) fn read_header(token: &str, allowed: &[Algorithm]) -> Result<TokenHea
 /// Verifies the signature with `jwk` and reads the claims. A bad signature is
 /// `login_failed`; claims of the wrong JSON type in a correctly signed token are a provider
 /// error.
-pub(super) fn verify_signature(
+pub(crate) fn verify_signature(
     token: &str,
     jwk: &Jwk,
     alg: Algorithm,
@@ -217,7 +217,7 @@ pub(super) fn verify_signature(
 }
 
 /// Checks the claims (OpenID Connect Core 1.0 §3.1.3.7) at time `now`.
-pub(super) fn check_claims(claims: &Claims, expected: &Expected<'_>, now: u64) -> Result<(), Rule> {
+pub(crate) fn check_claims(claims: &Claims, expected: &Expected<'_>, now: u64) -> Result<(), Rule> {
     if !expected.issuers.contains(&claims.iss.as_str()) {
         return Err("iss is not the issuer");
     }

@@ -5,26 +5,25 @@
 //! when the ID token does not say enough.
 
 mod discovery;
-mod id_token;
+pub(crate) mod id_token;
 mod jwks;
-
-use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use jsonwebtoken::Algorithm;
 use serde::Deserialize;
+use url::Url;
 
-use self::discovery::{DiscoveryCache, Metadata};
+use self::discovery::{discovery_url, DiscoveryCache, Metadata};
 use self::id_token::{Claims, Expected, Verified};
 use self::jwks::JwksCache;
-use super::oauth2::{self, check_authorize_params, check_client_id, ClientAuth};
-use super::oauth2::{AuthorizeRequest, TokenRequest};
-use super::{
-    check_name, endpoint, BoxFuture, CallbackKey, CallbackParams, FlowContext, Profile, Provider,
-    ProviderFlow, Started,
-};
 use crate::error::{AuthError, AuthErrorKind, ConfigError};
-use crate::flow::FlowState;
+use crate::oauth2::{
+    callback_key, check_authorize_params, AccessToken, AuthorizeRequest, ClientAuth, CodeExchange,
+    Credentials,
+};
+use crate::provider::{
+    endpoint, CallbackKey, CallbackParams, FlowData, LoginProvider, LoginStart, Profile, Provider,
+    ProviderContext,
+};
 use crate::secret::Secret;
 
 /// An OpenID Connect provider (Keycloak, Okta, Auth0, Microsoft Entra ID, Google, ...),
@@ -201,10 +200,12 @@ impl Oidc {
     }
 }
 
-/// A built OpenID Connect provider: its configuration and its caches.
+/// A checked OpenID Connect provider: its configuration and its caches.
 #[derive(Debug)]
 struct OidcFlow {
     config: Oidc,
+    credentials: Credentials,
+    discovery_url: Url,
     discovery: DiscoveryCache,
     jwks: JwksCache,
 }
@@ -242,12 +243,6 @@ fn describe(
     }
 }
 
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
 /// Whether `host` is a loopback name or address, where plain `http` is acceptable.
 fn is_loopback(url: &url::Url) -> bool {
     match url.host() {
@@ -259,8 +254,10 @@ fn is_loopback(url: &url::Url) -> bool {
 }
 
 impl OidcFlow {
-    async fn metadata(&self, cx: FlowContext<'_>) -> Result<&Metadata, AuthError> {
-        self.discovery.get(cx.outbound, &self.config.issuer).await
+    async fn metadata(&self, cx: &ProviderContext<'_>) -> Result<&Metadata, AuthError> {
+        self.discovery
+            .get(cx.outbound, &self.discovery_url, &self.config.issuer)
+            .await
     }
 
     /// The configured client authentication, or the one the discovery document allows.
@@ -312,12 +309,11 @@ impl OidcFlow {
 
     async fn verify_id_token(
         &self,
-        cx: FlowContext<'_>,
+        cx: &ProviderContext<'_>,
         metadata: &Metadata,
-        token: &Secret,
+        token: &str,
         nonce: &str,
     ) -> Result<Claims, AuthError> {
-        let token = token.expose();
         let header =
             id_token::read_header(token, &self.config.algorithms).map_err(id_token::rejected)?;
         let jwk = self
@@ -337,16 +333,16 @@ impl OidcFlow {
             client_id: &self.config.client_id,
             nonce,
         };
-        id_token::check_claims(&claims, &expected, now()).map_err(id_token::rejected)?;
+        id_token::check_claims(&claims, &expected, cx.now()).map_err(id_token::rejected)?;
         tracing::debug!(provider = self.config.name, "ID token verified");
         Ok(claims)
     }
 
     async fn read_userinfo(
         &self,
-        cx: FlowContext<'_>,
+        cx: &ProviderContext<'_>,
         metadata: &Metadata,
-        access_token: &Secret,
+        access_token: &AccessToken,
         sub: &str,
     ) -> Result<Option<Described>, AuthError> {
         let Some(url) = &metadata.userinfo_endpoint else {
@@ -359,19 +355,12 @@ impl OidcFlow {
             }
             return Ok(None);
         };
-        let json = oauth2::get_json(
-            cx.outbound,
-            url.clone(),
-            access_token,
-            "application/json",
-            &[],
-            "userinfo",
-        )
-        .await?;
-        let userinfo: Userinfo = serde_json::from_value(json).map_err(|_| {
-            tracing::warn!("userinfo claims missing or of the wrong type");
-            AuthError::provider("the provider's answer is not the expected JSON")
-        })?;
+        let userinfo: Userinfo = cx
+            .http()
+            .get(url.clone(), "userinfo")
+            .bearer(access_token)
+            .json()
+            .await?;
         if userinfo.sub != sub {
             tracing::warn!(
                 provider = self.config.name,
@@ -393,30 +382,30 @@ impl OidcFlow {
 
     async fn complete(
         &self,
-        cx: FlowContext<'_>,
+        cx: &ProviderContext<'_>,
         params: &CallbackParams,
-        flow: FlowState,
+        flow: &FlowData,
     ) -> Result<Profile, AuthError> {
         let metadata = self.metadata(cx).await?;
         self.check_callback_issuer(params, metadata)?;
-        let nonce = flow.nonce.as_deref().ok_or_else(|| {
+        let nonce = flow.nonce().ok_or_else(|| {
             AuthError::new(
                 AuthErrorKind::InvalidFlowCookie,
                 "the login cookie is not valid for this login; start the login again",
             )
         })?;
         let code = params.require("code", "the callback has no code")?;
-        let access = TokenRequest {
-            token_url: metadata.token_endpoint.clone(),
-            client_id: &self.config.client_id,
-            client_secret: &self.config.client_secret,
-            redirect_uri: cx.callback_url,
+        let token = CodeExchange {
+            token_url: &metadata.token_endpoint,
+            credentials: &self.credentials,
+            auth: self.client_auth(metadata),
+            redirect_uri: cx.callback_url().as_str(),
             code,
-            verifier: &flow.secret,
+            verifier: flow.secret(),
         }
-        .exchange_with(cx.outbound, self.client_auth(metadata))
+        .send(cx.outbound)
         .await?;
-        let id_token = access.id_token.as_ref().ok_or_else(|| {
+        let id_token = token.id_token().ok_or_else(|| {
             tracing::warn!(
                 provider = self.config.name,
                 "token answer without an ID token"
@@ -435,7 +424,7 @@ impl OidcFlow {
             None => from_token.name.is_none() || from_token.email.is_none(),
         };
         let from_userinfo = if wanted {
-            self.read_userinfo(cx, metadata, &access.token, &claims.sub)
+            self.read_userinfo(cx, metadata, token.access_token(), &claims.sub)
                 .await?
         } else {
             None
@@ -447,69 +436,26 @@ impl OidcFlow {
             ),
             None => (from_token.name, from_token.email),
         };
-        Ok(Profile {
-            user_id: claims.sub,
-            name,
-            email,
-        })
+        Ok(Profile::new(claims.sub).name(name).verified_email(email))
     }
 }
 
-impl ProviderFlow for OidcFlow {
+impl LoginProvider for OidcFlow {
     fn name(&self) -> &str {
         &self.config.name
     }
 
-    fn check(&self) -> Result<(), ConfigError> {
-        let config = &self.config;
-        check_name(&config.name)?;
-        check_client_id("oidc client_id", &config.client_id)?;
-        let issuer = endpoint("oidc issuer", &config.issuer)?;
-        if issuer.query().is_some() {
-            return Err(ConfigError::InvalidSetting {
-                setting: "oidc issuer",
-                reason: "must have no query",
-            });
+    async fn start(&self, cx: &ProviderContext<'_>) -> Result<LoginStart, AuthError> {
+        let metadata = self.metadata(cx).await?;
+        AuthorizeRequest {
+            authorize_url: &metadata.authorization_endpoint,
+            client_id: &self.credentials.client_id,
+            redirect_uri: cx.callback_url().as_str(),
+            scope: &self.config.scope,
+            extra: &self.config.authorize_params,
+            with_nonce: true,
         }
-        if issuer.scheme() != "https" && !is_loopback(&issuer) {
-            return Err(ConfigError::InvalidSetting {
-                setting: "oidc issuer",
-                reason: "must be https (plain http only on a loopback host)",
-            });
-        }
-        if config.algorithms.is_empty() {
-            return Err(ConfigError::InvalidSetting {
-                setting: "oidc allowed_algorithms",
-                reason: "must name at least one algorithm",
-            });
-        }
-        let hmac = [Algorithm::HS256, Algorithm::HS384, Algorithm::HS512];
-        if config.algorithms.iter().any(|alg| hmac.contains(alg)) {
-            return Err(ConfigError::InvalidSetting {
-                setting: "oidc allowed_algorithms",
-                reason: "HMAC algorithms (HS256, HS384, HS512) are not accepted for ID tokens",
-            });
-        }
-        if !config.scope.split(' ').any(|scope| scope == "openid") {
-            return Err(ConfigError::InvalidSetting {
-                setting: "oidc scope",
-                reason: "must include openid",
-            });
-        }
-        check_authorize_params("oidc authorize_param", &config.authorize_params)
-    }
-
-    fn start<'a>(&'a self, cx: FlowContext<'a>) -> BoxFuture<'a, Result<Started, AuthError>> {
-        Box::pin(async move {
-            let metadata = self.metadata(cx).await?;
-            AuthorizeRequest {
-                authorize_url: metadata.authorization_endpoint.clone(),
-                client_id: &self.config.client_id,
-                redirect_uri: cx.callback_url,
-                scope: &self.config.scope,
-            }
-            .start_with(&self.config.authorize_params, true)
-        })
+        .start()
     }
 
     fn callback_key<'q>(&self, params: &'q CallbackParams) -> Result<CallbackKey<'q>, AuthError> {
@@ -527,28 +473,73 @@ impl ProviderFlow for OidcFlow {
                 "the callback comes from another issuer than this provider",
             ));
         }
-        oauth2::callback_key(params)
+        callback_key(params)
     }
 
-    fn finish<'a>(
-        &'a self,
-        cx: FlowContext<'a>,
-        params: &'a CallbackParams,
-        flow: FlowState,
-    ) -> BoxFuture<'a, Result<Profile, AuthError>> {
-        Box::pin(self.complete(cx, params, flow))
+    async fn finish(
+        &self,
+        cx: &ProviderContext<'_>,
+        callback: &CallbackParams,
+        flow: &FlowData,
+    ) -> Result<Profile, AuthError> {
+        self.complete(cx, callback, flow).await
+    }
+}
+
+impl Oidc {
+    /// Checks the configuration and parses the issuer.
+    fn build(self) -> Result<OidcFlow, ConfigError> {
+        let issuer = endpoint("oidc issuer", &self.issuer)?;
+        if issuer.query().is_some() {
+            return Err(ConfigError::InvalidSetting {
+                setting: "oidc issuer",
+                reason: "must have no query",
+            });
+        }
+        if issuer.scheme() != "https" && !is_loopback(&issuer) {
+            return Err(ConfigError::InvalidSetting {
+                setting: "oidc issuer",
+                reason: "must be https (plain http only on a loopback host)",
+            });
+        }
+        if self.algorithms.is_empty() {
+            return Err(ConfigError::InvalidSetting {
+                setting: "oidc allowed_algorithms",
+                reason: "must name at least one algorithm",
+            });
+        }
+        let hmac = [Algorithm::HS256, Algorithm::HS384, Algorithm::HS512];
+        if self.algorithms.iter().any(|alg| hmac.contains(alg)) {
+            return Err(ConfigError::InvalidSetting {
+                setting: "oidc allowed_algorithms",
+                reason: "HMAC algorithms (HS256, HS384, HS512) are not accepted for ID tokens",
+            });
+        }
+        if !self.scope.split(' ').any(|scope| scope == "openid") {
+            return Err(ConfigError::InvalidSetting {
+                setting: "oidc scope",
+                reason: "must include openid",
+            });
+        }
+        check_authorize_params("oidc authorize_param", &self.authorize_params)?;
+        let credentials = Credentials::new(
+            "oidc client_id",
+            self.client_id.clone(),
+            self.client_secret.clone(),
+        )?;
+        Ok(OidcFlow {
+            discovery_url: endpoint("oidc issuer", &discovery_url(&self.issuer))?,
+            credentials,
+            config: self,
+            discovery: DiscoveryCache::default(),
+            jwks: JwksCache::default(),
+        })
     }
 }
 
 impl From<Oidc> for Provider {
     fn from(config: Oidc) -> Self {
-        Provider {
-            flow: Arc::new(OidcFlow {
-                config,
-                discovery: DiscoveryCache::default(),
-                jwks: JwksCache::default(),
-            }),
-        }
+        Provider::checked(config.build())
     }
 }
 
@@ -557,7 +548,7 @@ mod tests {
     use super::*;
 
     fn check(oidc: Oidc) -> Result<(), ConfigError> {
-        Provider::from(oidc).flow.check()
+        oidc.build().map(|_| ())
     }
 
     #[test]

@@ -2,8 +2,7 @@
 
 use jsonwebtoken::Algorithm;
 
-use super::oidc::Oidc;
-use super::Provider;
+use crate::provider::{Oidc, Provider};
 
 /// Google's issuer.
 const ISSUER: &str = "https://accounts.google.com";
@@ -108,6 +107,6 @@ mod tests {
         assert_eq!(oidc.issuer(), "https://accounts.google.com");
         let provider = Provider::from(Google::new("id", "secret"));
         assert_eq!(provider.name(), "google");
-        assert!(provider.flow.check().is_ok());
+        assert!(provider.built.is_ok());
     }
 }

@@ -2,15 +2,12 @@
 //! JSON userinfo endpoint, configured by hand.
 
 use serde_json::Value;
+use url::Url;
 
-use super::oauth2::{self, check_authorize_params, check_client_id, ClientAuth};
-use super::oauth2::{AuthorizeRequest, TokenRequest};
-use super::{
-    check_name, checked_endpoint, endpoint, BoxFuture, CallbackKey, CallbackParams, FlowContext,
-    Profile, Provider, ProviderFlow, Started,
-};
+use super::fields::{check_pointer, string_field, Numbers};
 use crate::error::{AuthError, ConfigError};
-use crate::flow::FlowState;
+use crate::oauth2::{required_url, Client, ClientAuth, CodeFlowProvider, TokenResponse};
+use crate::provider::{Profile, Provider, ProviderContext};
 use crate::secret::Secret;
 
 /// A generic OAuth 2.0 provider: authorization code with `state` and PKCE (S256), then the
@@ -185,117 +182,7 @@ impl OAuth2 {
         self
     }
 
-    async fn complete(
-        &self,
-        cx: FlowContext<'_>,
-        params: &CallbackParams,
-        flow: FlowState,
-    ) -> Result<Profile, AuthError> {
-        let code = params.require("code", "the callback has no code")?;
-        let access = TokenRequest {
-            token_url: checked_endpoint("oauth2 token_url", &self.token_url)?,
-            client_id: &self.client_id,
-            client_secret: &self.client_secret,
-            redirect_uri: cx.callback_url,
-            code,
-            verifier: &flow.secret,
-        }
-        .exchange_with(cx.outbound, self.client_auth)
-        .await?;
-        let userinfo = oauth2::get_json(
-            cx.outbound,
-            checked_endpoint("oauth2 userinfo_url", &self.userinfo_url)?,
-            &access.token,
-            "application/json",
-            &[],
-            "userinfo",
-        )
-        .await?;
-        let user_id = string_field(&userinfo, &self.user_id_field, Numbers::Allowed)?
-            .ok_or_else(|| AuthError::provider("the provider's profile has no user id"))?;
-        Ok(Profile {
-            user_id,
-            name: string_field(&userinfo, &self.name_field, Numbers::Refused)?,
-            email: string_field(&userinfo, &self.email_field, Numbers::Refused)?,
-        })
-    }
-}
-
-/// Whether a JSON number is read as its decimal string (ids) or refused (names, emails).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Numbers {
-    Allowed,
-    Refused,
-}
-
-/// The string at `pointer` in `doc`: `None` when the pointer is empty or the value is
-/// missing, `null` or `""`; an integer as its decimal string when `numbers` allows; any
-/// other type is a provider error.
-pub(crate) fn string_field(
-    doc: &Value,
-    pointer: &str,
-    numbers: Numbers,
-) -> Result<Option<String>, AuthError> {
-    if pointer.is_empty() {
-        return Ok(None);
-    }
-    match doc.pointer(pointer) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone()).filter(|s| !s.is_empty())),
-        Some(Value::Number(n)) if numbers == Numbers::Allowed && (n.is_u64() || n.is_i64()) => {
-            Ok(Some(n.to_string()))
-        }
-        Some(_) => {
-            tracing::warn!("a profile field has an unexpected JSON type");
-            Err(AuthError::provider(
-                "the provider's profile has a field of an unexpected type",
-            ))
-        }
-    }
-}
-
-/// Checks a JSON pointer (RFC 6901): empty, or `/` segments with `~` only as `~0` or `~1`.
-pub(crate) fn check_pointer(setting: &'static str, pointer: &str) -> Result<(), ConfigError> {
-    let invalid = || ConfigError::InvalidSetting {
-        setting,
-        reason: "must be a JSON pointer such as \"/id\" or \"/data/email\"",
-    };
-    if pointer.is_empty() {
-        return Ok(());
-    }
-    if !pointer.starts_with('/') {
-        return Err(invalid());
-    }
-    let mut bytes = pointer.bytes();
-    while let Some(b) = bytes.next() {
-        if b == b'~' && !matches!(bytes.next(), Some(b'0' | b'1')) {
-            return Err(invalid());
-        }
-    }
-    Ok(())
-}
-
-fn required_url(setting: &'static str, value: &str) -> Result<(), ConfigError> {
-    if value.is_empty() {
-        return Err(ConfigError::InvalidSetting {
-            setting,
-            reason: "is required",
-        });
-    }
-    endpoint(setting, value).map(|_| ())
-}
-
-impl ProviderFlow for OAuth2 {
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn check(&self) -> Result<(), ConfigError> {
-        check_name(&self.name)?;
-        check_client_id("oauth2 client_id", &self.client_id)?;
-        required_url("oauth2 authorize_url", &self.authorize_url)?;
-        required_url("oauth2 token_url", &self.token_url)?;
-        required_url("oauth2 userinfo_url", &self.userinfo_url)?;
+    fn build(self) -> Result<OAuth2Flow, ConfigError> {
         if self.user_id_field.is_empty() {
             return Err(ConfigError::InvalidSetting {
                 setting: "oauth2 user_id_field",
@@ -305,84 +192,83 @@ impl ProviderFlow for OAuth2 {
         check_pointer("oauth2 user_id_field", &self.user_id_field)?;
         check_pointer("oauth2 name_field", &self.name_field)?;
         check_pointer("oauth2 email_field", &self.email_field)?;
-        check_authorize_params("oauth2 authorize_param", &self.authorize_params)
-    }
-
-    fn start<'a>(&'a self, cx: FlowContext<'a>) -> BoxFuture<'a, Result<Started, AuthError>> {
-        Box::pin(async move {
-            AuthorizeRequest {
-                authorize_url: checked_endpoint("oauth2 authorize_url", &self.authorize_url)?,
-                client_id: &self.client_id,
-                redirect_uri: cx.callback_url,
-                scope: &self.scope,
-            }
-            .start_with(&self.authorize_params, false)
+        let client = Client::builder(self.client_id, self.client_secret.expose())
+            .authorize_url(self.authorize_url)
+            .token_url(self.token_url)
+            .scope(self.scope)
+            .client_auth(self.client_auth)
+            .authorize_params(self.authorize_params)
+            .build()?;
+        Ok(OAuth2Flow {
+            name: self.name,
+            client,
+            userinfo_url: required_url("oauth2 userinfo_url", &self.userinfo_url)?,
+            user_id_field: self.user_id_field,
+            name_field: self.name_field,
+            email_field: self.email_field,
         })
-    }
-
-    fn callback_key<'q>(&self, params: &'q CallbackParams) -> Result<CallbackKey<'q>, AuthError> {
-        oauth2::callback_key(params)
-    }
-
-    fn finish<'a>(
-        &'a self,
-        cx: FlowContext<'a>,
-        params: &'a CallbackParams,
-        flow: FlowState,
-    ) -> BoxFuture<'a, Result<Profile, AuthError>> {
-        Box::pin(self.complete(cx, params, flow))
     }
 }
 
 impl From<OAuth2> for Provider {
     fn from(provider: OAuth2) -> Self {
-        Provider {
-            flow: std::sync::Arc::new(provider),
+        Provider::checked(provider.build())
+    }
+}
+
+/// A checked [`OAuth2`] configuration.
+struct OAuth2Flow {
+    name: String,
+    client: Client,
+    userinfo_url: Url,
+    user_id_field: String,
+    name_field: String,
+    email_field: String,
+}
+
+impl CodeFlowProvider for OAuth2Flow {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn client(&self) -> &Client {
+        &self.client
+    }
+
+    async fn profile(
+        &self,
+        cx: &ProviderContext<'_>,
+        token: &TokenResponse,
+    ) -> Result<Profile, AuthError> {
+        let userinfo: Value = cx
+            .http()
+            .get(self.userinfo_url.clone(), "userinfo")
+            .bearer(token.access_token())
+            .json()
+            .await?;
+        if !userinfo.is_object() {
+            return Err(AuthError::provider(
+                "the provider's answer is not the expected JSON",
+            ));
         }
+        let user_id = string_field(&userinfo, &self.user_id_field, Numbers::Allowed)?
+            .ok_or_else(|| AuthError::provider("the provider's profile has no user id"))?;
+        Ok(Profile::new(user_id)
+            .name(string_field(&userinfo, &self.name_field, Numbers::Refused)?)
+            .verified_email(string_field(
+                &userinfo,
+                &self.email_field,
+                Numbers::Refused,
+            )?))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::AuthErrorKind;
-    use serde_json::json;
 
-    #[test]
-    fn fields_are_read_by_pointer_with_numeric_ids_as_strings() {
-        let doc = json!({"id": 42, "data": {"mail": "a@b.c"}, "name": null, "empty": ""});
-        assert_eq!(
-            string_field(&doc, "/id", Numbers::Allowed).unwrap(),
-            Some("42".to_owned())
-        );
-        assert_eq!(
-            string_field(&doc, "/data/mail", Numbers::Refused).unwrap(),
-            Some("a@b.c".to_owned())
-        );
-        assert_eq!(string_field(&doc, "/name", Numbers::Refused).unwrap(), None);
-        assert_eq!(
-            string_field(&doc, "/empty", Numbers::Refused).unwrap(),
-            None
-        );
-        assert_eq!(
-            string_field(&doc, "/absent", Numbers::Refused).unwrap(),
-            None
-        );
-        assert_eq!(string_field(&doc, "", Numbers::Refused).unwrap(), None);
-    }
-
-    #[test]
-    fn a_field_of_the_wrong_type_is_a_provider_error() {
-        let doc = json!({"id": 1.5, "name": 7, "email": {"value": "x"}, "ok": true});
-        for (pointer, numbers) in [
-            ("/id", Numbers::Allowed),
-            ("/name", Numbers::Refused),
-            ("/email", Numbers::Refused),
-            ("/ok", Numbers::Allowed),
-        ] {
-            let error = string_field(&doc, pointer, numbers).unwrap_err();
-            assert_eq!(error.kind(), AuthErrorKind::ProviderError, "{pointer}");
-        }
+    fn check(provider: OAuth2) -> Result<(), ConfigError> {
+        provider.build().map(|_| ())
     }
 
     #[test]
@@ -393,21 +279,22 @@ mod tests {
                 .token_url("https://sso.example/token")
                 .userinfo_url("https://sso.example/me")
         };
-        assert!(complete().check().is_ok());
-        assert!(OAuth2::new("corp", "id", "secret").check().is_err());
-        assert!(complete().user_id_field("id").check().is_err());
-        assert!(complete().user_id_field("").check().is_err());
-        assert!(complete().email_field("/a~2b").check().is_err());
-        assert!(complete().email_field("/a~1b").check().is_ok());
-        assert!(complete().authorize_param("state", "x").check().is_err());
-        assert!(complete()
-            .authorize_param("prompt", "consent")
-            .check()
-            .is_ok());
-        assert!(OAuth2::new("corp", "", "secret")
-            .authorize_url("https://sso.example/authorize")
-            .check()
-            .is_err());
+        assert!(check(complete()).is_ok());
+        assert!(check(OAuth2::new("corp", "id", "secret")).is_err());
+        assert!(check(complete().userinfo_url("")).is_err());
+        assert!(check(complete().user_id_field("id")).is_err());
+        assert!(check(complete().user_id_field("")).is_err());
+        assert!(check(complete().email_field("/a~2b")).is_err());
+        assert!(check(complete().email_field("/a~1b")).is_ok());
+        assert!(check(complete().authorize_param("state", "x")).is_err());
+        assert!(check(complete().authorize_param("prompt", "consent")).is_ok());
+        assert!(check(
+            OAuth2::new("corp", "", "secret")
+                .authorize_url("https://sso.example/authorize")
+                .token_url("https://sso.example/token")
+                .userinfo_url("https://sso.example/me")
+        )
+        .is_err());
     }
 
     #[test]

@@ -1,24 +1,25 @@
 //! "Sign in with GitHub": OAuth 2.0 with `state` and PKCE, the user from the REST API.
 
+use http::header::{HeaderName, ACCEPT};
+use http::HeaderValue;
 use serde::Deserialize;
+use url::Url;
 
-use super::generic::{string_field, Numbers};
-use super::oauth2::{self, check_authorize_params, check_client_id, ClientAuth};
-use super::oauth2::{AuthorizeRequest, TokenRequest};
-use super::{
-    check_name, checked_endpoint, endpoint, BoxFuture, CallbackKey, CallbackParams, FlowContext,
-    Profile, Provider, ProviderFlow, Started,
-};
+use super::fields::{string_field, Numbers};
 use crate::error::{AuthError, ConfigError};
-use crate::flow::FlowState;
+use crate::oauth2::{AccessToken, Client, ClientAuth, CodeFlowProvider, TokenResponse};
+use crate::provider::{endpoint, Profile, Provider, ProviderContext, ProviderRequest};
 use crate::secret::Secret;
 
 const DEFAULT_WEB: &str = "https://github.com";
 const DEFAULT_API: &str = "https://api.github.com";
 /// The media type GitHub's REST API asks clients to accept.
-const GITHUB_JSON: &str = "application/vnd.github+json";
+const GITHUB_JSON: HeaderValue = HeaderValue::from_static("application/vnd.github+json");
 /// The REST API version the responses are read as.
-const API_VERSION: (&str, &str) = ("x-github-api-version", "2022-11-28");
+const API_VERSION: (HeaderName, HeaderValue) = (
+    HeaderName::from_static("x-github-api-version"),
+    HeaderValue::from_static("2022-11-28"),
+);
 
 /// GitHub sign-in (an OAuth app, or a GitHub app's user authorization), also for GitHub
 /// Enterprise Server.
@@ -135,66 +136,60 @@ impl GitHub {
         self
     }
 
-    fn web_url(&self, path: &str) -> String {
-        format!("{}/{path}", self.web_base_url)
-    }
-
-    fn api_url(&self, path: &str) -> String {
-        format!("{}/{path}", self.api_base_url)
-    }
-
-    async fn complete(
-        &self,
-        cx: FlowContext<'_>,
-        params: &CallbackParams,
-        flow: FlowState,
-    ) -> Result<Profile, AuthError> {
-        let code = params.require("code", "the callback has no code")?;
-        let access = TokenRequest {
-            token_url: checked_endpoint(
-                "github token url",
-                &self.web_url("login/oauth/access_token"),
-            )?,
-            client_id: &self.client_id,
-            client_secret: &self.client_secret,
-            redirect_uri: cx.callback_url,
-            code,
-            verifier: &flow.secret,
-        }
-        .exchange_with(cx.outbound, ClientAuth::Post)
-        .await?;
-        let user = oauth2::get_json(
-            cx.outbound,
-            checked_endpoint("github api url", &self.api_url("user"))?,
-            &access.token,
-            GITHUB_JSON,
-            &[API_VERSION],
-            "github_user",
-        )
-        .await?;
-        let user_id = string_field(&user, "/id", Numbers::Allowed)?
-            .ok_or_else(|| AuthError::provider("the provider's profile has no user id"))?;
-        let name = match string_field(&user, "/name", Numbers::Refused)? {
-            Some(name) => Some(name),
-            None => string_field(&user, "/login", Numbers::Refused)?,
-        };
-        let email = match string_field(&user, "/email", Numbers::Refused)? {
-            Some(email) => Some(email),
-            None => self.primary_email(cx, &access.token).await?,
-        };
-        Ok(Profile {
-            user_id,
-            name,
-            email,
+    fn build(self) -> Result<GitHubFlow, ConfigError> {
+        let web = &self.web_base_url;
+        let api = &self.api_base_url;
+        let client = Client::builder(self.client_id, self.client_secret.expose())
+            .authorize_url(format!("{web}/login/oauth/authorize"))
+            .token_url(format!("{web}/login/oauth/access_token"))
+            .scope(self.scope)
+            .client_auth(ClientAuth::Post)
+            .authorize_params(self.authorize_params)
+            .build()?;
+        Ok(GitHubFlow {
+            name: self.name,
+            client,
+            user: endpoint("github api_base_url", &format!("{api}/user"))?,
+            emails: endpoint("github api_base_url", &format!("{api}/user/emails"))?,
         })
+    }
+}
+
+impl From<GitHub> for Provider {
+    fn from(github: GitHub) -> Self {
+        Provider::checked(github.build())
+    }
+}
+
+/// A checked GitHub configuration.
+struct GitHubFlow {
+    name: String,
+    client: Client,
+    user: Url,
+    emails: Url,
+}
+
+impl GitHubFlow {
+    fn api<'a>(
+        cx: &ProviderContext<'a>,
+        url: &Url,
+        endpoint: &'static str,
+        token: &AccessToken,
+    ) -> ProviderRequest<'a> {
+        let (version, value) = API_VERSION;
+        cx.http()
+            .get(url.clone(), endpoint)
+            .bearer(token)
+            .header(ACCEPT, GITHUB_JSON)
+            .header(version, value)
     }
 
     /// The primary verified address from `/user/emails`. A 403 or 404 (the token lacks
     /// `user:email`) means no email, not a failed login.
     async fn primary_email(
         &self,
-        cx: FlowContext<'_>,
-        token: &Secret,
+        cx: &ProviderContext<'_>,
+        token: &AccessToken,
     ) -> Result<Option<String>, AuthError> {
         #[derive(Deserialize)]
         struct Email {
@@ -202,27 +197,16 @@ impl GitHub {
             primary: bool,
             verified: bool,
         }
-        let reply = oauth2::get(
-            cx.outbound,
-            checked_endpoint("github api url", &self.api_url("user/emails"))?,
-            token,
-            GITHUB_JSON,
-            &[API_VERSION],
-            "github_emails",
-        )
-        .await?;
-        if matches!(reply.status.as_u16(), 403 | 404) {
-            tracing::debug!(
-                status = reply.status.as_u16(),
-                "no access to the user's emails"
-            );
+        let reply = Self::api(cx, &self.emails, "github_emails", token)
+            .send()
+            .await?;
+        let status = reply.status().as_u16();
+        if matches!(status, 403 | 404) {
+            tracing::debug!(status, "no access to the user's emails");
             return Ok(None);
         }
-        if !reply.status.is_success() {
-            tracing::warn!(
-                status = reply.status.as_u16(),
-                "github emails endpoint failed"
-            );
+        if !reply.status().is_success() {
+            tracing::warn!(status, "github emails endpoint failed");
             return Err(AuthError::provider(
                 "the provider's profile endpoint failed",
             ));
@@ -235,56 +219,35 @@ impl GitHub {
     }
 }
 
-impl ProviderFlow for GitHub {
+impl CodeFlowProvider for GitHubFlow {
     fn name(&self) -> &str {
         &self.name
     }
 
-    fn check(&self) -> Result<(), ConfigError> {
-        check_name(&self.name)?;
-        check_client_id("github client_id", &self.client_id)?;
-        endpoint(
-            "github web_base_url",
-            &self.web_url("login/oauth/authorize"),
-        )?;
-        endpoint("github api_base_url", &self.api_url("user"))?;
-        check_authorize_params("github authorize_param", &self.authorize_params)
+    fn client(&self) -> &Client {
+        &self.client
     }
 
-    fn start<'a>(&'a self, cx: FlowContext<'a>) -> BoxFuture<'a, Result<Started, AuthError>> {
-        Box::pin(async move {
-            AuthorizeRequest {
-                authorize_url: checked_endpoint(
-                    "github authorize url",
-                    &self.web_url("login/oauth/authorize"),
-                )?,
-                client_id: &self.client_id,
-                redirect_uri: cx.callback_url,
-                scope: &self.scope,
-            }
-            .start_with(&self.authorize_params, false)
-        })
-    }
-
-    fn callback_key<'q>(&self, params: &'q CallbackParams) -> Result<CallbackKey<'q>, AuthError> {
-        oauth2::callback_key(params)
-    }
-
-    fn finish<'a>(
-        &'a self,
-        cx: FlowContext<'a>,
-        params: &'a CallbackParams,
-        flow: FlowState,
-    ) -> BoxFuture<'a, Result<Profile, AuthError>> {
-        Box::pin(self.complete(cx, params, flow))
-    }
-}
-
-impl From<GitHub> for Provider {
-    fn from(github: GitHub) -> Self {
-        Provider {
-            flow: std::sync::Arc::new(github),
-        }
+    async fn profile(
+        &self,
+        cx: &ProviderContext<'_>,
+        token: &TokenResponse,
+    ) -> Result<Profile, AuthError> {
+        let token = token.access_token();
+        let user: serde_json::Value = Self::api(cx, &self.user, "github_user", token)
+            .json()
+            .await?;
+        let user_id = string_field(&user, "/id", Numbers::Allowed)?
+            .ok_or_else(|| AuthError::provider("the provider's profile has no user id"))?;
+        let name = match string_field(&user, "/name", Numbers::Refused)? {
+            Some(name) => Some(name),
+            None => string_field(&user, "/login", Numbers::Refused)?,
+        };
+        let email = match string_field(&user, "/email", Numbers::Refused)? {
+            Some(email) => Some(email),
+            None => self.primary_email(cx, token).await?,
+        };
+        Ok(Profile::new(user_id).name(name).verified_email(email))
     }
 }
 
@@ -294,22 +257,21 @@ mod tests {
 
     #[test]
     fn enterprise_server_urls() {
-        let ghe = GitHub::new("id", "secret").enterprise_base_url("https://ghe.example.com/");
+        let ghe = GitHub::new("id", "secret")
+            .enterprise_base_url("https://ghe.example.com/")
+            .build()
+            .unwrap();
         assert_eq!(
-            ghe.web_url("login/oauth/authorize"),
+            ghe.client.authorize_url.as_str(),
             "https://ghe.example.com/login/oauth/authorize"
         );
-        assert_eq!(ghe.api_url("user"), "https://ghe.example.com/api/v3/user");
-        let public = GitHub::new("id", "secret");
+        assert_eq!(ghe.user.as_str(), "https://ghe.example.com/api/v3/user");
+        let public = GitHub::new("id", "secret").build().unwrap();
         assert_eq!(
-            public.web_url("login/oauth/access_token"),
+            public.client.token_url.as_str(),
             "https://github.com/login/oauth/access_token"
         );
-        assert_eq!(
-            public.api_url("user/emails"),
-            "https://api.github.com/user/emails"
-        );
-        assert!(public.check().is_ok());
+        assert_eq!(public.emails.as_str(), "https://api.github.com/user/emails");
     }
 
     #[test]

@@ -1,0 +1,247 @@
+//! [`Client`]: one OAuth 2.0 client's registration at its provider, checked and parsed once.
+
+use url::Url;
+
+use super::authorize::{check_authorize_params, AuthorizeRequest};
+use super::token::{CodeExchange, TokenResponse};
+use crate::error::{AuthError, ConfigError};
+use crate::provider::{endpoint, LoginStart, ProviderContext};
+use crate::secret::Secret;
+
+/// How the client authenticates itself to the token endpoint (RFC 6749 §2.3.1).
+///
+/// ```
+/// use socialauth::{ClientAuth, OAuth2};
+/// let provider = OAuth2::new("corp", "client-id", "client-secret").client_auth(ClientAuth::Post);
+/// # let _ = provider;
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum ClientAuth {
+    /// `client_secret_basic`: HTTP Basic authentication, the id and the secret each
+    /// form-urlencoded first, as RFC 6749 §2.3.1 requires. The default, and the method every
+    /// authorization server must support.
+    #[default]
+    Basic,
+    /// `client_secret_post`: `client_id` and `client_secret` in the request body, for servers
+    /// that do not take Basic authentication (Facebook, GitHub).
+    Post,
+}
+
+/// The client's id and secret. `Debug` never shows the secret.
+#[derive(Debug, Clone)]
+pub(crate) struct Credentials {
+    pub(crate) client_id: String,
+    pub(crate) client_secret: Secret,
+}
+
+impl Credentials {
+    /// Credentials with a non-empty client id.
+    pub(crate) fn new(
+        setting: &'static str,
+        client_id: String,
+        client_secret: Secret,
+    ) -> Result<Self, ConfigError> {
+        if client_id.is_empty() {
+            return Err(ConfigError::InvalidSetting {
+                setting,
+                reason: "must not be empty",
+            });
+        }
+        Ok(Self {
+            client_id,
+            client_secret,
+        })
+    }
+}
+
+/// A registered OAuth 2.0 client and its provider's two endpoints, parsed when built.
+///
+/// The layer runs the authorization-code flow with it for every
+/// [`CodeFlowProvider`](super::CodeFlowProvider): `state` and PKCE (S256) on every login, the
+/// token request with the configured [`ClientAuth`], the token answer read strictly (an
+/// `error` member is a refused login, even with status 200; a token type other than
+/// `Bearer` is refused).
+///
+/// ```
+/// use socialauth::oauth2::Client;
+/// let client = Client::builder("client-id", "client-secret")
+///     .authorize_url("https://sso.example.com/oauth/authorize")
+///     .token_url("https://sso.example.com/oauth/token")
+///     .scope("read_user")
+///     .build()?;
+/// assert_eq!(client.client_id(), "client-id");
+/// # Ok::<(), socialauth::ConfigError>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Client {
+    pub(crate) credentials: Credentials,
+    pub(crate) auth: ClientAuth,
+    pub(crate) authorize_url: Url,
+    pub(crate) token_url: Url,
+    pub(crate) scope: String,
+    pub(crate) authorize_params: Vec<(String, String)>,
+}
+
+impl Client {
+    /// A client with its id and secret at the provider; set both endpoints, then
+    /// [`build`](ClientBuilder::build).
+    pub fn builder(
+        client_id: impl Into<String>,
+        client_secret: impl Into<String>,
+    ) -> ClientBuilder {
+        ClientBuilder {
+            client_id: client_id.into(),
+            client_secret: Secret::new(client_secret),
+            authorize_url: String::new(),
+            token_url: String::new(),
+            scope: String::new(),
+            auth: ClientAuth::default(),
+            authorize_params: Vec::new(),
+        }
+    }
+
+    /// The client id.
+    pub fn client_id(&self) -> &str {
+        &self.credentials.client_id
+    }
+
+    /// The authorization request for one login, with a fresh `state` and PKCE pair.
+    pub(crate) fn start(&self, cx: &ProviderContext<'_>) -> Result<LoginStart, AuthError> {
+        AuthorizeRequest {
+            authorize_url: &self.authorize_url,
+            client_id: &self.credentials.client_id,
+            redirect_uri: cx.callback_url().as_str(),
+            scope: &self.scope,
+            extra: &self.authorize_params,
+            with_nonce: false,
+        }
+        .start()
+    }
+
+    /// Exchanges the callback's `code` with the flow's PKCE verifier.
+    pub(crate) async fn exchange(
+        &self,
+        cx: &ProviderContext<'_>,
+        code: &str,
+        verifier: &str,
+    ) -> Result<TokenResponse, AuthError> {
+        CodeExchange {
+            token_url: &self.token_url,
+            credentials: &self.credentials,
+            auth: self.auth,
+            redirect_uri: cx.callback_url().as_str(),
+            code,
+            verifier,
+        }
+        .send(cx.outbound)
+        .await
+    }
+}
+
+/// Configures a [`Client`]; every URL is checked and parsed by [`build`](Self::build).
+#[derive(Debug, Clone)]
+pub struct ClientBuilder {
+    client_id: String,
+    client_secret: Secret,
+    authorize_url: String,
+    token_url: String,
+    scope: String,
+    auth: ClientAuth,
+    authorize_params: Vec<(String, String)>,
+}
+
+impl ClientBuilder {
+    /// The authorization endpoint the browser is sent to (required).
+    pub fn authorize_url(mut self, url: impl Into<String>) -> Self {
+        self.authorize_url = url.into();
+        self
+    }
+
+    /// The token endpoint the code is exchanged at (required).
+    pub fn token_url(mut self, url: impl Into<String>) -> Self {
+        self.token_url = url.into();
+        self
+    }
+
+    /// The `scope` asked for, as the provider spells it (default: none sent).
+    pub fn scope(mut self, scope: impl Into<String>) -> Self {
+        self.scope = scope.into();
+        self
+    }
+
+    /// How the client authenticates to the token endpoint (default [`ClientAuth::Basic`]).
+    pub fn client_auth(mut self, auth: ClientAuth) -> Self {
+        self.auth = auth;
+        self
+    }
+
+    /// Adds a parameter to the authorization request, e.g. `prompt=consent`. Parameters
+    /// the flow sets itself (`state`, `scope`, `redirect_uri`, PKCE, ...) are refused by
+    /// [`build`](Self::build).
+    pub fn authorize_param(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.authorize_params.push((name.into(), value.into()));
+        self
+    }
+
+    /// Adds several authorization parameters (see [`authorize_param`](Self::authorize_param)).
+    pub(crate) fn authorize_params(mut self, params: Vec<(String, String)>) -> Self {
+        self.authorize_params.extend(params);
+        self
+    }
+
+    /// Checks the configuration: a client id, two absolute http(s) endpoints, no reserved
+    /// authorization parameter.
+    pub fn build(self) -> Result<Client, ConfigError> {
+        let credentials = Credentials::new("client_id", self.client_id, self.client_secret)?;
+        check_authorize_params("authorize_param", &self.authorize_params)?;
+        Ok(Client {
+            credentials,
+            auth: self.auth,
+            authorize_url: required_url("authorize_url", &self.authorize_url)?,
+            token_url: required_url("token_url", &self.token_url)?,
+            scope: self.scope,
+            authorize_params: self.authorize_params,
+        })
+    }
+}
+
+/// A URL setting that must be there.
+pub(crate) fn required_url(setting: &'static str, value: &str) -> Result<Url, ConfigError> {
+    if value.is_empty() {
+        return Err(ConfigError::InvalidSetting {
+            setting,
+            reason: "is required",
+        });
+    }
+    endpoint(setting, value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_client_needs_an_id_two_urls_and_no_reserved_parameter() {
+        let complete = || {
+            Client::builder("id", "secret")
+                .authorize_url("https://sso.example/authorize")
+                .token_url("https://sso.example/token")
+        };
+        assert!(complete().build().is_ok());
+        assert!(Client::builder("id", "secret").build().is_err());
+        assert!(complete().token_url("/token").build().is_err());
+        assert!(complete().authorize_param("state", "x").build().is_err());
+        assert!(Client::builder("", "secret")
+            .authorize_url("https://sso.example/authorize")
+            .token_url("https://sso.example/token")
+            .build()
+            .is_err());
+    }
+
+    #[test]
+    fn debug_hides_the_secret() {
+        let debug = format!("{:?}", Client::builder("id", "hunter2"));
+        assert!(!debug.contains("hunter2"), "{debug}");
+    }
+}

@@ -1,0 +1,289 @@
+//! The token request (RFC 6749 §4.1.3) and its answer, read once for every code-flow provider.
+
+use std::fmt;
+use std::time::Duration;
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use serde::Deserialize;
+use url::Url;
+
+use super::client::{ClientAuth, Credentials};
+use crate::error::{AuthError, AuthErrorKind};
+use crate::outbound::Outbound;
+use crate::secret::Secret;
+
+/// An OAuth 2.0 access token. `Debug` prints `AccessToken([redacted])`.
+pub struct AccessToken(Secret);
+
+impl AccessToken {
+    /// The token itself, to send to the provider's API.
+    pub fn secret(&self) -> &str {
+        self.0.expose()
+    }
+}
+
+impl fmt::Debug for AccessToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AccessToken([redacted])")
+    }
+}
+
+/// A successful token answer. Secrets never show in `Debug`.
+#[derive(Debug)]
+pub struct TokenResponse {
+    access_token: AccessToken,
+    id_token: Option<Secret>,
+    refresh_token: Option<Secret>,
+    expires_in: Option<Duration>,
+    scope: Option<String>,
+}
+
+impl TokenResponse {
+    /// The access token.
+    pub fn access_token(&self) -> &AccessToken {
+        &self.access_token
+    }
+
+    /// The OpenID Connect ID token (a JWT), when the provider sent one.
+    pub fn id_token(&self) -> Option<&str> {
+        self.id_token.as_ref().map(Secret::expose)
+    }
+
+    /// The refresh token, when the provider sent one.
+    pub fn refresh_token(&self) -> Option<&str> {
+        self.refresh_token.as_ref().map(Secret::expose)
+    }
+
+    /// How long the access token lasts, when the provider said.
+    pub fn expires_in(&self) -> Option<Duration> {
+        self.expires_in
+    }
+
+    /// The scopes granted, when the provider said (they may differ from those asked for).
+    pub fn scope(&self) -> Option<&str> {
+        self.scope.as_deref()
+    }
+}
+
+/// A token answer as served. Every member has a fixed JSON type: one of another type makes
+/// the answer unusable (a provider error), never silently absent.
+#[derive(Deserialize)]
+struct TokenAnswer {
+    #[serde(default)]
+    access_token: Option<String>,
+    #[serde(default)]
+    token_type: Option<String>,
+    #[serde(default)]
+    id_token: Option<String>,
+    #[serde(default)]
+    refresh_token: Option<String>,
+    #[serde(default)]
+    expires_in: Option<ExpiresIn>,
+    #[serde(default)]
+    scope: Option<String>,
+    #[serde(default)]
+    error: Option<serde_json::Value>,
+}
+
+/// `expires_in`: a number of seconds, which some providers send as a string.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum ExpiresIn {
+    Seconds(u64),
+    Text(String),
+}
+
+impl ExpiresIn {
+    fn duration(&self) -> Option<Duration> {
+        match self {
+            Self::Seconds(s) => Some(Duration::from_secs(*s)),
+            Self::Text(s) => s.parse().ok().map(Duration::from_secs),
+        }
+    }
+}
+
+/// The RFC 6749 §5.2 error codes, plus GitHub's, which alone may appear in logs (anything
+/// else a provider writes there is logged as `other`).
+const KNOWN_TOKEN_ERRORS: &[&str] = &[
+    "invalid_request",
+    "invalid_client",
+    "invalid_grant",
+    "unauthorized_client",
+    "unsupported_grant_type",
+    "invalid_scope",
+    "bad_verification_code",
+    "incorrect_client_credentials",
+    "redirect_uri_mismatch",
+];
+
+fn loggable_error(error: &serde_json::Value) -> &'static str {
+    error
+        .as_str()
+        .and_then(|code| KNOWN_TOKEN_ERRORS.iter().find(|known| **known == code))
+        .copied()
+        .unwrap_or("other")
+}
+
+/// `Authorization: Basic` for `client_secret_basic`: RFC 6749 §2.3.1 has the id and the
+/// secret form-urlencoded before they are joined with `:` and base64-encoded.
+fn basic_credentials(client_id: &str, client_secret: &Secret) -> String {
+    let id: String = form_urlencoded::byte_serialize(client_id.as_bytes()).collect();
+    let secret: String =
+        form_urlencoded::byte_serialize(client_secret.expose().as_bytes()).collect();
+    format!("Basic {}", STANDARD.encode(format!("{id}:{secret}")))
+}
+
+/// A code to exchange at a token endpoint.
+pub(crate) struct CodeExchange<'a> {
+    pub(crate) token_url: &'a Url,
+    pub(crate) credentials: &'a Credentials,
+    pub(crate) auth: ClientAuth,
+    pub(crate) redirect_uri: &'a str,
+    pub(crate) code: &'a str,
+    pub(crate) verifier: &'a str,
+}
+
+impl CodeExchange<'_> {
+    /// Exchanges the code. An `error` member is the provider refusing the code
+    /// (`login_failed`), with status 200 as well (GitHub answers so); a 5xx, HTML, garbage or
+    /// a token of another type than `Bearer` (in any case) is a provider error.
+    pub(crate) async fn send(self, outbound: &Outbound) -> Result<TokenResponse, AuthError> {
+        let body = {
+            let mut form = form_urlencoded::Serializer::new(String::new());
+            form.append_pair("grant_type", "authorization_code")
+                .append_pair("code", self.code)
+                .append_pair("redirect_uri", self.redirect_uri)
+                .append_pair("code_verifier", self.verifier);
+            if self.auth == ClientAuth::Post {
+                form.append_pair("client_id", &self.credentials.client_id)
+                    .append_pair("client_secret", self.credentials.client_secret.expose());
+            }
+            form.finish()
+        };
+        let mut request = outbound
+            .client()
+            .post(self.token_url.clone())
+            .header(
+                http::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
+            .header(http::header::ACCEPT, "application/json");
+        if self.auth == ClientAuth::Basic {
+            request = request.header(
+                http::header::AUTHORIZATION,
+                basic_credentials(&self.credentials.client_id, &self.credentials.client_secret),
+            );
+        }
+        let reply = outbound.send(request.body(body), "token").await?;
+        read_answer(reply.status, &reply.body)
+    }
+}
+
+fn read_answer(status: http::StatusCode, body: &[u8]) -> Result<TokenResponse, AuthError> {
+    let parsed: Option<TokenAnswer> = serde_json::from_slice(body).ok();
+    match parsed {
+        Some(TokenAnswer {
+            error: Some(error), ..
+        }) if !error.is_null() && matches!(status.as_u16(), 200 | 400 | 401) => {
+            tracing::warn!(
+                status = status.as_u16(),
+                error = loggable_error(&error),
+                "token endpoint refused the code"
+            );
+            Err(AuthError::new(
+                AuthErrorKind::LoginFailed,
+                "the provider refused to complete the login; start it again",
+            ))
+        }
+        Some(TokenAnswer {
+            access_token: Some(token),
+            token_type,
+            id_token,
+            refresh_token,
+            expires_in,
+            scope,
+            error: None | Some(serde_json::Value::Null),
+        }) if status.is_success() && !token.is_empty() => {
+            let bearer = token_type.is_none_or(|t| t.eq_ignore_ascii_case("bearer"));
+            if !bearer {
+                tracing::warn!("token endpoint issued a token that is not a bearer token");
+                return Err(AuthError::provider(
+                    "the provider issued a token of an unknown type",
+                ));
+            }
+            tracing::debug!("code exchanged for an access token");
+            Ok(TokenResponse {
+                access_token: AccessToken(Secret::new(token)),
+                id_token: id_token.map(Secret::new),
+                refresh_token: refresh_token.map(Secret::new),
+                expires_in: expires_in.as_ref().and_then(ExpiresIn::duration),
+                scope,
+            })
+        }
+        _ => {
+            tracing::warn!(
+                status = status.as_u16(),
+                "token endpoint gave an unusable answer"
+            );
+            Err(AuthError::provider("the provider's token endpoint failed"))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::StatusCode;
+
+    #[test]
+    fn basic_credentials_are_form_urlencoded_before_base64() {
+        // RFC 6749 §2.3.1: "client_id:secret" with each part form-urlencoded.
+        let header = basic_credentials("my id", &Secret::new("s3:cr+t/é"));
+        let encoded = header.strip_prefix("Basic ").unwrap();
+        let decoded = String::from_utf8(STANDARD.decode(encoded).unwrap()).unwrap();
+        assert_eq!(decoded, "my+id:s3%3Acr%2Bt%2F%C3%A9");
+    }
+
+    #[test]
+    fn a_full_answer_is_read_once_with_its_optional_members() {
+        let body = br#"{"access_token":"at","token_type":"BEARER","refresh_token":"rt",
+            "expires_in":"3600","scope":"a b","id_token":"x.y.z"}"#;
+        let token = read_answer(StatusCode::OK, body).unwrap();
+        assert_eq!(token.access_token().secret(), "at");
+        assert_eq!(token.refresh_token(), Some("rt"));
+        assert_eq!(token.expires_in(), Some(Duration::from_secs(3600)));
+        assert_eq!(token.scope(), Some("a b"));
+        assert_eq!(token.id_token(), Some("x.y.z"));
+        let debug = format!("{token:?}");
+        assert!(
+            !debug.contains("at\"") && !debug.contains("rt") && !debug.contains("x.y.z"),
+            "{debug}"
+        );
+    }
+
+    #[test]
+    fn errors_with_200_are_refusals_and_other_tokens_are_provider_errors() {
+        let refused = read_answer(StatusCode::OK, br#"{"error":"bad_verification_code"}"#);
+        assert_eq!(refused.unwrap_err().kind(), AuthErrorKind::LoginFailed);
+        let mac = read_answer(
+            StatusCode::OK,
+            br#"{"access_token":"a","token_type":"mac"}"#,
+        );
+        assert_eq!(mac.unwrap_err().kind(), AuthErrorKind::ProviderError);
+        let html = read_answer(StatusCode::OK, b"<html>");
+        assert_eq!(html.unwrap_err().kind(), AuthErrorKind::ProviderError);
+        let server = read_answer(StatusCode::INTERNAL_SERVER_ERROR, br#"{"error":"x"}"#);
+        assert_eq!(server.unwrap_err().kind(), AuthErrorKind::ProviderError);
+    }
+
+    #[test]
+    fn only_known_error_codes_reach_the_logs() {
+        assert_eq!(
+            loggable_error(&serde_json::json!("invalid_grant")),
+            "invalid_grant"
+        );
+        assert_eq!(loggable_error(&serde_json::json!("<script>")), "other");
+        assert_eq!(loggable_error(&serde_json::json!({"code": 1})), "other");
+    }
+}

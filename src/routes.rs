@@ -1,0 +1,78 @@
+//! The layer's routes under its prefix: one per provider, plus the layer's own.
+
+/// The logout route's name under the prefix.
+pub(crate) const LOGOUT: &str = "logout";
+/// The bearer-token route's name under the prefix.
+pub(crate) const TOKEN: &str = "token";
+/// Names no provider may take: the layer's own routes.
+pub(crate) const RESERVED: &[&str] = &[LOGOUT, TOKEN];
+
+/// Which auth route a path is, if any.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Route {
+    /// Not the layer's: pass to the inner service.
+    Pass,
+    /// `/auth/<name>` of the provider at this index.
+    Provider(usize),
+    /// `/auth/logout`.
+    Logout,
+    /// `/auth/token`.
+    Token,
+    /// Under the prefix, but no provider has that name.
+    Unknown,
+}
+
+/// The route prefix and the providers' names, in the order the providers were added.
+#[derive(Debug)]
+pub(crate) struct Routes {
+    /// E.g. `/auth` (no trailing slash).
+    pub(crate) prefix: String,
+    pub(crate) provider_names: Vec<String>,
+}
+
+impl Routes {
+    /// Classifies a request path. Only the path is looked at, never the query.
+    pub(crate) fn route(&self, path: &str) -> Route {
+        let Some(rest) = path
+            .strip_prefix(self.prefix.as_str())
+            .and_then(|rest| rest.strip_prefix('/'))
+        else {
+            return Route::Pass;
+        };
+        if rest == LOGOUT {
+            return Route::Logout;
+        }
+        if rest == TOKEN {
+            return Route::Token;
+        }
+        match self.provider_names.iter().position(|name| name == rest) {
+            Some(index) => Route::Provider(index),
+            None => Route::Unknown,
+        }
+    }
+
+    /// A provider's route, e.g. `/auth/github`.
+    pub(crate) fn provider_path(&self, name: &str) -> String {
+        format!("{}/{name}", self.prefix)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_are_classified_by_prefix_and_name() {
+        let routes = Routes {
+            prefix: "/auth".to_owned(),
+            provider_names: vec!["github".to_owned(), "oidc".to_owned()],
+        };
+        assert_eq!(routes.route("/auth/oidc"), Route::Provider(1));
+        assert_eq!(routes.route("/auth/logout"), Route::Logout);
+        assert_eq!(routes.route("/auth/token"), Route::Token);
+        assert_eq!(routes.route("/auth/nope"), Route::Unknown);
+        assert_eq!(routes.route("/authx/github"), Route::Pass);
+        assert_eq!(routes.route("/"), Route::Pass);
+        assert_eq!(routes.provider_path("github"), "/auth/github");
+    }
+}
