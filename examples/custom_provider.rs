@@ -9,6 +9,7 @@
 //!
 //! Then open <http://127.0.0.1:3000/auth/acme?login=start>.
 
+#[path = "custom_provider/acme.rs"]
 mod acme;
 
 use axum::routing::get;
