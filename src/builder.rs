@@ -132,10 +132,9 @@ impl SocialAuthLayerBuilder {
         self
     }
 
-    /// The path under which provider routes live (default `/auth`, giving `/auth/twitter`).
-    pub fn route_prefix(mut self, prefix: impl Into<String>) -> Self {
-        self.route_prefix = prefix.into();
-        self
+    setters! {
+        /// The path under which provider routes live (default `/auth`, giving `/auth/twitter`).
+        route_prefix => route_prefix: String;
     }
 
     /// The app's public URL, e.g. `https://app.example.com`, used to build the callback URL
@@ -152,24 +151,17 @@ impl SocialAuthLayerBuilder {
         self
     }
 
-    /// How long a login lasts (default 7 days). The identity cookie expires then.
-    pub fn identity_lifetime(mut self, lifetime: Duration) -> Self {
-        self.identity_lifetime = lifetime;
-        self
-    }
+    setters! {
+        /// How long a login lasts (default 7 days). The identity cookie expires then.
+        identity_lifetime => identity_lifetime: Duration;
 
-    /// Re-issue the identity cookie on a request once it is past half its lifetime, so active
-    /// users stay signed in while idle ones expire (off by default). Bearer tokens are never
-    /// renewed this way.
-    pub fn sliding_renewal(mut self, on: bool) -> Self {
-        self.sliding_renewal = on;
-        self
-    }
+        /// Re-issue the identity cookie on a request once it is past half its lifetime, so active
+        /// users stay signed in while idle ones expire (off by default). Bearer tokens are never
+        /// renewed this way.
+        sliding_renewal => sliding_renewal: bool;
 
-    /// How long a user may take at the provider (default and maximum 10 minutes).
-    pub fn flow_lifetime(mut self, lifetime: Duration) -> Self {
-        self.flow_lifetime = lifetime;
-        self
+        /// How long a user may take at the provider (default and maximum 10 minutes).
+        flow_lifetime => flow_lifetime: Duration;
     }
 
     /// Where to send the browser after a login (default `/`). A path on this site, or an
@@ -220,10 +212,9 @@ impl SocialAuthLayerBuilder {
         self
     }
 
-    /// Where `POST /auth/logout` sends the browser (default `/`).
-    pub fn after_logout_redirect(mut self, location: impl Into<String>) -> Self {
-        self.after_logout = location.into();
-        self
+    setters! {
+        /// Where `POST /auth/logout` sends the browser (default `/`).
+        after_logout_redirect => after_logout: String;
     }
 
     /// **Weakens security.** Drops the `Secure` flag and the `__Host-`/`__Secure-` cookie name
@@ -235,29 +226,22 @@ impl SocialAuthLayerBuilder {
         self
     }
 
-    /// The whole-request timeout for calls to providers (default 10 s).
-    pub fn provider_timeout(mut self, timeout: Duration) -> Self {
-        self.provider_timeout = timeout;
-        self
-    }
+    setters! {
+        /// The whole-request timeout for calls to providers (default 10 s).
+        provider_timeout => provider_timeout: Duration;
 
-    /// The largest provider response read, in bytes (default 1 MiB).
-    pub fn max_provider_response(mut self, bytes: usize) -> Self {
-        self.max_provider_response = bytes;
-        self
-    }
+        /// The largest provider response read, in bytes (default 1 MiB).
+        max_provider_response => max_provider_response: usize;
 
-    /// The clock the layer reads the time from (default the system clock). For tests that
-    /// move time: token lifetimes, flow expiry and ID-token time checks all read it.
-    ///
-    /// ```
-    /// use socialauth::{Clock, SocialAuthLayer};
-    /// let builder = SocialAuthLayer::builder().clock(Clock::from_fn(|| 1_700_000_000));
-    /// # let _ = builder;
-    /// ```
-    pub fn clock(mut self, clock: Clock) -> Self {
-        self.clock = clock;
-        self
+        /// The clock the layer reads the time from (default the system clock). For tests that
+        /// move time: token lifetimes, flow expiry and ID-token time checks all read it.
+        ///
+        /// ```
+        /// use socialauth::{Clock, SocialAuthLayer};
+        /// let builder = SocialAuthLayer::builder().clock(Clock::from_fn(|| 1_700_000_000));
+        /// # let _ = builder;
+        /// ```
+        clock => clock: Clock;
     }
 
     /// Checks the configuration and builds the layer.

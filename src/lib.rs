@@ -58,6 +58,9 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs, missing_debug_implementations, unreachable_pub)]
 
+#[macro_use]
+mod setters;
+
 mod bearer;
 mod body;
 mod builder;

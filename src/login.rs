@@ -279,25 +279,19 @@ impl LoginRoute<'_> {
             Found::One(value) => value,
             Found::None => return Err(self.missing_flow_cookie()),
             Found::Many => {
-                tracing::warn!(
-                    provider = self.provider.name(),
-                    "several flow cookies of one name"
-                );
-                return Err(AuthError::new(
+                return Err(self.suspicious(
+                    "several flow cookies of one name",
                     AuthErrorKind::InvalidFlowCookie,
                     "the request carries several login cookies for this login",
-                ));
+                ))
             }
         };
         let flow = FlowState::open(&self.settings.keys, name, sealed).inspect_err(|_| {
             tracing::warn!(provider = self.provider.name(), "flow cookie does not open");
         })?;
         if flow.provider != self.provider.name() {
-            tracing::warn!(
-                provider = self.provider.name(),
-                "flow cookie of another provider"
-            );
-            return Err(AuthError::new(
+            return Err(self.suspicious(
+                "flow cookie of another provider",
                 AuthErrorKind::InvalidFlowCookie,
                 "the login cookie belongs to another provider",
             ));
@@ -309,16 +303,24 @@ impl LoginRoute<'_> {
             ));
         }
         if !constant_time_eq(flow.key.as_bytes(), key.as_bytes()) {
-            tracing::warn!(
-                provider = self.provider.name(),
-                "callback state does not match the flow cookie"
-            );
-            return Err(AuthError::new(
+            return Err(self.suspicious(
+                "callback state does not match the flow cookie",
                 AuthErrorKind::StateMismatch,
                 "the callback does not belong to the login this browser started",
             ));
         }
         Ok(flow)
+    }
+
+    /// A refusal worth a warning in the logs (`log`), answered with `kind` and `message`.
+    fn suspicious(
+        &self,
+        log: &'static str,
+        kind: AuthErrorKind,
+        message: &'static str,
+    ) -> AuthError {
+        tracing::warn!(provider = self.provider.name(), "{log}");
+        AuthError::new(kind, message)
     }
 
     fn missing_flow_cookie(&self) -> AuthError {

@@ -26,13 +26,15 @@ use url::Url;
 
 use crate::error::{AuthError, ConfigError};
 
+#[macro_use]
+mod config;
 mod callback;
 mod context;
 mod http;
 pub(crate) mod oauth1;
 pub mod oauth2;
 pub(crate) mod oidc;
-mod presets;
+pub(crate) mod presets;
 mod profile;
 mod start;
 

@@ -152,28 +152,18 @@ pub struct ClientBuilder {
 }
 
 impl ClientBuilder {
-    /// The authorization endpoint the browser is sent to (required).
-    pub fn authorize_url(mut self, url: impl Into<String>) -> Self {
-        self.authorize_url = url.into();
-        self
-    }
+    setters! {
+        /// The authorization endpoint the browser is sent to (required).
+        authorize_url => authorize_url: String;
 
-    /// The token endpoint the code is exchanged at (required).
-    pub fn token_url(mut self, url: impl Into<String>) -> Self {
-        self.token_url = url.into();
-        self
-    }
+        /// The token endpoint the code is exchanged at (required).
+        token_url => token_url: String;
 
-    /// The `scope` asked for, as the provider spells it (default: none sent).
-    pub fn scope(mut self, scope: impl Into<String>) -> Self {
-        self.scope = scope.into();
-        self
-    }
+        /// The `scope` asked for, as the provider spells it (default: none sent).
+        scope => scope: String;
 
-    /// How the client authenticates to the token endpoint (default [`ClientAuth::Basic`]).
-    pub fn client_auth(mut self, auth: ClientAuth) -> Self {
-        self.auth = auth;
-        self
+        /// How the client authenticates to the token endpoint (default [`ClientAuth::Basic`]).
+        client_auth => auth: ClientAuth;
     }
 
     /// Adds a parameter to the authorization request, e.g. `prompt=consent`. Parameters

@@ -8,6 +8,7 @@ use url::Url;
 use crate::error::AuthError;
 use crate::outbound::Outbound;
 use crate::provider::endpoint;
+use crate::provider::ProviderHttp;
 
 /// What the layer uses from the discovery document, checked.
 #[derive(Debug)]
@@ -68,11 +69,10 @@ pub(super) fn discovery_url(issuer: &str) -> String {
 }
 
 async fn fetch(outbound: &Outbound, url: &Url, issuer: &str) -> Result<Metadata, AuthError> {
-    let request = outbound
-        .client()
-        .get(url.clone())
-        .header(http::header::ACCEPT, "application/json");
-    let reply = outbound.send(request, "oidc_discovery").await?;
+    let reply = ProviderHttp { outbound }
+        .get(url.clone(), "oidc_discovery")
+        .send()
+        .await?;
     if !reply.status.is_success() {
         tracing::warn!(
             status = reply.status.as_u16(),

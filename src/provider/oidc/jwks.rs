@@ -20,6 +20,7 @@ use url::Url;
 
 use crate::error::{AuthError, AuthErrorKind};
 use crate::outbound::Outbound;
+use crate::provider::ProviderHttp;
 
 /// At most one fetch for an unknown key per this interval.
 pub(super) const REFETCH_INTERVAL: Duration = Duration::from_secs(60);
@@ -207,11 +208,10 @@ async fn fetch(outbound: &Outbound, jwks_uri: &Url) -> Result<Vec<Jwk>, AuthErro
     struct Document {
         keys: Vec<serde_json::Value>,
     }
-    let request = outbound
-        .client()
-        .get(jwks_uri.clone())
-        .header(http::header::ACCEPT, "application/json");
-    let reply = outbound.send(request, "oidc_jwks").await?;
+    let reply = ProviderHttp { outbound }
+        .get(jwks_uri.clone(), "oidc_jwks")
+        .send()
+        .await?;
     if !reply.status.is_success() {
         tracing::warn!(status = reply.status.as_u16(), "JWKS fetch failed");
         return Err(fetch_failed());

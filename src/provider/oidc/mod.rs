@@ -20,11 +20,11 @@ use crate::oauth2::{
     callback_key, check_authorize_params, AccessToken, AuthorizeRequest, ClientAuth, CodeExchange,
     Credentials,
 };
+use crate::provider::config::CodeFlowConfig;
 use crate::provider::{
-    endpoint, CallbackKey, CallbackParams, FlowData, LoginProvider, LoginStart, Profile, Provider,
+    endpoint, CallbackKey, CallbackParams, FlowData, LoginProvider, LoginStart, Profile,
     ProviderContext,
 };
-use crate::secret::Secret;
 
 /// An OpenID Connect provider (Keycloak, Okta, Auth0, Microsoft Entra ID, Google, ...),
 /// configured from its issuer URL.
@@ -64,15 +64,11 @@ use crate::secret::Secret;
 /// ```
 #[derive(Debug, Clone)]
 pub struct Oidc {
-    name: String,
+    pub(crate) config: CodeFlowConfig,
     issuer: String,
-    client_id: String,
-    client_secret: Secret,
-    scope: String,
     client_auth: Option<ClientAuth>,
     algorithms: Vec<Algorithm>,
     userinfo: Option<bool>,
-    authorize_params: Vec<(String, String)>,
     /// Other spellings of the issuer that ID tokens may carry in `iss` (Google's
     /// `accounts.google.com`). Never used for discovery or RFC 9207.
     issuer_aliases: Vec<String>,
@@ -87,40 +83,13 @@ impl Oidc {
         client_secret: impl Into<String>,
     ) -> Self {
         Self {
-            name: "oidc".to_owned(),
+            config: CodeFlowConfig::new("oidc", client_id, client_secret, "openid email profile"),
             issuer: issuer_url.into(),
-            client_id: client_id.into(),
-            client_secret: Secret::new(client_secret),
-            scope: "openid email profile".to_owned(),
             client_auth: None,
             algorithms: vec![Algorithm::RS256, Algorithm::ES256],
             userinfo: None,
-            authorize_params: Vec::new(),
             issuer_aliases: Vec::new(),
         }
-    }
-
-    /// The route name (default `oidc`): the provider answers at `/auth/<name>`.
-    ///
-    /// ```
-    /// let p = socialauth::Oidc::new("https://sso.example.com", "id", "secret").name("sso");
-    /// # let _ = p;
-    /// ```
-    pub fn name(mut self, name: impl Into<String>) -> Self {
-        self.name = name.into();
-        self
-    }
-
-    /// The scopes asked for, space-separated (default `openid email profile`). Must hold
-    /// `openid`.
-    ///
-    /// ```
-    /// let p = socialauth::Oidc::new("https://sso.example.com", "id", "secret").scope("openid email");
-    /// # let _ = p;
-    /// ```
-    pub fn scope(mut self, scope: impl Into<String>) -> Self {
-        self.scope = scope.into();
-        self
     }
 
     /// How the client authenticates to the token endpoint. By default `client_secret_basic`,
@@ -164,20 +133,6 @@ impl Oidc {
         self
     }
 
-    /// Adds a parameter to the authorization request, e.g. `prompt=select_account`.
-    /// Parameters the flow sets itself (`state`, `nonce`, `scope`, PKCE, ...) are refused
-    /// when the layer is built.
-    ///
-    /// ```
-    /// let p = socialauth::Oidc::new("https://sso.example.com", "id", "secret")
-    ///     .authorize_param("prompt", "select_account");
-    /// # let _ = p;
-    /// ```
-    pub fn authorize_param(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.authorize_params.push((name.into(), value.into()));
-        self
-    }
-
     /// The configured issuer URL.
     ///
     /// ```
@@ -200,10 +155,13 @@ impl Oidc {
     }
 }
 
+code_flow_setters!(Oidc.config, name: "oidc", scope: "openid email profile",
+    "Must hold `openid`.");
+
 /// A checked OpenID Connect provider: its configuration and its caches.
 #[derive(Debug)]
 struct OidcFlow {
-    config: Oidc,
+    oidc: Oidc,
     credentials: Credentials,
     discovery_url: Url,
     discovery: DiscoveryCache,
@@ -256,13 +214,13 @@ fn is_loopback(url: &url::Url) -> bool {
 impl OidcFlow {
     async fn metadata(&self, cx: &ProviderContext<'_>) -> Result<&Metadata, AuthError> {
         self.discovery
-            .get(cx.outbound, &self.discovery_url, &self.config.issuer)
+            .get(cx.outbound, &self.discovery_url, &self.oidc.issuer)
             .await
     }
 
     /// The configured client authentication, or the one the discovery document allows.
     fn client_auth(&self, metadata: &Metadata) -> ClientAuth {
-        if let Some(auth) = self.config.client_auth {
+        if let Some(auth) = self.oidc.client_auth {
             return auth;
         }
         match &metadata.token_endpoint_auth_methods {
@@ -284,10 +242,10 @@ impl OidcFlow {
         metadata: &Metadata,
     ) -> Result<(), AuthError> {
         match params.get("iss") {
-            Some(iss) if iss == self.config.issuer => Ok(()),
+            Some(iss) if iss == self.oidc.issuer => Ok(()),
             Some(_) => {
                 tracing::warn!(
-                    provider = self.config.name,
+                    provider = self.oidc.config.name,
                     "callback from another issuer (RFC 9207)"
                 );
                 Err(AuthError::invalid_request(
@@ -296,7 +254,7 @@ impl OidcFlow {
             }
             None if metadata.iss_parameter_supported => {
                 tracing::warn!(
-                    provider = self.config.name,
+                    provider = self.oidc.config.name,
                     "callback without iss from a provider that sends it (RFC 9207)"
                 );
                 Err(AuthError::invalid_request(
@@ -315,7 +273,7 @@ impl OidcFlow {
         nonce: &str,
     ) -> Result<Claims, AuthError> {
         let header =
-            id_token::read_header(token, &self.config.algorithms).map_err(id_token::rejected)?;
+            id_token::read_header(token, &self.oidc.algorithms).map_err(id_token::rejected)?;
         let jwk = self
             .jwks
             .key(
@@ -326,15 +284,15 @@ impl OidcFlow {
             )
             .await?;
         let claims = id_token::verify_signature(token, &jwk, header.alg)?;
-        let mut issuers: Vec<&str> = vec![&self.config.issuer];
-        issuers.extend(self.config.issuer_aliases.iter().map(String::as_str));
+        let mut issuers: Vec<&str> = vec![&self.oidc.issuer];
+        issuers.extend(self.oidc.issuer_aliases.iter().map(String::as_str));
         let expected = Expected {
             issuers: &issuers,
-            client_id: &self.config.client_id,
+            client_id: &self.credentials.client_id,
             nonce,
         };
         id_token::check_claims(&claims, &expected, cx.now()).map_err(id_token::rejected)?;
-        tracing::debug!(provider = self.config.name, "ID token verified");
+        tracing::debug!(provider = self.oidc.config.name, "ID token verified");
         Ok(claims)
     }
 
@@ -346,9 +304,9 @@ impl OidcFlow {
         sub: &str,
     ) -> Result<Option<Described>, AuthError> {
         let Some(url) = &metadata.userinfo_endpoint else {
-            if self.config.userinfo == Some(true) {
+            if self.oidc.userinfo == Some(true) {
                 tracing::warn!(
-                    provider = self.config.name,
+                    provider = self.oidc.config.name,
                     "userinfo required but not offered"
                 );
                 return Err(AuthError::provider("the provider has no userinfo endpoint"));
@@ -363,7 +321,7 @@ impl OidcFlow {
             .await?;
         if userinfo.sub != sub {
             tracing::warn!(
-                provider = self.config.name,
+                provider = self.oidc.config.name,
                 "userinfo is about another user than the ID token"
             );
             return Err(AuthError::new(
@@ -371,7 +329,7 @@ impl OidcFlow {
                 "the provider described another user than the one who signed in",
             ));
         }
-        tracing::debug!(provider = self.config.name, "userinfo read");
+        tracing::debug!(provider = self.oidc.config.name, "userinfo read");
         Ok(Some(describe(
             userinfo.name,
             userinfo.preferred_username,
@@ -379,8 +337,42 @@ impl OidcFlow {
             userinfo.email_verified,
         )))
     }
+}
 
-    async fn complete(
+impl LoginProvider for OidcFlow {
+    fn name(&self) -> &str {
+        &self.oidc.config.name
+    }
+
+    async fn start(&self, cx: &ProviderContext<'_>) -> Result<LoginStart, AuthError> {
+        let metadata = self.metadata(cx).await?;
+        AuthorizeRequest {
+            authorize_url: &metadata.authorization_endpoint,
+            client_id: &self.credentials.client_id,
+            redirect_uri: cx.callback_url().as_str(),
+            scope: &self.oidc.config.scope,
+            extra: &self.oidc.config.authorize_params,
+            with_nonce: true,
+        }
+        .start()
+    }
+
+    fn callback_key<'q>(&self, params: &'q CallbackParams) -> Result<CallbackKey<'q>, AuthError> {
+        // RFC 9207 applies to error responses too: an `iss` naming another issuer is refused
+        // before anything else, so a mix-up attacker cannot even end a login with its error.
+        if params.get("iss").is_some_and(|iss| iss != self.oidc.issuer) {
+            tracing::warn!(
+                provider = self.oidc.config.name,
+                "callback from another issuer (RFC 9207)"
+            );
+            return Err(AuthError::invalid_request(
+                "the callback comes from another issuer than this provider",
+            ));
+        }
+        callback_key(params)
+    }
+
+    async fn finish(
         &self,
         cx: &ProviderContext<'_>,
         params: &CallbackParams,
@@ -407,7 +399,7 @@ impl OidcFlow {
         .await?;
         let id_token = token.id_token().ok_or_else(|| {
             tracing::warn!(
-                provider = self.config.name,
+                provider = self.oidc.config.name,
                 "token answer without an ID token"
             );
             AuthError::provider("the provider sent no ID token")
@@ -419,7 +411,7 @@ impl OidcFlow {
             claims.email,
             claims.email_verified,
         );
-        let wanted = match self.config.userinfo {
+        let wanted = match self.oidc.userinfo {
             Some(wanted) => wanted,
             None => from_token.name.is_none() || from_token.email.is_none(),
         };
@@ -440,55 +432,9 @@ impl OidcFlow {
     }
 }
 
-impl LoginProvider for OidcFlow {
-    fn name(&self) -> &str {
-        &self.config.name
-    }
-
-    async fn start(&self, cx: &ProviderContext<'_>) -> Result<LoginStart, AuthError> {
-        let metadata = self.metadata(cx).await?;
-        AuthorizeRequest {
-            authorize_url: &metadata.authorization_endpoint,
-            client_id: &self.credentials.client_id,
-            redirect_uri: cx.callback_url().as_str(),
-            scope: &self.config.scope,
-            extra: &self.config.authorize_params,
-            with_nonce: true,
-        }
-        .start()
-    }
-
-    fn callback_key<'q>(&self, params: &'q CallbackParams) -> Result<CallbackKey<'q>, AuthError> {
-        // RFC 9207 applies to error responses too: an `iss` naming another issuer is refused
-        // before anything else, so a mix-up attacker cannot even end a login with its error.
-        if params
-            .get("iss")
-            .is_some_and(|iss| iss != self.config.issuer)
-        {
-            tracing::warn!(
-                provider = self.config.name,
-                "callback from another issuer (RFC 9207)"
-            );
-            return Err(AuthError::invalid_request(
-                "the callback comes from another issuer than this provider",
-            ));
-        }
-        callback_key(params)
-    }
-
-    async fn finish(
-        &self,
-        cx: &ProviderContext<'_>,
-        callback: &CallbackParams,
-        flow: &FlowData,
-    ) -> Result<Profile, AuthError> {
-        self.complete(cx, callback, flow).await
-    }
-}
-
 impl Oidc {
     /// Checks the configuration and parses the issuer.
-    fn build(self) -> Result<OidcFlow, ConfigError> {
+    pub(crate) fn build(self) -> Result<impl LoginProvider, ConfigError> {
         let issuer = endpoint("oidc issuer", &self.issuer)?;
         if issuer.query().is_some() {
             return Err(ConfigError::InvalidSetting {
@@ -515,31 +461,25 @@ impl Oidc {
                 reason: "HMAC algorithms (HS256, HS384, HS512) are not accepted for ID tokens",
             });
         }
-        if !self.scope.split(' ').any(|scope| scope == "openid") {
+        if !self.config.scope.split(' ').any(|scope| scope == "openid") {
             return Err(ConfigError::InvalidSetting {
                 setting: "oidc scope",
                 reason: "must include openid",
             });
         }
-        check_authorize_params("oidc authorize_param", &self.authorize_params)?;
+        check_authorize_params("oidc authorize_param", &self.config.authorize_params)?;
         let credentials = Credentials::new(
             "oidc client_id",
-            self.client_id.clone(),
-            self.client_secret.clone(),
+            self.config.client_id.clone(),
+            self.config.client_secret.clone(),
         )?;
         Ok(OidcFlow {
             discovery_url: endpoint("oidc issuer", &discovery_url(&self.issuer))?,
             credentials,
-            config: self,
+            oidc: self,
             discovery: DiscoveryCache::default(),
             jwks: JwksCache::default(),
         })
-    }
-}
-
-impl From<Oidc> for Provider {
-    fn from(config: Oidc) -> Self {
-        Provider::checked(config.build())
     }
 }
 
@@ -618,7 +558,7 @@ mod tests {
     fn debug_hides_the_secret() {
         let debug = format!(
             "{:?}",
-            Provider::from(Oidc::new("https://idp.example", "id", "hunter2"))
+            crate::Provider::from(Oidc::new("https://idp.example", "id", "hunter2"))
         );
         assert!(!debug.contains("hunter2"), "{debug}");
     }

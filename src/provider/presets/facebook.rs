@@ -5,9 +5,11 @@ use serde::Deserialize;
 use sha2::Sha256;
 use url::Url;
 
+use super::{CodeFlowPreset, ProfileMapping};
 use crate::error::{AuthError, ConfigError};
-use crate::oauth2::{Client, ClientAuth, CodeFlowProvider, TokenResponse};
-use crate::provider::{endpoint, Profile, Provider, ProviderContext};
+use crate::oauth2::{ClientAuth, TokenResponse};
+use crate::provider::config::CodeFlowConfig;
+use crate::provider::{endpoint, Profile, ProviderContext};
 use crate::secret::Secret;
 
 /// The Graph API version used unless [`Facebook::api_version`] says otherwise.
@@ -26,11 +28,8 @@ pub const DEFAULT_GRAPH_API_VERSION: &str = "v21.0";
 /// ```
 #[derive(Debug, Clone)]
 pub struct Facebook {
-    name: String,
-    app_id: String,
-    app_secret: Secret,
+    config: CodeFlowConfig,
     api_version: String,
-    scope: String,
     dialog_base_url: String,
     graph_base_url: String,
 }
@@ -39,47 +38,25 @@ impl Facebook {
     /// A Facebook provider with the app's id and secret.
     pub fn new(app_id: impl Into<String>, app_secret: impl Into<String>) -> Self {
         Self {
-            name: "facebook".to_owned(),
-            app_id: app_id.into(),
-            app_secret: Secret::new(app_secret),
+            config: CodeFlowConfig::new("facebook", app_id, app_secret, "public_profile,email"),
             api_version: DEFAULT_GRAPH_API_VERSION.to_owned(),
-            scope: "public_profile,email".to_owned(),
             dialog_base_url: "https://www.facebook.com".to_owned(),
             graph_base_url: "https://graph.facebook.com".to_owned(),
         }
     }
 
-    /// The route name (default `facebook`): the provider answers at `/auth/<name>`.
-    pub fn name(mut self, name: impl Into<String>) -> Self {
-        self.name = name.into();
-        self
+    setters! {
+        /// The Graph API version, e.g. `"v21.0"` (default [`DEFAULT_GRAPH_API_VERSION`]).
+        api_version => api_version: String;
+
+        /// Where the login dialog lives (default `https://www.facebook.com`). For tests.
+        dialog_base_url => dialog_base_url: String;
+
+        /// Where the Graph API lives (default `https://graph.facebook.com`). For tests.
+        graph_base_url => graph_base_url: String;
     }
 
-    /// The Graph API version, e.g. `"v21.0"` (default [`DEFAULT_GRAPH_API_VERSION`]).
-    pub fn api_version(mut self, version: impl Into<String>) -> Self {
-        self.api_version = version.into();
-        self
-    }
-
-    /// The permissions asked for, comma-separated (default `public_profile,email`).
-    pub fn scope(mut self, scope: impl Into<String>) -> Self {
-        self.scope = scope.into();
-        self
-    }
-
-    /// Where the login dialog lives (default `https://www.facebook.com`). For tests.
-    pub fn dialog_base_url(mut self, url: impl Into<String>) -> Self {
-        self.dialog_base_url = url.into();
-        self
-    }
-
-    /// Where the Graph API lives (default `https://graph.facebook.com`). For tests.
-    pub fn graph_base_url(mut self, url: impl Into<String>) -> Self {
-        self.graph_base_url = url.into();
-        self
-    }
-
-    fn build(self) -> Result<FacebookFlow, ConfigError> {
+    pub(super) fn build(self) -> Result<CodeFlowPreset<GraphMe>, ConfigError> {
         let version_ok = !self.api_version.is_empty()
             && self
                 .api_version
@@ -94,36 +71,27 @@ impl Facebook {
         let dialog = self.dialog_base_url.trim_end_matches('/');
         let graph = self.graph_base_url.trim_end_matches('/');
         let version = &self.api_version;
-        let client = Client::builder(self.app_id, self.app_secret.expose())
-            .authorize_url(format!("{dialog}/{version}/dialog/oauth"))
-            .token_url(format!("{graph}/{version}/oauth/access_token"))
-            .scope(self.scope)
-            .client_auth(ClientAuth::Post)
-            .build()?;
-        Ok(FacebookFlow {
-            name: self.name,
-            client,
+        let endpoints = (
+            format!("{dialog}/{version}/dialog/oauth"),
+            format!("{graph}/{version}/oauth/access_token"),
+        );
+        let mapping = GraphMe {
             me: endpoint("facebook graph_base_url", &format!("{graph}/{version}/me"))?,
-            app_secret: self.app_secret,
-        })
+            app_secret: self.config.client_secret.clone(),
+        };
+        self.config.preset(ClientAuth::Post, endpoints, mapping)
     }
 }
 
-impl From<Facebook> for Provider {
-    fn from(facebook: Facebook) -> Self {
-        Provider::checked(facebook.build())
-    }
-}
+code_flow_setters!(Facebook.config, name: "facebook", scope: "public_profile,email");
 
-/// A checked Facebook configuration.
-struct FacebookFlow {
-    name: String,
-    client: Client,
+/// The user from the Graph API's `/me`, with `appsecret_proof`.
+pub(super) struct GraphMe {
     me: Url,
     app_secret: Secret,
 }
 
-impl FacebookFlow {
+impl GraphMe {
     /// `appsecret_proof`: HMAC-SHA256 of the access token keyed by the app secret, in hex.
     fn appsecret_proof(&self, access_token: &str) -> Result<String, AuthError> {
         let mut mac = Hmac::<Sha256>::new_from_slice(self.app_secret.expose().as_bytes())
@@ -133,15 +101,7 @@ impl FacebookFlow {
     }
 }
 
-impl CodeFlowProvider for FacebookFlow {
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn client(&self) -> &Client {
-        &self.client
-    }
-
+impl ProfileMapping for GraphMe {
     async fn profile(
         &self,
         cx: &ProviderContext<'_>,

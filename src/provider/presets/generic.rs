@@ -5,10 +5,11 @@ use serde_json::Value;
 use url::Url;
 
 use super::fields::{check_pointer, string_field, Numbers};
+use super::{CodeFlowPreset, ProfileMapping};
 use crate::error::{AuthError, ConfigError};
-use crate::oauth2::{required_url, Client, ClientAuth, CodeFlowProvider, TokenResponse};
-use crate::provider::{Profile, Provider, ProviderContext};
-use crate::secret::Secret;
+use crate::oauth2::{required_url, ClientAuth, TokenResponse};
+use crate::provider::config::CodeFlowConfig;
+use crate::provider::{Profile, ProviderContext};
 
 /// A generic OAuth 2.0 provider: authorization code with `state` and PKCE (S256), then the
 /// user from a JSON userinfo endpoint.
@@ -37,15 +38,11 @@ use crate::secret::Secret;
 /// ```
 #[derive(Debug, Clone)]
 pub struct OAuth2 {
-    name: String,
-    client_id: String,
-    client_secret: Secret,
+    config: CodeFlowConfig,
     authorize_url: String,
     token_url: String,
     userinfo_url: String,
-    scope: String,
     client_auth: ClientAuth,
-    authorize_params: Vec<(String, String)>,
     user_id_field: String,
     name_field: String,
     email_field: String,
@@ -60,129 +57,82 @@ impl OAuth2 {
         client_secret: impl Into<String>,
     ) -> Self {
         Self {
-            name: name.into(),
-            client_id: client_id.into(),
-            client_secret: Secret::new(client_secret),
+            config: CodeFlowConfig::new(&name.into(), client_id, client_secret, ""),
             authorize_url: String::new(),
             token_url: String::new(),
             userinfo_url: String::new(),
-            scope: String::new(),
             client_auth: ClientAuth::default(),
-            authorize_params: Vec::new(),
             user_id_field: "/id".to_owned(),
             name_field: "/name".to_owned(),
             email_field: "/email".to_owned(),
         }
     }
 
-    /// The authorization endpoint the browser is sent to (required).
-    ///
-    /// ```
-    /// let p = socialauth::OAuth2::new("corp", "id", "secret")
-    ///     .authorize_url("https://sso.example.com/oauth2/authorize");
-    /// # let _ = p;
-    /// ```
-    pub fn authorize_url(mut self, url: impl Into<String>) -> Self {
-        self.authorize_url = url.into();
-        self
+    setters! {
+        /// The authorization endpoint the browser is sent to (required).
+        ///
+        /// ```
+        /// let p = socialauth::OAuth2::new("corp", "id", "secret")
+        ///     .authorize_url("https://sso.example.com/oauth2/authorize");
+        /// # let _ = p;
+        /// ```
+        authorize_url => authorize_url: String;
+
+        /// The token endpoint the code is exchanged at (required).
+        ///
+        /// ```
+        /// let p = socialauth::OAuth2::new("corp", "id", "secret")
+        ///     .token_url("https://sso.example.com/oauth2/token");
+        /// # let _ = p;
+        /// ```
+        token_url => token_url: String;
+
+        /// The JSON endpoint describing the signed-in user (required).
+        ///
+        /// ```
+        /// let p = socialauth::OAuth2::new("corp", "id", "secret")
+        ///     .userinfo_url("https://sso.example.com/api/me");
+        /// # let _ = p;
+        /// ```
+        userinfo_url => userinfo_url: String;
+
+        /// How the client authenticates to the token endpoint (default [`ClientAuth::Basic`]).
+        ///
+        /// ```
+        /// use socialauth::{ClientAuth, OAuth2};
+        /// let p = OAuth2::new("corp", "id", "secret").client_auth(ClientAuth::Post);
+        /// # let _ = p;
+        /// ```
+        client_auth => client_auth: ClientAuth;
+
+        /// Where the user id is in the userinfo JSON, as a JSON pointer (default `/id`). A
+        /// string or an integer; a login whose userinfo has no id fails.
+        ///
+        /// ```
+        /// let p = socialauth::OAuth2::new("corp", "id", "secret").user_id_field("/data/user_id");
+        /// # let _ = p;
+        /// ```
+        user_id_field => user_id_field: String;
+
+        /// Where the user's name is, as a JSON pointer (default `/name`); `""` reads none.
+        ///
+        /// ```
+        /// let p = socialauth::OAuth2::new("corp", "id", "secret").name_field("/login");
+        /// # let _ = p;
+        /// ```
+        name_field => name_field: String;
+
+        /// Where the user's email is, as a JSON pointer (default `/email`); `""` reads none.
+        /// Use it only if the provider verifies the addresses it returns there.
+        ///
+        /// ```
+        /// let p = socialauth::OAuth2::new("corp", "id", "secret").email_field("/mail");
+        /// # let _ = p;
+        /// ```
+        email_field => email_field: String;
     }
 
-    /// The token endpoint the code is exchanged at (required).
-    ///
-    /// ```
-    /// let p = socialauth::OAuth2::new("corp", "id", "secret")
-    ///     .token_url("https://sso.example.com/oauth2/token");
-    /// # let _ = p;
-    /// ```
-    pub fn token_url(mut self, url: impl Into<String>) -> Self {
-        self.token_url = url.into();
-        self
-    }
-
-    /// The JSON endpoint describing the signed-in user (required).
-    ///
-    /// ```
-    /// let p = socialauth::OAuth2::new("corp", "id", "secret")
-    ///     .userinfo_url("https://sso.example.com/api/me");
-    /// # let _ = p;
-    /// ```
-    pub fn userinfo_url(mut self, url: impl Into<String>) -> Self {
-        self.userinfo_url = url.into();
-        self
-    }
-
-    /// The `scope` asked for, as the provider spells it (default: none sent).
-    ///
-    /// ```
-    /// let p = socialauth::OAuth2::new("corp", "id", "secret").scope("profile email");
-    /// # let _ = p;
-    /// ```
-    pub fn scope(mut self, scope: impl Into<String>) -> Self {
-        self.scope = scope.into();
-        self
-    }
-
-    /// How the client authenticates to the token endpoint (default [`ClientAuth::Basic`]).
-    ///
-    /// ```
-    /// use socialauth::{ClientAuth, OAuth2};
-    /// let p = OAuth2::new("corp", "id", "secret").client_auth(ClientAuth::Post);
-    /// # let _ = p;
-    /// ```
-    pub fn client_auth(mut self, auth: ClientAuth) -> Self {
-        self.client_auth = auth;
-        self
-    }
-
-    /// Adds a parameter to the authorization request, e.g. `prompt=consent`. Parameters
-    /// the flow sets itself (`state`, `scope`, `redirect_uri`, PKCE, ...) are refused when
-    /// the layer is built.
-    ///
-    /// ```
-    /// let p = socialauth::OAuth2::new("corp", "id", "secret").authorize_param("prompt", "consent");
-    /// # let _ = p;
-    /// ```
-    pub fn authorize_param(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.authorize_params.push((name.into(), value.into()));
-        self
-    }
-
-    /// Where the user id is in the userinfo JSON, as a JSON pointer (default `/id`). A
-    /// string or an integer; a login whose userinfo has no id fails.
-    ///
-    /// ```
-    /// let p = socialauth::OAuth2::new("corp", "id", "secret").user_id_field("/data/user_id");
-    /// # let _ = p;
-    /// ```
-    pub fn user_id_field(mut self, pointer: impl Into<String>) -> Self {
-        self.user_id_field = pointer.into();
-        self
-    }
-
-    /// Where the user's name is, as a JSON pointer (default `/name`); `""` reads none.
-    ///
-    /// ```
-    /// let p = socialauth::OAuth2::new("corp", "id", "secret").name_field("/login");
-    /// # let _ = p;
-    /// ```
-    pub fn name_field(mut self, pointer: impl Into<String>) -> Self {
-        self.name_field = pointer.into();
-        self
-    }
-
-    /// Where the user's email is, as a JSON pointer (default `/email`); `""` reads none.
-    /// Use it only if the provider verifies the addresses it returns there.
-    ///
-    /// ```
-    /// let p = socialauth::OAuth2::new("corp", "id", "secret").email_field("/mail");
-    /// # let _ = p;
-    /// ```
-    pub fn email_field(mut self, pointer: impl Into<String>) -> Self {
-        self.email_field = pointer.into();
-        self
-    }
-
-    fn build(self) -> Result<OAuth2Flow, ConfigError> {
+    pub(super) fn build(self) -> Result<CodeFlowPreset<UserinfoFields>, ConfigError> {
         if self.user_id_field.is_empty() {
             return Err(ConfigError::InvalidSetting {
                 setting: "oauth2 user_id_field",
@@ -192,49 +142,28 @@ impl OAuth2 {
         check_pointer("oauth2 user_id_field", &self.user_id_field)?;
         check_pointer("oauth2 name_field", &self.name_field)?;
         check_pointer("oauth2 email_field", &self.email_field)?;
-        let client = Client::builder(self.client_id, self.client_secret.expose())
-            .authorize_url(self.authorize_url)
-            .token_url(self.token_url)
-            .scope(self.scope)
-            .client_auth(self.client_auth)
-            .authorize_params(self.authorize_params)
-            .build()?;
-        Ok(OAuth2Flow {
-            name: self.name,
-            client,
+        let mapping = UserinfoFields {
             userinfo_url: required_url("oauth2 userinfo_url", &self.userinfo_url)?,
             user_id_field: self.user_id_field,
             name_field: self.name_field,
             email_field: self.email_field,
-        })
+        };
+        let endpoints = (self.authorize_url, self.token_url);
+        self.config.preset(self.client_auth, endpoints, mapping)
     }
 }
 
-impl From<OAuth2> for Provider {
-    fn from(provider: OAuth2) -> Self {
-        Provider::checked(provider.build())
-    }
-}
+code_flow_setters!(OAuth2.config, scope: "", "Empty sends no `scope` parameter.");
 
-/// A checked [`OAuth2`] configuration.
-struct OAuth2Flow {
-    name: String,
-    client: Client,
+/// The user from a JSON userinfo endpoint, read by JSON pointers.
+pub(super) struct UserinfoFields {
     userinfo_url: Url,
     user_id_field: String,
     name_field: String,
     email_field: String,
 }
 
-impl CodeFlowProvider for OAuth2Flow {
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn client(&self) -> &Client {
-        &self.client
-    }
-
+impl ProfileMapping for UserinfoFields {
     async fn profile(
         &self,
         cx: &ProviderContext<'_>,
@@ -268,7 +197,9 @@ mod tests {
     use super::*;
 
     fn check(provider: OAuth2) -> Result<(), ConfigError> {
-        provider.build().map(|_| ())
+        let built = provider.build()?;
+        assert!(!built.name.is_empty());
+        Ok(())
     }
 
     #[test]

@@ -6,10 +6,11 @@ use serde::Deserialize;
 use url::Url;
 
 use super::fields::{string_field, Numbers};
+use super::{CodeFlowPreset, ProfileMapping};
 use crate::error::{AuthError, ConfigError};
-use crate::oauth2::{AccessToken, Client, ClientAuth, CodeFlowProvider, TokenResponse};
-use crate::provider::{endpoint, Profile, Provider, ProviderContext, ProviderRequest};
-use crate::secret::Secret;
+use crate::oauth2::{AccessToken, ClientAuth, TokenResponse};
+use crate::provider::config::CodeFlowConfig;
+use crate::provider::{endpoint, Profile, ProviderContext, ProviderRequest};
 
 const DEFAULT_WEB: &str = "https://github.com";
 const DEFAULT_API: &str = "https://api.github.com";
@@ -42,11 +43,7 @@ const API_VERSION: (HeaderName, HeaderValue) = (
 /// ```
 #[derive(Debug, Clone)]
 pub struct GitHub {
-    name: String,
-    client_id: String,
-    client_secret: Secret,
-    scope: String,
-    authorize_params: Vec<(String, String)>,
+    config: CodeFlowConfig,
     web_base_url: String,
     api_base_url: String,
 }
@@ -55,48 +52,10 @@ impl GitHub {
     /// A GitHub provider with the app's client id and secret.
     pub fn new(client_id: impl Into<String>, client_secret: impl Into<String>) -> Self {
         Self {
-            name: "github".to_owned(),
-            client_id: client_id.into(),
-            client_secret: Secret::new(client_secret),
-            scope: "read:user user:email".to_owned(),
-            authorize_params: Vec::new(),
+            config: CodeFlowConfig::new("github", client_id, client_secret, "read:user user:email"),
             web_base_url: DEFAULT_WEB.to_owned(),
             api_base_url: DEFAULT_API.to_owned(),
         }
-    }
-
-    /// The route name (default `github`): the provider answers at `/auth/<name>`.
-    ///
-    /// ```
-    /// let github = socialauth::GitHub::new("id", "secret").name("github-work");
-    /// # let _ = github;
-    /// ```
-    pub fn name(mut self, name: impl Into<String>) -> Self {
-        self.name = name.into();
-        self
-    }
-
-    /// The scopes asked for, space-separated (default `read:user user:email`). Without
-    /// `user:email`, only a public email is known.
-    ///
-    /// ```
-    /// let github = socialauth::GitHub::new("id", "secret").scope("read:user");
-    /// # let _ = github;
-    /// ```
-    pub fn scope(mut self, scope: impl Into<String>) -> Self {
-        self.scope = scope.into();
-        self
-    }
-
-    /// Adds a parameter to the authorization request, e.g. `allow_signup=false`.
-    ///
-    /// ```
-    /// let github = socialauth::GitHub::new("id", "secret").authorize_param("allow_signup", "false");
-    /// # let _ = github;
-    /// ```
-    pub fn authorize_param(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.authorize_params.push((name.into(), value.into()));
-        self
     }
 
     /// GitHub Enterprise Server at `base`: logins at `{base}/login/oauth/...`, the API at
@@ -136,40 +95,31 @@ impl GitHub {
         self
     }
 
-    fn build(self) -> Result<GitHubFlow, ConfigError> {
+    pub(super) fn build(self) -> Result<CodeFlowPreset<RestUser>, ConfigError> {
         let web = &self.web_base_url;
         let api = &self.api_base_url;
-        let client = Client::builder(self.client_id, self.client_secret.expose())
-            .authorize_url(format!("{web}/login/oauth/authorize"))
-            .token_url(format!("{web}/login/oauth/access_token"))
-            .scope(self.scope)
-            .client_auth(ClientAuth::Post)
-            .authorize_params(self.authorize_params)
-            .build()?;
-        Ok(GitHubFlow {
-            name: self.name,
-            client,
+        let endpoints = (
+            format!("{web}/login/oauth/authorize"),
+            format!("{web}/login/oauth/access_token"),
+        );
+        let mapping = RestUser {
             user: endpoint("github api_base_url", &format!("{api}/user"))?,
             emails: endpoint("github api_base_url", &format!("{api}/user/emails"))?,
-        })
+        };
+        self.config.preset(ClientAuth::Post, endpoints, mapping)
     }
 }
 
-impl From<GitHub> for Provider {
-    fn from(github: GitHub) -> Self {
-        Provider::checked(github.build())
-    }
-}
+code_flow_setters!(GitHub.config, name: "github", scope: "read:user user:email",
+    "Without `user:email`, only a public email is known.");
 
-/// A checked GitHub configuration.
-struct GitHubFlow {
-    name: String,
-    client: Client,
+/// The user from the REST API's `/user`, and `/user/emails` when the email is private.
+pub(super) struct RestUser {
     user: Url,
     emails: Url,
 }
 
-impl GitHubFlow {
+impl RestUser {
     fn api<'a>(
         cx: &ProviderContext<'a>,
         url: &Url,
@@ -219,15 +169,7 @@ impl GitHubFlow {
     }
 }
 
-impl CodeFlowProvider for GitHubFlow {
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn client(&self) -> &Client {
-        &self.client
-    }
-
+impl ProfileMapping for RestUser {
     async fn profile(
         &self,
         cx: &ProviderContext<'_>,
@@ -265,13 +207,19 @@ mod tests {
             ghe.client.authorize_url.as_str(),
             "https://ghe.example.com/login/oauth/authorize"
         );
-        assert_eq!(ghe.user.as_str(), "https://ghe.example.com/api/v3/user");
+        assert_eq!(
+            ghe.mapping.user.as_str(),
+            "https://ghe.example.com/api/v3/user"
+        );
         let public = GitHub::new("id", "secret").build().unwrap();
         assert_eq!(
             public.client.token_url.as_str(),
             "https://github.com/login/oauth/access_token"
         );
-        assert_eq!(public.emails.as_str(), "https://api.github.com/user/emails");
+        assert_eq!(
+            public.mapping.emails.as_str(),
+            "https://api.github.com/user/emails"
+        );
     }
 
     #[test]

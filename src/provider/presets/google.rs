@@ -16,6 +16,9 @@ const ISSUER: &str = "https://accounts.google.com";
 /// `https://accounts.google.com` or `accounts.google.com`, as Google documents. Google signs
 /// with RS256 only, so no other algorithm is accepted.
 ///
+/// The `hd` authorization parameter only preselects a Workspace domain on Google's page: it
+/// does not restrict who can sign in, so check the identity's email domain yourself.
+///
 /// ```
 /// use socialauth::Google;
 /// let google = Google::new("1234.apps.googleusercontent.com", "client-secret")
@@ -38,41 +41,6 @@ impl Google {
         }
     }
 
-    /// The route name (default `google`): the provider answers at `/auth/<name>`.
-    ///
-    /// ```
-    /// let google = socialauth::Google::new("id", "secret").name("google-work");
-    /// # let _ = google;
-    /// ```
-    pub fn name(mut self, name: impl Into<String>) -> Self {
-        self.oidc = self.oidc.name(name);
-        self
-    }
-
-    /// The scopes asked for (default `openid email profile`). Must hold `openid`.
-    ///
-    /// ```
-    /// let google = socialauth::Google::new("id", "secret").scope("openid email");
-    /// # let _ = google;
-    /// ```
-    pub fn scope(mut self, scope: impl Into<String>) -> Self {
-        self.oidc = self.oidc.scope(scope);
-        self
-    }
-
-    /// Adds a parameter to the authorization request, e.g. `prompt=select_account` or
-    /// `login_hint`. Note that `hd` only preselects a Workspace domain on Google's page: it
-    /// does not restrict who can sign in, so check the identity's email domain yourself.
-    ///
-    /// ```
-    /// let google = socialauth::Google::new("id", "secret").authorize_param("prompt", "consent");
-    /// # let _ = google;
-    /// ```
-    pub fn authorize_param(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.oidc = self.oidc.authorize_param(name, value);
-        self
-    }
-
     /// Another issuer URL in place of `https://accounts.google.com`. For tests.
     ///
     /// ```
@@ -84,6 +52,9 @@ impl Google {
         self
     }
 }
+
+code_flow_setters!(Google.oidc.config, name: "google", scope: "openid email profile",
+    "Must hold `openid`.");
 
 impl From<Google> for Oidc {
     fn from(google: Google) -> Self {

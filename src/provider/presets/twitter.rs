@@ -1,6 +1,7 @@
 //! "Sign in with Twitter" (X): OAuth 1.0a, three-legged (RFC 5849).
 
 use http::header::AUTHORIZATION;
+use http::Method;
 use serde::Deserialize;
 use url::Url;
 
@@ -8,7 +9,7 @@ use crate::error::{AuthError, AuthErrorKind, ConfigError};
 use crate::outbound::Reply;
 use crate::provider::oauth1::{self, Protocol, Signer};
 use crate::provider::{
-    endpoint, CallbackKey, CallbackParams, FlowData, LoginProvider, LoginStart, Profile, Provider,
+    endpoint, CallbackKey, CallbackParams, FlowData, LoginProvider, LoginStart, Profile,
     ProviderContext,
 };
 use crate::random::random_token;
@@ -56,10 +57,9 @@ impl Twitter {
         }
     }
 
-    /// The route name (default `twitter`): the provider answers at `/auth/<name>`.
-    pub fn name(mut self, name: impl Into<String>) -> Self {
-        self.name = name.into();
-        self
+    setters! {
+        /// The route name (default `twitter`): the provider answers at `/auth/<name>`.
+        name => name: String;
     }
 
     /// Points every endpoint at another base URL (default `https://api.twitter.com`),
@@ -78,28 +78,18 @@ impl Twitter {
         self
     }
 
-    /// The request-token endpoint (`POST oauth/request_token`).
-    pub fn request_token_url(mut self, url: impl Into<String>) -> Self {
-        self.request_token_url = url.into();
-        self
-    }
+    setters! {
+        /// The request-token endpoint (`POST oauth/request_token`).
+        request_token_url => request_token_url: String;
 
-    /// Where the user is sent to sign in (`oauth/authenticate`; `oauth/authorize` asks every time).
-    pub fn authenticate_url(mut self, url: impl Into<String>) -> Self {
-        self.authenticate_url = url.into();
-        self
-    }
+        /// Where the user is sent to sign in (`oauth/authenticate`; `oauth/authorize` asks every time).
+        authenticate_url => authenticate_url: String;
 
-    /// The access-token endpoint (`POST oauth/access_token`).
-    pub fn access_token_url(mut self, url: impl Into<String>) -> Self {
-        self.access_token_url = url.into();
-        self
-    }
+        /// The access-token endpoint (`POST oauth/access_token`).
+        access_token_url => access_token_url: String;
 
-    /// The profile endpoint (`GET account/verify_credentials.json`).
-    pub fn verify_credentials_url(mut self, url: impl Into<String>) -> Self {
-        self.verify_credentials_url = url.into();
-        self
+        /// The profile endpoint (`GET account/verify_credentials.json`).
+        verify_credentials_url => verify_credentials_url: String;
     }
 
     /// Also fetch the profile (display name) from `account/verify_credentials` at login.
@@ -117,7 +107,7 @@ impl Twitter {
         self
     }
 
-    fn build(self) -> Result<TwitterFlow, ConfigError> {
+    pub(super) fn build(self) -> Result<TwitterFlow, ConfigError> {
         Ok(TwitterFlow {
             request_token_url: endpoint("twitter request_token_url", &self.request_token_url)?,
             authenticate_url: endpoint("twitter authenticate_url", &self.authenticate_url)?,
@@ -131,14 +121,8 @@ impl Twitter {
     }
 }
 
-impl From<Twitter> for Provider {
-    fn from(twitter: Twitter) -> Self {
-        Provider::checked(twitter.build())
-    }
-}
-
 /// A checked Twitter configuration, its endpoints parsed.
-struct TwitterFlow {
+pub(super) struct TwitterFlow {
     config: Twitter,
     request_token_url: Url,
     authenticate_url: Url,
@@ -155,31 +139,29 @@ impl TwitterFlow {
         }
     }
 
-    /// Signs `method url` with a fresh nonce and the layer's time.
-    fn sign(
+    /// Sends `method url`, signed with a fresh nonce and the layer's time.
+    async fn send_signed(
         &self,
         cx: &ProviderContext<'_>,
-        method: &str,
-        url: &Url,
-        token: Option<(&str, &str)>,
-        callback: Option<&str>,
-        verifier: Option<&str>,
-    ) -> Result<String, AuthError> {
+        (method, url, endpoint): (Method, &Url, &'static str),
+        call: SignedCall<'_>,
+    ) -> Result<Reply, AuthError> {
         let nonce = random_token()?;
         let protocol = Protocol {
-            callback,
-            verifier,
+            callback: call.callback,
+            verifier: call.verifier,
             nonce: &nonce,
             timestamp: cx.now(),
             version: true,
         };
-        Ok(oauth1::authorization(
-            method,
-            url,
-            &[],
-            self.signer(token),
-            protocol,
-        ))
+        let signer = self.signer(call.token);
+        let header = oauth1::authorization(method.as_str(), url, &[], signer, protocol);
+        let request = cx
+            .outbound
+            .client()
+            .request(method, url.clone())
+            .header(AUTHORIZATION, header);
+        cx.outbound.send(request, endpoint).await
     }
 
     async fn verify_credentials(
@@ -205,9 +187,12 @@ impl TwitterFlow {
                 },
             )
             .append_pair("skip_status", "true");
-        let header = self.sign(cx, "GET", &url, Some(access), None, None)?;
-        let request = cx.outbound.client().get(url).header(AUTHORIZATION, header);
-        let reply = cx.outbound.send(request, "verify_credentials").await?;
+        let call = SignedCall {
+            token: Some(access),
+            ..SignedCall::default()
+        };
+        let target = (Method::GET, &url, "verify_credentials");
+        let reply = self.send_signed(cx, target, call).await?;
         if !reply.status.is_success() {
             return Err(AuthError::provider(
                 "the provider's profile endpoint failed",
@@ -233,15 +218,12 @@ impl LoginProvider for TwitterFlow {
     }
 
     async fn start(&self, cx: &ProviderContext<'_>) -> Result<LoginStart, AuthError> {
-        let url = &self.request_token_url;
-        let callback = cx.callback_url().as_str();
-        let header = self.sign(cx, "POST", url, None, Some(callback), None)?;
-        let request = cx
-            .outbound
-            .client()
-            .post(url.clone())
-            .header(AUTHORIZATION, header);
-        let reply = cx.outbound.send(request, "request_token").await?;
+        let call = SignedCall {
+            callback: Some(cx.callback_url().as_str()),
+            ..SignedCall::default()
+        };
+        let target = (Method::POST, &self.request_token_url, "request_token");
+        let reply = self.send_signed(cx, target, call).await?;
         let form = success_form(&reply, "request_token")?;
         let token = form_value(&form, "oauth_token")?;
         let secret = form_value(&form, "oauth_token_secret")?;
@@ -275,15 +257,13 @@ impl LoginProvider for TwitterFlow {
         flow: &FlowData,
     ) -> Result<Profile, AuthError> {
         let verifier = params.require("oauth_verifier", "the callback has no oauth_verifier")?;
-        let url = &self.access_token_url;
-        let request_token = Some((flow.key(), flow.secret()));
-        let header = self.sign(cx, "POST", url, request_token, None, Some(verifier))?;
-        let request = cx
-            .outbound
-            .client()
-            .post(url.clone())
-            .header(AUTHORIZATION, header);
-        let reply = cx.outbound.send(request, "access_token").await?;
+        let call = SignedCall {
+            token: Some((flow.key(), flow.secret())),
+            verifier: Some(verifier),
+            ..SignedCall::default()
+        };
+        let target = (Method::POST, &self.access_token_url, "access_token");
+        let reply = self.send_signed(cx, target, call).await?;
         if reply.status == http::StatusCode::UNAUTHORIZED {
             tracing::warn!("access_token refused the verifier");
             return Err(AuthError::new(
@@ -302,6 +282,15 @@ impl LoginProvider for TwitterFlow {
         let secret = form_value(&form, "oauth_token_secret")?;
         self.verify_credentials(cx, (token, secret), profile).await
     }
+}
+
+/// What a signed call carries besides the consumer's credentials.
+#[derive(Default)]
+struct SignedCall<'a> {
+    /// The request or access token and its secret.
+    token: Option<(&'a str, &'a str)>,
+    callback: Option<&'a str>,
+    verifier: Option<&'a str>,
 }
 
 fn success_form(reply: &Reply, endpoint: &'static str) -> Result<Vec<(String, String)>, AuthError> {
