@@ -56,6 +56,7 @@
 //! | `axum` | [`Identity`] and `Option<Identity>` as axum extractors |
 //! | `dev-provider` | `dev_provider::DevProvider`, an embedded OpenID Connect provider for development and tests |
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs, missing_debug_implementations, unreachable_pub)]
 
 mod bearer;
@@ -63,6 +64,7 @@ mod body;
 mod builder;
 mod cookies;
 #[cfg(feature = "dev-provider")]
+#[cfg_attr(docsrs, doc(cfg(feature = "dev-provider")))]
 pub mod dev_provider;
 mod error;
 #[cfg(feature = "axum")]
@@ -70,6 +72,7 @@ mod extract;
 mod flow;
 mod future;
 #[cfg(feature = "fuzzing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "fuzzing")))]
 #[doc(hidden)]
 pub mod fuzzing;
 mod guard;
@@ -92,6 +95,7 @@ pub use body::ResponseBody;
 pub use builder::{SocialAuthLayerBuilder, MAX_FLOW_LIFETIME};
 pub use error::{AuthError, AuthErrorKind, ConfigError};
 #[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub use extract::IdentityRejection;
 pub use future::ResponseFuture;
 pub use guard::{RequireIdentity, RequireIdentityLayer};
