@@ -12,6 +12,7 @@ use crate::identity::Identity;
 use crate::settings::CheckedAnonymous;
 
 /// Why the [`Identity`] extractor refused a request: `401` with a JSON body.
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IdentityRejection {
     /// The layer ran and found no valid identity cookie: nobody is signed in.
@@ -21,6 +22,7 @@ pub enum IdentityRejection {
     LayerMissing,
 }
 
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 impl IntoResponse for IdentityRejection {
     fn into_response(self) -> Response {
         let body = match self {
@@ -37,6 +39,7 @@ impl IntoResponse for IdentityRejection {
     }
 }
 
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 impl<S: Send + Sync> FromRequestParts<S> for Identity {
     type Rejection = IdentityRejection;
 
@@ -52,6 +55,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Identity {
     }
 }
 
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 impl<S: Send + Sync> OptionalFromRequestParts<S> for Identity {
     type Rejection = Infallible;
 

@@ -56,6 +56,7 @@
 //! | `axum` | [`Identity`] and `Option<Identity>` as axum extractors |
 //! | `dev-provider` | `dev_provider::DevProvider`, an embedded OpenID Connect provider for development and tests |
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs, missing_debug_implementations, unreachable_pub)]
 
 #[macro_use]
@@ -67,6 +68,7 @@ mod builder;
 mod clock;
 mod cookies;
 #[cfg(feature = "dev-provider")]
+#[cfg_attr(docsrs, doc(cfg(feature = "dev-provider")))]
 pub mod dev_provider;
 mod error;
 #[cfg(feature = "axum")]
@@ -74,6 +76,7 @@ mod extract;
 mod flow;
 mod future;
 #[cfg(feature = "fuzzing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "fuzzing")))]
 #[doc(hidden)]
 pub mod fuzzing;
 mod guard;
@@ -99,6 +102,7 @@ pub use builder::{SocialAuthLayerBuilder, MAX_FLOW_LIFETIME};
 pub use clock::Clock;
 pub use error::{AuthError, AuthErrorKind, ConfigError};
 #[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub use extract::IdentityRejection;
 pub use future::ResponseFuture;
 pub use guard::{RequireIdentity, RequireIdentityLayer};
