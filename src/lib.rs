@@ -40,6 +40,7 @@
 //! | Capability | How |
 //! |---|---|
 //! | Providers | [`Twitter`] (OAuth 1.0a), [`Facebook`], [`GitHub`], [`OAuth2`] (any code-flow provider), [`Oidc`] (any OpenID Connect issuer), [`Google`] |
+//! | Your own provider | implement [`oauth2::CodeFlowProvider`] (endpoints and a profile mapping), or [`provider::LoginProvider`] for another protocol |
 //! | Come back to the page after login | `/auth/<provider>?login=start&return_to=/path` (same-origin paths only) |
 //! | Log out | `POST /auth/logout` |
 //! | API clients and gRPC | `Authorization: Bearer <token>`, the token from `GET /auth/token` |
