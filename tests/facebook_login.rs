@@ -45,7 +45,7 @@ async fn the_dialog_gets_state_pkce_scope_and_this_route_as_redirect_uri() {
     let app = app::start().await;
     let browser = Browser::new();
     browser.follow(&app.url("/auth/facebook?login=start")).await;
-    let params = app.facebook.last_dialog_params();
+    let params = app.facebook.last_authorize_params();
     let get = |name: &str| {
         params
             .iter()

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use common::app::{self, json_of};
 use common::browser::{Browser, Visit};
 use common::fake_oidc::{
-    self, CallbackIss, ClientAuthMode, Endpoint, FakeOidc, IdTokenFault, OidcConfig, SigningAlg,
+    self, CallbackIss, Endpoint, FakeOidc, IdTokenFault, OidcConfig, SigningAlg, TokenAuth,
 };
 use common::fault::Fault;
 use common::server;
@@ -33,7 +33,7 @@ async fn serve_app(provider: impl Into<Provider>) -> String {
 
 fn oidc_for(fake: &FakeOidc) -> Oidc {
     let cfg = fake.config();
-    Oidc::new(&fake.issuer, &cfg.client_id, &cfg.client_secret)
+    Oidc::new(&fake.issuer(), &cfg.client_id, &cfg.client_secret)
 }
 
 async fn start(cfg: OidcConfig) -> (FakeOidc, String) {
@@ -163,7 +163,7 @@ async fn a_failed_discovery_is_502_and_is_not_cached() {
 #[tokio::test]
 async fn discovery_naming_another_issuer_is_502() {
     let (fake, base) = start(OidcConfig::new()).await;
-    fake.set_discovery_issuer(Some(format!("{}/", fake.issuer)));
+    fake.set_discovery_issuer(Some(format!("{}/", fake.issuer())));
     let (browser, visit) = login(&base).await;
     assert_eq!(visit.status, 502, "{}", visit.body);
     assert_eq!(json_of(&visit.body)["error"], "provider_error");
@@ -385,7 +385,7 @@ async fn an_unverified_email_is_left_out() {
 #[tokio::test]
 async fn client_secret_post_is_chosen_from_discovery_or_configured() {
     let fake = fake_oidc::start(OidcConfig {
-        client_auth: ClientAuthMode::Post,
+        client_auth: TokenAuth::Post,
         ..OidcConfig::new()
     })
     .await;
@@ -435,7 +435,7 @@ async fn google_preset_uses_its_issuer_and_logs_in_like_any_oidc_provider() {
     let fake = fake_oidc::start(OidcConfig::new()).await;
     let cfg = fake.config();
     let base =
-        serve_app(Google::new(&cfg.client_id, &cfg.client_secret).issuer_url(&fake.issuer)).await;
+        serve_app(Google::new(&cfg.client_id, &cfg.client_secret).issuer_url(&fake.issuer())).await;
     let browser = Browser::new();
     let visit = browser
         .follow(&format!("{base}/auth/google?login=start"))

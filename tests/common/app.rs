@@ -133,30 +133,3 @@ async fn hyper_app(req: Request<Incoming>) -> Result<Response<Full<bytes::Bytes>
 pub fn json_of(body: &str) -> serde_json::Value {
     serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
 }
-
-/// The `kid` the layer writes in tokens signed with `secret`'s key: base64url of the first
-/// 9 bytes of SHA-256("socialauth key id\0" + signing key), where the signing key is the
-/// signing half of `cookie::Key::derive_from(secret)`.
-pub fn identity_kid(secret: &[u8]) -> String {
-    use base64::Engine;
-    use sha2::Digest;
-    let key = cookie::Key::derive_from(secret);
-    let mut id = sha2::Sha256::new();
-    id.update(b"socialauth key id\0");
-    id.update(key.signing());
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&id.finalize()[..9])
-}
-
-/// Signs `claims` exactly as the layer signs an identity token with `secret` (HS256 through
-/// `jsonwebtoken`, with the key's `kid`): what only someone holding the secret can do.
-pub fn forge_identity(claims: &serde_json::Value, secret: &[u8]) -> String {
-    let key = cookie::Key::derive_from(secret);
-    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
-    header.kid = Some(identity_kid(secret));
-    jsonwebtoken::encode(
-        &header,
-        claims,
-        &jsonwebtoken::EncodingKey::from_secret(key.signing()),
-    )
-    .expect("HS256 signing does not fail")
-}

@@ -133,20 +133,20 @@ async fn item_09_a_mix_up_between_two_openid_providers_is_refused_before_any_exc
         "state",
         Some(&b_state),
     );
-    let mixed = with_param(&mixed, "iss", Some(&honest.issuer));
+    let mixed = with_param(&mixed, "iss", Some(&honest.issuer()));
     let reply = Reply::read(victim.get(&mixed).await).await;
-    reply.assert_refused(400, "invalid_request", true, &[&honest.issuer, &a_code]);
+    reply.assert_refused(400, "invalid_request", true, &[&honest.issuer(), &a_code]);
 
     // The other way round: `a`'s callback carrying `b`'s issuer.
-    let spoofed = with_param(&a_callback, "iss", Some(&attacker.issuer));
+    let spoofed = with_param(&a_callback, "iss", Some(&attacker.issuer()));
     let reply = Reply::read(victim.get(&spoofed).await).await;
-    reply.assert_refused(400, "invalid_request", true, &[&attacker.issuer]);
+    reply.assert_refused(400, "invalid_request", true, &[&attacker.issuer()]);
     // An `iss` that only looks like the issuer.
     for lookalike in [
-        format!("{}/", honest.issuer),
-        honest.issuer.to_uppercase(),
-        format!("{} ", honest.issuer),
-        honest.issuer.replace("http://", "https://"),
+        format!("{}/", honest.issuer()),
+        honest.issuer().to_uppercase(),
+        format!("{} ", honest.issuer()),
+        honest.issuer().replace("http://", "https://"),
     ] {
         let fresh = Browser::new();
         let callback = start_at(&base, "a", &fresh).await;
