@@ -4,45 +4,18 @@
 
 mod common;
 
-use common::app::{self, json_of};
+use common::app::{self, github_for, json_of, serve_with, IDENTITY_COOKIE};
 use common::browser::Browser;
 use common::fake_github::{self, Endpoint, FakeGitHub, GitHubConfig, TokenAuth};
 use common::fault::Fault;
 use common::server;
-use http::header::{LOCATION, SET_COOKIE};
-use socialauth::{ClientAuth, GitHub, OAuth2, Provider, SocialAuthLayer};
-
-const IDENTITY_COOKIE: &str = "__Host-socialauth";
-
-/// The test app (`/`, `/whoami`, `/maybe`) behind a layer with this one provider.
-async fn serve_app(provider: impl Into<Provider>) -> String {
-    let layer = SocialAuthLayer::builder()
-        .secret(app::SECRET)
-        .provider(provider)
-        .build()
-        .expect("valid configuration");
-    let addr = server::serve(app::axum_app().layer(layer)).await;
-    format!("http://{addr}")
-}
-
-fn github_for(fake: &FakeGitHub) -> GitHub {
-    let cfg = fake.config();
-    GitHub::new(&cfg.client_id, &cfg.client_secret)
-        .web_base_url(&fake.base_url)
-        .api_base_url(fake.api_url())
-}
-
-fn param(params: &[(String, String)], name: &str) -> Option<String> {
-    params
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.clone())
-}
+use http::header::SET_COOKIE;
+use socialauth::{ClientAuth, GitHub, OAuth2, SocialAuthLayer};
 
 #[tokio::test]
 async fn github_login_then_whoami() {
     let fake = fake_github::start(GitHubConfig::new()).await;
-    let base = serve_app(github_for(&fake)).await;
+    let base = serve_with(github_for(&fake)).await;
     let browser = Browser::new();
 
     let visit = browser
@@ -61,15 +34,15 @@ async fn github_login_then_whoami() {
     // The authorize request: this route as redirect_uri, the default scope, state and PKCE.
     let params = fake.last_authorize_params();
     assert_eq!(
-        param(&params, "redirect_uri"),
-        Some(format!("{base}/auth/github"))
+        server::param(&params, "redirect_uri"),
+        Some(format!("{base}/auth/github").as_str())
     );
     assert_eq!(
-        param(&params, "scope").as_deref(),
+        server::param(&params, "scope").as_deref(),
         Some("read:user user:email")
     );
     assert_eq!(
-        param(&params, "code_challenge_method").as_deref(),
+        server::param(&params, "code_challenge_method").as_deref(),
         Some("S256")
     );
     // GitHub documents client_secret_post; the API is asked for its own media type.
@@ -89,7 +62,7 @@ async fn enterprise_base_url_serves_web_and_api_from_one_host() {
     let provider = GitHub::new(&cfg.client_id, &cfg.client_secret)
         .name("ghe")
         .enterprise_base_url(&fake.base_url);
-    let base = serve_app(provider).await;
+    let base = serve_with(provider).await;
     let browser = Browser::new();
     let visit = browser
         .follow(&format!("{base}/auth/ghe?login=start"))
@@ -108,7 +81,7 @@ async fn without_a_public_email_or_name_the_primary_verified_email_and_login_are
         ..GitHubConfig::new()
     })
     .await;
-    let base = serve_app(github_for(&fake)).await;
+    let base = serve_with(github_for(&fake)).await;
     let browser = Browser::new();
     let visit = browser
         .follow(&format!("{base}/auth/github?login=start"))
@@ -128,7 +101,7 @@ async fn an_unverified_primary_email_is_not_used() {
         email.verified = !email.primary;
     }
     let fake = fake_github::start(cfg).await;
-    let base = serve_app(github_for(&fake)).await;
+    let base = serve_with(github_for(&fake)).await;
     let browser = Browser::new();
     browser
         .follow(&format!("{base}/auth/github?login=start"))
@@ -145,7 +118,7 @@ async fn without_the_user_email_scope_the_login_succeeds_without_an_email() {
         ..GitHubConfig::new()
     })
     .await;
-    let base = serve_app(github_for(&fake).scope("read:user")).await;
+    let base = serve_with(github_for(&fake).scope("read:user")).await;
     let browser = Browser::new();
     let visit = browser
         .follow(&format!("{base}/auth/github?login=start"))
@@ -159,14 +132,11 @@ async fn without_the_user_email_scope_the_login_succeeds_without_an_email() {
 #[tokio::test]
 async fn a_replayed_code_refused_with_status_200_is_401_login_failed() {
     let fake = fake_github::start(GitHubConfig::new()).await;
-    let base = serve_app(github_for(&fake)).await;
+    let base = serve_with(github_for(&fake)).await;
     let browser = Browser::new();
-    let start = browser
-        .get(&format!("{base}/auth/github?login=start"))
+    let callback = browser
+        .callback_from(&format!("{base}/auth/github?login=start"))
         .await;
-    let authorize = start.headers()[LOCATION].to_str().unwrap().to_owned();
-    let back = browser.get(&authorize).await;
-    let callback = back.headers()[LOCATION].to_str().unwrap().to_owned();
     let cookie = browser.cookie_header_for(&callback).unwrap();
 
     let first = browser
@@ -199,7 +169,7 @@ async fn a_wrong_client_secret_is_401_login_failed_and_nobody_is_signed_in() {
     let provider = GitHub::new(&fake.config().client_id, "not-the-secret")
         .web_base_url(&fake.base_url)
         .api_base_url(fake.api_url());
-    let base = serve_app(provider).await;
+    let base = serve_with(provider).await;
     let browser = Browser::new();
     let visit = browser
         .follow(&format!("{base}/auth/github?login=start"))
@@ -214,7 +184,7 @@ async fn a_wrong_client_secret_is_401_login_failed_and_nobody_is_signed_in() {
 #[tokio::test]
 async fn token_endpoint_5xx_html_and_garbage_are_502_provider_error() {
     let fake = fake_github::start(GitHubConfig::new()).await;
-    let base = serve_app(github_for(&fake)).await;
+    let base = serve_with(github_for(&fake)).await;
     for fault in [
         Fault::Status(500, r#"{"error":"server_error"}"#.into()),
         Fault::Html,
@@ -235,7 +205,7 @@ async fn token_endpoint_5xx_html_and_garbage_are_502_provider_error() {
 async fn cancelling_at_github_is_401_access_denied() {
     let fake = fake_github::start(GitHubConfig::new()).await;
     fake.set_user_denies(true);
-    let base = serve_app(github_for(&fake)).await;
+    let base = serve_with(github_for(&fake)).await;
     let browser = Browser::new();
     let visit = browser
         .follow(&format!("{base}/auth/github?login=start"))
@@ -248,13 +218,13 @@ async fn cancelling_at_github_is_401_access_denied() {
 #[tokio::test]
 async fn extra_authorize_params_reach_github_and_reserved_ones_are_refused_at_build() {
     let fake = fake_github::start(GitHubConfig::new()).await;
-    let base = serve_app(github_for(&fake).authorize_param("allow_signup", "false")).await;
+    let base = serve_with(github_for(&fake).authorize_param("allow_signup", "false")).await;
     let browser = Browser::new();
     browser
         .follow(&format!("{base}/auth/github?login=start"))
         .await;
     assert_eq!(
-        param(&fake.last_authorize_params(), "allow_signup").as_deref(),
+        server::param(&fake.last_authorize_params(), "allow_signup"),
         Some("false")
     );
 
@@ -284,7 +254,7 @@ fn generic_for(fake: &FakeGitHub) -> OAuth2 {
 
 /// Serves `provider` and logs in; returns the browser, the visit and the app's base URL.
 async fn generic_login(provider: OAuth2) -> (Browser, common::browser::Visit, String) {
-    let base = serve_app(provider).await;
+    let base = serve_with(provider).await;
     let browser = Browser::new();
     let visit = browser
         .follow(&format!("{base}/auth/corp?login=start"))
@@ -311,7 +281,7 @@ async fn generic_oauth2_with_client_secret_basic() {
     assert_eq!(who["name"], "octocat");
     assert_eq!(who["email"], "octocat@github.com");
     assert_eq!(
-        param(&fake.last_authorize_params(), "scope").as_deref(),
+        server::param(&fake.last_authorize_params(), "scope"),
         Some("read:user")
     );
 }

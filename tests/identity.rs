@@ -160,16 +160,9 @@ async fn the_identity_lifetime_sets_cookie_max_age_and_token_expiry() {
     })
     .await;
     let browser = Browser::new();
-    let start = browser.get(&app.url("/auth/facebook?login=start")).await;
-    let dialog = start.headers()[http::header::LOCATION]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    let back = browser.get(&dialog).await;
-    let callback = back.headers()[http::header::LOCATION]
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let callback = browser
+        .callback_from(&app.url("/auth/facebook?login=start"))
+        .await;
     let done = browser.get(&callback).await;
     let identity = done
         .headers()

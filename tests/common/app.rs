@@ -9,14 +9,21 @@ use http::{Request, Response};
 use http_body_util::Full;
 use hyper::body::Incoming;
 use serde_json::json;
-use socialauth::{Facebook, Identity, SocialAuthLayer, SocialAuthLayerBuilder, Twitter};
+use socialauth::{
+    Facebook, GitHub, Identity, Oidc, Provider, SocialAuthLayer, SocialAuthLayerBuilder, Twitter,
+};
 
 use super::fake_facebook::{self, FacebookConfig, FakeFacebook};
+use super::fake_github::FakeGitHub;
+use super::fake_oidc::FakeOidc;
 use super::fake_twitter::{self, FakeTwitter, TwitterConfig};
 use super::server;
 
 /// The secret every test app uses (32 bytes).
 pub const SECRET: &[u8] = b"test-secret-test-secret-test-sec";
+
+/// The identity cookie's name.
+pub const IDENTITY_COOKIE: &str = "__Host-socialauth";
 
 /// A running app and the fakes it talks to.
 pub struct App {
@@ -54,6 +61,31 @@ pub fn builder(twitter: &FakeTwitter, facebook: &FakeFacebook) -> SocialAuthLaye
                 .dialog_base_url(&facebook.base_url)
                 .graph_base_url(&facebook.base_url),
         )
+}
+
+/// The GitHub preset pointed at `fake`.
+pub fn github_for(fake: &FakeGitHub) -> GitHub {
+    let cfg = fake.config();
+    GitHub::new(&cfg.client_id, &cfg.client_secret)
+        .web_base_url(&fake.base_url)
+        .api_base_url(fake.api_url())
+}
+
+/// An OpenID Connect provider discovering `fake`.
+pub fn oidc_for(fake: &FakeOidc) -> Oidc {
+    let cfg = fake.config();
+    Oidc::new(&fake.issuer(), &cfg.client_id, &cfg.client_secret)
+}
+
+/// The test app ([`axum_app`]) behind a layer with this one provider: its base URL.
+pub async fn serve_with(provider: impl Into<Provider>) -> String {
+    let layer = SocialAuthLayer::builder()
+        .secret(SECRET)
+        .provider(provider)
+        .build()
+        .expect("valid configuration");
+    let addr = server::serve(axum_app().layer(layer)).await;
+    format!("http://{addr}")
 }
 
 /// Starts both fakes and an axum app with the default test configuration.

@@ -8,6 +8,7 @@
 
 pub mod app;
 pub mod browser;
+pub mod captured_logs;
 pub mod clock;
 pub mod fake_facebook;
 pub mod fake_github;

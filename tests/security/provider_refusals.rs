@@ -5,13 +5,15 @@
 
 use serde_json::Value;
 
+use crate::common::app::oidc_for;
 use crate::common::app::{self, SECRET};
 use crate::common::browser::Browser;
+use crate::common::browser::{query_param, with_param};
 use crate::common::fake_github;
 use crate::common::fake_oidc::{self, CallbackIss, Endpoint, OidcConfig};
 use crate::common::fault::{Fault, RawResponse};
 use crate::common::server;
-use crate::support::{oidc_for, query_param, with_param, world, world_with, Fakes, Reply};
+use crate::support::{world, world_with, Fakes, Reply};
 
 /// What the fakes write in their refusals; none of it may reach the browser.
 const PROVIDER_WORDS: [&str; 8] = [

@@ -331,7 +331,6 @@ use crate::common::fake_github::{self, FakeGitHub, GitHubConfig};
 use crate::common::fake_oidc::{self, FakeOidc, OidcConfig};
 use crate::common::fake_twitter::{self, FakeTwitter, TwitterConfig};
 use crate::common::server;
-use socialauth::{GitHub, Oidc};
 
 /// The providers of [`World`], by route name.
 pub const PROVIDERS: [&str; 4] = ["facebook", "twitter", "oidc", "github"];
@@ -354,18 +353,6 @@ pub struct Fakes {
     pub github: GitHubConfig,
 }
 
-pub fn oidc_for(fake: &FakeOidc) -> Oidc {
-    let cfg = fake.config();
-    Oidc::new(&fake.issuer(), &cfg.client_id, &cfg.client_secret)
-}
-
-pub fn github_for(fake: &FakeGitHub) -> GitHub {
-    let cfg = fake.config();
-    GitHub::new(&cfg.client_id, &cfg.client_secret)
-        .web_base_url(&fake.base_url)
-        .api_base_url(fake.api_url())
-}
-
 pub async fn world() -> World {
     world_with(Fakes::default(), |b| b).await
 }
@@ -379,8 +366,8 @@ pub async fn world_with(
     let oidc = fake_oidc::start(fakes.oidc).await;
     let github = fake_github::start(fakes.github).await;
     let builder = app::builder(&twitter, &facebook)
-        .provider(oidc_for(&oidc))
-        .provider(github_for(&github));
+        .provider(app::oidc_for(&oidc))
+        .provider(app::github_for(&github));
     let layer = configure(builder).build().expect("valid configuration");
     let addr = server::serve(app::axum_app().layer(layer)).await;
     World {
@@ -423,41 +410,6 @@ impl World {
 
     /// [`callback`](Self::callback), starting at `start` (a path with its query).
     pub async fn callback_from(&self, browser: &Browser, start: &str) -> String {
-        let started = browser.get(&self.url(start)).await;
-        assert_eq!(started.status(), 303, "{start}");
-        let at_provider = started.headers()[LOCATION].to_str().unwrap().to_owned();
-        let back = browser.get(&at_provider).await;
-        assert_eq!(back.status(), 302, "{at_provider}");
-        back.headers()[LOCATION].to_str().unwrap().to_owned()
+        browser.callback_from(&self.url(start)).await
     }
-}
-
-/// The value of query parameter `name` in `url`.
-pub fn query_param(url: &str, name: &str) -> Option<String> {
-    url::Url::parse(url)
-        .ok()?
-        .query_pairs()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
-}
-
-/// `url` with query parameter `name` set to `value` (or removed, with `None`).
-pub fn with_param(url: &str, name: &str, value: Option<&str>) -> String {
-    let mut parsed = url::Url::parse(url).expect("URL");
-    let pairs: Vec<(String, String)> = parsed
-        .query_pairs()
-        .into_owned()
-        .filter(|(k, _)| k != name)
-        .collect();
-    {
-        let mut query = parsed.query_pairs_mut();
-        query.clear();
-        for (k, v) in &pairs {
-            query.append_pair(k, v);
-        }
-        if let Some(value) = value {
-            query.append_pair(name, value);
-        }
-    }
-    parsed.to_string()
 }

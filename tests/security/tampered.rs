@@ -7,9 +7,10 @@
 use std::time::{Duration, Instant};
 
 use crate::common::app::SECRET;
+use crate::common::browser::query_param;
 use crate::common::browser::Browser;
 use crate::common::forge::{claims_for, genuine_header, issued_identity_token, sign_raw};
-use crate::support::{call, direct_default, peak_allocation, query_param, request, world, Reply};
+use crate::support::{call, direct_default, peak_allocation, request, world, Reply};
 
 const BASE64URL: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
