@@ -13,6 +13,7 @@ use socialauth::{
     Facebook, GitHub, Identity, Oidc, Provider, SocialAuthLayer, SocialAuthLayerBuilder, Twitter,
 };
 
+use super::browser::{Browser, Visit};
 use super::fake_facebook::{self, FacebookConfig, FakeFacebook};
 use super::fake_github::FakeGitHub;
 use super::fake_oidc::FakeOidc;
@@ -86,6 +87,17 @@ pub async fn serve_with(provider: impl Into<Provider>) -> String {
         .expect("valid configuration");
     let addr = server::serve(axum_app().layer(layer)).await;
     format!("http://{addr}")
+}
+
+/// Serves `provider` alone ([`serve_with`]) and signs in through its route `/auth/<route>`
+/// in a new browser: the browser, the visit and the app's base URL.
+pub async fn login_with(provider: impl Into<Provider>, route: &str) -> (Browser, Visit, String) {
+    let base = serve_with(provider).await;
+    let browser = Browser::new();
+    let visit = browser
+        .follow(&format!("{base}/auth/{route}?login=start"))
+        .await;
+    (browser, visit, base)
 }
 
 /// Starts both fakes and an axum app with the default test configuration.
