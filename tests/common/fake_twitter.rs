@@ -170,12 +170,17 @@ impl Provider for TwitterConfig {
             let reason = format!("{} {} not allowed", parts.method, parts.uri.path());
             return Err(refuse(405, 34, "Sorry, that page does not exist.", reason));
         }
+        if endpoint == Endpoint::Authenticate {
+            return Ok(authenticate(fake, parts));
+        }
         let form = server::is_form(&parts.headers).then_some(body);
+        let mut state = fake.state();
+        let params = verify(fake.config(), &mut state, endpoint, parts, form)?;
         match endpoint {
-            Endpoint::RequestToken => request_token(fake, parts, form),
-            Endpoint::Authenticate => Ok(authenticate(fake, parts)),
-            Endpoint::AccessToken => access_token(fake, parts, form),
-            Endpoint::VerifyCredentials => verify_credentials(fake, parts, form),
+            Endpoint::RequestToken => request_token(&mut state, params),
+            Endpoint::AccessToken => access_token(fake.config(), &mut state, params),
+            _ if params.token.is_none() => Err(bad_token("no oauth_token")),
+            _ => Ok(verify_credentials(fake.config(), parts)),
         }
     }
 }
@@ -192,13 +197,14 @@ fn signed_uri(parts: &Parts) -> String {
     format!("http://{host}{}", parts.uri.path())
 }
 
-/// Signature, then consumer key, timestamp window and nonce (recorded once verified).
+/// Signature (keyed with the secret of the kind of token `endpoint` takes), then consumer
+/// key, timestamp window and nonce (recorded once verified).
 fn verify(
     cfg: &TwitterConfig,
     state: &mut State,
+    endpoint: Endpoint,
     parts: &Parts,
     form: Option<&[u8]>,
-    token_secret: impl FnOnce(&State, &str) -> Option<String>,
 ) -> Result<OAuthParams, Reject> {
     let auth = parts
         .headers
@@ -215,7 +221,12 @@ fn verify(
         form,
         auth,
         &cfg.consumer_secret,
-        |token| token_secret(state, token),
+        |token| match endpoint {
+            // A request token request carries no token: any oauth_token is unknown.
+            Endpoint::RequestToken => None,
+            Endpoint::AccessToken => state.request_tokens.get(token).map(|rt| rt.secret.clone()),
+            _ => state.access_tokens.get(token).cloned(),
+        },
     )
     .map_err(unauthorized)?;
     if params.consumer_key != cfg.consumer_key {
@@ -241,14 +252,7 @@ fn form_response(pairs: &[(&str, &str)]) -> Response<FakeBody> {
     server::response(200, "application/x-www-form-urlencoded", body)
 }
 
-fn request_token(
-    fake: &FakeTwitter,
-    parts: &Parts,
-    form: Option<&[u8]>,
-) -> Result<Response<FakeBody>, Reject> {
-    let mut state = fake.state();
-    // A request token request carries no token: any oauth_token is unknown.
-    let params = verify(fake.config(), &mut state, parts, form, |_, _| None)?;
+fn request_token(state: &mut State, params: OAuthParams) -> Result<Response<FakeBody>, Reject> {
     let callback = params
         .callback
         .ok_or_else(|| unauthorized("no oauth_callback"))?;
@@ -314,14 +318,10 @@ fn authenticate(fake: &FakeTwitter, parts: &Parts) -> Response<FakeBody> {
 }
 
 fn access_token(
-    fake: &FakeTwitter,
-    parts: &Parts,
-    form: Option<&[u8]>,
+    cfg: &TwitterConfig,
+    state: &mut State,
+    params: OAuthParams,
 ) -> Result<Response<FakeBody>, Reject> {
-    let mut state = fake.state();
-    let params = verify(fake.config(), &mut state, parts, form, |state, token| {
-        state.request_tokens.get(token).map(|rt| rt.secret.clone())
-    })?;
     let token = params.token.ok_or_else(|| bad_token("no oauth_token"))?;
     let rt = state
         .request_tokens
@@ -336,7 +336,6 @@ fn access_token(
         (None, _) => return Err(unauthorized("no oauth_verifier")),
         (Some(given), _) => return Err(unauthorized(format!("wrong oauth_verifier {given}"))),
     }
-    let cfg = fake.config();
     let access = server::random_token(&format!("{}-", cfg.user_id), 16);
     let access_secret = server::random_token("ats-", 16);
     state
@@ -350,19 +349,8 @@ fn access_token(
     ]))
 }
 
-fn verify_credentials(
-    fake: &FakeTwitter,
-    parts: &Parts,
-    form: Option<&[u8]>,
-) -> Result<Response<FakeBody>, Reject> {
-    let mut state = fake.state();
-    let params = verify(fake.config(), &mut state, parts, form, |state, token| {
-        state.access_tokens.get(token).cloned()
-    })?;
-    if params.token.is_none() {
-        return Err(bad_token("no oauth_token"));
-    }
-    let cfg = fake.config();
+/// The signed request carried a valid access token: the user.
+fn verify_credentials(cfg: &TwitterConfig, parts: &Parts) -> Response<FakeBody> {
     let query = server::query_pairs(&parts.uri);
     let mut user = json!({
         "id": cfg.user_id.parse::<u64>().unwrap_or(0),
@@ -375,5 +363,5 @@ fn verify_credentials(
             user["email"] = json!(email);
         }
     }
-    Ok(server::json(200, &user))
+    server::json(200, &user)
 }
