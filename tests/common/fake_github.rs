@@ -19,7 +19,7 @@ use http::{Method, Response};
 use serde_json::{json, Value};
 
 pub use super::harness::TokenAuth;
-use super::harness::{self, Fake, Provider, Refusal, Reject};
+use super::harness::{self, Fake, Provider, Refusal, Reject, TokenRefusal};
 use super::server::{self, FakeBody};
 
 #[derive(Clone, Debug)]
@@ -186,82 +186,38 @@ fn authorize(fake: &FakeGitHub, parts: &Parts) -> Result<Response<FakeBody>, Rej
     Ok(server::redirect(&location))
 }
 
-/// The client credentials of a token request, and how they were sent.
-fn client_credentials(
-    parts: &Parts,
-    form: &[(String, String)],
-) -> Result<(TokenAuth, String, String), Reject> {
-    let in_body = |name| server::param(form, name);
-    match (harness::basic_credentials(parts), in_body("client_secret")) {
-        (Some(_), Some(_)) => Err(oauth(
-            "invalid_request",
-            "client authenticated twice (Basic and body)",
-        )),
-        (Some(_), None) if in_body("client_id").is_some() => Err(oauth(
-            "invalid_request",
-            "client_id in the body with Basic authentication",
-        )),
-        (Some(basic), None) => {
-            let (id, secret) = basic.map_err(|why| oauth("invalid_request", why))?;
-            Ok((TokenAuth::Basic, id, secret))
-        }
-        (None, Some(secret)) => {
-            let id = in_body("client_id").unwrap_or("").to_owned();
-            Ok((TokenAuth::Post, id, secret.to_owned()))
-        }
-        (None, None) => Err(oauth(
-            "incorrect_client_credentials",
-            "no client credentials",
-        )),
-    }
-}
-
 fn token(fake: &FakeGitHub, parts: &Parts, body: &[u8]) -> Result<Response<FakeBody>, Reject> {
     let cfg = fake.config();
     let form = server::form_pairs(body);
-    let (auth, id, secret) = client_credentials(parts, &form)?;
-    if auth != cfg.token_auth {
-        return Err(oauth(
-            "incorrect_client_credentials",
-            format!(
-                "expected {:?} client authentication, got {auth:?}",
-                cfg.token_auth
-            ),
-        ));
-    }
-    if id != cfg.client_id || secret != cfg.client_secret {
-        return Err(oauth(
-            "incorrect_client_credentials",
-            "The client_id and/or client_secret passed are incorrect.",
-        ));
-    }
-    let get = |name| server::param(&form, name);
-    if get("grant_type").is_some_and(|g| g != "authorization_code") {
-        return Err(oauth("unsupported_grant_type", "bad grant_type"));
-    }
-    let grant = fake
-        .redeem_code(get("code").unwrap_or(""), get("redirect_uri"))
-        .map_err(|refusal| match refusal {
-            Refusal::UnknownCode | Refusal::UsedCode => oauth(
-                "bad_verification_code",
-                "The code passed is incorrect or expired.",
-            ),
-            Refusal::RedirectUri(_) => oauth(
-                "redirect_uri_mismatch",
-                "The redirect_uri MUST match the registered callback URL for this application.",
-            ),
-        })?;
-    if !grant.verifies(get("code_verifier").unwrap_or("")) {
-        return Err(oauth(
+    let exchanged = fake.exchange_code(
+        parts,
+        &form,
+        cfg.token_auth,
+        &cfg.client_id,
+        &cfg.client_secret,
+    );
+    let grant = exchanged.map_err(|refusal| match refusal {
+        TokenRefusal::Client("invalid_client", why) => oauth("incorrect_client_credentials", why),
+        TokenRefusal::Client(code, why) => oauth(code, why),
+        TokenRefusal::GrantType => oauth("unsupported_grant_type", "bad grant_type"),
+        TokenRefusal::Code(Refusal::RedirectUri(_)) => oauth(
+            "redirect_uri_mismatch",
+            "The redirect_uri MUST match the registered callback URL for this application.",
+        ),
+        TokenRefusal::Code(_) => oauth(
+            "bad_verification_code",
+            "The code passed is incorrect or expired.",
+        ),
+        TokenRefusal::Pkce => oauth(
             "invalid_grant",
             "The code_verifier does not match the challenge.",
-        ));
-    }
+        ),
+    })?;
     let scope = grant.scope.replace(' ', ",");
     let access_token = server::random_token("gho_", 18);
     let mut state = fake.state();
     state.tokens.insert(access_token.clone(), scope.clone());
-    state.token_auth_seen.push(auth);
+    state.token_auth_seen.push(cfg.token_auth);
     drop(state);
     let wants_json = parts
         .headers

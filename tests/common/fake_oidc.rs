@@ -31,7 +31,7 @@ use sha2::Sha256;
 
 use super::clock;
 pub use super::harness::TokenAuth;
-use super::harness::{self, Fake, Provider, Refusal, Reject};
+use super::harness::{self, Fake, Provider, Refusal, Reject, TokenRefusal};
 use super::server::{self, FakeBody};
 
 #[derive(Clone, Debug)]
@@ -465,38 +465,26 @@ fn authorize(fake: &FakeOidc, parts: &Parts) -> Result<Response<FakeBody>, Rejec
 fn token(fake: &FakeOidc, parts: &Parts, body: &[u8]) -> Result<Response<FakeBody>, Reject> {
     let cfg = fake.config();
     let form = server::form_pairs(body);
-    let get = |name| server::param(&form, name);
-    let invalid_client = |why: &str| oauth(401, "invalid_client", why);
-    let (id, secret) = match (cfg.client_auth, harness::basic_credentials(parts)) {
-        (TokenAuth::Basic, Some(basic)) => {
-            if get("client_secret").is_some() || get("client_id").is_some() {
-                return Err(invalid_client("credentials in the body as well"));
-            }
-            basic.map_err(invalid_client)?
+    let exchanged = fake.exchange_code(
+        parts,
+        &form,
+        cfg.client_auth,
+        &cfg.client_id,
+        &cfg.client_secret,
+    );
+    let grant = exchanged.map_err(|refusal| match refusal {
+        TokenRefusal::Client(_, why) => oauth(401, "invalid_client", why),
+        TokenRefusal::GrantType => oauth(400, "unsupported_grant_type", "bad grant_type"),
+        TokenRefusal::Code(refusal) => {
+            let why = match refusal {
+                Refusal::UnknownCode => "unknown code",
+                Refusal::UsedCode => "code already used",
+                Refusal::RedirectUri(_) => "redirect_uri differs",
+            };
+            oauth(400, "invalid_grant", why)
         }
-        (TokenAuth::Post, None) => (
-            get("client_id").unwrap_or("").to_owned(),
-            get("client_secret").unwrap_or("").to_owned(),
-        ),
-        (mode, _) => return Err(invalid_client(&format!("expected {mode:?} authentication"))),
-    };
-    if id != cfg.client_id || secret != cfg.client_secret {
-        return Err(invalid_client("wrong client credentials"));
-    }
-    if get("grant_type") != Some("authorization_code") {
-        return Err(oauth(400, "unsupported_grant_type", "bad grant_type"));
-    }
-    let invalid_grant = |why: &str| oauth(400, "invalid_grant", why);
-    let grant = fake
-        .redeem_code(get("code").unwrap_or(""), get("redirect_uri"))
-        .map_err(|refusal| match refusal {
-            Refusal::UnknownCode => invalid_grant("unknown code"),
-            Refusal::UsedCode => invalid_grant("code already used"),
-            Refusal::RedirectUri(_) => invalid_grant("redirect_uri differs"),
-        })?;
-    if !grant.verifies(get("code_verifier").unwrap_or("")) {
-        return Err(invalid_grant("PKCE verification failed"));
-    }
+        TokenRefusal::Pkce => oauth(400, "invalid_grant", "PKCE verification failed"),
+    })?;
     let access_token = server::random_token("at-", 16);
     let mut state = fake.state();
     state.tokens.insert(access_token.clone(), cfg.sub.clone());

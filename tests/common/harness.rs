@@ -284,6 +284,84 @@ pub enum Refusal {
     RedirectUri(String),
 }
 
+/// Why a token request was refused.
+#[derive(Debug, PartialEq, Eq)]
+pub enum TokenRefusal {
+    /// The client's authentication: an OAuth error code (`invalid_request` for a malformed
+    /// one, `invalid_client` otherwise) and why.
+    Client(&'static str, String),
+    /// Not `grant_type=authorization_code`.
+    GrantType,
+    Code(Refusal),
+    /// The `code_verifier` is not the one of the code's challenge.
+    Pkce,
+}
+
+impl<P: Provider> Fake<P> {
+    /// The checks of a strict token endpoint for the authorization code grant: the client
+    /// authenticates exactly as `auth` says with `client_id` and `client_secret`,
+    /// `grant_type=authorization_code`, a single-use code redeemed for the same
+    /// `redirect_uri`, and the PKCE verifier of its challenge.
+    pub fn exchange_code(
+        &self,
+        parts: &Parts,
+        form: &[(String, String)],
+        auth: TokenAuth,
+        client_id: &str,
+        client_secret: &str,
+    ) -> Result<Grant, TokenRefusal> {
+        let (used, id, secret) = client_credentials(parts, form)?;
+        let client = |why: String| TokenRefusal::Client("invalid_client", why);
+        if used != auth {
+            return Err(client(format!(
+                "expected {auth:?} client authentication, got {used:?}"
+            )));
+        }
+        if id != client_id || secret != client_secret {
+            return Err(client("wrong client credentials".into()));
+        }
+        let get = |name| server::param(form, name);
+        if get("grant_type") != Some("authorization_code") {
+            return Err(TokenRefusal::GrantType);
+        }
+        let grant = self
+            .redeem_code(get("code").unwrap_or(""), get("redirect_uri"))
+            .map_err(TokenRefusal::Code)?;
+        if !grant.verifies(get("code_verifier").unwrap_or("")) {
+            return Err(TokenRefusal::Pkce);
+        }
+        Ok(grant)
+    }
+}
+
+/// The client credentials of a token request, and how they were sent: HTTP Basic or the
+/// form body, never both.
+fn client_credentials(
+    parts: &Parts,
+    form: &[(String, String)],
+) -> Result<(TokenAuth, String, String), TokenRefusal> {
+    let in_body = |name| server::param(form, name);
+    let malformed = |why: &str| TokenRefusal::Client("invalid_request", why.to_owned());
+    match (basic_credentials(parts), in_body("client_secret")) {
+        (Some(_), Some(_)) => Err(malformed("client authenticated twice (Basic and body)")),
+        (Some(_), None) if in_body("client_id").is_some() => {
+            Err(malformed("client_id in the body with Basic authentication"))
+        }
+        (Some(basic), None) => {
+            let (id, secret) = basic.map_err(malformed)?;
+            Ok((TokenAuth::Basic, id, secret))
+        }
+        (None, Some(secret)) => {
+            let id = in_body("client_id").unwrap_or("").to_owned();
+            Ok((TokenAuth::Post, id, secret.to_owned()))
+        }
+        (None, None) => Err(TokenRefusal::Client(
+            "invalid_client",
+            "no client credentials".into(),
+        )),
+    }
+}
+
 /// The checks every strict OAuth 2.0 authorization endpoint makes: this `client_id`, an
 /// absolute http(s) `redirect_uri`, a `state` of at least `min_state` bytes, `response_type`
 /// `code` when given, and an S256 PKCE challenge. The error is the reason to refuse.
