@@ -33,11 +33,11 @@ async fn github_login_then_whoami() {
         Some(format!("{base}/auth/github").as_str())
     );
     assert_eq!(
-        server::param(&params, "scope").as_deref(),
+        server::param(&params, "scope"),
         Some("read:user user:email")
     );
     assert_eq!(
-        server::param(&params, "code_challenge_method").as_deref(),
+        server::param(&params, "code_challenge_method"),
         Some("S256")
     );
     // GitHub documents client_secret_post; the API is asked for its own media type.

@@ -66,7 +66,7 @@ async fn oidc_login_then_whoami_with_rs256_and_es256() {
 
         let params = fake.last_authorize_params();
         assert_eq!(
-            server::param(&params, "scope").as_deref(),
+            server::param(&params, "scope"),
             Some("openid email profile")
         );
         assert_eq!(
@@ -408,8 +408,7 @@ async fn google_preset_uses_its_issuer_and_logs_in_like_any_oidc_provider() {
     let fake = fake_oidc::start(OidcConfig::new()).await;
     let cfg = fake.config();
     let base =
-        serve_with(Google::new(&cfg.client_id, &cfg.client_secret).issuer_url(&fake.issuer()))
-            .await;
+        serve_with(Google::new(&cfg.client_id, &cfg.client_secret).issuer_url(fake.issuer())).await;
     let browser = Browser::new();
     let visit = browser
         .follow(&format!("{base}/auth/google?login=start"))

@@ -75,7 +75,7 @@ pub fn github_for(fake: &FakeGitHub) -> GitHub {
 /// An OpenID Connect provider discovering `fake`.
 pub fn oidc_for(fake: &FakeOidc) -> Oidc {
     let cfg = fake.config();
-    Oidc::new(&fake.issuer(), &cfg.client_id, &cfg.client_secret)
+    Oidc::new(fake.issuer(), &cfg.client_id, &cfg.client_secret)
 }
 
 /// The test app ([`axum_app`]) behind a layer with this one provider: its base URL.

@@ -124,16 +124,24 @@ impl Provider for FacebookConfig {
     const AUTHORIZE: Endpoint = Endpoint::Dialog;
 
     /// Paths under this API version; another version does not exist.
-    fn route(&self, path: &str) -> Result<Endpoint, Response<FakeBody>> {
+    fn route(&self, path: &str) -> Option<Endpoint> {
         let rest = path
             .strip_prefix('/')
             .and_then(|p| p.strip_prefix(self.api_version.as_str()));
-        match rest {
-            Some("/dialog/oauth") => Ok(Endpoint::Dialog),
-            Some("/oauth/access_token") => Ok(Endpoint::Token),
-            Some("/me") => Ok(Endpoint::Me),
-            _ => Err(not_found(path)),
+        match rest? {
+            "/dialog/oauth" => Some(Endpoint::Dialog),
+            "/oauth/access_token" => Some(Endpoint::Token),
+            "/me" => Some(Endpoint::Me),
+            _ => None,
         }
+    }
+
+    fn not_found(&self, path: &str) -> Response<FakeBody> {
+        server::json(
+            404,
+            &json!({"error": {"message": format!("Unknown path {path}"),
+                              "type": "OAuthException", "code": 803, "fbtrace_id": "x"}}),
+        )
     }
 
     fn answer(
@@ -152,14 +160,6 @@ impl Provider for FacebookConfig {
             (_, method) => Err(graph(100, format!("method {method} not supported here"))),
         }
     }
-}
-
-fn not_found(path: &str) -> Response<FakeBody> {
-    server::json(
-        404,
-        &json!({"error": {"message": format!("Unknown path {path}"),
-                          "type": "OAuthException", "code": 803, "fbtrace_id": "x"}}),
-    )
 }
 
 fn dialog(fake: &FakeFacebook, parts: &Parts) -> Result<Response<FakeBody>, Reject> {

@@ -136,14 +136,18 @@ impl Provider for GitHubConfig {
     type State = State;
     const AUTHORIZE: Endpoint = Endpoint::Authorize;
 
-    fn route(&self, path: &str) -> Result<Endpoint, Response<FakeBody>> {
-        Ok(match path {
+    fn route(&self, path: &str) -> Option<Endpoint> {
+        Some(match path {
             "/login/oauth/authorize" => Endpoint::Authorize,
             "/login/oauth/access_token" => Endpoint::Token,
             "/api/v3/user" => Endpoint::User,
             "/api/v3/user/emails" => Endpoint::Emails,
-            _ => return Err(server::json(404, &json!({"message": "Not Found"}))),
+            _ => return None,
         })
+    }
+
+    fn not_found(&self, _path: &str) -> Response<FakeBody> {
+        server::json(404, &json!({"message": "Not Found"}))
     }
 
     fn answer(

@@ -357,16 +357,20 @@ impl Provider for OidcConfig {
     type State = State;
     const AUTHORIZE: Endpoint = Endpoint::Authorize;
 
-    fn route(&self, path: &str) -> Result<Endpoint, Response<FakeBody>> {
-        Ok(match path.strip_prefix("/idp") {
+    fn route(&self, path: &str) -> Option<Endpoint> {
+        Some(match path.strip_prefix("/idp") {
             Some("/.well-known/openid-configuration") => Endpoint::Discovery,
             Some("/jwks") => Endpoint::Jwks,
             Some("/authorize") => Endpoint::Authorize,
             Some("/token") => Endpoint::Token,
             Some("/userinfo") => Endpoint::Userinfo,
             _ if path == "/evil/jwks" => Endpoint::EvilJwks,
-            _ => return Err(server::json(404, &json!({"error": "not_found"}))),
+            _ => return None,
         })
+    }
+
+    fn not_found(&self, _path: &str) -> Response<FakeBody> {
+        server::json(404, &json!({"error": "not_found"}))
     }
 
     fn answer(

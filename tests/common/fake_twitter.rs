@@ -142,18 +142,19 @@ impl Provider for TwitterConfig {
     type State = State;
     const AUTHORIZE: Endpoint = Endpoint::Authenticate;
 
-    fn route(&self, path: &str) -> Result<Endpoint, Response<FakeBody>> {
-        Ok(match path {
+    fn route(&self, path: &str) -> Option<Endpoint> {
+        Some(match path {
             "/oauth/request_token" => Endpoint::RequestToken,
             "/oauth/authenticate" => Endpoint::Authenticate,
             "/oauth/access_token" => Endpoint::AccessToken,
             "/1.1/account/verify_credentials.json" => Endpoint::VerifyCredentials,
-            _ => {
-                let message = "Sorry, that page does not exist.";
-                let body = json!({"errors": [{"code": 34, "message": message}]});
-                return Err(server::json(404, &body));
-            }
+            _ => return None,
         })
+    }
+
+    fn not_found(&self, _path: &str) -> Response<FakeBody> {
+        let message = "Sorry, that page does not exist.";
+        server::json(404, &json!({"errors": [{"code": 34, "message": message}]}))
     }
 
     fn answer(

@@ -34,8 +34,11 @@ pub trait Provider: Send + Sync + Sized + 'static {
     /// The endpoint where the user approves or denies; its query is recorded.
     const AUTHORIZE: Self::Endpoint;
 
-    /// The endpoint serving `path`, or the provider's own "not found" answer.
-    fn route(&self, path: &str) -> Result<Self::Endpoint, Response<FakeBody>>;
+    /// The endpoint serving `path`, if any.
+    fn route(&self, path: &str) -> Option<Self::Endpoint>;
+
+    /// The provider's own "not found" answer.
+    fn not_found(&self, path: &str) -> Response<FakeBody>;
 
     /// The provider's answer to a request the fault switches let through.
     fn answer(
@@ -50,14 +53,15 @@ pub trait Provider: Send + Sync + Sized + 'static {
 /// [`Fake::rejections`] and sent in an `x-fake-reason` header.
 pub struct Reject {
     reason: String,
-    response: Response<FakeBody>,
+    /// Boxed: a `Result`'s error should be small.
+    response: Box<Response<FakeBody>>,
 }
 
 impl Reject {
     pub fn new(reason: impl Into<String>, response: Response<FakeBody>) -> Self {
         Reject {
             reason: reason.into(),
-            response,
+            response: Box::new(response),
         }
     }
 
@@ -146,9 +150,9 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl<P: Provider> Fake<P> {
     async fn handle(&self, req: Request<Incoming>) -> Response<FakeBody> {
-        let endpoint = match self.shared.config.route(req.uri().path()) {
-            Ok(endpoint) => endpoint,
-            Err(not_found) => return not_found,
+        let config = &self.shared.config;
+        let Some(endpoint) = config.route(req.uri().path()) else {
+            return config.not_found(req.uri().path());
         };
         let (delay, fault) = {
             let mut records = self.records();
@@ -179,7 +183,7 @@ impl<P: Provider> Fake<P> {
             self.records()
                 .rejections
                 .push(format!("{endpoint:?}: {reason}"));
-            response
+            *response
         })
     }
 

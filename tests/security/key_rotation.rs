@@ -58,7 +58,7 @@ async fn item_17_old_key_tokens_work_during_the_overlap_and_are_anonymous_after_
     // A token signed with the new key but naming the old key's id, and the reverse: the
     // key named is the key that must verify.
     let old_header = crate::common::forge::genuine_header().await;
-    let swapped = sign_raw(&old_header, &claims_for("victim"), NEW_SECRET);
+    let swapped = sign_raw(&old_header, claims_for("victim"), NEW_SECRET);
     assert_eq!(
         who_with_cookie(&overlap, &cookie(&swapped)).await,
         "anonymous"

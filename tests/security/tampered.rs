@@ -122,7 +122,7 @@ fn item_05_tampered_identity_tokens_are_anonymous_quickly_and_in_bounded_memory(
         (token, genuine_header().await)
     });
     let layer = direct_default();
-    let control = sign_raw(&header_json, &claims_for("victim"), SECRET);
+    let control = sign_raw(&header_json, claims_for("victim"), SECRET);
     for (what, value) in [
         ("the genuine token", token.clone()),
         ("a forged control", control),
