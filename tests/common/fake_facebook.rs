@@ -165,23 +165,13 @@ impl Provider for FacebookConfig {
 fn dialog(fake: &FakeFacebook, parts: &Parts) -> Result<Response<FakeBody>, Reject> {
     let query = server::query_pairs(&parts.uri);
     let grant = harness::authorization(&query, &fake.config().app_id, 1).map_err(Reject::page)?;
-    let location = if fake.user_denies() {
-        harness::back_to(
-            &grant.redirect_uri,
-            &[
-                ("error", "access_denied"),
-                ("error_code", "200"),
-                ("error_description", "Permissions error"),
-                ("error_reason", "user_denied"),
-                ("state", &grant.state),
-            ],
-        )
-    } else {
-        let back = grant.redirect_uri.clone();
-        let state = grant.state.clone();
-        let code = fake.issue_code(grant);
-        harness::back_to(&back, &[("code", &code), ("state", &state)])
-    };
+    let refusal = [
+        ("error", "access_denied"),
+        ("error_code", "200"),
+        ("error_description", "Permissions error"),
+        ("error_reason", "user_denied"),
+    ];
+    let location = fake.consent(grant, &refusal, &[]);
     // Like Facebook, append the `#_=_` fragment browsers keep but never send.
     Ok(server::redirect(&format!("{location}#_=_")))
 }

@@ -172,21 +172,14 @@ fn authorize(fake: &FakeGitHub, parts: &Parts) -> Result<Response<FakeBody>, Rej
     let query = server::query_pairs(&parts.uri);
     let grant =
         harness::authorization(&query, &fake.config().client_id, 32).map_err(Reject::page)?;
-    if fake.user_denies() {
-        let description = "The user has denied your application access.";
-        return Ok(server::redirect(&harness::back_to(
-            &grant.redirect_uri,
-            &[
-                ("error", "access_denied"),
-                ("error_description", description),
-                ("state", &grant.state),
-            ],
-        )));
-    }
-    let back = grant.redirect_uri.clone();
-    let state = grant.state.clone();
-    let code = fake.issue_code(grant);
-    let location = harness::back_to(&back, &[("code", &code), ("state", &state)]);
+    let refusal = [
+        ("error", "access_denied"),
+        (
+            "error_description",
+            "The user has denied your application access.",
+        ),
+    ];
+    let location = fake.consent(grant, &refusal, &[]);
     Ok(server::redirect(&location))
 }
 

@@ -454,16 +454,16 @@ fn authorize(fake: &FakeOidc, parts: &Parts) -> Result<Response<FakeBody>, Rejec
     };
     let grant =
         harness::authorization(&query, &fake.config().client_id, 32).map_err(Reject::page)?;
-    let (back, state) = (grant.redirect_uri.clone(), grant.state.clone());
-    let code = fake.issue_code(harness::Grant { nonce, ..grant });
     let issuer = fake.issuer();
-    let mut params = vec![("code", code.as_str()), ("state", state.as_str())];
-    match fake.state().callback_iss {
-        CallbackIss::Omit => {}
-        CallbackIss::Correct => params.push(("iss", &issuer)),
-        CallbackIss::Wrong => params.push(("iss", "https://attacker.example/idp")),
-    }
-    Ok(server::redirect(&harness::back_to(&back, &params)))
+    let iss = match fake.state().callback_iss {
+        CallbackIss::Omit => None,
+        CallbackIss::Correct => Some(("iss", issuer.as_str())),
+        CallbackIss::Wrong => Some(("iss", "https://attacker.example/idp")),
+    };
+    let grant = harness::Grant { nonce, ..grant };
+    let refusal = [("error", "access_denied")];
+    let location = fake.consent(grant, &refusal, iss.as_slice());
+    Ok(server::redirect(&location))
 }
 
 fn token(fake: &FakeOidc, parts: &Parts, body: &[u8]) -> Result<Response<FakeBody>, Reject> {

@@ -245,6 +245,28 @@ impl<P: Provider> Fake<P> {
         code
     }
 
+    /// The user's answer to `grant`'s authorization request, as the URL back to the client:
+    /// a new code and the `state`, or (when the user denies) `refusal` and the `state`;
+    /// then `extra`.
+    pub fn consent(
+        &self,
+        grant: Grant,
+        refusal: &[(&str, &str)],
+        extra: &[(&str, &str)],
+    ) -> String {
+        let (back, state) = (grant.redirect_uri.clone(), grant.state.clone());
+        let code;
+        let mut params = if self.user_denies() {
+            refusal.to_vec()
+        } else {
+            code = self.issue_code(grant);
+            vec![("code", code.as_str())]
+        };
+        params.push(("state", &state));
+        params.extend_from_slice(extra);
+        back_to(&back, &params)
+    }
+
     /// Redeems `code` once: the code is burnt whatever happens next, and the token request
     /// must name the authorization request's `redirect_uri` byte for byte.
     pub fn redeem_code(&self, code: &str, redirect_uri: Option<&str>) -> Result<Grant, Refusal> {
