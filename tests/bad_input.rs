@@ -10,16 +10,14 @@ use common::app::{self, json_of, Stack};
 use common::browser::Browser;
 use common::fake_facebook::Endpoint;
 use common::fault::Fault;
-use http::header::{CONTENT_TYPE, LOCATION, SET_COOKIE};
+use http::header::{CONTENT_TYPE, SET_COOKIE};
 
 /// Starts a Facebook login and returns the callback URL the fake provider sends back,
 /// without visiting it; the flow cookie stays in `browser`.
 async fn callback_url(app: &app::App, browser: &Browser) -> String {
-    let start = browser.get(&app.url("/auth/facebook?login=start")).await;
-    assert_eq!(start.status(), 303);
-    let dialog = start.headers()[LOCATION].to_str().unwrap().to_owned();
-    let back = browser.get(&dialog).await;
-    back.headers()[LOCATION].to_str().unwrap().to_owned()
+    browser
+        .callback_from(&app.url("/auth/facebook?login=start"))
+        .await
 }
 
 /// Status, body and whether a `Set-Cookie` clears a flow cookie.

@@ -10,7 +10,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use common::app::{self, json_of};
 use common::browser::{Browser, Visit};
-use common::fake_facebook::pkce_challenge;
+use common::harness::pkce_challenge;
 use common::server;
 use http::header::LOCATION;
 use http::Method;

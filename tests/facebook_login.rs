@@ -45,7 +45,7 @@ async fn the_dialog_gets_state_pkce_scope_and_this_route_as_redirect_uri() {
     let app = app::start().await;
     let browser = Browser::new();
     browser.follow(&app.url("/auth/facebook?login=start")).await;
-    let params = app.facebook.last_dialog_params();
+    let params = app.facebook.last_authorize_params();
     let get = |name: &str| {
         params
             .iter()
@@ -175,16 +175,9 @@ async fn failure_redirect_sends_the_user_to_the_app_with_the_error_code() {
 async fn a_used_code_replayed_with_its_cookie_is_refused_by_the_provider_as_401() {
     let app = app::start().await;
     let browser = Browser::new();
-    let start = browser.get(&app.url("/auth/facebook?login=start")).await;
-    let dialog = start.headers()[http::header::LOCATION]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    let back = browser.get(&dialog).await;
-    let callback = back.headers()[http::header::LOCATION]
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let callback = browser
+        .callback_from(&app.url("/auth/facebook?login=start"))
+        .await;
     let cookie = browser.cookie_header_for(&callback).unwrap();
 
     let first = browser

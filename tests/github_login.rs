@@ -4,50 +4,18 @@
 
 mod common;
 
-use common::app::{self, json_of};
+use common::app::{self, github_for, json_of, serve_with, IDENTITY_COOKIE};
 use common::browser::Browser;
 use common::fake_github::{self, Endpoint, FakeGitHub, GitHubConfig, TokenAuth};
 use common::fault::Fault;
 use common::server;
-use http::header::{LOCATION, SET_COOKIE};
-use socialauth::{ClientAuth, GitHub, OAuth2, Provider, SocialAuthLayer};
-
-const IDENTITY_COOKIE: &str = "__Host-socialauth";
-
-/// The test app (`/`, `/whoami`, `/maybe`) behind a layer with this one provider.
-async fn serve_app(provider: impl Into<Provider>) -> String {
-    let layer = SocialAuthLayer::builder()
-        .secret(app::SECRET)
-        .provider(provider)
-        .build()
-        .expect("valid configuration");
-    let addr = server::serve(app::axum_app().layer(layer)).await;
-    format!("http://{addr}")
-}
-
-fn github_for(fake: &FakeGitHub) -> GitHub {
-    let cfg = fake.config();
-    GitHub::new(&cfg.client_id, &cfg.client_secret)
-        .web_base_url(&fake.base_url)
-        .api_base_url(fake.api_url())
-}
-
-fn param(params: &[(String, String)], name: &str) -> Option<String> {
-    params
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.clone())
-}
+use http::header::SET_COOKIE;
+use socialauth::{ClientAuth, GitHub, OAuth2, SocialAuthLayer};
 
 #[tokio::test]
 async fn github_login_then_whoami() {
     let fake = fake_github::start(GitHubConfig::new()).await;
-    let base = serve_app(github_for(&fake)).await;
-    let browser = Browser::new();
-
-    let visit = browser
-        .follow(&format!("{base}/auth/github?login=start"))
-        .await;
+    let (browser, visit, base) = app::login_with(github_for(&fake), "github").await;
     let statuses: Vec<u16> = visit.hops.iter().map(|(_, s)| *s).collect();
     assert_eq!(statuses, [303, 302, 303, 200], "{:?}", visit.hops);
     assert!(fake.rejections().is_empty(), "{:?}", fake.rejections());
@@ -61,15 +29,15 @@ async fn github_login_then_whoami() {
     // The authorize request: this route as redirect_uri, the default scope, state and PKCE.
     let params = fake.last_authorize_params();
     assert_eq!(
-        param(&params, "redirect_uri"),
-        Some(format!("{base}/auth/github"))
+        server::param(&params, "redirect_uri"),
+        Some(format!("{base}/auth/github").as_str())
     );
     assert_eq!(
-        param(&params, "scope").as_deref(),
+        server::param(&params, "scope"),
         Some("read:user user:email")
     );
     assert_eq!(
-        param(&params, "code_challenge_method").as_deref(),
+        server::param(&params, "code_challenge_method"),
         Some("S256")
     );
     // GitHub documents client_secret_post; the API is asked for its own media type.
@@ -89,11 +57,7 @@ async fn enterprise_base_url_serves_web_and_api_from_one_host() {
     let provider = GitHub::new(&cfg.client_id, &cfg.client_secret)
         .name("ghe")
         .enterprise_base_url(&fake.base_url);
-    let base = serve_app(provider).await;
-    let browser = Browser::new();
-    let visit = browser
-        .follow(&format!("{base}/auth/ghe?login=start"))
-        .await;
+    let (browser, visit, base) = app::login_with(provider, "ghe").await;
     assert_eq!(visit.status, 200, "{:?} {}", visit.hops, visit.body);
     let who = json_of(&browser.follow(&format!("{base}/whoami")).await.body);
     assert_eq!(who["provider"], "ghe");
@@ -108,11 +72,7 @@ async fn without_a_public_email_or_name_the_primary_verified_email_and_login_are
         ..GitHubConfig::new()
     })
     .await;
-    let base = serve_app(github_for(&fake)).await;
-    let browser = Browser::new();
-    let visit = browser
-        .follow(&format!("{base}/auth/github?login=start"))
-        .await;
+    let (browser, visit, base) = app::login_with(github_for(&fake), "github").await;
     assert_eq!(visit.status, 200, "{:?} {}", visit.hops, visit.body);
     let who = json_of(&browser.follow(&format!("{base}/whoami")).await.body);
     assert_eq!(who["email"], "octo.primary@example.com");
@@ -128,11 +88,7 @@ async fn an_unverified_primary_email_is_not_used() {
         email.verified = !email.primary;
     }
     let fake = fake_github::start(cfg).await;
-    let base = serve_app(github_for(&fake)).await;
-    let browser = Browser::new();
-    browser
-        .follow(&format!("{base}/auth/github?login=start"))
-        .await;
+    let (browser, _, base) = app::login_with(github_for(&fake), "github").await;
     let who = json_of(&browser.follow(&format!("{base}/whoami")).await.body);
     assert_eq!(who["user_id"], "583231");
     assert_eq!(who["email"], serde_json::Value::Null);
@@ -145,11 +101,8 @@ async fn without_the_user_email_scope_the_login_succeeds_without_an_email() {
         ..GitHubConfig::new()
     })
     .await;
-    let base = serve_app(github_for(&fake).scope("read:user")).await;
-    let browser = Browser::new();
-    let visit = browser
-        .follow(&format!("{base}/auth/github?login=start"))
-        .await;
+    let (browser, visit, base) =
+        app::login_with(github_for(&fake).scope("read:user"), "github").await;
     assert_eq!(visit.status, 200, "{:?} {}", visit.hops, visit.body);
     let who = json_of(&browser.follow(&format!("{base}/whoami")).await.body);
     assert_eq!(who["email"], serde_json::Value::Null);
@@ -159,14 +112,11 @@ async fn without_the_user_email_scope_the_login_succeeds_without_an_email() {
 #[tokio::test]
 async fn a_replayed_code_refused_with_status_200_is_401_login_failed() {
     let fake = fake_github::start(GitHubConfig::new()).await;
-    let base = serve_app(github_for(&fake)).await;
+    let base = serve_with(github_for(&fake)).await;
     let browser = Browser::new();
-    let start = browser
-        .get(&format!("{base}/auth/github?login=start"))
+    let callback = browser
+        .callback_from(&format!("{base}/auth/github?login=start"))
         .await;
-    let authorize = start.headers()[LOCATION].to_str().unwrap().to_owned();
-    let back = browser.get(&authorize).await;
-    let callback = back.headers()[LOCATION].to_str().unwrap().to_owned();
     let cookie = browser.cookie_header_for(&callback).unwrap();
 
     let first = browser
@@ -199,11 +149,7 @@ async fn a_wrong_client_secret_is_401_login_failed_and_nobody_is_signed_in() {
     let provider = GitHub::new(&fake.config().client_id, "not-the-secret")
         .web_base_url(&fake.base_url)
         .api_base_url(fake.api_url());
-    let base = serve_app(provider).await;
-    let browser = Browser::new();
-    let visit = browser
-        .follow(&format!("{base}/auth/github?login=start"))
-        .await;
+    let (browser, visit, _) = app::login_with(provider, "github").await;
     assert_eq!(visit.status, 401);
     assert_eq!(json_of(&visit.body)["error"], "login_failed");
     assert!(!visit.body.contains("incorrect"), "provider text reflected");
@@ -214,7 +160,7 @@ async fn a_wrong_client_secret_is_401_login_failed_and_nobody_is_signed_in() {
 #[tokio::test]
 async fn token_endpoint_5xx_html_and_garbage_are_502_provider_error() {
     let fake = fake_github::start(GitHubConfig::new()).await;
-    let base = serve_app(github_for(&fake)).await;
+    let base = serve_with(github_for(&fake)).await;
     for fault in [
         Fault::Status(500, r#"{"error":"server_error"}"#.into()),
         Fault::Html,
@@ -235,11 +181,7 @@ async fn token_endpoint_5xx_html_and_garbage_are_502_provider_error() {
 async fn cancelling_at_github_is_401_access_denied() {
     let fake = fake_github::start(GitHubConfig::new()).await;
     fake.set_user_denies(true);
-    let base = serve_app(github_for(&fake)).await;
-    let browser = Browser::new();
-    let visit = browser
-        .follow(&format!("{base}/auth/github?login=start"))
-        .await;
+    let (_, visit, _) = app::login_with(github_for(&fake), "github").await;
     assert_eq!(visit.status, 401);
     assert_eq!(json_of(&visit.body)["error"], "access_denied");
     assert_eq!(fake.calls(Endpoint::Token), 0);
@@ -248,13 +190,13 @@ async fn cancelling_at_github_is_401_access_denied() {
 #[tokio::test]
 async fn extra_authorize_params_reach_github_and_reserved_ones_are_refused_at_build() {
     let fake = fake_github::start(GitHubConfig::new()).await;
-    let base = serve_app(github_for(&fake).authorize_param("allow_signup", "false")).await;
-    let browser = Browser::new();
-    browser
-        .follow(&format!("{base}/auth/github?login=start"))
-        .await;
+    app::login_with(
+        github_for(&fake).authorize_param("allow_signup", "false"),
+        "github",
+    )
+    .await;
     assert_eq!(
-        param(&fake.last_authorize_params(), "allow_signup").as_deref(),
+        server::param(&fake.last_authorize_params(), "allow_signup"),
         Some("false")
     );
 
@@ -282,16 +224,6 @@ fn generic_for(fake: &FakeGitHub) -> OAuth2 {
         .name_field("/login")
 }
 
-/// Serves `provider` and logs in; returns the browser, the visit and the app's base URL.
-async fn generic_login(provider: OAuth2) -> (Browser, common::browser::Visit, String) {
-    let base = serve_app(provider).await;
-    let browser = Browser::new();
-    let visit = browser
-        .follow(&format!("{base}/auth/corp?login=start"))
-        .await;
-    (browser, visit, base)
-}
-
 #[tokio::test]
 async fn generic_oauth2_with_client_secret_basic() {
     let fake = fake_github::start(GitHubConfig {
@@ -300,7 +232,7 @@ async fn generic_oauth2_with_client_secret_basic() {
         ..GitHubConfig::new()
     })
     .await;
-    let (browser, visit, base) = generic_login(generic_for(&fake)).await;
+    let (browser, visit, base) = app::login_with(generic_for(&fake), "corp").await;
     assert_eq!(visit.status, 200, "{:?} {}", visit.hops, visit.body);
     assert!(fake.rejections().is_empty(), "{:?}", fake.rejections());
     assert_eq!(fake.token_auth_seen(), [TokenAuth::Basic]);
@@ -311,7 +243,7 @@ async fn generic_oauth2_with_client_secret_basic() {
     assert_eq!(who["name"], "octocat");
     assert_eq!(who["email"], "octocat@github.com");
     assert_eq!(
-        param(&fake.last_authorize_params(), "scope").as_deref(),
+        server::param(&fake.last_authorize_params(), "scope"),
         Some("read:user")
     );
 }
@@ -325,7 +257,7 @@ async fn generic_oauth2_with_client_secret_post() {
     })
     .await;
     let provider = generic_for(&fake).client_auth(ClientAuth::Post);
-    let (browser, visit, base) = generic_login(provider).await;
+    let (browser, visit, base) = app::login_with(provider, "corp").await;
     assert_eq!(visit.status, 200, "{:?} {}", visit.hops, visit.body);
     assert_eq!(fake.token_auth_seen(), [TokenAuth::Post]);
     let who = json_of(&browser.follow(&format!("{base}/whoami")).await.body);
@@ -336,7 +268,7 @@ async fn generic_oauth2_with_client_secret_post() {
 async fn generic_oauth2_with_the_wrong_client_auth_is_401_login_failed() {
     // The default is client_secret_basic; this server wants the secret in the body.
     let fake = fake_github::start(GitHubConfig::new()).await;
-    let (browser, visit, _) = generic_login(generic_for(&fake)).await;
+    let (browser, visit, _) = app::login_with(generic_for(&fake), "corp").await;
     assert_eq!(visit.status, 401, "{}", visit.body);
     assert_eq!(json_of(&visit.body)["error"], "login_failed");
     assert_eq!(browser.cookie(IDENTITY_COOKIE), None);
@@ -351,7 +283,7 @@ async fn generic_oauth2_userinfo_field_of_the_wrong_type_is_502() {
     .await;
     // `site_admin` is a boolean: not a name.
     let provider = generic_for(&fake).name_field("/site_admin");
-    let (browser, visit, _) = generic_login(provider).await;
+    let (browser, visit, _) = app::login_with(provider, "corp").await;
     assert_eq!(visit.status, 502, "{}", visit.body);
     assert_eq!(json_of(&visit.body)["error"], "provider_error");
     assert_eq!(browser.cookie(IDENTITY_COOKIE), None);

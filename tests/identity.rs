@@ -7,23 +7,18 @@ use std::time::Duration;
 
 use common::app::{self, json_of, Stack, SECRET};
 use common::browser::Browser;
+use common::clock::now;
+use common::forge::{forge_with, identity_claims};
 use serde_json::json;
 use socialauth::{ConfigError, Facebook, SocialAuthLayer, Twitter};
 
-fn now() -> u64 {
-    jsonwebtoken::get_current_timestamp()
-}
-
 /// Signs claims with the layer's identity key, derived from the secret as the crate does.
-fn forge(claims: serde_json::Value, secret: &[u8]) -> String {
-    app::forge_identity(&claims, secret)
+async fn forge(claims: serde_json::Value, secret: &[u8]) -> String {
+    forge_with(&claims.to_string(), secret).await
 }
 
 fn claims() -> serde_json::Value {
-    json!({
-        "iss": "socialauth", "aud": "socialauth:identity", "sub": "42", "provider": "facebook",
-        "name": "Ada", "iat": now(), "exp": now() + 600,
-    })
+    identity_claims("42")
 }
 
 async fn maybe_with_cookie(app: &app::App, cookie: &str) -> String {
@@ -38,7 +33,7 @@ async fn maybe_with_cookie(app: &app::App, cookie: &str) -> String {
 async fn a_valid_identity_cookie_is_read_on_both_stacks() {
     for stack in [Stack::Axum, Stack::Hyper] {
         let app = app::start_with(stack, |b| b).await;
-        let cookie = format!("__Host-socialauth={}", forge(claims(), SECRET));
+        let cookie = format!("__Host-socialauth={}", forge(claims(), SECRET).await);
         assert_eq!(maybe_with_cookie(&app, &cookie).await, "42", "{stack:?}");
         let browser = Browser::new();
         let whoami = browser
@@ -81,35 +76,44 @@ async fn invalid_identity_cookies_are_anonymous_never_errors() {
         ("empty", String::new()),
         (
             "other secret",
-            forge(claims(), b"some-other-secret-some-other-sec"),
+            forge(claims(), b"some-other-secret-some-other-sec").await,
         ),
-        ("expired", forge(with("exp", json!(now() - 3600)), SECRET)),
+        (
+            "expired",
+            forge(with("exp", json!(now() - 3600)), SECRET).await,
+        ),
         (
             "issued in the future",
-            forge(with("iat", json!(now() + 3600)), SECRET),
+            forge(with("iat", json!(now() + 3600)), SECRET).await,
         ),
         (
             "not yet valid",
-            forge(with("nbf", json!(now() + 3600)), SECRET),
+            forge(with("nbf", json!(now() + 3600)), SECRET).await,
         ),
         (
             "exp as string",
-            forge(with("exp", json!("99999999999")), SECRET),
+            forge(with("exp", json!("99999999999")), SECRET).await,
         ),
-        ("email as number", forge(with("email", json!(7)), SECRET)),
+        (
+            "email as number",
+            forge(with("email", json!(7)), SECRET).await,
+        ),
         (
             "name as object",
-            forge(with("name", json!({"a": 1})), SECRET),
+            forge(with("name", json!({"a": 1})), SECRET).await,
         ),
         (
             "wrong audience",
-            forge(with("aud", json!("socialauth:flow")), SECRET),
+            forge(with("aud", json!("socialauth:flow")), SECRET).await,
         ),
-        ("wrong issuer", forge(with("iss", json!("evil")), SECRET)),
+        (
+            "wrong issuer",
+            forge(with("iss", json!("evil")), SECRET).await,
+        ),
         ("no sub", {
             let mut c = claims();
             c.as_object_mut().unwrap().remove("sub");
-            forge(c, SECRET)
+            forge(c, SECRET).await
         }),
         ("huge", "a".repeat(100_000)),
     ];
@@ -136,10 +140,10 @@ async fn a_flow_cookie_presented_as_identity_is_anonymous() {
 #[tokio::test]
 async fn two_identity_cookies_in_one_request_are_anonymous_not_first_wins() {
     let app = app::start().await;
-    let good = forge(claims(), SECRET);
+    let good = forge(claims(), SECRET).await;
     let mut other = claims();
     other["sub"] = json!("attacker");
-    let tossed = forge(other, SECRET);
+    let tossed = forge(other, SECRET).await;
     let body = maybe_with_cookie(
         &app,
         &format!("__Host-socialauth={tossed}; __Host-socialauth={good}"),
@@ -156,16 +160,9 @@ async fn the_identity_lifetime_sets_cookie_max_age_and_token_expiry() {
     })
     .await;
     let browser = Browser::new();
-    let start = browser.get(&app.url("/auth/facebook?login=start")).await;
-    let dialog = start.headers()[http::header::LOCATION]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    let back = browser.get(&dialog).await;
-    let callback = back.headers()[http::header::LOCATION]
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let callback = browser
+        .callback_from(&app.url("/auth/facebook?login=start"))
+        .await;
     let done = browser.get(&callback).await;
     let identity = done
         .headers()
@@ -265,7 +262,7 @@ fn debug_output_never_shows_secrets() {
 #[tokio::test]
 async fn key_rotation_keeps_old_tokens_during_the_overlap_and_drops_them_after() {
     const NEW: &[u8] = b"the-new-secret-the-new-secret-32";
-    let old_token = forge(claims(), SECRET);
+    let old_token = forge(claims(), SECRET).await;
     // Rotated: the new secret signs, the old one still verifies.
     let rotated = app::start_with(Stack::Axum, |b| b.secret(NEW).previous_secrets([SECRET])).await;
     let cookie = format!("__Host-socialauth={old_token}");

@@ -14,7 +14,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use common::app::{self, json_of};
-use common::browser::{Browser, Visit};
+use common::browser::{query_param, Browser, Visit};
 use common::server::{self, BoxError};
 use hyper::body::Incoming;
 use socialauth::{Oidc, SocialAuthLayer};
@@ -323,14 +323,6 @@ fn link_href(html: &str, text: &str) -> String {
     let start = html[..end].rfind("<a").expect("<a before the link text");
     let (attrs, _) = tag_attributes(&html[start..]);
     attribute(&attrs, "href").expect("link href")
-}
-
-fn query_param(url: &str, name: &str) -> Option<String> {
-    url::Url::parse(url)
-        .ok()?
-        .query_pairs()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
 }
 
 /// Opens the app's login route and follows redirects to oidc-provider's sign-in page.

@@ -3,42 +3,19 @@
 
 mod common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
-use common::app::{self, json_of};
-use common::browser::{Browser, Visit};
+use common::app::{self, json_of, oidc_for, serve_with, IDENTITY_COOKIE};
+use common::browser::{query_param, Browser, Visit};
+use common::captured_logs;
 use common::fake_oidc::{
-    self, CallbackIss, ClientAuthMode, Endpoint, FakeOidc, IdTokenFault, OidcConfig, SigningAlg,
+    self, CallbackIss, Endpoint, FakeOidc, IdTokenFault, OidcConfig, SigningAlg, TokenAuth,
 };
 use common::fault::Fault;
 use common::server;
-use http::header::LOCATION;
-use socialauth::{Algorithm, ClientAuth, Google, Oidc, Provider, SocialAuthLayer};
-use tracing_subscriber::fmt::MakeWriter;
-use tracing_subscriber::layer::SubscriberExt;
-
-const IDENTITY_COOKIE: &str = "__Host-socialauth";
-
-/// The test app (`/`, `/whoami`, `/maybe`) behind a layer with this one provider.
-async fn serve_app(provider: impl Into<Provider>) -> String {
-    let layer = SocialAuthLayer::builder()
-        .secret(app::SECRET)
-        .provider(provider)
-        .build()
-        .expect("valid configuration");
-    let addr = server::serve(app::axum_app().layer(layer)).await;
-    format!("http://{addr}")
-}
-
-fn oidc_for(fake: &FakeOidc) -> Oidc {
-    let cfg = fake.config();
-    Oidc::new(&fake.issuer, &cfg.client_id, &cfg.client_secret)
-}
+use socialauth::{Algorithm, ClientAuth, Google, Oidc, SocialAuthLayer};
 
 async fn start(cfg: OidcConfig) -> (FakeOidc, String) {
     let fake = fake_oidc::start(cfg).await;
-    let base = serve_app(oidc_for(&fake)).await;
+    let base = serve_with(oidc_for(&fake)).await;
     (fake, base)
 }
 
@@ -65,13 +42,6 @@ async fn assert_signed_out(browser: &Browser, base: &str) {
     assert!(flows.is_empty(), "flow cookie left behind: {flows:?}");
 }
 
-fn param(params: &[(String, String)], name: &str) -> Option<String> {
-    params
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.clone())
-}
-
 #[tokio::test]
 async fn oidc_login_then_whoami_with_rs256_and_es256() {
     for alg in [SigningAlg::RS256, SigningAlg::ES256] {
@@ -96,15 +66,18 @@ async fn oidc_login_then_whoami_with_rs256_and_es256() {
 
         let params = fake.last_authorize_params();
         assert_eq!(
-            param(&params, "scope").as_deref(),
+            server::param(&params, "scope"),
             Some("openid email profile")
         );
         assert_eq!(
-            param(&params, "redirect_uri"),
-            Some(format!("{base}/auth/oidc"))
+            server::param(&params, "redirect_uri"),
+            Some(format!("{base}/auth/oidc").as_str())
         );
-        assert!(param(&params, "nonce").is_some_and(|n| n.len() >= 43));
-        assert_ne!(param(&params, "nonce"), param(&params, "state"));
+        assert!(server::param(&params, "nonce").is_some_and(|n| n.len() >= 43));
+        assert_ne!(
+            server::param(&params, "nonce"),
+            server::param(&params, "state")
+        );
         assert_eq!(
             fake.calls(Endpoint::Userinfo),
             0,
@@ -117,9 +90,9 @@ async fn oidc_login_then_whoami_with_rs256_and_es256() {
 async fn each_login_sends_a_fresh_nonce() {
     let (fake, base) = start(OidcConfig::new()).await;
     login(&base).await;
-    let first = param(&fake.last_authorize_params(), "nonce");
+    let first = server::param(&fake.last_authorize_params(), "nonce").map(str::to_owned);
     login(&base).await;
-    let second = param(&fake.last_authorize_params(), "nonce");
+    let second = server::param(&fake.last_authorize_params(), "nonce").map(str::to_owned);
     assert!(first.is_some());
     assert_ne!(first, second);
 }
@@ -163,7 +136,7 @@ async fn a_failed_discovery_is_502_and_is_not_cached() {
 #[tokio::test]
 async fn discovery_naming_another_issuer_is_502() {
     let (fake, base) = start(OidcConfig::new()).await;
-    fake.set_discovery_issuer(Some(format!("{}/", fake.issuer)));
+    fake.set_discovery_issuer(Some(format!("{}/", fake.issuer())));
     let (browser, visit) = login(&base).await;
     assert_eq!(visit.status, 502, "{}", visit.body);
     assert_eq!(json_of(&visit.body)["error"], "provider_error");
@@ -266,7 +239,7 @@ async fn twenty_concurrent_logins_with_an_unknown_kid_share_one_refetch() {
     assert_eq!(fake.calls(Endpoint::Jwks), 1);
 
     fake.rotate_keys();
-    let base = Arc::new(base);
+    let base = std::sync::Arc::new(base);
     let mut logins = tokio::task::JoinSet::new();
     for _ in 0..20 {
         let base = base.clone();
@@ -352,13 +325,13 @@ async fn userinfo_can_be_required_or_turned_off() {
     let fake = fake_oidc::start(OidcConfig::new()).await;
     fake.set_userinfo_sub(Some("someone-else".into()));
     // Always read: the mismatch is caught even though the ID token said enough.
-    let base = serve_app(oidc_for(&fake).userinfo(true)).await;
+    let base = serve_with(oidc_for(&fake).userinfo(true)).await;
     let (_, visit) = login(&base).await;
     assert_eq!(visit.status, 401, "{}", visit.body);
 
     // Never read: the ID token alone describes the user.
     fake.set_profile_in_id_token(false);
-    let base = serve_app(oidc_for(&fake).userinfo(false)).await;
+    let base = serve_with(oidc_for(&fake).userinfo(false)).await;
     let before = fake.calls(Endpoint::Userinfo);
     let (browser, visit) = login(&base).await;
     assert_eq!(visit.status, 200, "{}", visit.body);
@@ -385,17 +358,17 @@ async fn an_unverified_email_is_left_out() {
 #[tokio::test]
 async fn client_secret_post_is_chosen_from_discovery_or_configured() {
     let fake = fake_oidc::start(OidcConfig {
-        client_auth: ClientAuthMode::Post,
+        client_auth: TokenAuth::Post,
         ..OidcConfig::new()
     })
     .await;
     // Discovery lists only client_secret_post: used without being configured.
-    let base = serve_app(oidc_for(&fake)).await;
+    let base = serve_with(oidc_for(&fake)).await;
     let (_, visit) = login(&base).await;
     assert_eq!(visit.status, 200, "{}", visit.body);
 
     // Configured Basic wins over discovery, and this server refuses it.
-    let base = serve_app(oidc_for(&fake).client_auth(ClientAuth::Basic)).await;
+    let base = serve_with(oidc_for(&fake).client_auth(ClientAuth::Basic)).await;
     let (browser, visit) = login(&base).await;
     assert_eq!(visit.status, 401, "{}", visit.body);
     assert_eq!(json_of(&visit.body)["error"], "login_failed");
@@ -406,7 +379,7 @@ async fn client_secret_post_is_chosen_from_discovery_or_configured() {
 async fn only_the_allowed_algorithms_are_accepted() {
     let fake = fake_oidc::start(OidcConfig::new()).await;
     fake.set_signing_alg(SigningAlg::ES256);
-    let base = serve_app(oidc_for(&fake).allowed_algorithms(&[Algorithm::RS256])).await;
+    let base = serve_with(oidc_for(&fake).allowed_algorithms(&[Algorithm::RS256])).await;
     let (browser, visit) = login(&base).await;
     assert_eq!(visit.status, 401, "{}", visit.body);
     assert_signed_out(&browser, &base).await;
@@ -435,7 +408,7 @@ async fn google_preset_uses_its_issuer_and_logs_in_like_any_oidc_provider() {
     let fake = fake_oidc::start(OidcConfig::new()).await;
     let cfg = fake.config();
     let base =
-        serve_app(Google::new(&cfg.client_id, &cfg.client_secret).issuer_url(&fake.issuer)).await;
+        serve_with(Google::new(&cfg.client_id, &cfg.client_secret).issuer_url(fake.issuer())).await;
     let browser = Browser::new();
     let visit = browser
         .follow(&format!("{base}/auth/google?login=start"))
@@ -463,66 +436,25 @@ fn misconfigured_oidc_providers_do_not_build() {
     assert!(build(Oidc::new("https://sso.example.com", "id", "secret")).is_ok());
 }
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
-
 #[tokio::test(flavor = "current_thread")]
 async fn oidc_steps_and_rejections_are_logged_without_any_secret() {
-    let captured = Captured::default();
-    let subscriber = tracing_subscriber::registry()
-        .with(
-            tracing_subscriber::filter::Targets::new()
-                .with_target("socialauth", tracing::Level::TRACE),
-        )
-        .with(
-            tracing_subscriber::fmt::layer()
-                .with_writer(captured.clone())
-                .with_ansi(false),
-        );
-    // With a single live dispatcher, tracing-core (0.1.36) computes the interest of a
-    // callsite first hit on another test's thread from that thread's default, caches
-    // "never", and this test misses the event. A second live dispatcher avoids that path.
-    let _second = tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default());
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let captured = captured_logs::capture();
 
     let (fake, base) = start(OidcConfig::new()).await;
     fake.set_profile_in_id_token(false); // so userinfo is read too
     let browser = Browser::new();
-    let start = browser.get(&format!("{base}/auth/oidc?login=start")).await;
-    let authorize = start.headers()[LOCATION].to_str().unwrap().to_owned();
-    let back = browser.get(&authorize).await;
-    let callback = back.headers()[LOCATION].to_str().unwrap().to_owned();
+    let callback = browser
+        .callback_from(&format!("{base}/auth/oidc?login=start"))
+        .await;
     assert_eq!(browser.follow(&callback).await.status, 200);
     let identity = browser.cookie(IDENTITY_COOKIE).unwrap();
     let params = fake.last_authorize_params();
-    let code = url::Url::parse(&callback)
-        .unwrap()
-        .query_pairs()
-        .find(|(k, _)| k == "code")
-        .map(|(_, v)| v.into_owned())
-        .unwrap();
+    let code = query_param(&callback, "code").unwrap();
     // A rejected token too.
     fake.set_id_token_fault(IdTokenFault::WrongNonce);
     assert_eq!(login(&base).await.1.status, 401);
 
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = captured.text();
     for step in [
         "OpenID Connect discovery document fetched",
         "JWKS fetched",
@@ -536,8 +468,8 @@ async fn oidc_steps_and_rejections_are_logged_without_any_secret() {
     let mut secrets = vec![
         ("client secret", fake.config().client_secret.clone()),
         ("code", code),
-        ("state", param(&params, "state").unwrap()),
-        ("nonce", param(&params, "nonce").unwrap()),
+        ("state", server::param(&params, "state").unwrap().to_owned()),
+        ("nonce", server::param(&params, "nonce").unwrap().to_owned()),
         ("identity token", identity),
     ];
     for token in fake.issued_tokens() {

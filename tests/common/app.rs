@@ -9,14 +9,22 @@ use http::{Request, Response};
 use http_body_util::Full;
 use hyper::body::Incoming;
 use serde_json::json;
-use socialauth::{Facebook, Identity, SocialAuthLayer, SocialAuthLayerBuilder, Twitter};
+use socialauth::{
+    Facebook, GitHub, Identity, Oidc, Provider, SocialAuthLayer, SocialAuthLayerBuilder, Twitter,
+};
 
+use super::browser::{Browser, Visit};
 use super::fake_facebook::{self, FacebookConfig, FakeFacebook};
+use super::fake_github::FakeGitHub;
+use super::fake_oidc::FakeOidc;
 use super::fake_twitter::{self, FakeTwitter, TwitterConfig};
 use super::server;
 
 /// The secret every test app uses (32 bytes).
 pub const SECRET: &[u8] = b"test-secret-test-secret-test-sec";
+
+/// The identity cookie's name.
+pub const IDENTITY_COOKIE: &str = "__Host-socialauth";
 
 /// A running app and the fakes it talks to.
 pub struct App {
@@ -54,6 +62,42 @@ pub fn builder(twitter: &FakeTwitter, facebook: &FakeFacebook) -> SocialAuthLaye
                 .dialog_base_url(&facebook.base_url)
                 .graph_base_url(&facebook.base_url),
         )
+}
+
+/// The GitHub preset pointed at `fake`.
+pub fn github_for(fake: &FakeGitHub) -> GitHub {
+    let cfg = fake.config();
+    GitHub::new(&cfg.client_id, &cfg.client_secret)
+        .web_base_url(&fake.base_url)
+        .api_base_url(fake.api_url())
+}
+
+/// An OpenID Connect provider discovering `fake`.
+pub fn oidc_for(fake: &FakeOidc) -> Oidc {
+    let cfg = fake.config();
+    Oidc::new(fake.issuer(), &cfg.client_id, &cfg.client_secret)
+}
+
+/// The test app ([`axum_app`]) behind a layer with this one provider: its base URL.
+pub async fn serve_with(provider: impl Into<Provider>) -> String {
+    let layer = SocialAuthLayer::builder()
+        .secret(SECRET)
+        .provider(provider)
+        .build()
+        .expect("valid configuration");
+    let addr = server::serve(axum_app().layer(layer)).await;
+    format!("http://{addr}")
+}
+
+/// Serves `provider` alone ([`serve_with`]) and signs in through its route `/auth/<route>`
+/// in a new browser: the browser, the visit and the app's base URL.
+pub async fn login_with(provider: impl Into<Provider>, route: &str) -> (Browser, Visit, String) {
+    let base = serve_with(provider).await;
+    let browser = Browser::new();
+    let visit = browser
+        .follow(&format!("{base}/auth/{route}?login=start"))
+        .await;
+    (browser, visit, base)
 }
 
 /// Starts both fakes and an axum app with the default test configuration.
@@ -132,31 +176,4 @@ async fn hyper_app(req: Request<Incoming>) -> Result<Response<Full<bytes::Bytes>
 /// The JSON body of a response, or a panic naming what it was.
 pub fn json_of(body: &str) -> serde_json::Value {
     serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
-}
-
-/// The `kid` the layer writes in tokens signed with `secret`'s key: base64url of the first
-/// 9 bytes of SHA-256("socialauth key id\0" + signing key), where the signing key is the
-/// signing half of `cookie::Key::derive_from(secret)`.
-pub fn identity_kid(secret: &[u8]) -> String {
-    use base64::Engine;
-    use sha2::Digest;
-    let key = cookie::Key::derive_from(secret);
-    let mut id = sha2::Sha256::new();
-    id.update(b"socialauth key id\0");
-    id.update(key.signing());
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&id.finalize()[..9])
-}
-
-/// Signs `claims` exactly as the layer signs an identity token with `secret` (HS256 through
-/// `jsonwebtoken`, with the key's `kid`): what only someone holding the secret can do.
-pub fn forge_identity(claims: &serde_json::Value, secret: &[u8]) -> String {
-    let key = cookie::Key::derive_from(secret);
-    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
-    header.kid = Some(identity_kid(secret));
-    jsonwebtoken::encode(
-        &header,
-        claims,
-        &jsonwebtoken::EncodingKey::from_secret(key.signing()),
-    )
-    .expect("HS256 signing does not fail")
 }

@@ -103,6 +103,18 @@ impl Browser {
         self.send(method, &url, headers, form, false).await
     }
 
+    /// Starts a login at `start` (the app's login URL) and lets the provider approve it:
+    /// the callback URL the provider sent the browser back to, not visited yet (the flow
+    /// cookie is in the jar).
+    pub async fn callback_from(&self, start: &str) -> String {
+        let started = self.get(start).await;
+        assert_eq!(started.status(), 303, "{start}");
+        let at_provider = location(&started);
+        let back = self.get(&at_provider).await;
+        assert_eq!(back.status(), 302, "{at_provider}");
+        location(&back)
+    }
+
     /// Navigates to `url` like a browser's address bar, following 301/302/303/307/308
     /// `Location`s (relative or absolute, across hosts) up to 20 times. Panics on more.
     pub async fn follow(&self, url: &str) -> Visit {
@@ -437,4 +449,41 @@ fn default_path(request_path: &str) -> String {
         Some(0) | None => "/".to_owned(),
         Some(i) => request_path[..i].to_owned(),
     }
+}
+
+/// The `Location` of a redirect.
+pub fn location(response: &reqwest::Response) -> String {
+    let location = response.headers().get(LOCATION);
+    let location = location.unwrap_or_else(|| panic!("no Location ({})", response.status()));
+    location.to_str().expect("ASCII Location").to_owned()
+}
+
+/// The value of query parameter `name` in `url`.
+pub fn query_param(url: &str, name: &str) -> Option<String> {
+    Url::parse(url)
+        .ok()?
+        .query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// `url` with query parameter `name` set to `value` (or removed, with `None`).
+pub fn with_param(url: &str, name: &str, value: Option<&str>) -> String {
+    let mut parsed = Url::parse(url).expect("URL");
+    let pairs: Vec<(String, String)> = parsed
+        .query_pairs()
+        .into_owned()
+        .filter(|(k, _)| k != name)
+        .collect();
+    {
+        let mut query = parsed.query_pairs_mut();
+        query.clear();
+        for (k, v) in &pairs {
+            query.append_pair(k, v);
+        }
+        if let Some(value) = value {
+            query.append_pair(name, value);
+        }
+    }
+    parsed.to_string()
 }

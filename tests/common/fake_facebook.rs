@@ -4,26 +4,19 @@
 //! code, byte-equal `redirect_uri`, S256 PKCE) and `/{ver}/me` (bearer token and
 //! `appsecret_proof`). Another API version answers 404.
 //!
-//! Errors are Facebook-shaped (`{"error":{..,"type":"OAuthException",..}}`) with an
-//! `x-fake-reason` header; [`FakeFacebook::rejections`] lists the reasons.
+//! Errors are Facebook-shaped (`{"error":{..,"type":"OAuthException",..}}`); the server,
+//! counters, faults, codes and the user who denies are the [`super::harness`]'s.
 
-use std::collections::{HashMap, HashSet};
-use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::collections::HashSet;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use hmac::{Hmac, Mac};
-use http::header::AUTHORIZATION;
 use http::request::Parts;
-use http::{Method, Request, Response};
-use hyper::body::Incoming;
+use http::{Method, Response};
 use serde_json::{json, Map, Value};
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
-use super::fault::Fault;
+use super::harness::{self, Fake, Provider, Refusal, Reject};
 use super::server::{self, FakeBody};
 
 #[derive(Clone, Debug)]
@@ -68,85 +61,32 @@ pub enum Endpoint {
     Me,
 }
 
-/// A running fake Facebook. Cheap to clone; all clones share state.
-#[derive(Clone)]
-pub struct FakeFacebook {
-    /// `http://127.0.0.1:PORT`, both the dialog and the Graph host.
-    pub base_url: String,
-    pub addr: SocketAddr,
-    /// TCP connections accepted so far.
-    pub connections: Arc<AtomicUsize>,
-    shared: Arc<Shared>,
-}
+/// A running fake Facebook: `base_url` is both the dialog and the Graph host.
+pub type FakeFacebook = Fake<FacebookConfig>;
 
-struct Shared {
-    cfg: FacebookConfig,
-    calls: [AtomicUsize; 3],
-    user_denies: AtomicBool,
-    state: Mutex<State>,
-}
-
-#[derive(Default)]
-struct State {
-    faults: HashMap<Endpoint, Fault>,
-    codes: HashMap<String, Code>,
-    tokens: HashSet<String>,
-    last_dialog: Vec<(String, String)>,
-    rejections: Vec<String>,
-}
-
-struct Code {
-    redirect_uri: String,
-    challenge: String,
-    used: bool,
-}
+/// The access tokens issued.
+pub type State = HashSet<String>;
 
 pub async fn start(cfg: FacebookConfig) -> FakeFacebook {
-    let shared = Arc::new(Shared {
-        cfg,
-        calls: Default::default(),
-        user_denies: AtomicBool::new(false),
-        state: Mutex::new(State::default()),
-    });
-    let for_service = shared.clone();
-    let service = tower::service_fn(move |req: Request<Incoming>| {
-        let shared = for_service.clone();
-        async move { Ok::<_, std::convert::Infallible>(handle(shared, req).await) }
-    });
-    let served = server::serve_counted(service).await;
-    FakeFacebook {
-        base_url: served.base_url(),
-        addr: served.addr,
-        connections: served.connections,
-        shared,
-    }
+    harness::start(cfg).await
 }
 
 impl FakeFacebook {
-    pub fn config(&self) -> &FacebookConfig {
-        &self.shared.cfg
-    }
-
     pub fn dialog_url(&self) -> String {
         format!(
             "{}/{}/dialog/oauth",
-            self.base_url, self.shared.cfg.api_version
+            self.base_url,
+            self.config().api_version
         )
     }
 
     pub fn token_url(&self) -> String {
-        format!(
-            "{}/{}/oauth/access_token",
-            self.base_url, self.shared.cfg.api_version
-        )
+        let version = &self.config().api_version;
+        format!("{}/{version}/oauth/access_token", self.base_url)
     }
 
     pub fn me_url(&self) -> String {
-        format!("{}/{}/me", self.base_url, self.shared.cfg.api_version)
-    }
-
-    pub fn calls(&self, endpoint: Endpoint) -> usize {
-        self.shared.calls[endpoint as usize].load(Ordering::SeqCst)
+        format!("{}/{}/me", self.base_url, self.config().api_version)
     }
 
     pub fn dialog_calls(&self) -> usize {
@@ -160,30 +100,6 @@ impl FakeFacebook {
     pub fn me_calls(&self) -> usize {
         self.calls(Endpoint::Me)
     }
-
-    /// From now on, answer `endpoint` with `fault` (`Fault::None` restores it).
-    pub fn set_fault(&self, endpoint: Endpoint, fault: Fault) {
-        self.shared.lock().faults.insert(endpoint, fault);
-    }
-
-    /// When true, the dialog redirects back with `error=access_denied`.
-    pub fn set_user_denies(&self, denies: bool) {
-        self.shared.user_denies.store(denies, Ordering::SeqCst);
-    }
-
-    /// Query parameters of the last dialog request (e.g. to check `scope`).
-    pub fn last_dialog_params(&self) -> Vec<(String, String)> {
-        self.shared.lock().last_dialog.clone()
-    }
-
-    /// Why each rejected request was rejected, oldest first.
-    pub fn rejections(&self) -> Vec<String> {
-        self.shared.lock().rejections.clone()
-    }
-
-    pub fn connection_count(&self) -> usize {
-        self.connections.load(Ordering::SeqCst)
-    }
 }
 
 /// `hex(HMAC-SHA256(key = app_secret, message = access_token))`, as `/me` expects.
@@ -194,183 +110,78 @@ pub fn appsecret_proof(app_secret: &str, access_token: &str) -> String {
     hex::encode(mac.finalize().into_bytes())
 }
 
-/// `base64url_nopad(sha256(verifier))`, the S256 PKCE challenge.
-pub fn pkce_challenge(verifier: &str) -> String {
-    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
-}
-
-impl Shared {
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
-
-enum Reject {
-    /// An HTML error page (the dialog).
-    Page(String),
-    /// A Graph API error: code and message.
-    Graph(u32, String),
-}
-
-impl Reject {
-    fn reason(&self) -> &str {
-        match self {
-            Reject::Page(r) | Reject::Graph(_, r) => r,
-        }
-    }
-
-    fn into_response(self) -> Response<FakeBody> {
-        let reason = self.reason().replace(['\r', '\n'], " ");
-        let mut resp = match &self {
-            Reject::Page(msg) => server::html(
-                400,
-                &format!("<!DOCTYPE html><html><body><h1>Error</h1><p>{msg}</p></body></html>"),
-            ),
-            Reject::Graph(code, msg) => server::json(
-                400,
-                &json!({"error": {"message": msg, "type": "OAuthException",
-                                   "code": code, "fbtrace_id": "x"}}),
-            ),
-        };
-        if let Ok(v) = http::HeaderValue::from_str(&reason) {
-            resp.headers_mut().insert("x-fake-reason", v);
-        }
-        resp
-    }
-}
-
+/// A Graph API error: code and message.
 fn graph(code: u32, msg: impl Into<String>) -> Reject {
-    Reject::Graph(code, msg.into())
+    let msg = msg.into();
+    let body = json!({"error": {"message": msg, "type": "OAuthException",
+                                "code": code, "fbtrace_id": "x"}});
+    Reject::new(msg, server::json(400, &body))
 }
 
-async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<FakeBody> {
-    let path = req.uri().path().to_owned();
-    let (version, rest) = path
-        .strip_prefix('/')
-        .and_then(|p| p.split_once('/'))
-        .unwrap_or(("", ""));
-    let endpoint = match rest {
-        "dialog/oauth" => Endpoint::Dialog,
-        "oauth/access_token" => Endpoint::Token,
-        "me" => Endpoint::Me,
-        _ => return not_found(&path),
-    };
-    shared.calls[endpoint as usize].fetch_add(1, Ordering::SeqCst);
-    if version != shared.cfg.api_version {
-        return not_found(&path);
-    }
-    let fault = shared.lock().faults.get(&endpoint).cloned();
-    if let Some(resp) = fault.unwrap_or_default().respond().await {
-        return resp;
-    }
+impl Provider for FacebookConfig {
+    type Endpoint = Endpoint;
+    type State = State;
+    const AUTHORIZE: Endpoint = Endpoint::Dialog;
 
-    let (parts, body) = req.into_parts();
-    let body = server::read_body(body).await;
-    let result = match (endpoint, &parts.method) {
-        (Endpoint::Dialog, &Method::GET) => dialog(&shared, &parts),
-        (Endpoint::Token, &Method::GET) => token(&shared, &parts, None),
-        (Endpoint::Token, &Method::POST) => {
-            let form = server::is_form(&parts.headers).then_some(&body[..]);
-            token(&shared, &parts, form)
+    /// Paths under this API version; another version does not exist.
+    fn route(&self, path: &str) -> Option<Endpoint> {
+        let rest = path
+            .strip_prefix('/')
+            .and_then(|p| p.strip_prefix(self.api_version.as_str()));
+        match rest? {
+            "/dialog/oauth" => Some(Endpoint::Dialog),
+            "/oauth/access_token" => Some(Endpoint::Token),
+            "/me" => Some(Endpoint::Me),
+            _ => None,
         }
-        (Endpoint::Me, &Method::GET) => me(&shared, &parts),
-        (_, method) => Err(graph(100, format!("method {method} not supported here"))),
-    };
-    result.unwrap_or_else(|reject| {
-        let entry = format!("{:?}: {}", endpoint, reject.reason());
-        shared.lock().rejections.push(entry);
-        reject.into_response()
-    })
+    }
+
+    fn not_found(&self, path: &str) -> Response<FakeBody> {
+        server::json(
+            404,
+            &json!({"error": {"message": format!("Unknown path {path}"),
+                              "type": "OAuthException", "code": 803, "fbtrace_id": "x"}}),
+        )
+    }
+
+    fn answer(
+        fake: &FakeFacebook,
+        endpoint: Endpoint,
+        parts: &Parts,
+        body: &[u8],
+    ) -> Result<Response<FakeBody>, Reject> {
+        match (endpoint, &parts.method) {
+            (Endpoint::Dialog, &Method::GET) => dialog(fake, parts),
+            (Endpoint::Token, &Method::GET) => token(fake, parts, None),
+            (Endpoint::Token, &Method::POST) => {
+                token(fake, parts, server::is_form(&parts.headers).then_some(body))
+            }
+            (Endpoint::Me, &Method::GET) => me(fake, parts),
+            (_, method) => Err(graph(100, format!("method {method} not supported here"))),
+        }
+    }
 }
 
-fn not_found(path: &str) -> Response<FakeBody> {
-    server::json(
-        404,
-        &json!({"error": {"message": format!("Unknown path {path}"),
-                          "type": "OAuthException", "code": 803, "fbtrace_id": "x"}}),
-    )
-}
-
-fn dialog(shared: &Shared, parts: &Parts) -> Result<Response<FakeBody>, Reject> {
-    let cfg = &shared.cfg;
-    let q = server::query_pairs(&parts.uri);
-    shared.lock().last_dialog = q.clone();
-    let get = |name| server::param(&q, name);
-    if get("client_id") != Some(cfg.app_id.as_str()) {
-        return Err(Reject::Page(format!(
-            "Invalid App ID: {:?}",
-            get("client_id")
-        )));
-    }
-    let redirect_uri = get("redirect_uri").unwrap_or("");
-    let valid_redirect = url::Url::parse(redirect_uri)
-        .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
-    if !valid_redirect {
-        return Err(Reject::Page(format!(
-            "Invalid redirect_uri {redirect_uri:?}"
-        )));
-    }
-    let state = match get("state") {
-        Some(s) if !s.is_empty() => s,
-        _ => return Err(Reject::Page("missing state".into())),
-    };
-    if get("response_type").is_some_and(|t| t != "code") {
-        return Err(Reject::Page(format!(
-            "unsupported response_type {:?}",
-            get("response_type")
-        )));
-    }
-    if get("code_challenge_method") != Some("S256") {
-        return Err(Reject::Page(format!(
-            "code_challenge_method must be S256, got {:?}",
-            get("code_challenge_method")
-        )));
-    }
-    let challenge = get("code_challenge").unwrap_or("");
-    let well_formed = challenge.len() == 43
-        && challenge
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if !well_formed {
-        return Err(Reject::Page(format!(
-            "invalid code_challenge {challenge:?}"
-        )));
-    }
-
-    let enc = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-    let sep = if redirect_uri.contains('?') { '&' } else { '?' };
-    let location = if shared.user_denies.load(Ordering::SeqCst) {
-        format!(
-            "{redirect_uri}{sep}error=access_denied&error_code=200\
-             &error_description=Permissions+error&error_reason=user_denied&state={}#_=_",
-            enc(state)
-        )
-    } else {
-        let code = server::random_token("code-", 24);
-        shared.lock().codes.insert(
-            code.clone(),
-            Code {
-                redirect_uri: redirect_uri.to_owned(),
-                challenge: challenge.to_owned(),
-                used: false,
-            },
-        );
-        // Like Facebook, append the `#_=_` fragment browsers keep but never send.
-        format!(
-            "{redirect_uri}{sep}code={}&state={}#_=_",
-            enc(&code),
-            enc(state)
-        )
-    };
-    Ok(server::redirect(&location))
+fn dialog(fake: &FakeFacebook, parts: &Parts) -> Result<Response<FakeBody>, Reject> {
+    let query = server::query_pairs(&parts.uri);
+    let grant = harness::authorization(&query, &fake.config().app_id, 1).map_err(Reject::page)?;
+    let refusal = [
+        ("error", "access_denied"),
+        ("error_code", "200"),
+        ("error_description", "Permissions error"),
+        ("error_reason", "user_denied"),
+    ];
+    let location = fake.consent(grant, &refusal, &[]);
+    // Like Facebook, append the `#_=_` fragment browsers keep but never send.
+    Ok(server::redirect(&format!("{location}#_=_")))
 }
 
 fn token(
-    shared: &Shared,
+    fake: &FakeFacebook,
     parts: &Parts,
     form: Option<&[u8]>,
 ) -> Result<Response<FakeBody>, Reject> {
-    let cfg = &shared.cfg;
+    let cfg = fake.config();
     let mut params = server::query_pairs(&parts.uri);
     params.extend(form.map(server::form_pairs).unwrap_or_default());
     let get = |name| server::param(&params, name);
@@ -384,26 +195,21 @@ fn token(
         return Err(graph(100, "Error validating client secret."));
     }
     let code = get("code").ok_or_else(|| graph(100, "Missing authorization code"))?;
-    let mut state = shared.lock();
-    let entry = state
-        .codes
-        .get_mut(code)
-        .ok_or_else(|| graph(100, "Invalid verification code format."))?;
-    if entry.used {
-        return Err(graph(100, "This authorization code has been used."));
-    }
-    entry.used = true; // burnt, whatever happens next
-    if get("redirect_uri") != Some(entry.redirect_uri.as_str()) {
-        return Err(graph(
-            100,
-            format!(
-                "Error validating verification code. Please make sure your redirect_uri is \
-                 identical to the one you used in the OAuth dialog request ({:?} != {:?})",
-                get("redirect_uri"),
-                entry.redirect_uri
+    let grant = fake
+        .redeem_code(code, get("redirect_uri"))
+        .map_err(|refusal| match refusal {
+            Refusal::UnknownCode => graph(100, "Invalid verification code format."),
+            Refusal::UsedCode => graph(100, "This authorization code has been used."),
+            Refusal::RedirectUri(expected) => graph(
+                100,
+                format!(
+                    "Error validating verification code. Please make sure your redirect_uri \
+                     is identical to the one you used in the OAuth dialog request \
+                     ({:?} != {expected:?})",
+                    get("redirect_uri"),
+                ),
             ),
-        ));
-    }
+        })?;
     let verifier = get("code_verifier").ok_or_else(|| graph(100, "Missing code_verifier"))?;
     let well_formed = (43..=128).contains(&verifier.len())
         && verifier
@@ -412,30 +218,22 @@ fn token(
     if !well_formed {
         return Err(graph(100, format!("Malformed code_verifier {verifier:?}")));
     }
-    if pkce_challenge(verifier) != entry.challenge {
+    if !grant.verifies(verifier) {
         return Err(graph(100, "Invalid code verifier"));
     }
     let access_token = server::random_token("EAA", 32);
-    state.tokens.insert(access_token.clone());
+    fake.state().insert(access_token.clone());
     Ok(server::json(
         200,
         &json!({"access_token": access_token, "token_type": "bearer", "expires_in": 5183944}),
     ))
 }
 
-fn me(shared: &Shared, parts: &Parts) -> Result<Response<FakeBody>, Reject> {
-    let cfg = &shared.cfg;
+fn me(fake: &FakeFacebook, parts: &Parts) -> Result<Response<FakeBody>, Reject> {
+    let cfg = fake.config();
     let q = server::query_pairs(&parts.uri);
-    let bearer = parts
-        .headers
-        .get(AUTHORIZATION)
-        .and_then(|h| h.to_str().ok())
-        .and_then(|h| {
-            h.strip_prefix("Bearer ")
-                .or_else(|| h.strip_prefix("OAuth "))
-        })
-        .map(str::trim);
-    let token = bearer
+    let token = harness::authorization_value(parts, "Bearer")
+        .or_else(|| harness::authorization_value(parts, "OAuth"))
         .or_else(|| server::param(&q, "access_token"))
         .ok_or_else(|| {
             graph(
@@ -443,7 +241,7 @@ fn me(shared: &Shared, parts: &Parts) -> Result<Response<FakeBody>, Reject> {
                 "An active access token must be used to query information about the current user.",
             )
         })?;
-    if !shared.lock().tokens.contains(token) {
+    if !fake.state().contains(token) {
         return Err(graph(
             190,
             "Invalid OAuth access token - Cannot parse access token",

@@ -12,9 +12,7 @@
 //! published at `{base_url}/evil/jwks`, which a correct client never fetches.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rand::SystemRandom;
@@ -23,32 +21,24 @@ use aws_lc_rs::signature::{
     EcdsaKeyPair, KeyPair as _, RsaKeyPair, RsaPublicKeyComponents,
     ECDSA_P256_SHA256_FIXED_SIGNING, RSA_PKCS1_SHA256,
 };
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
-use http::header::AUTHORIZATION;
 use http::request::Parts;
-use http::{Method, Request, Response};
-use hyper::body::Incoming;
+use http::{Method, Response};
 use serde_json::{json, Value};
 use sha2::Sha256;
 
-use super::fake_facebook::pkce_challenge;
-use super::fault::Fault;
+use super::clock;
+pub use super::harness::TokenAuth;
+use super::harness::{self, Fake, Provider, Refusal, Reject, TokenRefusal};
 use super::server::{self, FakeBody};
-
-/// How the token endpoint wants the client to authenticate.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ClientAuthMode {
-    Basic,
-    Post,
-}
 
 #[derive(Clone, Debug)]
 pub struct OidcConfig {
     pub client_id: String,
     pub client_secret: String,
-    pub client_auth: ClientAuthMode,
+    pub client_auth: TokenAuth,
     pub sub: String,
     pub name: String,
     pub email: String,
@@ -62,7 +52,7 @@ impl OidcConfig {
         OidcConfig {
             client_id: "oidc-client".into(),
             client_secret: "oidc secret:+/".into(),
-            client_auth: ClientAuthMode::Basic,
+            client_auth: TokenAuth::Basic,
             sub: "248289761001".into(),
             name: "Jane Doe".into(),
             email: "janedoe@example.com".into(),
@@ -148,32 +138,12 @@ pub enum CallbackIss {
     Wrong,
 }
 
-/// A running fake provider. Cheap to clone; all clones share state.
-#[derive(Clone)]
-pub struct FakeOidc {
-    /// `http://127.0.0.1:PORT`
-    pub base_url: String,
-    /// `{base_url}/idp`
-    pub issuer: String,
-    pub addr: SocketAddr,
-    shared: Arc<Shared>,
-}
+/// A running fake provider; its issuer is [`FakeOidc::issuer`].
+pub type FakeOidc = Fake<OidcConfig>;
 
-struct Shared {
-    cfg: OidcConfig,
-    issuer: String,
-    base_url: String,
-    calls: [AtomicUsize; 6],
-    state: Mutex<State>,
-}
-
-struct State {
-    faults: HashMap<Endpoint, Fault>,
-    codes: HashMap<String, Code>,
+pub struct State {
     /// access token -> sub
     tokens: HashMap<String, String>,
-    last_authorize: Vec<(String, String)>,
-    rejections: Vec<String>,
     alg: SigningAlg,
     id_token_fault: IdTokenFault,
     rsa: (String, Arc<RsaKeyPair>),
@@ -192,15 +162,28 @@ struct State {
     claims_rewrite: Option<ClaimsRewrite>,
     /// The token response's `token_type`.
     token_type: String,
-    /// How long each endpoint waits before answering normally.
-    delays: HashMap<Endpoint, std::time::Duration>,
 }
 
-struct Code {
-    redirect_uri: String,
-    challenge: String,
-    nonce: String,
-    used: bool,
+impl Default for State {
+    fn default() -> Self {
+        State {
+            tokens: HashMap::new(),
+            alg: SigningAlg::RS256,
+            id_token_fault: IdTokenFault::None,
+            rsa: ("rsa-0".into(), pooled_rsa(0)),
+            ec: ("ec-0".into(), ec_key()),
+            rotations: 0,
+            advertise_iss: false,
+            callback_iss: CallbackIss::Omit,
+            discovery_issuer: None,
+            userinfo_sub: None,
+            profile_in_id_token: true,
+            issued: Vec::new(),
+            header_override: None,
+            claims_rewrite: None,
+            token_type: "Bearer".into(),
+        }
+    }
 }
 
 /// RSA keys are slow to make: every fake in a test binary shares these, by index (0 is the
@@ -230,82 +213,28 @@ fn ec_key() -> Arc<EcdsaKeyPair> {
 }
 
 pub async fn start(cfg: OidcConfig) -> FakeOidc {
-    let listener_holder = Arc::new(Mutex::new(None::<Arc<Shared>>));
-    let for_service = listener_holder.clone();
-    let service = tower::service_fn(move |req: Request<Incoming>| {
-        let shared = for_service
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
-            .expect("fake started");
-        async move { Ok::<_, std::convert::Infallible>(handle(shared, req).await) }
-    });
-    let served = server::serve_counted(service).await;
-    let base_url = served.base_url();
-    let issuer = format!("{base_url}/idp");
-    let shared = Arc::new(Shared {
-        cfg,
-        issuer: issuer.clone(),
-        base_url: base_url.clone(),
-        calls: Default::default(),
-        state: Mutex::new(State {
-            faults: HashMap::new(),
-            codes: HashMap::new(),
-            tokens: HashMap::new(),
-            last_authorize: Vec::new(),
-            rejections: Vec::new(),
-            alg: SigningAlg::RS256,
-            id_token_fault: IdTokenFault::None,
-            rsa: ("rsa-0".into(), pooled_rsa(0)),
-            ec: ("ec-0".into(), ec_key()),
-            rotations: 0,
-            advertise_iss: false,
-            callback_iss: CallbackIss::Omit,
-            discovery_issuer: None,
-            userinfo_sub: None,
-            profile_in_id_token: true,
-            issued: Vec::new(),
-            header_override: None,
-            claims_rewrite: None,
-            token_type: "Bearer".into(),
-            delays: HashMap::new(),
-        }),
-    });
-    *listener_holder.lock().unwrap_or_else(|e| e.into_inner()) = Some(shared.clone());
-    FakeOidc {
-        base_url,
-        issuer,
-        addr: served.addr,
-        shared,
-    }
+    harness::start(cfg).await
 }
 
 impl FakeOidc {
-    pub fn config(&self) -> &OidcConfig {
-        &self.shared.cfg
-    }
-
-    pub fn calls(&self, endpoint: Endpoint) -> usize {
-        self.shared.calls[endpoint as usize].load(Ordering::SeqCst)
-    }
-
-    pub fn set_fault(&self, endpoint: Endpoint, fault: Fault) {
-        self.shared.lock().faults.insert(endpoint, fault);
+    /// `{base_url}/idp`
+    pub fn issuer(&self) -> String {
+        format!("{}/idp", self.base_url)
     }
 
     pub fn set_signing_alg(&self, alg: SigningAlg) {
-        self.shared.lock().alg = alg;
+        self.state().alg = alg;
     }
 
     /// Every ID token from now on is wrong in this way (`IdTokenFault::None` restores).
     pub fn set_id_token_fault(&self, fault: IdTokenFault) {
-        self.shared.lock().id_token_fault = fault;
+        self.state().id_token_fault = fault;
     }
 
     /// A new RSA key under a new `kid`, and a new `kid` for the EC key; the JWKS publishes
     /// only the new ones and new ID tokens are signed with them.
     pub fn rotate_keys(&self) {
-        let mut state = self.shared.lock();
+        let mut state = self.state();
         state.rotations += 1;
         let n = state.rotations;
         state.rsa = (format!("rsa-{n}"), pooled_rsa(n));
@@ -314,66 +243,53 @@ impl FakeOidc {
 
     /// Discovery says `authorization_response_iss_parameter_supported`.
     pub fn set_advertise_iss_parameter(&self, advertise: bool) {
-        self.shared.lock().advertise_iss = advertise;
+        self.state().advertise_iss = advertise;
     }
 
     pub fn set_callback_iss(&self, iss: CallbackIss) {
-        self.shared.lock().callback_iss = iss;
+        self.state().callback_iss = iss;
     }
 
     /// Discovery names this issuer instead of the real one.
     pub fn set_discovery_issuer(&self, issuer: Option<String>) {
-        self.shared.lock().discovery_issuer = issuer;
+        self.state().discovery_issuer = issuer;
     }
 
     /// `/userinfo` describes this `sub` instead of the token's user.
     pub fn set_userinfo_sub(&self, sub: Option<String>) {
-        self.shared.lock().userinfo_sub = sub;
+        self.state().userinfo_sub = sub;
     }
 
     /// When false, ID tokens carry no name or email (so clients read `/userinfo`).
     pub fn set_profile_in_id_token(&self, included: bool) {
-        self.shared.lock().profile_in_id_token = included;
-    }
-
-    pub fn last_authorize_params(&self) -> Vec<(String, String)> {
-        self.shared.lock().last_authorize.clone()
+        self.state().profile_in_id_token = included;
     }
 
     /// Every access token and ID token issued so far.
     pub fn issued_tokens(&self) -> Vec<String> {
-        self.shared.lock().issued.clone()
-    }
-
-    pub fn rejections(&self) -> Vec<String> {
-        self.shared.lock().rejections.clone()
+        self.state().issued.clone()
     }
 
     /// Every ID token from now on carries exactly this JOSE header, signed as `signature`
     /// says (`None` restores the genuine header).
     pub fn set_id_token_header(&self, header: Option<(Value, IdSignature)>) {
-        self.shared.lock().header_override = header;
+        self.state().header_override = header;
     }
 
     /// Every ID token from now on carries `rewrite(genuine claims)` as its claims, signed
     /// with the real key (`None` restores the genuine claims).
     pub fn set_id_token_claims(&self, rewrite: Option<ClaimsRewrite>) {
-        self.shared.lock().claims_rewrite = rewrite;
-    }
-
-    /// From now on `endpoint` waits `delay` before answering (normally, or with its fault).
-    pub fn set_delay(&self, endpoint: Endpoint, delay: std::time::Duration) {
-        self.shared.lock().delays.insert(endpoint, delay);
+        self.state().claims_rewrite = rewrite;
     }
 
     /// The token response's `token_type` from now on (default `Bearer`).
     pub fn set_token_type(&self, token_type: &str) {
-        self.shared.lock().token_type = token_type.to_owned();
+        self.state().token_type = token_type.to_owned();
     }
 
     /// The current RSA signing key's public half, as DER (SubjectPublicKeyInfo).
     pub fn rsa_public_key_der(&self) -> Vec<u8> {
-        let state = self.shared.lock();
+        let state = self.state();
         state
             .rsa
             .1
@@ -388,12 +304,6 @@ impl FakeOidc {
     /// client never fetches it.
     pub fn evil_jwks_url(&self) -> String {
         format!("{}/evil/jwks", self.base_url)
-    }
-}
-
-impl Shared {
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -432,88 +342,75 @@ fn jws(header: &Value, claims: &Value, sign: impl FnOnce(&[u8]) -> Vec<u8>) -> S
     format!("{signed}.{}", b64(signature))
 }
 
-enum Reject {
-    Page(String),
-    OAuth(u16, &'static str, String),
+/// An OAuth 2.0 error answer: status, `error` code and description.
+fn oauth(status: u16, code: &str, description: impl Into<String>) -> Reject {
+    let description = description.into();
+    let body = json!({"error": code, "error_description": description});
+    Reject::new(
+        format!("{code}: {description}"),
+        server::json(status, &body),
+    )
 }
 
-impl Reject {
-    fn reason(&self) -> String {
-        match self {
-            Reject::Page(r) => r.clone(),
-            Reject::OAuth(_, code, r) => format!("{code}: {r}"),
-        }
+impl Provider for OidcConfig {
+    type Endpoint = Endpoint;
+    type State = State;
+    const AUTHORIZE: Endpoint = Endpoint::Authorize;
+
+    fn route(&self, path: &str) -> Option<Endpoint> {
+        Some(match path.strip_prefix("/idp") {
+            Some("/.well-known/openid-configuration") => Endpoint::Discovery,
+            Some("/jwks") => Endpoint::Jwks,
+            Some("/authorize") => Endpoint::Authorize,
+            Some("/token") => Endpoint::Token,
+            Some("/userinfo") => Endpoint::Userinfo,
+            _ if path == "/evil/jwks" => Endpoint::EvilJwks,
+            _ => return None,
+        })
     }
 
-    fn into_response(self) -> Response<FakeBody> {
-        match self {
-            Reject::Page(msg) => server::html(400, &format!("<p>{msg}</p>")),
-            Reject::OAuth(status, code, description) => server::json(
-                status,
-                &json!({"error": code, "error_description": description}),
-            ),
+    fn not_found(&self, _path: &str) -> Response<FakeBody> {
+        server::json(404, &json!({"error": "not_found"}))
+    }
+
+    fn answer(
+        fake: &FakeOidc,
+        endpoint: Endpoint,
+        parts: &Parts,
+        body: &[u8],
+    ) -> Result<Response<FakeBody>, Reject> {
+        match (endpoint, &parts.method) {
+            (Endpoint::Discovery, &Method::GET) => Ok(discovery(fake)),
+            (Endpoint::Jwks, &Method::GET) => Ok(jwks(fake)),
+            (Endpoint::EvilJwks, &Method::GET) => Ok(server::json(
+                200,
+                &json!({"keys": [rsa_jwk("attacker", &attacker_key())]}),
+            )),
+            (Endpoint::Authorize, &Method::GET) => authorize(fake, parts),
+            (Endpoint::Token, &Method::POST) if server::is_form(&parts.headers) => {
+                token(fake, parts, body)
+            }
+            (Endpoint::Userinfo, &Method::GET) => userinfo(fake, parts),
+            (_, method) => Err(oauth(
+                405,
+                "invalid_request",
+                format!("{method} not allowed"),
+            )),
         }
     }
 }
 
-async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<FakeBody> {
-    let path = req.uri().path().to_owned();
-    let endpoint = match path.strip_prefix("/idp") {
-        Some("/.well-known/openid-configuration") => Endpoint::Discovery,
-        Some("/jwks") => Endpoint::Jwks,
-        Some("/authorize") => Endpoint::Authorize,
-        Some("/token") => Endpoint::Token,
-        Some("/userinfo") => Endpoint::Userinfo,
-        _ if path == "/evil/jwks" => Endpoint::EvilJwks,
-        _ => return server::json(404, &json!({"error": "not_found"})),
-    };
-    shared.calls[endpoint as usize].fetch_add(1, Ordering::SeqCst);
-    let delay = shared.lock().delays.get(&endpoint).copied();
-    if let Some(delay) = delay {
-        tokio::time::sleep(delay).await;
-    }
-    let fault = shared.lock().faults.get(&endpoint).cloned();
-    if let Some(resp) = fault.unwrap_or_default().respond().await {
-        return resp;
-    }
-    let (parts, body) = req.into_parts();
-    let body = server::read_body(body).await;
-    let result = match (endpoint, &parts.method) {
-        (Endpoint::Discovery, &Method::GET) => Ok(discovery(&shared)),
-        (Endpoint::Jwks, &Method::GET) => Ok(jwks(&shared)),
-        (Endpoint::EvilJwks, &Method::GET) => Ok(server::json(
-            200,
-            &json!({"keys": [rsa_jwk("attacker", &attacker_key())]}),
-        )),
-        (Endpoint::Authorize, &Method::GET) => authorize(&shared, &parts),
-        (Endpoint::Token, &Method::POST) if server::is_form(&parts.headers) => {
-            token(&shared, &parts, &body)
-        }
-        (Endpoint::Userinfo, &Method::GET) => userinfo(&shared, &parts),
-        (_, method) => Err(Reject::OAuth(
-            405,
-            "invalid_request",
-            format!("{method} not allowed"),
-        )),
-    };
-    result.unwrap_or_else(|reject| {
-        let entry = format!("{endpoint:?}: {}", reject.reason());
-        shared.lock().rejections.push(entry);
-        reject.into_response()
-    })
-}
-
-fn discovery(shared: &Shared) -> Response<FakeBody> {
-    let state = shared.lock();
-    let issuer = &shared.issuer;
-    let auth_method = match shared.cfg.client_auth {
-        ClientAuthMode::Basic => "client_secret_basic",
-        ClientAuthMode::Post => "client_secret_post",
+fn discovery(fake: &FakeOidc) -> Response<FakeBody> {
+    let state = fake.state();
+    let issuer = fake.issuer();
+    let auth_method = match fake.config().client_auth {
+        TokenAuth::Basic => "client_secret_basic",
+        TokenAuth::Post => "client_secret_post",
     };
     server::json(
         200,
         &json!({
-            "issuer": state.discovery_issuer.as_deref().unwrap_or(issuer),
+            "issuer": state.discovery_issuer.as_deref().unwrap_or(&issuer),
             "authorization_endpoint": format!("{issuer}/authorize"),
             "token_endpoint": format!("{issuer}/token"),
             "userinfo_endpoint": format!("{issuer}/userinfo"),
@@ -528,8 +425,8 @@ fn discovery(shared: &Shared) -> Response<FakeBody> {
     )
 }
 
-fn jwks(shared: &Shared) -> Response<FakeBody> {
-    let state = shared.lock();
+fn jwks(fake: &FakeOidc) -> Response<FakeBody> {
+    let state = fake.state();
     server::json(
         200,
         &json!({"keys": [
@@ -542,135 +439,60 @@ fn jwks(shared: &Shared) -> Response<FakeBody> {
     )
 }
 
-fn authorize(shared: &Shared, parts: &Parts) -> Result<Response<FakeBody>, Reject> {
-    let cfg = &shared.cfg;
-    let q = server::query_pairs(&parts.uri);
-    shared.lock().last_authorize = q.clone();
-    let get = |name| server::param(&q, name);
+fn authorize(fake: &FakeOidc, parts: &Parts) -> Result<Response<FakeBody>, Reject> {
+    let query = server::query_pairs(&parts.uri);
+    let get = |name| server::param(&query, name);
     if get("response_type") != Some("code") {
-        return Err(Reject::Page("response_type must be code".into()));
-    }
-    if get("client_id") != Some(cfg.client_id.as_str()) {
-        return Err(Reject::Page("unknown client".into()));
-    }
-    let redirect_uri = get("redirect_uri").unwrap_or("");
-    if !url::Url::parse(redirect_uri).is_ok_and(|u| u.host().is_some()) {
-        return Err(Reject::Page(format!("bad redirect_uri {redirect_uri:?}")));
+        return Err(Reject::page("response_type must be code"));
     }
     if !get("scope").unwrap_or("").split(' ').any(|s| s == "openid") {
-        return Err(Reject::Page("scope lacks openid".into()));
+        return Err(Reject::page("scope lacks openid"));
     }
-    let state = match get("state") {
-        Some(s) if s.len() >= 32 => s,
-        _ => return Err(Reject::Page("state missing or short".into())),
-    };
     let nonce = match get("nonce") {
-        Some(n) if n.len() >= 32 => n,
-        _ => return Err(Reject::Page("nonce missing or short".into())),
+        Some(n) if n.len() >= 32 => n.to_owned(),
+        _ => return Err(Reject::page("nonce missing or short")),
     };
-    if get("code_challenge_method") != Some("S256")
-        || get("code_challenge").map(str::len) != Some(43)
-    {
-        return Err(Reject::Page("PKCE S256 required".into()));
-    }
-    let code = server::random_token("code-", 16);
-    let callback_iss = {
-        let mut st = shared.lock();
-        st.codes.insert(
-            code.clone(),
-            Code {
-                redirect_uri: redirect_uri.to_owned(),
-                challenge: get("code_challenge").unwrap_or("").to_owned(),
-                nonce: nonce.to_owned(),
-                used: false,
-            },
-        );
-        st.callback_iss
+    let grant =
+        harness::authorization(&query, &fake.config().client_id, 32).map_err(Reject::page)?;
+    let issuer = fake.issuer();
+    let iss = match fake.state().callback_iss {
+        CallbackIss::Omit => None,
+        CallbackIss::Correct => Some(("iss", issuer.as_str())),
+        CallbackIss::Wrong => Some(("iss", "https://attacker.example/idp")),
     };
-    let enc = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-    let sep = if redirect_uri.contains('?') { '&' } else { '?' };
-    let mut location = format!(
-        "{redirect_uri}{sep}code={}&state={}",
-        enc(&code),
-        enc(state)
-    );
-    match callback_iss {
-        CallbackIss::Omit => {}
-        CallbackIss::Correct => location.push_str(&format!("&iss={}", enc(&shared.issuer))),
-        CallbackIss::Wrong => {
-            location.push_str(&format!("&iss={}", enc("https://attacker.example/idp")))
-        }
-    }
+    let grant = harness::Grant { nonce, ..grant };
+    let refusal = [("error", "access_denied")];
+    let location = fake.consent(grant, &refusal, iss.as_slice());
     Ok(server::redirect(&location))
 }
 
-fn token(shared: &Shared, parts: &Parts, body: &[u8]) -> Result<Response<FakeBody>, Reject> {
-    let cfg = &shared.cfg;
+fn token(fake: &FakeOidc, parts: &Parts, body: &[u8]) -> Result<Response<FakeBody>, Reject> {
+    let cfg = fake.config();
     let form = server::form_pairs(body);
-    let get = |name| server::param(&form, name);
-    let basic = parts
-        .headers
-        .get(AUTHORIZATION)
-        .and_then(|h| h.to_str().ok())
-        .and_then(|h| h.strip_prefix("Basic "));
-    let invalid_client = |why: &str| Reject::OAuth(401, "invalid_client", why.to_owned());
-    let (id, secret) = match (cfg.client_auth, basic) {
-        (ClientAuthMode::Basic, Some(encoded)) => {
-            if get("client_secret").is_some() || get("client_id").is_some() {
-                return Err(invalid_client("credentials in the body as well"));
-            }
-            let decoded = STANDARD
-                .decode(encoded)
-                .ok()
-                .and_then(|d| String::from_utf8(d).ok())
-                .ok_or_else(|| invalid_client("bad Basic header"))?;
-            let (id, secret) = decoded
-                .split_once(':')
-                .ok_or_else(|| invalid_client("Basic without ':'"))?;
-            let unescape = |s: &str| {
-                form_urlencoded::parse(format!("x={s}").as_bytes())
-                    .next()
-                    .map(|(_, v)| v.into_owned())
-                    .unwrap_or_default()
+    let exchanged = fake.exchange_code(
+        parts,
+        &form,
+        cfg.client_auth,
+        &cfg.client_id,
+        &cfg.client_secret,
+    );
+    let grant = exchanged.map_err(|refusal| match refusal {
+        TokenRefusal::Client(_, why) => oauth(401, "invalid_client", why),
+        TokenRefusal::GrantType => oauth(400, "unsupported_grant_type", "bad grant_type"),
+        TokenRefusal::Code(refusal) => {
+            let why = match refusal {
+                Refusal::UnknownCode => "unknown code",
+                Refusal::UsedCode => "code already used",
+                Refusal::RedirectUri(_) => "redirect_uri differs",
             };
-            (unescape(id), unescape(secret))
+            oauth(400, "invalid_grant", why)
         }
-        (ClientAuthMode::Post, None) => (
-            get("client_id").unwrap_or("").to_owned(),
-            get("client_secret").unwrap_or("").to_owned(),
-        ),
-        (mode, _) => return Err(invalid_client(&format!("expected {mode:?} authentication"))),
-    };
-    if id != cfg.client_id || secret != cfg.client_secret {
-        return Err(invalid_client("wrong client credentials"));
-    }
-    if get("grant_type") != Some("authorization_code") {
-        return Err(Reject::OAuth(
-            400,
-            "unsupported_grant_type",
-            "bad grant_type".into(),
-        ));
-    }
-    let invalid_grant = |why: &str| Reject::OAuth(400, "invalid_grant", why.to_owned());
-    let mut state = shared.lock();
-    let entry = state
-        .codes
-        .get_mut(get("code").unwrap_or(""))
-        .ok_or_else(|| invalid_grant("unknown code"))?;
-    if entry.used {
-        return Err(invalid_grant("code already used"));
-    }
-    entry.used = true;
-    if get("redirect_uri") != Some(entry.redirect_uri.as_str()) {
-        return Err(invalid_grant("redirect_uri differs"));
-    }
-    if pkce_challenge(get("code_verifier").unwrap_or("")) != entry.challenge {
-        return Err(invalid_grant("PKCE verification failed"));
-    }
-    let nonce = entry.nonce.clone();
+        TokenRefusal::Pkce => oauth(400, "invalid_grant", "PKCE verification failed"),
+    })?;
     let access_token = server::random_token("at-", 16);
+    let mut state = fake.state();
     state.tokens.insert(access_token.clone(), cfg.sub.clone());
-    let id_token = id_token(shared, &state, &nonce);
+    let id_token = id_token(fake, &state, &grant.nonce);
     let token_type = state.token_type.clone();
     state.issued.push(access_token.clone());
     state.issued.extend(id_token.clone());
@@ -684,11 +506,11 @@ fn token(shared: &Shared, parts: &Parts, body: &[u8]) -> Result<Response<FakeBod
 }
 
 /// The ID token for this login, made wrong as the knob says.
-fn id_token(shared: &Shared, state: &State, nonce: &str) -> Option<String> {
-    let cfg = &shared.cfg;
-    let now = server::unix_now();
+fn id_token(fake: &FakeOidc, state: &State, nonce: &str) -> Option<String> {
+    let cfg = fake.config();
+    let now = clock::now();
     let mut claims = json!({
-        "iss": shared.issuer, "sub": cfg.sub, "aud": cfg.client_id,
+        "iss": fake.issuer(), "sub": cfg.sub, "aud": cfg.client_id,
         "exp": now + 300, "iat": now, "auth_time": now, "nonce": nonce,
     });
     if state.profile_in_id_token {
@@ -807,7 +629,7 @@ fn id_token(shared: &Shared, state: &State, nonce: &str) -> Option<String> {
         }
         IdTokenFault::JkuHeader => {
             let header = json!({"alg": "RS256", "typ": "JWT", "kid": "attacker",
-                                "jku": format!("{}/evil/jwks", shared.base_url)});
+                                "jku": fake.evil_jwks_url()});
             jws(&header, &claims, |m| sign_rsa(&attacker, m))
         }
         IdTokenFault::EmbeddedJwk => {
@@ -827,19 +649,15 @@ fn id_token(shared: &Shared, state: &State, nonce: &str) -> Option<String> {
     Some(token)
 }
 
-fn userinfo(shared: &Shared, parts: &Parts) -> Result<Response<FakeBody>, Reject> {
-    let cfg = &shared.cfg;
-    let token = parts
-        .headers
-        .get(AUTHORIZATION)
-        .and_then(|h| h.to_str().ok())
-        .and_then(|h| h.strip_prefix("Bearer "))
-        .ok_or_else(|| Reject::OAuth(401, "invalid_token", "no bearer token".into()))?;
-    let state = shared.lock();
+fn userinfo(fake: &FakeOidc, parts: &Parts) -> Result<Response<FakeBody>, Reject> {
+    let cfg = fake.config();
+    let token = harness::authorization_value(parts, "Bearer")
+        .ok_or_else(|| oauth(401, "invalid_token", "no bearer token"))?;
+    let state = fake.state();
     let sub = state
         .tokens
         .get(token)
-        .ok_or_else(|| Reject::OAuth(401, "invalid_token", "unknown token".into()))?;
+        .ok_or_else(|| oauth(401, "invalid_token", "unknown token"))?;
     let sub = state.userinfo_sub.clone().unwrap_or_else(|| sub.clone());
     Ok(server::json(
         200,

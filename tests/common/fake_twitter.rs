@@ -4,21 +4,18 @@
 //! [`super::oauth1_verify`], timestamps (±300 s), nonces (never reused, across all
 //! endpoints) and single-use request tokens.
 //!
-//! Rejections answer 401 with Twitter's JSON error shape and an `x-fake-reason` header;
-//! [`FakeTwitter::rejections`] lists the reasons.
+//! Rejections answer 401 with Twitter's JSON error shape; the server, counters, faults and
+//! the user who denies are the [`super::harness`]'s.
 
 use std::collections::{HashMap, HashSet};
-use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
 
 use http::header::{AUTHORIZATION, HOST};
 use http::request::Parts;
-use http::{Method, Request, Response};
-use hyper::body::Incoming;
+use http::{Method, Response};
 use serde_json::json;
 
-use super::fault::Fault;
+use super::clock;
+use super::harness::{self, Fake, Provider, Reject};
 use super::oauth1_verify::{self, OAuthParams};
 use super::server::{self, FakeBody};
 
@@ -63,35 +60,17 @@ pub enum Endpoint {
     VerifyCredentials,
 }
 
-const ENDPOINTS: usize = 4;
-
-/// A running fake Twitter. Cheap to clone; all clones share state.
-#[derive(Clone)]
-pub struct FakeTwitter {
-    /// `http://127.0.0.1:PORT`
-    pub base_url: String,
-    pub addr: SocketAddr,
-    /// TCP connections accepted so far.
-    pub connections: Arc<AtomicUsize>,
-    shared: Arc<Shared>,
-}
-
-struct Shared {
-    cfg: TwitterConfig,
-    calls: [AtomicUsize; ENDPOINTS],
-    callback_confirmed: AtomicBool,
-    user_denies: AtomicBool,
-    state: Mutex<State>,
-}
+/// A running fake Twitter.
+pub type FakeTwitter = Fake<TwitterConfig>;
 
 #[derive(Default)]
-struct State {
-    faults: HashMap<Endpoint, Fault>,
+pub struct State {
+    /// `oauth_callback_confirmed=false` in request token answers.
+    callback_unconfirmed: bool,
     nonces: HashSet<String>,
     request_tokens: HashMap<String, RequestToken>,
     /// access token -> secret
     access_tokens: HashMap<String, String>,
-    rejections: Vec<String>,
 }
 
 struct RequestToken {
@@ -102,32 +81,10 @@ struct RequestToken {
 }
 
 pub async fn start(cfg: TwitterConfig) -> FakeTwitter {
-    let shared = Arc::new(Shared {
-        cfg,
-        calls: Default::default(),
-        callback_confirmed: AtomicBool::new(true),
-        user_denies: AtomicBool::new(false),
-        state: Mutex::new(State::default()),
-    });
-    let for_service = shared.clone();
-    let service = tower::service_fn(move |req: Request<Incoming>| {
-        let shared = for_service.clone();
-        async move { Ok::<_, std::convert::Infallible>(handle(shared, req).await) }
-    });
-    let served = server::serve_counted(service).await;
-    FakeTwitter {
-        base_url: served.base_url(),
-        addr: served.addr,
-        connections: served.connections,
-        shared,
-    }
+    harness::start(cfg).await
 }
 
 impl FakeTwitter {
-    pub fn config(&self) -> &TwitterConfig {
-        &self.shared.cfg
-    }
-
     pub fn request_token_url(&self) -> String {
         format!("{}/oauth/request_token", self.base_url)
     }
@@ -142,10 +99,6 @@ impl FakeTwitter {
 
     pub fn verify_credentials_url(&self) -> String {
         format!("{}/1.1/account/verify_credentials.json", self.base_url)
-    }
-
-    pub fn calls(&self, endpoint: Endpoint) -> usize {
-        self.shared.calls[endpoint as usize].load(Ordering::SeqCst)
     }
 
     pub fn request_token_calls(&self) -> usize {
@@ -164,123 +117,73 @@ impl FakeTwitter {
         self.calls(Endpoint::VerifyCredentials)
     }
 
-    /// From now on, answer `endpoint` with `fault` (`Fault::None` restores it).
-    pub fn set_fault(&self, endpoint: Endpoint, fault: Fault) {
-        self.shared.lock().faults.insert(endpoint, fault);
-    }
-
     /// When false, `request_token` answers `oauth_callback_confirmed=false`.
     pub fn set_callback_confirmed(&self, confirmed: bool) {
-        self.shared
-            .callback_confirmed
-            .store(confirmed, Ordering::SeqCst);
-    }
-
-    /// When true, `authenticate` redirects back with `denied=TOKEN`.
-    pub fn set_user_denies(&self, denies: bool) {
-        self.shared.user_denies.store(denies, Ordering::SeqCst);
-    }
-
-    /// Why each rejected request was rejected, oldest first.
-    pub fn rejections(&self) -> Vec<String> {
-        self.shared.lock().rejections.clone()
-    }
-
-    pub fn connection_count(&self) -> usize {
-        self.connections.load(Ordering::SeqCst)
+        self.state().callback_unconfirmed = !confirmed;
     }
 }
 
-impl Shared {
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
-
-/// A refusal: status, Twitter error code and message, and the fake's own reason.
-struct Reject {
-    status: u16,
-    code: u32,
-    message: &'static str,
-    reason: String,
+/// A refusal with Twitter's error shape: status, error code, message; and the fake's reason.
+fn refuse(status: u16, code: u32, message: &str, reason: impl Into<String>) -> Reject {
+    let body = json!({"errors": [{"code": code, "message": message}]});
+    Reject::new(reason, server::json(status, &body))
 }
 
 fn unauthorized(reason: impl Into<String>) -> Reject {
-    Reject {
-        status: 401,
-        code: 32,
-        message: "Could not authenticate you.",
-        reason: reason.into(),
-    }
+    refuse(401, 32, "Could not authenticate you.", reason)
 }
 
 fn bad_token(reason: impl Into<String>) -> Reject {
-    Reject {
-        status: 401,
-        code: 89,
-        message: "Invalid or expired token.",
-        reason: reason.into(),
-    }
+    refuse(401, 89, "Invalid or expired token.", reason)
 }
 
-impl Reject {
-    fn into_response(self) -> Response<FakeBody> {
-        let body = json!({"errors": [{"code": self.code, "message": self.message}]});
-        let mut resp = server::json(self.status, &body);
-        if let Ok(v) = http::HeaderValue::from_str(&self.reason.replace(['\r', '\n'], " ")) {
-            resp.headers_mut().insert("x-fake-reason", v);
-        }
-        resp
-    }
-}
+impl Provider for TwitterConfig {
+    type Endpoint = Endpoint;
+    type State = State;
+    const AUTHORIZE: Endpoint = Endpoint::Authenticate;
 
-async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<FakeBody> {
-    let endpoint = match req.uri().path() {
-        "/oauth/request_token" => Endpoint::RequestToken,
-        "/oauth/authenticate" => Endpoint::Authenticate,
-        "/oauth/access_token" => Endpoint::AccessToken,
-        "/1.1/account/verify_credentials.json" => Endpoint::VerifyCredentials,
-        _ => {
-            let body =
-                json!({"errors": [{"code": 34, "message": "Sorry, that page does not exist."}]});
-            return server::json(404, &body);
-        }
-    };
-    shared.calls[endpoint as usize].fetch_add(1, Ordering::SeqCst);
-    let fault = shared.lock().faults.get(&endpoint).cloned();
-    if let Some(resp) = fault.unwrap_or_default().respond().await {
-        return resp;
-    }
-
-    let (parts, body) = req.into_parts();
-    let body = server::read_body(body).await;
-    let expected_method = match endpoint {
-        Endpoint::RequestToken | Endpoint::AccessToken => Method::POST,
-        Endpoint::Authenticate | Endpoint::VerifyCredentials => Method::GET,
-    };
-    let result = if parts.method != expected_method {
-        Err(Reject {
-            status: 405,
-            code: 34,
-            message: "Sorry, that page does not exist.",
-            reason: format!("{} {} not allowed", parts.method, parts.uri.path()),
+    fn route(&self, path: &str) -> Option<Endpoint> {
+        Some(match path {
+            "/oauth/request_token" => Endpoint::RequestToken,
+            "/oauth/authenticate" => Endpoint::Authenticate,
+            "/oauth/access_token" => Endpoint::AccessToken,
+            "/1.1/account/verify_credentials.json" => Endpoint::VerifyCredentials,
+            _ => return None,
         })
-    } else {
-        let form = server::is_form(&parts.headers).then_some(&body[..]);
-        match endpoint {
-            Endpoint::RequestToken => request_token(&shared, &parts, form),
-            Endpoint::Authenticate => authenticate(&shared, &parts),
-            Endpoint::AccessToken => access_token(&shared, &parts, form),
-            Endpoint::VerifyCredentials => verify_credentials(&shared, &parts, form),
+    }
+
+    fn not_found(&self, _path: &str) -> Response<FakeBody> {
+        let message = "Sorry, that page does not exist.";
+        server::json(404, &json!({"errors": [{"code": 34, "message": message}]}))
+    }
+
+    fn answer(
+        fake: &FakeTwitter,
+        endpoint: Endpoint,
+        parts: &Parts,
+        body: &[u8],
+    ) -> Result<Response<FakeBody>, Reject> {
+        let expected_method = match endpoint {
+            Endpoint::RequestToken | Endpoint::AccessToken => Method::POST,
+            Endpoint::Authenticate | Endpoint::VerifyCredentials => Method::GET,
+        };
+        if parts.method != expected_method {
+            let reason = format!("{} {} not allowed", parts.method, parts.uri.path());
+            return Err(refuse(405, 34, "Sorry, that page does not exist.", reason));
         }
-    };
-    result.unwrap_or_else(|reject| {
-        shared
-            .lock()
-            .rejections
-            .push(format!("{:?}: {}", endpoint, reject.reason));
-        reject.into_response()
-    })
+        if endpoint == Endpoint::Authenticate {
+            return Ok(authenticate(fake, parts));
+        }
+        let form = server::is_form(&parts.headers).then_some(body);
+        let mut state = fake.state();
+        let params = verify(fake.config(), &mut state, endpoint, parts, form)?;
+        match endpoint {
+            Endpoint::RequestToken => request_token(&mut state, params),
+            Endpoint::AccessToken => access_token(fake.config(), &mut state, params),
+            _ if params.token.is_none() => Err(bad_token("no oauth_token")),
+            _ => Ok(verify_credentials(fake.config(), parts)),
+        }
+    }
 }
 
 /// `http://{Host}{path}`: what the client must have signed.
@@ -295,13 +198,14 @@ fn signed_uri(parts: &Parts) -> String {
     format!("http://{host}{}", parts.uri.path())
 }
 
-/// Signature, then consumer key, timestamp window and nonce (recorded once verified).
+/// Signature (keyed with the secret of the kind of token `endpoint` takes), then consumer
+/// key, timestamp window and nonce (recorded once verified).
 fn verify(
     cfg: &TwitterConfig,
     state: &mut State,
+    endpoint: Endpoint,
     parts: &Parts,
     form: Option<&[u8]>,
-    token_secret: impl FnOnce(&State, &str) -> Option<String>,
 ) -> Result<OAuthParams, Reject> {
     let auth = parts
         .headers
@@ -318,7 +222,12 @@ fn verify(
         form,
         auth,
         &cfg.consumer_secret,
-        |token| token_secret(state, token),
+        |token| match endpoint {
+            // A request token request carries no token: any oauth_token is unknown.
+            Endpoint::RequestToken => None,
+            Endpoint::AccessToken => state.request_tokens.get(token).map(|rt| rt.secret.clone()),
+            _ => state.access_tokens.get(token).cloned(),
+        },
     )
     .map_err(unauthorized)?;
     if params.consumer_key != cfg.consumer_key {
@@ -327,13 +236,9 @@ fn verify(
             params.consumer_key
         )));
     }
-    if server::unix_now().abs_diff(params.timestamp) > TIMESTAMP_WINDOW_SECS {
-        return Err(Reject {
-            status: 401,
-            code: 135,
-            message: "Timestamp out of bounds.",
-            reason: format!("stale oauth_timestamp {}", params.timestamp),
-        });
+    if clock::now().abs_diff(params.timestamp) > TIMESTAMP_WINDOW_SECS {
+        let reason = format!("stale oauth_timestamp {}", params.timestamp);
+        return Err(refuse(401, 135, "Timestamp out of bounds.", reason));
     }
     if !state.nonces.insert(params.nonce.clone()) {
         return Err(unauthorized(format!("reused oauth_nonce {}", params.nonce)));
@@ -348,14 +253,7 @@ fn form_response(pairs: &[(&str, &str)]) -> Response<FakeBody> {
     server::response(200, "application/x-www-form-urlencoded", body)
 }
 
-fn request_token(
-    shared: &Shared,
-    parts: &Parts,
-    form: Option<&[u8]>,
-) -> Result<Response<FakeBody>, Reject> {
-    let mut state = shared.lock();
-    // A request token request carries no token: any oauth_token is unknown.
-    let params = verify(&shared.cfg, &mut state, parts, form, |_, _| None)?;
+fn request_token(state: &mut State, params: OAuthParams) -> Result<Response<FakeBody>, Reject> {
     let callback = params
         .callback
         .ok_or_else(|| unauthorized("no oauth_callback"))?;
@@ -375,7 +273,7 @@ fn request_token(
             used: false,
         },
     );
-    let confirmed = shared.callback_confirmed.load(Ordering::SeqCst).to_string();
+    let confirmed = (!state.callback_unconfirmed).to_string();
     Ok(form_response(&[
         ("oauth_token", &token),
         ("oauth_token_secret", &secret),
@@ -384,18 +282,19 @@ fn request_token(
 }
 
 /// The user signs in and approves (or denies): back to the callback.
-fn authenticate(shared: &Shared, parts: &Parts) -> Result<Response<FakeBody>, Reject> {
+/// Twitter answers a bad request token here with a page, not an API error.
+fn authenticate(fake: &FakeTwitter, parts: &Parts) -> Response<FakeBody> {
     let page = |status, msg: &str| {
-        Ok(server::html(
+        server::html(
             status,
             &format!("<!DOCTYPE html><html><body><h1>{msg}</h1></body></html>"),
-        ))
+        )
     };
     let query = server::query_pairs(&parts.uri);
     let Some(token) = server::param(&query, "oauth_token") else {
         return page(400, "Whoa there! No request token.");
     };
-    let mut state = shared.lock();
+    let mut state = fake.state();
     let Some(rt) = state.request_tokens.get_mut(token) else {
         return page(
             400,
@@ -405,34 +304,25 @@ fn authenticate(shared: &Shared, parts: &Parts) -> Result<Response<FakeBody>, Re
     if rt.used {
         return page(400, "Whoa there! This request token has already been used.");
     }
-    let sep = if rt.callback.contains('?') { '&' } else { '?' };
-    let enc = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-    let location = if shared.user_denies.load(Ordering::SeqCst) {
-        format!("{}{sep}denied={}", rt.callback, enc(token))
+    let location = if fake.user_denies() {
+        harness::back_to(&rt.callback, &[("denied", token)])
     } else {
         let verifier = rt
             .verifier
-            .get_or_insert_with(|| server::random_token("v-", 12))
-            .clone();
-        format!(
-            "{}{sep}oauth_token={}&oauth_verifier={}",
-            rt.callback,
-            enc(token),
-            enc(&verifier)
+            .get_or_insert_with(|| server::random_token("v-", 12));
+        harness::back_to(
+            &rt.callback,
+            &[("oauth_token", token), ("oauth_verifier", verifier)],
         )
     };
-    Ok(server::redirect(&location))
+    server::redirect(&location)
 }
 
 fn access_token(
-    shared: &Shared,
-    parts: &Parts,
-    form: Option<&[u8]>,
+    cfg: &TwitterConfig,
+    state: &mut State,
+    params: OAuthParams,
 ) -> Result<Response<FakeBody>, Reject> {
-    let mut state = shared.lock();
-    let params = verify(&shared.cfg, &mut state, parts, form, |state, token| {
-        state.request_tokens.get(token).map(|rt| rt.secret.clone())
-    })?;
     let token = params.token.ok_or_else(|| bad_token("no oauth_token"))?;
     let rt = state
         .request_tokens
@@ -447,7 +337,6 @@ fn access_token(
         (None, _) => return Err(unauthorized("no oauth_verifier")),
         (Some(given), _) => return Err(unauthorized(format!("wrong oauth_verifier {given}"))),
     }
-    let cfg = &shared.cfg;
     let access = server::random_token(&format!("{}-", cfg.user_id), 16);
     let access_secret = server::random_token("ats-", 16);
     state
@@ -461,19 +350,8 @@ fn access_token(
     ]))
 }
 
-fn verify_credentials(
-    shared: &Shared,
-    parts: &Parts,
-    form: Option<&[u8]>,
-) -> Result<Response<FakeBody>, Reject> {
-    let mut state = shared.lock();
-    let params = verify(&shared.cfg, &mut state, parts, form, |state, token| {
-        state.access_tokens.get(token).cloned()
-    })?;
-    if params.token.is_none() {
-        return Err(bad_token("no oauth_token"));
-    }
-    let cfg = &shared.cfg;
+/// The signed request carried a valid access token: the user.
+fn verify_credentials(cfg: &TwitterConfig, parts: &Parts) -> Response<FakeBody> {
     let query = server::query_pairs(&parts.uri);
     let mut user = json!({
         "id": cfg.user_id.parse::<u64>().unwrap_or(0),
@@ -486,5 +364,5 @@ fn verify_credentials(
             user["email"] = json!(email);
         }
     }
-    Ok(server::json(200, &user))
+    server::json(200, &user)
 }

@@ -1,16 +1,21 @@
 //! Shared test infrastructure: real HTTP servers on 127.0.0.1, strict fake identity
-//! providers (Twitter OAuth 1.0a, Facebook OAuth 2.0), an independent RFC 5849 verifier,
-//! injectable faults and a scripted browser with its own cookie jar.
+//! providers on one harness (Twitter OAuth 1.0a, Facebook, GitHub, OpenID Connect), an
+//! independent RFC 5849 verifier, injectable faults, forged identity tokens, the clock and a
+//! scripted browser with its own cookie jar.
 //!
 //! Each test binary declares `mod common;` and uses a subset of it.
 #![allow(dead_code)]
 
 pub mod app;
 pub mod browser;
+pub mod captured_logs;
+pub mod clock;
 pub mod fake_facebook;
 pub mod fake_github;
 pub mod fake_oidc;
 pub mod fake_twitter;
 pub mod fault;
+pub mod forge;
+pub mod harness;
 pub mod oauth1_verify;
 pub mod server;

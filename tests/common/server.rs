@@ -10,7 +10,7 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::header::{CONTENT_TYPE, LOCATION};
@@ -42,35 +42,70 @@ impl Served {
     }
 }
 
+/// What the test servers run: a cloneable tower service answering hyper requests.
+pub trait HttpService<B>:
+    tower::Service<
+        http::Request<Incoming>,
+        Response = Response<B>,
+        Error: Into<BoxError>,
+        Future: Send + 'static,
+    > + Clone
+    + Send
+    + 'static
+{
+}
+
+impl<S, B> HttpService<B> for S where
+    S: tower::Service<
+            http::Request<Incoming>,
+            Response = Response<B>,
+            Error: Into<BoxError>,
+            Future: Send + 'static,
+        > + Clone
+        + Send
+        + 'static
+{
+}
+
 /// Serves `service` on a fresh `127.0.0.1` port until the test's runtime shuts down.
-pub async fn serve<S, B>(service: S) -> SocketAddr
+pub async fn serve<B>(service: impl HttpService<B>) -> SocketAddr
 where
-    S: tower::Service<http::Request<Incoming>, Response = Response<B>> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-    S::Error: Into<BoxError>,
-    B: Body + Send + 'static,
-    B::Data: Send,
-    B::Error: Into<BoxError>,
+    B: Body<Data: Send, Error: Into<BoxError>> + Send + 'static,
 {
     serve_counted(service).await.addr
 }
 
 /// Like [`serve`], also reporting the number of accepted TCP connections.
-pub async fn serve_counted<S, B>(service: S) -> Served
+pub async fn serve_counted<B>(service: impl HttpService<B>) -> Served
 where
-    S: tower::Service<http::Request<Incoming>, Response = Response<B>> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-    S::Error: Into<BoxError>,
-    B: Body + Send + 'static,
-    B::Data: Send,
-    B::Error: Into<BoxError>,
+    B: Body<Data: Send, Error: Into<BoxError>> + Send + 'static,
 {
-    let listener = TcpListener::bind("127.0.0.1:0")
+    let listener = bind().await;
+    let served = Served {
+        addr: listener.local_addr().expect("local_addr"),
+        connections: Arc::default(),
+    };
+    serve_on(listener, served.connections.clone(), service);
+    served
+}
+
+/// A listener on a fresh `127.0.0.1` port, for a server that must know its address before
+/// it serves (a fake provider naming its own URLs).
+pub async fn bind() -> TcpListener {
+    TcpListener::bind("127.0.0.1:0")
         .await
-        .expect("bind 127.0.0.1:0");
-    let addr = listener.local_addr().expect("local_addr");
-    let connections = Arc::new(AtomicUsize::new(0));
-    let counter = connections.clone();
+        .expect("bind 127.0.0.1:0")
+}
+
+/// Serves `service` on `listener` until the test's runtime shuts down, counting accepted
+/// TCP connections in `connections`.
+pub fn serve_on<B>(
+    listener: TcpListener,
+    connections: Arc<AtomicUsize>,
+    service: impl HttpService<B>,
+) where
+    B: Body<Data: Send, Error: Into<BoxError>> + Send + 'static,
+{
     tokio::spawn(async move {
         loop {
             let stream = match listener.accept().await {
@@ -81,7 +116,7 @@ where
                     continue;
                 }
             };
-            counter.fetch_add(1, Ordering::SeqCst);
+            connections.fetch_add(1, Ordering::SeqCst);
             let svc = TowerToHyperService::new(service.clone());
             tokio::spawn(async move {
                 let _ = hyper::server::conn::http1::Builder::new()
@@ -91,7 +126,6 @@ where
             });
         }
     });
-    Served { addr, connections }
 }
 
 /// Response body used by the fakes: a complete buffer, or one of the slow/huge streams
@@ -274,12 +308,4 @@ pub fn random_token(prefix: &str, bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
     getrandom::fill(&mut buf).expect("OS randomness");
     format!("{prefix}{}", hex::encode(buf))
-}
-
-/// Seconds since the Unix epoch.
-pub fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock after 1970")
-        .as_secs()
 }

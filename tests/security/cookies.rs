@@ -11,9 +11,9 @@ use http::header::LOCATION;
 use crate::common::app::SECRET;
 use crate::common::browser::Browser;
 use crate::common::fake_facebook::FacebookConfig;
+use crate::common::forge::{claims_for, forge};
 use crate::support::{
-    call, claims_for, direct_default, forge, request, set_cookies, who_with_cookie, world,
-    world_with, Fakes, Reply,
+    call, direct_default, request, set_cookies, who_with_cookie, world, world_with, Fakes, Reply,
 };
 
 /// Browsers ignore a cookie whose name and value together exceed 4096 bytes (RFC 6265

@@ -5,9 +5,10 @@
 use serde_json::json;
 
 use crate::common::browser::Browser;
-use crate::support::{
-    flow_cookie_name, now, query_param, seal_flow, with_param, world, Reply, PROVIDERS,
-};
+use crate::common::browser::{query_param, with_param};
+use crate::common::clock::now;
+use crate::common::forge::{flow_cookie_name, seal_flow};
+use crate::support::{world, Reply, PROVIDERS};
 
 /// The callback parameter naming the attempt: `state`, or Twitter's `oauth_token`.
 fn key_param(provider: &str) -> &'static str {

@@ -10,10 +10,8 @@ use serde_json::{json, Value};
 use crate::common::app::SECRET;
 use crate::common::browser::Browser;
 use crate::common::fake_oidc::{Endpoint, IdSignature};
-use crate::support::{
-    claims_for, direct_default, genuine_header, identity_key, sign_raw, sign_with_key,
-    who_with_cookie, world, Reply,
-};
+use crate::common::forge::{claims_for, genuine_header, identity_key, sign_raw, sign_with_key};
+use crate::support::{direct_default, who_with_cookie, world, Reply};
 
 /// `kid` values an attacker tries: paths, URLs, SQL, a 10 KB string, and non-strings.
 fn hostile_kids() -> Vec<Value> {

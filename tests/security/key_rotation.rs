@@ -5,10 +5,9 @@
 
 use crate::common::app::{self, SECRET};
 use crate::common::browser::Browser;
+use crate::common::forge::{claims_for, forge, issued_identity_token, sign_raw};
 use crate::common::server;
-use crate::support::{
-    call, claims_for, direct, forge, issued_identity_token, request, sign_raw, who_with_cookie,
-};
+use crate::support::{call, direct, request, who_with_cookie};
 use socialauth::{SocialAuthLayer, SocialAuthLayerBuilder, Twitter};
 
 const NEW_SECRET: &[u8] = b"the-new-secret-the-new-secret-32";
@@ -58,8 +57,8 @@ async fn item_17_old_key_tokens_work_during_the_overlap_and_are_anonymous_after_
 
     // A token signed with the new key but naming the old key's id, and the reverse: the
     // key named is the key that must verify.
-    let old_header = crate::support::genuine_header().await;
-    let swapped = sign_raw(&old_header, &claims_for("victim"), NEW_SECRET);
+    let old_header = crate::common::forge::genuine_header().await;
+    let swapped = sign_raw(&old_header, claims_for("victim"), NEW_SECRET);
     assert_eq!(
         who_with_cookie(&overlap, &cookie(&swapped)).await,
         "anonymous"

@@ -4,9 +4,11 @@
 
 use crate::common::app;
 use crate::common::browser::Browser;
+use crate::common::browser::{query_param, with_param};
 use crate::common::fake_twitter::Endpoint;
 use crate::common::fault::{Fault, RawResponse};
-use crate::support::{flow_cookie_name, query_param, with_param, world, Reply};
+use crate::common::forge::flow_cookie_name;
+use crate::support::{world, Reply};
 
 #[tokio::test]
 async fn item_11_an_oauth_token_other_than_the_cookies_never_reaches_access_token() {

@@ -11,13 +11,14 @@ use std::time::{Duration, Instant};
 
 use http::header::LOCATION;
 
+use crate::common::app::oidc_for;
 use crate::common::app::{self, SECRET};
 use crate::common::browser::Browser;
 use crate::common::fake_oidc::{self, Endpoint, FakeOidc, OidcConfig};
 use crate::common::fake_twitter;
 use crate::common::fault::{Fault, RawResponse};
 use crate::common::server;
-use crate::support::{oidc_for, peak_heap, reset_peak_heap, Reply};
+use crate::support::{peak_heap, reset_peak_heap, Reply};
 
 /// The provider timeout the apps here are built with.
 const TIMEOUT: Duration = Duration::from_secs(1);

@@ -5,13 +5,15 @@
 
 use serde_json::Value;
 
+use crate::common::app::oidc_for;
 use crate::common::app::{self, SECRET};
 use crate::common::browser::Browser;
+use crate::common::browser::{query_param, with_param};
 use crate::common::fake_github;
 use crate::common::fake_oidc::{self, CallbackIss, Endpoint, OidcConfig};
 use crate::common::fault::{Fault, RawResponse};
 use crate::common::server;
-use crate::support::{oidc_for, query_param, with_param, world, world_with, Fakes, Reply};
+use crate::support::{world, world_with, Fakes, Reply};
 
 /// What the fakes write in their refusals; none of it may reach the browser.
 const PROVIDER_WORDS: [&str; 8] = [
@@ -133,20 +135,20 @@ async fn item_09_a_mix_up_between_two_openid_providers_is_refused_before_any_exc
         "state",
         Some(&b_state),
     );
-    let mixed = with_param(&mixed, "iss", Some(&honest.issuer));
+    let mixed = with_param(&mixed, "iss", Some(&honest.issuer()));
     let reply = Reply::read(victim.get(&mixed).await).await;
-    reply.assert_refused(400, "invalid_request", true, &[&honest.issuer, &a_code]);
+    reply.assert_refused(400, "invalid_request", true, &[&honest.issuer(), &a_code]);
 
     // The other way round: `a`'s callback carrying `b`'s issuer.
-    let spoofed = with_param(&a_callback, "iss", Some(&attacker.issuer));
+    let spoofed = with_param(&a_callback, "iss", Some(&attacker.issuer()));
     let reply = Reply::read(victim.get(&spoofed).await).await;
-    reply.assert_refused(400, "invalid_request", true, &[&attacker.issuer]);
+    reply.assert_refused(400, "invalid_request", true, &[&attacker.issuer()]);
     // An `iss` that only looks like the issuer.
     for lookalike in [
-        format!("{}/", honest.issuer),
-        honest.issuer.to_uppercase(),
-        format!("{} ", honest.issuer),
-        honest.issuer.replace("http://", "https://"),
+        format!("{}/", honest.issuer()),
+        honest.issuer().to_uppercase(),
+        format!("{} ", honest.issuer()),
+        honest.issuer().replace("http://", "https://"),
     ] {
         let fresh = Browser::new();
         let callback = start_at(&base, "a", &fresh).await;

@@ -17,8 +17,9 @@ use tower::{Layer, ServiceExt};
 
 use crate::common::app::{self, SECRET};
 use crate::common::browser::Browser;
+use crate::common::forge::{claims_for, forge};
 use crate::common::server;
-use crate::support::{claims_for, forge, world, Reply};
+use crate::support::{world, Reply};
 
 #[tokio::test]
 async fn item_14_no_client_header_produces_an_identity() {

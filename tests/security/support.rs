@@ -1,26 +1,20 @@
-//! What the battery's tests share: the answer checks every rejection must pass, forged
-//! identity tokens and flow cookies (signed and sealed with the layer's own keys, derived
-//! from the test secret as the crate does), the layer called directly as a tower service,
-//! and a per-thread allocation counter for "bounded memory".
+//! What the battery's tests share: the answer checks every rejection must pass, the layer
+//! called directly as a tower service, an app with one provider of each protocol, and a
+//! per-thread allocation counter for "bounded memory".
 
 #![allow(dead_code)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::convert::Infallible;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use bytes::Bytes;
-use cookie::{Cookie, CookieJar};
-use hmac::{Hmac, Mac};
+use cookie::Cookie;
 use http::header::{CONTENT_TYPE, LOCATION, SET_COOKIE};
 use http::{HeaderMap, Request, Response};
 use http_body_util::{BodyExt, Full};
-use sha2::{Digest, Sha256};
 use socialauth::{Identity, ResponseBody, SocialAuthLayer, SocialAuthLayerBuilder, Twitter};
-use tokio::sync::OnceCell;
 use tower::util::BoxCloneService;
 use tower::{Layer, ServiceExt};
 
@@ -138,13 +132,6 @@ pub fn rss_kib() -> u64 {
 // ---------------------------------------------------------------------------------------
 // Time
 // ---------------------------------------------------------------------------------------
-
-pub fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock after 1970")
-        .as_secs()
-}
 
 /// Runs `f` and returns its result with how long it took.
 pub async fn timed<T>(f: impl std::future::Future<Output = T>) -> (T, Duration) {
@@ -271,99 +258,6 @@ pub fn set_cookies(headers: &HeaderMap) -> Vec<String> {
 }
 
 // ---------------------------------------------------------------------------------------
-// Forged identity tokens and flow cookies
-// ---------------------------------------------------------------------------------------
-
-/// The identity token key: the signing half of `cookie::Key::derive_from(secret)`.
-pub fn identity_key(secret: &[u8]) -> Vec<u8> {
-    cookie::Key::derive_from(secret).signing().to_vec()
-}
-
-/// `b64(header).b64(claims).b64(HMAC-SHA256(key, ...))`, the raw texts as given.
-pub fn sign_with_key(header: &str, claims: &str, key: &[u8]) -> String {
-    let signed = format!(
-        "{}.{}",
-        URL_SAFE_NO_PAD.encode(header),
-        URL_SAFE_NO_PAD.encode(claims)
-    );
-    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key");
-    mac.update(signed.as_bytes());
-    format!(
-        "{signed}.{}",
-        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
-    )
-}
-
-/// A token with this header and these claims (raw JSON texts), signed with the layer's
-/// identity key for `secret`.
-pub fn sign_raw(header: &str, claims: &str, secret: &[u8]) -> String {
-    sign_with_key(header, claims, &identity_key(secret))
-}
-
-/// A token with the genuine header of the layer's own tokens and these claims, signed with
-/// the test secret's identity key: the layer accepts it exactly when it accepts the claims.
-pub async fn forge(claims: &str) -> String {
-    sign_raw(&genuine_header().await, claims, SECRET)
-}
-
-/// Valid identity claims for user `sub`, as raw JSON.
-pub fn claims_for(sub: &str) -> String {
-    let now = now();
-    serde_json::json!({
-        "iss": "socialauth", "aud": "socialauth:identity", "sub": sub, "provider": "facebook",
-        "name": "Ada", "iat": now, "exp": now + 600,
-    })
-    .to_string()
-}
-
-/// An identity token the layer issued at a real login (Facebook fake, test secret).
-pub async fn issued_identity_token() -> String {
-    let app = app::start().await;
-    let browser = Browser::new();
-    let visit = browser.follow(&app.url("/auth/facebook?login=start")).await;
-    assert_eq!(visit.status, 200, "login failed: {}", visit.body);
-    browser
-        .cookie("__Host-socialauth")
-        .expect("an identity cookie after the login")
-}
-
-/// The JOSE header (decoded JSON text) of the tokens the layer issues, read from a real
-/// login once per test binary: forged tokens then follow the layer's own format, whatever
-/// it is (a `kid` or not).
-pub async fn genuine_header() -> String {
-    static HEADER: OnceCell<String> = OnceCell::const_new();
-    HEADER
-        .get_or_init(|| async {
-            let token = issued_identity_token().await;
-            let header = token.split('.').next().expect("a header segment");
-            String::from_utf8(URL_SAFE_NO_PAD.decode(header).expect("base64url header"))
-                .expect("UTF-8 header")
-        })
-        .await
-        .clone()
-}
-
-/// The name of the flow cookie for `provider`'s attempt with this `state` (or OAuth 1.0a
-/// request token): `__Secure-socialauth-flow-<provider>-<b64url(sha256(state)[..9])>`.
-pub fn flow_cookie_name(provider: &str, state: &str) -> String {
-    let digest = Sha256::digest(state.as_bytes());
-    format!(
-        "__Secure-socialauth-flow-{provider}-{}",
-        URL_SAFE_NO_PAD.encode(&digest[..9])
-    )
-}
-
-/// Seals `value` as the flow cookie `name` with the test secret's flow key, as the layer
-/// does (the `cookie` crate's private jar: AES-256-GCM, the name authenticated).
-pub fn seal_flow(name: &str, value: &str) -> String {
-    let key = cookie::Key::derive_from(SECRET);
-    let mut jar = CookieJar::new();
-    jar.private_mut(&key)
-        .add(Cookie::new(name.to_owned(), value.to_owned()));
-    jar.get(name).expect("sealed").value().to_owned()
-}
-
-// ---------------------------------------------------------------------------------------
 // The layer as a plain tower service (no HTTP server in between, so no header limits)
 // ---------------------------------------------------------------------------------------
 
@@ -437,7 +331,6 @@ use crate::common::fake_github::{self, FakeGitHub, GitHubConfig};
 use crate::common::fake_oidc::{self, FakeOidc, OidcConfig};
 use crate::common::fake_twitter::{self, FakeTwitter, TwitterConfig};
 use crate::common::server;
-use socialauth::{GitHub, Oidc};
 
 /// The providers of [`World`], by route name.
 pub const PROVIDERS: [&str; 4] = ["facebook", "twitter", "oidc", "github"];
@@ -460,18 +353,6 @@ pub struct Fakes {
     pub github: GitHubConfig,
 }
 
-pub fn oidc_for(fake: &FakeOidc) -> Oidc {
-    let cfg = fake.config();
-    Oidc::new(&fake.issuer, &cfg.client_id, &cfg.client_secret)
-}
-
-pub fn github_for(fake: &FakeGitHub) -> GitHub {
-    let cfg = fake.config();
-    GitHub::new(&cfg.client_id, &cfg.client_secret)
-        .web_base_url(&fake.base_url)
-        .api_base_url(fake.api_url())
-}
-
 pub async fn world() -> World {
     world_with(Fakes::default(), |b| b).await
 }
@@ -485,8 +366,8 @@ pub async fn world_with(
     let oidc = fake_oidc::start(fakes.oidc).await;
     let github = fake_github::start(fakes.github).await;
     let builder = app::builder(&twitter, &facebook)
-        .provider(oidc_for(&oidc))
-        .provider(github_for(&github));
+        .provider(app::oidc_for(&oidc))
+        .provider(app::github_for(&github));
     let layer = configure(builder).build().expect("valid configuration");
     let addr = server::serve(app::axum_app().layer(layer)).await;
     World {
@@ -529,41 +410,6 @@ impl World {
 
     /// [`callback`](Self::callback), starting at `start` (a path with its query).
     pub async fn callback_from(&self, browser: &Browser, start: &str) -> String {
-        let started = browser.get(&self.url(start)).await;
-        assert_eq!(started.status(), 303, "{start}");
-        let at_provider = started.headers()[LOCATION].to_str().unwrap().to_owned();
-        let back = browser.get(&at_provider).await;
-        assert_eq!(back.status(), 302, "{at_provider}");
-        back.headers()[LOCATION].to_str().unwrap().to_owned()
+        browser.callback_from(&self.url(start)).await
     }
-}
-
-/// The value of query parameter `name` in `url`.
-pub fn query_param(url: &str, name: &str) -> Option<String> {
-    url::Url::parse(url)
-        .ok()?
-        .query_pairs()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
-}
-
-/// `url` with query parameter `name` set to `value` (or removed, with `None`).
-pub fn with_param(url: &str, name: &str, value: Option<&str>) -> String {
-    let mut parsed = url::Url::parse(url).expect("URL");
-    let pairs: Vec<(String, String)> = parsed
-        .query_pairs()
-        .into_owned()
-        .filter(|(k, _)| k != name)
-        .collect();
-    {
-        let mut query = parsed.query_pairs_mut();
-        query.clear();
-        for (k, v) in &pairs {
-            query.append_pair(k, v);
-        }
-        if let Some(value) = value {
-            query.append_pair(name, value);
-        }
-    }
-    parsed.to_string()
 }

@@ -6,15 +6,11 @@
 
 use std::time::{Duration, Instant};
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
-
 use crate::common::app::SECRET;
+use crate::common::browser::query_param;
 use crate::common::browser::Browser;
-use crate::support::{
-    call, claims_for, direct_default, genuine_header, issued_identity_token, peak_allocation,
-    query_param, request, sign_raw, world, Reply,
-};
+use crate::common::forge::{claims_for, genuine_header, issued_identity_token, sign_raw};
+use crate::support::{call, direct_default, peak_allocation, request, world, Reply};
 
 const BASE64URL: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
@@ -106,30 +102,13 @@ fn tampered(token: &str, header_json: &str) -> Vec<(String, Vec<u8>)> {
         let mut bad = bytes[..at].to_vec();
         bad.push(0xff);
         bad.extend_from_slice(&bytes[at + 3..]);
-        let signed = format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(header_json),
-            URL_SAFE_NO_PAD.encode(&bad)
-        );
-        sign_raw_bytes(&signed)
+        sign_raw(header_json, &bad, SECRET)
     };
     cases.push((
         "signed claims with invalid UTF-8".into(),
         signed_bad_utf8.into_bytes(),
     ));
     cases
-}
-
-/// `signed.<HMAC>` with the test secret's identity key.
-fn sign_raw_bytes(signed: &str) -> String {
-    use hmac::{Hmac, Mac};
-    let key = crate::support::identity_key(SECRET);
-    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&key).unwrap();
-    mac.update(signed.as_bytes());
-    format!(
-        "{signed}.{}",
-        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
-    )
 }
 
 #[test]
@@ -143,7 +122,7 @@ fn item_05_tampered_identity_tokens_are_anonymous_quickly_and_in_bounded_memory(
         (token, genuine_header().await)
     });
     let layer = direct_default();
-    let control = sign_raw(&header_json, &claims_for("victim"), SECRET);
+    let control = sign_raw(&header_json, claims_for("victim"), SECRET);
     for (what, value) in [
         ("the genuine token", token.clone()),
         ("a forged control", control),

@@ -9,8 +9,10 @@ use std::sync::Arc;
 use serde_json::{json, Value};
 
 use crate::common::browser::Browser;
+use crate::common::clock::now;
 use crate::common::fake_oidc::ClaimsRewrite;
-use crate::support::{direct_default, forge, now, who_with_cookie, world};
+use crate::common::forge::forge;
+use crate::support::{direct_default, who_with_cookie, world};
 
 /// Identity claims for `victim`, with `iat` now and `exp` in ten minutes, and `changes`
 /// (raw JSON values, so a test can write `1e309`) replacing or adding members.

@@ -4,12 +4,12 @@
 
 use serde_json::json;
 
+use crate::common::browser::query_param;
 use crate::common::browser::Browser;
+use crate::common::clock::now;
 use crate::common::fake_oidc;
-use crate::support::{
-    claims_for, direct_default, flow_cookie_name, forge, issued_identity_token, now, query_param,
-    request, seal_flow, who_with_cookie, world, Reply,
-};
+use crate::common::forge::{claims_for, flow_cookie_name, forge, issued_identity_token, seal_flow};
+use crate::support::{direct_default, request, who_with_cookie, world, Reply};
 
 #[tokio::test]
 async fn item_04_no_other_token_is_an_identity() {

@@ -9,10 +9,11 @@ use std::time::{Duration, Instant};
 use http::header::{COOKIE, LOCATION, SET_COOKIE};
 use tokio::task::JoinSet;
 
+use crate::common::app::oidc_for;
 use crate::common::app::{self, SECRET};
 use crate::common::fake_oidc::{self, Endpoint, OidcConfig};
 use crate::common::server;
-use crate::support::{live_heap, oidc_for, rss_kib};
+use crate::support::{live_heap, rss_kib};
 
 const LOGINS: usize = 1000;
 
