@@ -3,7 +3,7 @@
 //! A token is checked cheapest and least trusting first: the size cap; the header, which must
 //! be exactly the one one of the layer's keys writes (so `alg` is pinned to HS256 and the key
 //! is picked without parsing anything); the HMAC-SHA256 signature, compared in constant time;
-//! and only then the claims, read by `serde_json` into [`SignedClaims`]. What a signature
+//! and only then the claims, read by `serde_json` into [`Claims`]. What a signature
 //! proves does not depend on the clock, so a [`VerifiedCache`] may keep it; the times are
 //! checked against the clock on every request.
 
@@ -46,25 +46,7 @@ const SIGNATURE_LEN: usize = 43;
 /// Decoded claims up to this size stay on the stack.
 const CLAIMS_ON_STACK: usize = 768;
 
-/// The claims of an identity token as signed.
-#[derive(Debug, Serialize)]
-struct IdentityClaims<'a> {
-    iss: &'a str,
-    aud: &'a str,
-    sub: &'a str,
-    provider: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    name: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    email: Option<&'a str>,
-    iat: u64,
-    exp: u64,
-    /// App claims from the authorize hook.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    app: Option<&'a Map<String, Value>>,
-}
-
-/// The claims of an identity token as read, once its signature is verified.
+/// The claims of an identity token, as signed and as read once the signature is verified.
 ///
 /// Each member has one JSON type (a string where a string is expected, an unsigned integer
 /// for the times, an object for `app`; `null` or absent for the optional ones), and a
@@ -72,25 +54,28 @@ struct IdentityClaims<'a> {
 /// members are ignored: only a key of this layer can have signed them, so they come from
 /// this crate, and ignoring them lets a later release add a claim without signing out the
 /// users of instances still on this one.
-#[derive(Deserialize)]
-struct SignedClaims<'a> {
+#[derive(Serialize, Deserialize)]
+struct Claims<'a> {
     #[serde(borrow)]
     iss: Cow<'a, str>,
     #[serde(borrow)]
     aud: Cow<'a, str>,
-    sub: String,
-    provider: String,
-    #[serde(default)]
-    name: Option<String>,
-    #[serde(default)]
-    email: Option<String>,
+    #[serde(borrow)]
+    sub: Cow<'a, str>,
+    #[serde(borrow)]
+    provider: Cow<'a, str>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    name: Option<Cow<'a, str>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    email: Option<Cow<'a, str>>,
     iat: u64,
     exp: u64,
     /// Never written by this crate; honoured when present.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     nbf: Option<u64>,
-    #[serde(default)]
-    app: Option<Map<String, Value>>,
+    /// App claims from the authorize hook.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    app: Option<Cow<'a, Map<String, Value>>>,
 }
 
 /// A token whose signature and claims passed: its identity, and the times to check it
@@ -137,16 +122,17 @@ impl IdentityCodec {
     /// Signs a token for `identity`.
     pub(crate) fn sign(&self, keys: &Keys, identity: &Identity) -> Result<String, AuthError> {
         let user = &*identity.user;
-        let claims = IdentityClaims {
-            iss: ISSUER,
-            aud: IDENTITY_AUDIENCE,
-            sub: &user.user_id,
-            provider: &user.provider,
-            name: user.name.as_deref(),
-            email: user.email.as_deref(),
+        let claims = Claims {
+            iss: ISSUER.into(),
+            aud: IDENTITY_AUDIENCE.into(),
+            sub: user.user_id.as_str().into(),
+            provider: user.provider.as_str().into(),
+            name: user.name.as_deref().map(Cow::Borrowed),
+            email: user.email.as_deref().map(Cow::Borrowed),
             iat: identity.issued_at,
             exp: identity.expires_at,
-            app: user.claims.as_ref(),
+            nbf: None,
+            app: user.claims.as_ref().map(Cow::Borrowed),
         };
         let failed = || AuthError::internal("could not sign the identity token");
         let json = serde_json::to_vec(&claims).map_err(|_| failed())?;
@@ -220,16 +206,16 @@ fn read(keys: &Keys, token: &str) -> Option<Verified> {
     if json.first() != Some(&b'{') {
         return None;
     }
-    let claims: SignedClaims<'_> = serde_json::from_slice(json).ok()?;
+    let claims: Claims<'_> = serde_json::from_slice(json).ok()?;
     if claims.iss != ISSUER || claims.aud != IDENTITY_AUDIENCE || claims.sub.is_empty() {
         return None;
     }
     let user = User {
-        provider: claims.provider,
-        user_id: claims.sub,
-        name: claims.name,
-        email: claims.email,
-        claims: claims.app,
+        provider: claims.provider.into_owned(),
+        user_id: claims.sub.into_owned(),
+        name: claims.name.map(Cow::into_owned),
+        email: claims.email.map(Cow::into_owned),
+        claims: claims.app.map(Cow::into_owned),
     };
     Some(Verified {
         identity: Identity {
@@ -255,22 +241,21 @@ mod tests {
     }
 
     fn identity(iat: u64, exp: u64) -> Identity {
-        user_identity(
-            User {
-                provider: "twitter".into(),
-                user_id: "12345".into(),
-                name: Some("jack".into()),
-                email: None,
-                claims: None,
-            },
-            iat,
-            exp,
-        )
+        let (provider, user_id, name) = ("twitter".into(), "12345".into(), Some("jack".into()));
+        let user = User {
+            provider,
+            user_id,
+            name,
+            email: None,
+            claims: None,
+        };
+        user_identity(user, iat, exp)
     }
 
     fn user_identity(user: User, iat: u64, exp: u64) -> Identity {
+        let user = Arc::new(user);
         Identity {
-            user: Arc::new(user),
+            user,
             issued_at: iat,
             expires_at: exp,
         }
@@ -290,80 +275,26 @@ mod tests {
         jsonwebtoken::encode(&jwt_header(), &claims, &key).unwrap()
     }
 
-    #[test]
-    fn a_signed_identity_verifies_back_to_itself() {
-        let codec = IdentityCodec::new();
-        let who = identity(now(), now() + 60);
-        let token = codec.sign(&keys(), &who).unwrap();
-        assert_eq!(codec.verify(&keys(), &token, now()), Some(who));
-    }
-
-    #[test]
-    fn expired_tokens_and_tokens_from_the_future_are_refused() {
-        let codec = IdentityCodec::new();
-        let expired = codec
-            .sign(&keys(), &identity(now() - 600, now() - 300))
-            .unwrap();
-        assert_eq!(codec.verify(&keys(), &expired, now()), None);
-        let future = codec
-            .sign(&keys(), &identity(now() + 600, now() + 900))
-            .unwrap();
-        assert_eq!(codec.verify(&keys(), &future, now()), None);
-    }
-
-    #[test]
-    fn another_key_or_a_flipped_bit_is_refused() {
-        let codec = IdentityCodec::new();
-        let token = codec.sign(&keys(), &identity(now(), now() + 60)).unwrap();
-        let other = Keys::derive(b"another-secret-another-secret-xx").unwrap();
-        assert_eq!(codec.verify(&other, &token, now()), None);
-        let mut bytes = token.into_bytes();
-        let last = bytes.len() - 2;
-        bytes[last] ^= 1;
-        let flipped = String::from_utf8(bytes).unwrap();
-        assert_eq!(codec.verify(&keys(), &flipped, now()), None);
-    }
-
-    #[test]
-    fn claims_of_the_wrong_type_make_the_token_invalid() {
-        let codec = IdentityCodec::new();
-        let base = serde_json::json!({
-            "iss": ISSUER, "aud": IDENTITY_AUDIENCE, "sub": "1", "provider": "twitter",
-            "iat": now(), "exp": now() + 60,
-        });
-        assert!(codec
-            .verify(&keys(), &sign_raw(base.clone()), now())
-            .is_some());
-        for (member, value) in [
-            ("email", serde_json::json!(42)),
-            ("name", serde_json::json!(["a"])),
-            ("exp", serde_json::json!("9999999999")),
-            ("iat", serde_json::json!(1.5)),
-            ("aud", serde_json::json!("socialauth:flow")),
-            ("iss", serde_json::json!("someone-else")),
-            ("sub", serde_json::json!("")),
-        ] {
-            let mut claims = base.clone();
-            claims[member] = value;
-            assert_eq!(
-                codec.verify(&keys(), &sign_raw(claims), now()),
-                None,
-                "{member}"
-            );
-        }
-    }
-
-    /// A token with this exact header JSON, correctly signed with the layer's key.
-    fn sign_with_header(header: &str, claims: &serde_json::Value) -> String {
+    /// A token with this exact header and claims JSON, correctly signed with the layer's key.
+    fn sign_with_header(header: &str, claims: &str) -> String {
         let signed = format!(
             "{}.{}",
             URL_SAFE_NO_PAD.encode(header),
-            URL_SAFE_NO_PAD.encode(claims.to_string())
+            URL_SAFE_NO_PAD.encode(claims)
         );
         let mut mac = keys().current().mac.clone();
         mac.update(signed.as_bytes());
         let tag = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
         format!("{signed}.{tag}")
+    }
+
+    /// Claims JSON as written, signed with the layer's key and header.
+    fn sign_json(claims: &str) -> String {
+        let kid = keys().current().kid.clone();
+        sign_with_header(
+            &format!(r#"{{"typ":"JWT","alg":"HS256","kid":"{kid}"}}"#),
+            claims,
+        )
     }
 
     fn valid_claims() -> serde_json::Value {
@@ -407,7 +338,11 @@ mod tests {
         let kid = keys().current().kid.clone();
         let ours = format!(r#"{{"typ":"JWT","alg":"HS256","kid":"{kid}"}}"#);
         assert!(codec
-            .verify(&keys(), &sign_with_header(&ours, &claims), now())
+            .verify(
+                &keys(),
+                &sign_with_header(&ours, &claims.to_string()),
+                now()
+            )
             .is_some());
         for header in [
             r#"{"typ":"JWT","alg":"HS256"}"#.to_owned(),
@@ -420,7 +355,11 @@ mod tests {
             format!(r#"{{"typ":"JWT","alg":"HS256","kid":"{kid}","crit":["exp"]}}"#),
         ] {
             assert_eq!(
-                codec.verify(&keys(), &sign_with_header(&header, &claims), now()),
+                codec.verify(
+                    &keys(),
+                    &sign_with_header(&header, &claims.to_string()),
+                    now()
+                ),
                 None,
                 "{header}"
             );
@@ -428,53 +367,44 @@ mod tests {
     }
 
     #[test]
-    fn nbf_duplicates_arrays_and_malformed_parts_are_refused() {
+    fn duplicates_arrays_numbers_out_of_type_and_malformed_parts_are_refused() {
         let codec = IdentityCodec::new();
-        let header = r#"{"typ":"JWT","alg":"HS256"}"#;
-        let mut later = valid_claims();
-        later["nbf"] = serde_json::json!(now() + 600);
-        assert_eq!(codec.verify(&keys(), &sign_raw(later), now()), None);
-        let mut typed = valid_claims();
-        typed["nbf"] = serde_json::json!("0");
-        assert_eq!(codec.verify(&keys(), &sign_raw(typed), now()), None);
-        let mut earlier = valid_claims();
-        earlier["nbf"] = serde_json::json!(now() - 600);
-        assert!(codec.verify(&keys(), &sign_raw(earlier), now()).is_some());
-
-        // The same member twice, signed with the key.
-        let twice = format!(
-            r#"{{"iss":"{ISSUER}","aud":"{IDENTITY_AUDIENCE}","sub":"1","sub":"2","provider":"t","iat":{},"exp":{}}}"#,
-            now(),
-            now() + 60
-        );
-        let signed = format!(
-            "{}.{}",
-            keys().current().header,
-            URL_SAFE_NO_PAD.encode(twice.as_bytes())
-        );
-        let mut mac = keys().current().mac.clone();
-        mac.update(signed.as_bytes());
-        let token = format!(
-            "{signed}.{}",
-            URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
-        );
-        assert_eq!(codec.verify(&keys(), &token, now()), None);
-
-        // The claims as an array, member by member.
-        let array = serde_json::json!([
-            ISSUER,
-            IDENTITY_AUDIENCE,
-            "1",
-            "t",
-            null,
-            null,
-            now(),
-            now() + 60
-        ]);
-        assert_eq!(
-            codec.verify(&keys(), &sign_with_header(header, &array), now()),
-            None
-        );
+        // Each member once, of its one type, in one JSON object.
+        let (iat, exp) = (now(), now() + 60);
+        let head = format!(r#""iss":"{ISSUER}","aud":"{IDENTITY_AUDIENCE}","provider":"t""#);
+        let valid = sign_json(&format!(r#"{{{head},"sub":"1","iat":{iat},"exp":{exp}}}"#));
+        assert!(codec.verify(&keys(), &valid, now()).is_some());
+        for claims in [
+            format!(r#"{{{head},"sub":"","iat":{iat},"exp":{exp}}}"#),
+            format!(r#"{{{head},"sub":1,"iat":{iat},"exp":{exp}}}"#),
+            format!(r#"{{{head},"sub":"1","iat":{iat},"exp":"{exp}"}}"#),
+            format!(r#"{{{head},"sub":"1","iat":{iat},"exp":{exp},"name":["a"]}}"#),
+            format!(r#"{{{head},"sub":"1","iat":{iat},"exp":{exp},"email":42}}"#),
+            format!(r#"{{{head},"sub":"1","iat":{iat},"exp":{exp},"app":["admin"]}}"#),
+            format!(r#"{{{head},"sub":"1","iat":{iat},"exp":{exp},"iss":"{ISSUER}"}}"#),
+            format!(
+                r#"{{"iss":"x","aud":"{IDENTITY_AUDIENCE}","provider":"t","sub":"1","iat":{iat},"exp":{exp}}}"#
+            ),
+            format!(
+                r#"{{"iss":"{ISSUER}","aud":"socialauth:flow","provider":"t","sub":"1","iat":{iat},"exp":{exp}}}"#
+            ),
+            format!(r#"{{{head},"sub":"1","sub":"2","iat":{iat},"exp":{exp}}}"#),
+            format!(r#"{{{head},"sub":"1","iat":{iat},"exp":{exp},"name":null,"name":"x"}}"#),
+            format!(r#"{{{head},"sub":"1","iat":{iat}.0,"exp":{exp}}}"#),
+            format!(r#"{{{head},"sub":"1","iat":-1,"exp":{exp}}}"#),
+            format!(r#"{{{head},"sub":"1","iat":{iat},"exp":18446744073709551616}}"#),
+            format!(r#"{{{head},"sub":"1","iat":{iat},"exp":{exp},}}"#),
+            format!(r#"{{{head},"sub":"1","iat":{iat},"exp":{exp}}} x"#),
+            format!(r#" {{{head},"sub":"1","iat":{iat},"exp":{exp}}}"#),
+            format!(r#"["{ISSUER}","{IDENTITY_AUDIENCE}","1","t",null,null,{iat},{exp}]"#),
+            format!(r#"{{{head},"sub":"\ud800","iat":{iat},"exp":{exp}}}"#),
+        ] {
+            assert_eq!(
+                codec.verify(&keys(), &sign_json(&claims), now()),
+                None,
+                "{claims}"
+            );
+        }
 
         // Extra parts, padding, a truncated or lengthened signature.
         let good = sign_raw(valid_claims());
@@ -487,6 +417,8 @@ mod tests {
             format!("{signed}.{tag}A"),
             format!("{signed}."),
             signed.to_owned(),
+            format!("{}.{tag}", &signed[..signed.len() - 1]),
+            "a.".repeat(MAX_TOKEN_LEN),
         ] {
             assert_eq!(codec.verify(&keys(), &bad, now()), None, "{bad}");
         }
@@ -495,19 +427,6 @@ mod tests {
         let sibling = if last == b'A' { 'B' } else { 'A' };
         let bits = format!("{signed}.{}{sibling}", &tag[..tag.len() - 1]);
         assert_eq!(codec.verify(&keys(), &bits, now()), None);
-    }
-
-    #[test]
-    fn exp_and_iat_are_checked_against_the_clock_with_leeway() {
-        let codec = IdentityCodec::new();
-        let t = 1_700_000_000;
-        let token = codec.sign(&keys(), &identity(t, t + 100)).unwrap();
-        assert!(codec
-            .verify(&keys(), &token, t + 100 + LEEWAY_SECS)
-            .is_some());
-        assert_eq!(codec.verify(&keys(), &token, t + 101 + LEEWAY_SECS), None);
-        assert!(codec.verify(&keys(), &token, t - LEEWAY_SECS).is_some());
-        assert_eq!(codec.verify(&keys(), &token, t - LEEWAY_SECS - 1), None);
     }
 
     #[test]
@@ -544,9 +463,6 @@ mod tests {
         let back = codec.verify(&keys(), &token, now()).unwrap();
         assert_eq!(back.claim("role"), Some(&serde_json::json!("admin")));
         assert_eq!(back, who);
-        let mut not_object = valid_claims();
-        not_object["app"] = serde_json::json!(["admin"]);
-        assert_eq!(codec.verify(&keys(), &sign_raw(not_object), now()), None);
         let mut extra = valid_claims();
         extra["jti"] = serde_json::json!({"a": [1, null]});
         extra["name"] = serde_json::Value::Null;
@@ -555,17 +471,19 @@ mod tests {
     }
 
     #[test]
-    fn a_token_seen_before_is_held_to_the_clock_again() {
+    fn exp_iat_and_nbf_hold_with_leeway_on_first_sight_and_after() {
         let codec = IdentityCodec::new();
         let t = 1_700_000_000;
-        let who = identity(t, t + 100);
-        let token = codec.sign(&keys(), &who).unwrap();
-        for _ in 0..3 {
-            assert_eq!(codec.verify(&keys(), &token, t), Some(who.clone()));
+        let token = codec.sign(&keys(), &identity(t, t + 100)).unwrap();
+        // The first call verifies the token; the next ones find it in the cache.
+        for _ in 0..2 {
+            assert_eq!(codec.verify(&keys(), &token, t + 101 + LEEWAY_SECS), None);
+            assert!(codec
+                .verify(&keys(), &token, t + 100 + LEEWAY_SECS)
+                .is_some());
+            assert!(codec.verify(&keys(), &token, t - LEEWAY_SECS).is_some());
+            assert_eq!(codec.verify(&keys(), &token, t - LEEWAY_SECS - 1), None);
         }
-        assert_eq!(codec.verify(&keys(), &token, t - LEEWAY_SECS - 1), None);
-        assert_eq!(codec.verify(&keys(), &token, t + 101 + LEEWAY_SECS), None);
-        assert_eq!(codec.verify(&keys(), &token, t), Some(who));
         let mut later = valid_claims();
         later["nbf"] = serde_json::json!(now() + 100);
         later["exp"] = serde_json::json!(now() + 1000);
@@ -574,21 +492,8 @@ mod tests {
             assert_eq!(codec.verify(&keys(), &token, now()), None);
             assert!(codec.verify(&keys(), &token, now() + 100).is_some());
         }
-    }
-
-    #[test]
-    fn alg_none_and_oversized_tokens_are_refused() {
-        let codec = IdentityCodec::new();
-        let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
-        let claims = URL_SAFE_NO_PAD.encode(
-            serde_json::json!({"iss": ISSUER, "aud": IDENTITY_AUDIENCE, "sub": "1",
-                "provider": "twitter", "iat": now(), "exp": now() + 60})
-            .to_string(),
-        );
-        assert_eq!(
-            codec.verify(&keys(), &format!("{header}.{claims}."), now()),
-            None
-        );
-        assert_eq!(codec.verify(&keys(), &"a.".repeat(5000), now()), None);
+        let mut typed = valid_claims();
+        typed["nbf"] = serde_json::json!("0");
+        assert_eq!(codec.verify(&keys(), &sign_raw(typed), now()), None);
     }
 }
