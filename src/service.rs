@@ -1,5 +1,6 @@
 //! [`SocialAuth`]: the service the layer wraps around the app.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -10,7 +11,18 @@ use crate::body::ResponseBody;
 use crate::future::ResponseFuture;
 use crate::identity::Identity;
 use crate::login::{self, RequestHead};
-use crate::settings::{CheckedAnonymous, Route, Settings};
+use crate::settings::{Route, Settings};
+
+/// Whether this process has wrapped a service in the layer: how the axum extractor tells
+/// "nobody is signed in" from "the layer is not installed" without marking each anonymous
+/// request (a mark in the extensions costs every such request an allocation).
+static IN_USE: AtomicBool = AtomicBool::new(false);
+
+/// Whether any service of this process is wrapped in the layer.
+#[cfg_attr(not(feature = "axum"), allow(dead_code))]
+pub(crate) fn in_use() -> bool {
+    IN_USE.load(Ordering::Relaxed)
+}
 
 /// Middleware that answers `/auth/<provider>` itself and passes every other request to the
 /// inner service with the verified [`Identity`] (if any) in its extensions.
@@ -25,6 +37,7 @@ pub struct SocialAuth<S> {
 
 impl<S> SocialAuth<S> {
     pub(crate) fn new(inner: S, settings: Arc<Settings>) -> Self {
+        IN_USE.store(true, Ordering::Relaxed);
         Self { inner, settings }
     }
 
@@ -61,8 +74,8 @@ where
             Route::Pass => {
                 let identity = self.settings.identify(request.headers());
                 let extensions = request.extensions_mut();
-                // Only the layer puts an identity here; drop any that came from elsewhere.
-                extensions.remove::<Identity>();
+                // Only the layer puts an identity here: one from elsewhere is replaced or
+                // dropped.
                 let renewal = match identity {
                     Some((identity, source)) => {
                         let renewal = self.settings.renewal(&identity, source);
@@ -70,7 +83,7 @@ where
                         renewal
                     }
                     None => {
-                        extensions.insert(CheckedAnonymous);
+                        extensions.remove::<Identity>();
                         None
                     }
                 };

@@ -33,9 +33,9 @@ const IDENTITY_AUDIENCE: &str = "socialauth:identity";
 pub(crate) const MAX_TOKEN_LEN: usize = 4096;
 /// Clock skew tolerated on `exp`, `nbf` and `iat`, in seconds.
 pub(crate) const LEEWAY_SECS: u64 = 30;
-/// How many verified tokens are remembered: more than the users a busy instance sees in a
-/// few minutes, at about 0.6 KiB each (2.4 MiB when full).
-const VERIFIED_TOKENS: usize = 4096;
+/// How many verified tokens are remembered, at about 0.6 KiB each (under 5 MiB when full):
+/// room for a few thousand users active at once.
+const VERIFIED_TOKENS: usize = 8192;
 
 // The JOSE header of every identity token is the signing key's exact header,
 // `{"typ":"JWT","alg":"HS256","kid":"<kid>"}` base64url-encoded (see `Keys`): the `kid` picks

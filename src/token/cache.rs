@@ -7,18 +7,21 @@
 //! on anything that changes (such as the clock): what is kept is reused as it is.
 //!
 //! Memory is bounded: a fixed number of sets of [`WAYS`] entries each, a set chosen by a
-//! keyed hash (SipHash with this process's random keys) of the whole token; a full set
-//! forgets its oldest entry. An entry answers only for a token with the same 64-bit keyed hash
-//! and the same bytes: a request can neither pick the set its token lands in nor have its
-//! bytes compared with a kept token's (and learn from how long that takes) without a hash
-//! match, which it cannot aim for.
+//! keyed hash (SipHash with this process's random keys) of the token's last [`HASHED`] bytes
+//! (for a signed token, its signature, which no two valid tokens share); a full set forgets
+//! its oldest entry. An entry answers only for a token with the same 64-bit keyed hash and
+//! the same bytes, all of them: a request can neither pick the set its token lands in nor
+//! have its bytes compared with a kept token's (and learn from how long that takes) without
+//! a hash match, which it cannot aim for.
 
 use std::hash::{BuildHasher, RandomState};
 use std::sync::{Mutex, MutexGuard};
 
 /// Entries per set: tokens whose hashes pick the same set share it without evicting each
 /// other until there are more of them.
-const WAYS: usize = 4;
+const WAYS: usize = 8;
+/// How many of a token's last bytes are hashed: a base64url HMAC-SHA256 tag is 43.
+const HASHED: usize = 48;
 
 /// A bounded cache of tokens that passed a check, with what the check returned.
 pub(crate) struct VerifiedCache<V> {
@@ -62,7 +65,10 @@ impl<V: Clone> VerifiedCache<V> {
         token: &str,
         check: impl FnOnce() -> Option<V>,
     ) -> Option<V> {
-        let hash = self.hasher.hash_one(token);
+        let tail = token.len().saturating_sub(HASHED);
+        let hash = self
+            .hasher
+            .hash_one(token.as_bytes().get(tail..).unwrap_or_default());
         if let Some(set) = self.set(hash) {
             if let Some(entry) = set.find(hash, token) {
                 return Some(entry.value.clone());
@@ -156,7 +162,17 @@ mod tests {
         let other = cache.get_or_verify("ok-2", || counting(&runs, "ok-2"));
         assert_eq!(other.as_deref(), Some("OK-2"));
         assert_eq!(runs.get(), 2);
-        assert_eq!(cache.len(), 2);
+        // Tokens that differ only before their hashed tail are told apart by their bytes.
+        let tail = "x".repeat(HASHED);
+        let (a, b) = (format!("ok-a{tail}"), format!("ok-b{tail}"));
+        let got_a = cache.get_or_verify(&a, || counting(&runs, &a));
+        let got_b = cache.get_or_verify(&b, || counting(&runs, &b));
+        assert_eq!(
+            (got_a, got_b),
+            (Some(a.to_uppercase()), Some(b.to_uppercase()))
+        );
+        assert_eq!(runs.get(), 4);
+        assert_eq!(cache.len(), 4);
     }
 
     #[test]
