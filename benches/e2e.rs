@@ -28,6 +28,7 @@
 //!
 //! | variable | default | meaning |
 //! |---|---|---|
+//! | `E2E_PARTS` | `load,instructions,memory` | which parts to run |
 //! | `E2E_SECS` | 5 | measured seconds per stack and round |
 //! | `E2E_WARMUP_SECS` | 1 | warm-up seconds before each measurement |
 //! | `E2E_ROUNDS` | 5 | rounds of the load part |
@@ -423,6 +424,8 @@ fn drive() {
     let callgrind_requests = env_u64("E2E_CALLGRIND_REQUESTS", 5000);
     let rss_secs = env_u64("E2E_RSS_SECS", 60);
     let rss_users = env_u64("E2E_RSS_USERS", 10_000);
+    let parts = std::env::var("E2E_PARTS").unwrap_or_else(|_| "load,instructions,memory".into());
+    let part = |name: &str| parts.split(',').any(|p| p.trim() == name);
     ensure_wrk();
     let dir = std::env::temp_dir().join(format!("socialauth-e2e-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
@@ -483,14 +486,16 @@ fn drive() {
          {LOAD_CPU} | {rounds} rounds of {warmup} s warm-up + {secs} s | rotation: {users} users",
         support::machine()
     );
-    load(&stacks, &dir, rounds, warmup, secs, connections);
-    if callgrind_requests > 0 {
+    if part("load") {
+        load(&stacks, &dir, rounds, warmup, secs, connections);
+    }
+    if part("instructions") && callgrind_requests > 0 {
         instructions(&stacks, users, callgrind_requests);
     }
     for server in [bare, layer, sessions] {
         server.stop();
     }
-    if rss_secs > 0 {
+    if part("memory") && rss_secs > 0 {
         memory(&dir, rss_users, rss_secs, connections);
     }
     let _ = std::fs::remove_dir_all(&dir);

@@ -1,7 +1,7 @@
 //! The identity token: a JWT (HS256) holding an [`Identity`], signed with the layer's key.
 //!
 //! A token is checked cheapest and least trusting first: the size cap; the header, which must
-//! be exactly the one one of the layer's keys writes (so `alg` is pinned to HS256 and the key
+//! be exactly the header one of the layer's keys writes (so `alg` is pinned to HS256 and the key
 //! is picked without parsing anything); the HMAC-SHA256 signature, compared in constant time;
 //! and only then the claims, read by `serde_json` into [`Claims`]. What a signature
 //! proves does not depend on the clock, so a [`VerifiedCache`] may keep it; the times are
