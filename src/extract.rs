@@ -9,15 +9,15 @@ use http::request::Parts;
 use http::{HeaderValue, StatusCode};
 
 use crate::identity::Identity;
+use crate::settings::CheckedAnonymous;
 
 /// Why the [`Identity`] extractor refused a request: `401` with a JSON body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IdentityRejection {
     /// The layer ran and found no valid identity cookie: nobody is signed in.
     NotSignedIn,
-    /// No service of this process is wrapped in `SocialAuthLayer`: the layer is missing from
-    /// the stack. (A route left outside a layer that wraps others is `NotSignedIn`: the
-    /// layer marks only the requests it signs in, so that anonymous ones cost nothing.)
+    /// The request did not pass through `SocialAuthLayer`: the layer is missing from the stack
+    /// (or added after the route with `route_layer` on another router).
     LayerMissing,
 }
 
@@ -44,7 +44,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Identity {
         if let Some(identity) = parts.extensions.get::<Identity>() {
             return Ok(identity.clone());
         }
-        if crate::service::in_use() {
+        if parts.extensions.get::<CheckedAnonymous>().is_some() {
             Err(IdentityRejection::NotSignedIn)
         } else {
             Err(IdentityRejection::LayerMissing)

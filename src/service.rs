@@ -1,6 +1,5 @@
 //! [`SocialAuth`]: the service the layer wraps around the app.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -11,18 +10,7 @@ use crate::body::ResponseBody;
 use crate::future::ResponseFuture;
 use crate::identity::Identity;
 use crate::login::{self, RequestHead};
-use crate::settings::{Route, Settings};
-
-/// Whether this process has wrapped a service in the layer: how the axum extractor tells
-/// "nobody is signed in" from "the layer is not installed" without marking each anonymous
-/// request (a mark in the extensions costs every such request an allocation).
-static IN_USE: AtomicBool = AtomicBool::new(false);
-
-/// Whether any service of this process is wrapped in the layer.
-#[cfg_attr(not(feature = "axum"), allow(dead_code))]
-pub(crate) fn in_use() -> bool {
-    IN_USE.load(Ordering::Relaxed)
-}
+use crate::settings::{CheckedAnonymous, Route, Settings};
 
 /// Middleware that answers `/auth/<provider>` itself and passes every other request to the
 /// inner service with the verified [`Identity`] (if any) in its extensions.
@@ -37,7 +25,6 @@ pub struct SocialAuth<S> {
 
 impl<S> SocialAuth<S> {
     pub(crate) fn new(inner: S, settings: Arc<Settings>) -> Self {
-        IN_USE.store(true, Ordering::Relaxed);
         Self { inner, settings }
     }
 
@@ -84,6 +71,10 @@ where
                     }
                     None => {
                         extensions.remove::<Identity>();
+                        // So the axum extractor can tell "not signed in" from "the layer is
+                        // not installed": zero-sized, so a table entry, not an allocation of
+                        // its own.
+                        extensions.insert(CheckedAnonymous);
                         None
                     }
                 };

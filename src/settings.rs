@@ -91,6 +91,11 @@ impl Settings {
     }
 }
 
+/// Put in a request's extensions by the layer when it found no valid identity, so the axum
+/// extractor can tell "not signed in" from "the layer is not installed".
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CheckedAnonymous;
+
 /// Where a request's identity came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Source {
