@@ -1,5 +1,6 @@
 //! [`Identity`]: the signed-in user, as the layer hands it to the inner service.
 
+use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -20,43 +21,67 @@ use serde_json::{Map, Value};
 /// }
 /// # assert_eq!(greet(&http::Request::new(())), "hello, stranger");
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Cheap to clone: the user's strings and claims are shared, immutable, behind one `Arc`, so
+/// cloning it (as the axum extractor does) copies a pointer and two timestamps.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Identity {
+    pub(crate) user: Arc<User>,
+    pub(crate) issued_at: u64,
+    pub(crate) expires_at: u64,
+}
+
+/// Who an [`Identity`] is: everything in it but its times, which renewal changes.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct User {
     pub(crate) provider: String,
     pub(crate) user_id: String,
     pub(crate) name: Option<String>,
     pub(crate) email: Option<String>,
-    pub(crate) issued_at: u64,
-    pub(crate) expires_at: u64,
     /// App claims granted by the authorize hook at login.
-    pub(crate) claims: Option<Arc<Map<String, Value>>>,
+    pub(crate) claims: Option<Map<String, Value>>,
+}
+
+impl fmt::Debug for Identity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let user = &*self.user;
+        f.debug_struct("Identity")
+            .field("provider", &user.provider)
+            .field("user_id", &user.user_id)
+            .field("name", &user.name)
+            .field("email", &user.email)
+            .field("issued_at", &self.issued_at)
+            .field("expires_at", &self.expires_at)
+            .field("claims", &user.claims)
+            .finish()
+    }
 }
 
 impl Identity {
     /// The provider's name as configured, e.g. `"twitter"` or `"facebook"`.
     pub fn provider(&self) -> &str {
-        &self.provider
+        &self.user.provider
     }
 
     /// The user's id at the provider (stable; use it, with [`provider`](Self::provider), as the key
     /// of your user record).
     pub fn user_id(&self) -> &str {
-        &self.user_id
+        &self.user.user_id
     }
 
     /// The user's name or handle, when the provider shared one.
     pub fn name(&self) -> Option<&str> {
-        self.name.as_deref()
+        self.user.name.as_deref()
     }
 
     /// The user's email, when the provider shared one.
     pub fn email(&self) -> Option<&str> {
-        self.email.as_deref()
+        self.user.email.as_deref()
     }
 
     /// The name when known, else the user id: something to show.
     pub fn display_name(&self) -> &str {
-        self.name.as_deref().unwrap_or(&self.user_id)
+        self.user.name.as_deref().unwrap_or(&self.user.user_id)
     }
 
     /// When the user signed in.
@@ -67,12 +92,16 @@ impl Identity {
     /// An app claim that the [`authorize`](crate::SocialAuthLayerBuilder::authorize) hook
     /// added at login (e.g. `identity.claim("role")`).
     pub fn claim(&self, name: &str) -> Option<&Value> {
-        self.claims.as_ref().and_then(|claims| claims.get(name))
+        self.user
+            .claims
+            .as_ref()
+            .and_then(|claims| claims.get(name))
     }
 
     /// All app claims the authorize hook added at login (empty without a hook).
     pub fn claims(&self) -> impl Iterator<Item = (&str, &Value)> {
-        self.claims
+        self.user
+            .claims
             .iter()
             .flat_map(|claims| claims.iter().map(|(k, v)| (k.as_str(), v)))
     }

@@ -18,7 +18,7 @@ use crate::cookies::{self, Found};
 use crate::error::{AuthError, AuthErrorKind};
 use crate::flow::FlowState;
 use crate::hook::UserProfile;
-use crate::identity::Identity;
+use crate::identity::{Identity, User};
 use crate::provider::{CallbackKey, CallbackParams, DynProvider, FlowData, ProviderContext};
 use crate::random::short_tag;
 use crate::response::{json, redirect};
@@ -230,7 +230,7 @@ impl LoginRoute<'_> {
         };
         let claims = match &self.settings.authorize {
             Some(hook) => match (hook.0)(profile.clone()).await {
-                Ok(grant) => Some(grant.claims).filter(|c| !c.is_empty()).map(Arc::new),
+                Ok(grant) => Some(grant.claims).filter(|c| !c.is_empty()),
                 Err(denied) => {
                     tracing::debug!(provider = self.provider.name(), "login denied by the app");
                     return Err(AuthError::new(AuthErrorKind::Forbidden, denied.message));
@@ -240,13 +240,15 @@ impl LoginRoute<'_> {
         };
         let now = self.settings.clock.now();
         let identity = Identity {
-            provider: profile.provider,
-            user_id: profile.user_id,
-            name: profile.name,
-            email: profile.email,
+            user: Arc::new(User {
+                provider: profile.provider,
+                user_id: profile.user_id,
+                name: profile.name,
+                email: profile.email,
+                claims,
+            }),
             issued_at: now,
             expires_at: now + self.settings.identity_lifetime.as_secs(),
-            claims,
         };
         let token = self.settings.codec.sign(&self.settings.keys, &identity)?;
         if token.len() > MAX_TOKEN_LEN {

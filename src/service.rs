@@ -62,8 +62,8 @@ where
             Route::Pass => {
                 let identity = self.settings.identify(request.headers());
                 let extensions = request.extensions_mut();
-                // Only the layer puts an identity here; drop any that came from elsewhere.
-                extensions.remove::<Identity>();
+                // Only the layer puts an identity here: one from elsewhere is replaced or
+                // dropped.
                 let renewal = match identity {
                     Some((identity, source)) => {
                         let renewal = self.settings.renewal(&identity, source);
@@ -71,6 +71,10 @@ where
                         renewal
                     }
                     None => {
+                        extensions.remove::<Identity>();
+                        // So the axum extractor can tell "not signed in" from "the layer is
+                        // not installed": zero-sized, so a table entry, not an allocation of
+                        // its own.
                         extensions.insert(CheckedAnonymous);
                         None
                     }

@@ -9,7 +9,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::header::{COOKIE, HOST, LOCATION, SET_COOKIE};
@@ -33,11 +33,9 @@ pub fn env_u64(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-/// Seconds since the Unix epoch.
+/// Seconds since the Unix epoch: the tests' one clock.
 pub fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
+    crate::common::clock::now()
 }
 
 /// The `kid` the layer writes for a signing key: base64url of the first 9 bytes of

@@ -1,10 +1,10 @@
 //! The identity on every request: the `Cookie` header(s) and `Authorization` header a
 //! client sends, through the layer's whole public path, and identity claims signed with the
-//! layer's key (so the claims parser is reached, past the signature).
+//! layer's key (so the claims' decoding is reached, past the signature).
 //!
-//! Unsigned input never gives an identity. Signed claims give one only when `serde_json`,
-//! reading them into the claims' types, reads the same claims: an object, `iss`
-//! `socialauth`, `aud` `socialauth:identity`, the same `sub`, provider, name and email.
+//! Unsigned input never gives an identity. Signed claims give one only when they are a JSON
+//! object that `serde_json`, reading them into owned claims of the same types, reads the same:
+//! `iss` `socialauth`, `aud` `socialauth:identity`, the same `sub`, provider, name and email.
 #![no_main]
 
 use std::sync::OnceLock;
@@ -146,8 +146,8 @@ fuzz_target!(|data: &[u8]| {
             let cookie = format!("__Host-socialauth={token}");
             let identity = fuzzing::identify(&[(b"cookie", cookie.as_bytes())]);
             if let Some(identity) = &identity {
-                // What `serde_json` reads into the claims' types (unknown members are
-                // skipped, checked for syntax only, as the layer's parser skips them).
+                // What `serde_json` reads into owned claims of the same types (unknown
+                // members are ignored, as the layer ignores them).
                 let claims: Claims = serde_json::from_slice(rest).expect("accepted claims parse");
                 assert_eq!(rest.first(), Some(&b'{'));
                 assert_eq!(claims.iss, "socialauth");
