@@ -30,6 +30,7 @@ pub struct SocialAuthLayerBuilder {
     providers: Vec<Provider>,
     route_prefix: String,
     public_url: Option<String>,
+    allowed_hosts: Vec<String>,
     identity_lifetime: Duration,
     sliding_renewal: bool,
     flow_lifetime: Duration,
@@ -40,6 +41,7 @@ pub struct SocialAuthLayerBuilder {
     secure_cookies: bool,
     provider_timeout: Duration,
     max_provider_response: usize,
+    max_concurrent_provider_logins: usize,
     clock: Clock,
 }
 
@@ -51,6 +53,7 @@ impl Default for SocialAuthLayerBuilder {
             providers: Vec::new(),
             route_prefix: "/auth".to_owned(),
             public_url: None,
+            allowed_hosts: Vec::new(),
             identity_lifetime: Duration::from_secs(7 * 24 * 60 * 60),
             sliding_renewal: false,
             flow_lifetime: MAX_FLOW_LIFETIME,
@@ -61,6 +64,7 @@ impl Default for SocialAuthLayerBuilder {
             secure_cookies: true,
             provider_timeout: Duration::from_secs(10),
             max_provider_response: 1024 * 1024,
+            max_concurrent_provider_logins: 64,
             clock: Clock::system(),
         }
     }
@@ -138,9 +142,11 @@ impl SocialAuthLayerBuilder {
     }
 
     /// The app's public URL, e.g. `https://app.example.com`, used to build the callback URL
-    /// the providers redirect to. Set it in production, behind proxies and load balancers:
-    /// without it the callback is built from the request's `Host` header, with `http` for
-    /// loopback hosts and `https` otherwise.
+    /// the providers redirect to. Set it in production. Without it, the callback is built
+    /// from the request's `Host` header only for loopback hosts (`localhost`, `127.0.0.1`,
+    /// `[::1]`, with `http`) and the hosts of [`allowed_hosts`](Self::allowed_hosts) (with
+    /// `https`); a login for any other host is refused with a `500` and a warning in the
+    /// logs, because the `Host` header is the client's to choose.
     ///
     /// ```
     /// let builder = socialauth::SocialAuthLayer::builder().public_url("https://app.example.com");
@@ -148,6 +154,25 @@ impl SocialAuthLayerBuilder {
     /// ```
     pub fn public_url(mut self, url: impl Into<String>) -> Self {
         self.public_url = Some(url.into());
+        self
+    }
+
+    /// Hosts (`host` or `host:port`) whose `Host` header may build the callback URL when no
+    /// [`public_url`](Self::public_url) is set, for an app served under several names. Prefer
+    /// `public_url`: behind a proxy that does not check `Host`, every listed name must be one
+    /// only you control.
+    ///
+    /// ```
+    /// let builder = socialauth::SocialAuthLayer::builder()
+    ///     .allowed_hosts(["app.example.com", "app.example.org"]);
+    /// # let _ = builder;
+    /// ```
+    pub fn allowed_hosts<I>(mut self, hosts: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        self.allowed_hosts = hosts.into_iter().map(Into::into).collect();
         self
     }
 
@@ -230,6 +255,11 @@ impl SocialAuthLayerBuilder {
         /// The whole-request timeout for calls to providers (default 10 s).
         provider_timeout => provider_timeout: Duration;
 
+        /// How many logins may talk to one provider at the same time (default 64). More wait
+        /// for a turn, up to the provider timeout, then get `503 provider_busy`: a flood of
+        /// logins cannot get the app's credentials throttled at the provider.
+        max_concurrent_provider_logins => max_concurrent_provider_logins: usize;
+
         /// The largest provider response read, in bytes (default 1 MiB).
         max_provider_response => max_provider_response: usize;
 
@@ -263,6 +293,20 @@ impl SocialAuthLayerBuilder {
             }
             providers.push(provider);
         }
+        if self.max_concurrent_provider_logins == 0 {
+            return Err(ConfigError::InvalidSetting {
+                setting: "max_concurrent_provider_logins",
+                reason: "must be more than zero",
+            });
+        }
+        let provider_slots = providers
+            .iter()
+            .map(|_| {
+                Arc::new(tokio::sync::Semaphore::new(
+                    self.max_concurrent_provider_logins,
+                ))
+            })
+            .collect();
         let routes = Routes {
             prefix: check_prefix(&self.route_prefix)?,
             provider_names: providers.iter().map(|p| p.name().to_owned()).collect(),
@@ -306,9 +350,12 @@ impl SocialAuthLayerBuilder {
                 secure: self.secure_cookies,
             },
             providers,
+            provider_slots,
+            consumed: Default::default(),
             routes,
             clock: self.clock,
             public_url,
+            allowed_hosts: self.allowed_hosts,
             identity_lifetime: self.identity_lifetime,
             sliding_renewal: self.sliding_renewal,
             flow_lifetime: self.flow_lifetime,

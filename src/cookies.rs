@@ -5,8 +5,9 @@ use std::time::Duration;
 use cookie::{Cookie, SameSite};
 use http::header::{HeaderMap, HeaderValue, COOKIE};
 
-/// Cookie headers longer than this (all `Cookie` headers together) are not read.
-pub(crate) const MAX_COOKIE_HEADER_LEN: usize = 16 * 1024;
+/// At most this many bytes of `Cookie` headers are read per request; pairs past it are
+/// ignored. Browsers send far less (dozens of analytics cookies are some 10 KB).
+pub(crate) const MAX_COOKIE_HEADER_LEN: usize = 64 * 1024;
 
 /// What a request's `Cookie` headers hold under one name.
 #[derive(Debug, PartialEq, Eq)]
@@ -20,52 +21,63 @@ pub(crate) enum Found<'a> {
 }
 
 /// Finds the cookie `name` in the request's `Cookie` headers, without allocating.
+///
+/// The headers are read as bytes, pair by pair: a pair that is not `name=value` with a value
+/// of visible ASCII (another app's `pref=café`) is skipped on its own, and never hides the
+/// pairs around it.
 pub(crate) fn find<'a>(headers: &'a HeaderMap, name: &str) -> Found<'a> {
     let mut found = Found::None;
-    let mut total = 0usize;
+    let mut budget = MAX_COOKIE_HEADER_LEN;
     for header in headers.get_all(COOKIE) {
-        total = total.saturating_add(header.len());
-        if total > MAX_COOKIE_HEADER_LEN {
-            return Found::None;
-        }
-        let Some(text) = visible_ascii(header) else {
-            continue;
-        };
-        for pair in text.split(';') {
-            let Some((key, value)) = pair.split_once('=') else {
+        let bytes = header.as_bytes();
+        let bytes = bytes.get(..budget.min(bytes.len())).unwrap_or_default();
+        budget -= bytes.len();
+        for pair in bytes.split(|&b| b == b';') {
+            let Some(value) = value_of(pair, name.as_bytes()) else {
                 continue;
             };
-            if key.trim() != name {
-                continue;
-            }
-            let value = value.trim();
-            let value = value
-                .strip_prefix('"')
-                .and_then(|v| v.strip_suffix('"'))
-                .unwrap_or(value);
             found = match found {
                 Found::None => Found::One(value),
                 Found::One(_) | Found::Many => Found::Many,
             };
         }
+        if budget == 0 {
+            break;
+        }
     }
     found
 }
 
-/// The header as text when every byte is visible ASCII or a tab, as
-/// [`HeaderValue::to_str`] requires, checked without an early exit so that it vectorizes: a
-/// `Cookie` header carrying an identity token is some 300 bytes, and `to_str`'s byte-by-byte
-/// loop was a tenth of the layer's cost per request.
-fn visible_ascii(header: &HeaderValue) -> Option<&str> {
-    let bytes = header.as_bytes();
-    let visible = bytes.iter().fold(true, |ok, &b| {
-        ok & ((b' '..=b'~').contains(&b) | (b == b'\t'))
-    });
+/// The value of a `name=value` pair when its name is `name` and its value (without optional
+/// quotes) is visible ASCII.
+fn value_of<'a>(pair: &'a [u8], name: &[u8]) -> Option<&'a str> {
+    let eq = pair.iter().position(|&b| b == b'=')?;
+    let (key, value) = pair.split_at(eq);
+    if key.trim_ascii() != name {
+        return None;
+    }
+    let value = value.get(1..)?.trim_ascii();
+    let value = value
+        .strip_prefix(b"\"")
+        .and_then(|v| v.strip_suffix(b"\""))
+        .unwrap_or(value);
+    let visible = value
+        .iter()
+        .fold(true, |ok, &b| ok & (b'!'..=b'~').contains(&b));
     if visible {
-        std::str::from_utf8(bytes).ok()
+        std::str::from_utf8(value).ok()
     } else {
         None
     }
+}
+
+/// The most a cookie's name and value may hold together: browsers drop larger cookies
+/// silently (RFC 6265bis §5.6: the limit is on name plus value).
+pub(crate) const MAX_COOKIE_LEN: usize = 4096;
+
+/// Whether a cookie `name=value` is small enough for browsers to keep.
+pub(crate) fn fits(name: &str, value: &str) -> bool {
+    name.len() + value.len() <= MAX_COOKIE_LEN
 }
 
 /// How the layer's cookies are named and flagged.
@@ -88,8 +100,11 @@ impl CookieSettings {
 
     /// The name of the flow cookie for one login attempt: provider plus a tag of the attempt's
     /// `state` (or OAuth 1.0a request token), so parallel attempts never overwrite each other.
+    /// `__Host-` (Secure, `Path=/`, no `Domain`): no other host, not even a sibling subdomain,
+    /// can set a cookie of this name, so nobody can plant their own login attempt in a
+    /// victim's browser.
     pub(crate) fn flow_name(&self, provider: &str, tag: &str) -> String {
-        let prefix = if self.secure { "__Secure-" } else { "" };
+        let prefix = if self.secure { "__Host-" } else { "" };
         format!("{prefix}socialauth-flow-{provider}-{tag}")
     }
 
@@ -109,15 +124,15 @@ impl CookieSettings {
         HeaderValue::try_from(cookie.encoded().to_string()).ok()
     }
 
-    /// `Set-Cookie` for a flow cookie whose value is already sealed.
+    /// `Set-Cookie` for a flow cookie whose value is already sealed (`Path=/`, as `__Host-`
+    /// requires).
     pub(crate) fn flow_cookie(
         &self,
         name: String,
         sealed: String,
-        path: String,
         lifetime: Duration,
     ) -> Option<HeaderValue> {
-        let mut cookie = self.base(name, sealed, path);
+        let mut cookie = self.base(name, sealed, "/".to_owned());
         cookie.set_max_age(max_age(lifetime));
         HeaderValue::try_from(cookie.to_string()).ok()
     }
@@ -163,29 +178,33 @@ mod tests {
     }
 
     #[test]
-    fn headers_with_bytes_to_str_refuses_are_skipped_like_to_str_skips_them() {
+    fn a_pair_with_other_bytes_is_skipped_alone() {
         let mut map = HeaderMap::new();
         map.append(
             COOKIE,
-            HeaderValue::from_bytes(b"socialauth=one; x=caf\xc3\xa9").unwrap(),
+            HeaderValue::from_bytes(b"pref=caf\xc3\xa9; socialauth=one; x=\"y z\"").unwrap(),
         );
-        map.append(COOKIE, HeaderValue::from_static("socialauth=two;\tb=2"));
-        assert_eq!(find(&map, "socialauth"), Found::One("two"));
-        for value in map.get_all(COOKIE) {
-            assert_eq!(visible_ascii(value), value.to_str().ok());
-        }
-        for byte in 0..=255u8 {
-            let Ok(value) = HeaderValue::from_bytes(&[b'a', byte, b'b']) else {
-                continue;
-            };
-            assert_eq!(visible_ascii(&value), value.to_str().ok(), "{byte}");
-        }
+        assert_eq!(find(&map, "socialauth"), Found::One("one"));
+        assert_eq!(find(&map, "pref"), Found::None);
+        assert_eq!(
+            find(&map, "x"),
+            Found::None,
+            "a space is not a cookie octet"
+        );
+        let quoted = headers(&["socialauth=\"tok\""]);
+        assert_eq!(find(&quoted, "socialauth"), Found::One("tok"));
     }
 
     #[test]
-    fn oversized_cookie_headers_are_not_read() {
-        let big = format!("socialauth=tok; pad={}", "x".repeat(MAX_COOKIE_HEADER_LEN));
-        assert_eq!(find(&headers(&[&big]), "socialauth"), Found::None);
+    fn ordinary_large_cookie_headers_are_read_and_the_work_is_capped() {
+        let analytics: Vec<String> = (0..60)
+            .map(|i| format!("_ga{i}={}", "x".repeat(150)))
+            .collect();
+        let big = format!("{}; socialauth=tok", analytics.join("; "));
+        assert!(big.len() > 9_000);
+        assert_eq!(find(&headers(&[&big]), "socialauth"), Found::One("tok"));
+        let past_cap = format!("pad={}; socialauth=tok", "x".repeat(MAX_COOKIE_HEADER_LEN));
+        assert_eq!(find(&headers(&[&past_cap]), "socialauth"), Found::None);
     }
 
     #[test]
@@ -206,5 +225,29 @@ mod tests {
             assert!(text.contains(part), "{text} lacks {part}");
         }
         assert!(!text.contains("Domain"));
+    }
+}
+
+#[cfg(test)]
+mod flow_cookie_tests {
+    use super::*;
+
+    #[test]
+    fn flow_cookies_are_host_prefixed_on_the_root_path() {
+        let settings = CookieSettings { secure: true };
+        let name = settings.flow_name("github", "tag");
+        assert!(name.starts_with("__Host-"), "{name}");
+        let value = settings
+            .flow_cookie(name, "sealed".into(), Duration::from_secs(600))
+            .unwrap();
+        let text = value.to_str().unwrap();
+        assert!(
+            text.contains("Path=/;") || text.ends_with("Path=/"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Secure") && !text.contains("Domain"),
+            "{text}"
+        );
     }
 }

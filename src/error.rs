@@ -102,6 +102,8 @@ pub enum AuthErrorKind {
     ProviderError,
     /// The provider did not answer in time. `504`.
     ProviderTimeout,
+    /// Too many logins are talking to this provider at once; try again shortly. `503`.
+    ProviderBusy,
     /// Something on this server failed (e.g. no randomness). `500`.
     Internal,
 }
@@ -121,6 +123,7 @@ impl AuthErrorKind {
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::ProviderError => StatusCode::BAD_GATEWAY,
             Self::ProviderTimeout => StatusCode::GATEWAY_TIMEOUT,
+            Self::ProviderBusy => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -140,6 +143,7 @@ impl AuthErrorKind {
             Self::LoginFailed => "login_failed",
             Self::ProviderError => "provider_error",
             Self::ProviderTimeout => "provider_timeout",
+            Self::ProviderBusy => "provider_busy",
             Self::Internal => "internal_error",
         }
     }

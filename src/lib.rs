@@ -67,6 +67,7 @@ mod bearer;
 mod body;
 mod builder;
 mod clock;
+mod consumed;
 mod cookies;
 #[cfg(feature = "dev-provider")]
 #[cfg_attr(docsrs, doc(cfg(feature = "dev-provider")))]

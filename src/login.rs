@@ -4,14 +4,13 @@ use std::sync::Arc;
 
 /// Longest name kept from a provider, in characters.
 const MAX_NAME_CHARS: usize = 256;
-/// The most a cookie's name and value may hold together: browsers drop larger ones.
-const MAX_COOKIE_LEN: usize = 4096;
 /// Longest email kept from a provider (RFC 5321's path limit), in bytes.
 const MAX_EMAIL_LEN: usize = 254;
 
 use bytes::Bytes;
 use http::header::SET_COOKIE;
 use http::{HeaderMap, Method, Response, StatusCode, Uri};
+use tokio::sync::{Semaphore, SemaphorePermit};
 use url::Url;
 
 use crate::cookies::{self, Found};
@@ -25,7 +24,6 @@ use crate::response::{json, redirect};
 use crate::return_to;
 use crate::secret::constant_time_eq;
 use crate::settings::{AfterLogin, Settings};
-use crate::token::MAX_TOKEN_LEN;
 
 /// The parts of a request the auth routes read; the body is never read.
 #[derive(Debug)]
@@ -53,12 +51,16 @@ pub(crate) async fn answer(
     index: usize,
     head: RequestHead,
 ) -> Response<Bytes> {
-    let Some(provider) = settings.providers.get(index) else {
+    let (Some(provider), Some(slots)) = (
+        settings.providers.get(index),
+        settings.provider_slots.get(index),
+    ) else {
         return unknown_provider();
     };
     let route = LoginRoute {
         settings: &settings,
         provider: provider.as_ref(),
+        slots,
         head: &head,
     };
     route.answer().await
@@ -76,6 +78,8 @@ pub(crate) fn unknown_provider() -> Response<Bytes> {
 struct LoginRoute<'a> {
     settings: &'a Settings,
     provider: &'a dyn DynProvider,
+    /// Logins talking to this provider at once.
+    slots: &'a Semaphore,
     head: &'a RequestHead,
 }
 
@@ -121,6 +125,7 @@ impl LoginRoute<'_> {
 
     fn context<'c>(&'c self, callback_url: &'c Url) -> ProviderContext<'c> {
         ProviderContext {
+            provider: self.provider.name(),
             outbound: &self.settings.outbound,
             callback_url,
             clock: &self.settings.clock,
@@ -137,6 +142,7 @@ impl LoginRoute<'_> {
         }
         let callback_url = callback_url(self.settings, &self.path(), self.head)?;
         let cx = self.context(&callback_url);
+        let _slot = self.slot().await?;
         let started = self.provider.start(&cx).await?;
         let name = self.flow_cookie_name(&started.key);
         let mut flow = FlowState {
@@ -148,7 +154,7 @@ impl LoginRoute<'_> {
             return_to: return_to.map(str::to_owned),
         };
         let mut sealed = flow.seal(&self.settings.keys, &name)?;
-        if name.len() + sealed.len() > MAX_COOKIE_LEN && flow.return_to.is_some() {
+        if !cookies::fits(&name, &sealed) && flow.return_to.is_some() {
             // Browsers drop larger cookies, and the login would fail at the callback: give
             // up the return_to (JSON escaping can double it) rather than the login.
             tracing::warn!(
@@ -161,7 +167,7 @@ impl LoginRoute<'_> {
         let cookie = self
             .settings
             .cookies
-            .flow_cookie(name, sealed, self.path(), self.settings.flow_lifetime)
+            .flow_cookie(name, sealed, self.settings.flow_lifetime)
             .ok_or_else(|| AuthError::internal("could not write the flow cookie"))?;
         let mut response = redirect(started.redirect_to.as_str())?;
         response.headers_mut().append(SET_COOKIE, cookie);
@@ -211,6 +217,17 @@ impl LoginRoute<'_> {
         name: &str,
     ) -> Result<Response<Bytes>, AuthError> {
         let flow = self.check_flow_cookie(key, name)?;
+        if !self
+            .settings
+            .consumed
+            .consume(name, flow.expires_at, self.settings.clock.now())
+        {
+            return Err(self.suspicious(
+                "flow cookie replayed",
+                AuthErrorKind::InvalidFlowCookie,
+                "this login attempt has been used; start the login again",
+            ));
+        }
         // Checked at the start, and again here: the rules may have changed since.
         let return_to = flow.return_to.filter(|r| return_to::validate(r).is_some());
         let data = FlowData {
@@ -220,7 +237,9 @@ impl LoginRoute<'_> {
         };
         let callback_url = callback_url(self.settings, &self.path(), self.head)?;
         let cx = self.context(&callback_url);
+        let slot = self.slot().await?;
         let profile = self.provider.finish(&cx, params, &data).await?;
+        drop(slot);
         let profile = UserProfile {
             provider: self.provider.name().to_owned(),
             user_id: profile.user_id,
@@ -251,9 +270,14 @@ impl LoginRoute<'_> {
             expires_at: now + self.settings.identity_lifetime.as_secs(),
         };
         let token = self.settings.codec.sign(&self.settings.keys, &identity)?;
-        if token.len() > MAX_TOKEN_LEN {
+        if !cookies::fits(self.settings.cookies.identity_name(), &token) {
+            tracing::error!(
+                provider = self.provider.name(),
+                "the identity cookie would exceed 4096 bytes; the authorize hook's claims are too large"
+            );
             return Err(AuthError::internal(
-                "the identity is too large for a cookie; keep the authorize hook's claims small",
+                "the identity is too large for a browser cookie (4096 bytes with its name): \
+                 the authorize hook's claims are too large",
             ));
         }
         let cookie = self
@@ -267,7 +291,11 @@ impl LoginRoute<'_> {
             (AfterLogin::Json, _) => json(StatusCode::OK, r#"{"status":"success"}"#.as_bytes()),
         };
         response.headers_mut().append(SET_COOKIE, cookie);
-        if let Some(removal) = self.settings.cookies.removal(name.to_owned(), self.path()) {
+        if let Some(removal) = self
+            .settings
+            .cookies
+            .removal(name.to_owned(), "/".to_owned())
+        {
             response.headers_mut().append(SET_COOKIE, removal);
         }
         tracing::debug!(provider = self.provider.name(), "login completed");
@@ -314,6 +342,24 @@ impl LoginRoute<'_> {
         Ok(flow)
     }
 
+    /// A turn to talk to the provider, waited for at most the provider timeout.
+    async fn slot(&self) -> Result<SemaphorePermit<'_>, AuthError> {
+        let wait = self.settings.outbound.timeout();
+        match tokio::time::timeout(wait, self.slots.acquire()).await {
+            Ok(Ok(permit)) => Ok(permit),
+            _ => {
+                tracing::warn!(
+                    provider = self.provider.name(),
+                    "too many logins at once with this provider"
+                );
+                Err(AuthError::new(
+                    AuthErrorKind::ProviderBusy,
+                    "too many logins right now; try again in a moment",
+                ))
+            }
+        }
+    }
+
     /// A refusal worth a warning in the logs (`log`), answered with `kind` and `message`.
     fn suspicious(
         &self,
@@ -350,7 +396,7 @@ impl LoginRoute<'_> {
             None => error.into_response(),
         };
         if let Some(removal) =
-            flow_cookie.and_then(|name| self.settings.cookies.removal(name, self.path()))
+            flow_cookie.and_then(|name| self.settings.cookies.removal(name, "/".to_owned()))
         {
             response.headers_mut().append(SET_COOKIE, removal);
         }
@@ -362,14 +408,18 @@ impl LoginRoute<'_> {
 fn callback_url(settings: &Settings, path: &str, head: &RequestHead) -> Result<Url, AuthError> {
     let url = match &settings.public_url {
         Some(base) => format!("{base}{path}"),
-        None => request_origin(head)? + path,
+        None => request_origin(settings, head)? + path,
     };
     Url::parse(&url)
         .map_err(|_| AuthError::invalid_request("the request has no usable Host header"))
 }
 
 /// This request's origin, `scheme://host[:port]`, from its URI or `Host` header.
-fn request_origin(head: &RequestHead) -> Result<String, AuthError> {
+///
+/// Only a loopback host (development) or one of the configured `allowed_hosts` is used: any
+/// other `Host` could be the attacker's, and a provider with loose redirect matching would
+/// send the code there.
+fn request_origin(settings: &Settings, head: &RequestHead) -> Result<String, AuthError> {
     let host = head
         .uri
         .authority()
@@ -381,6 +431,19 @@ fn request_origin(head: &RequestHead) -> Result<String, AuthError> {
         })
         .filter(|host| is_plain_host(host))
         .ok_or_else(|| AuthError::invalid_request("the request has no usable Host header"))?;
+    let allowed = settings
+        .allowed_hosts
+        .iter()
+        .any(|allowed| allowed.eq_ignore_ascii_case(host));
+    if !allowed && !is_loopback(host) {
+        tracing::warn!(
+            "socialauth: a login came for a host that is neither loopback nor in allowed_hosts; \
+             set public_url (or allowed_hosts) so callback URLs are never built from the Host header"
+        );
+        return Err(AuthError::internal(
+            "the server's public URL is not configured for this host",
+        ));
+    }
     let scheme = match head.uri.scheme_str() {
         Some(scheme) => scheme,
         None if is_loopback(host) => "http",

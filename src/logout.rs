@@ -2,7 +2,7 @@
 
 use bytes::Bytes;
 use http::header::{HOST, ORIGIN, SET_COOKIE};
-use http::{HeaderMap, Method, Response};
+use http::{Method, Response};
 
 use crate::error::{AuthError, AuthErrorKind};
 use crate::login::RequestHead;
@@ -17,7 +17,7 @@ pub(crate) fn answer(settings: &Settings, head: &RequestHead) -> Response<Bytes>
         return AuthError::new(AuthErrorKind::MethodNotAllowed, "log out with POST")
             .into_response_allowing("POST");
     }
-    if is_cross_site(&head.headers) {
+    if is_cross_site(settings, head) {
         tracing::warn!("cross-site logout refused");
         return AuthError::new(AuthErrorKind::Forbidden, "logout must come from this site")
             .into_response();
@@ -36,17 +36,32 @@ pub(crate) fn answer(settings: &Settings, head: &RequestHead) -> Response<Bytes>
     response
 }
 
-fn is_cross_site(headers: &HeaderMap) -> bool {
-    if let Some(site) = headers.get("sec-fetch-site") {
-        return site.as_bytes() == b"cross-site";
+/// Whether the browser says the request did not come from this origin.
+///
+/// `Sec-Fetch-Site` decides when present: only `same-origin` and `none` (typed, bookmarked)
+/// pass; `same-site` is a sibling subdomain, which must not log users out. Without it, an
+/// `Origin` must be this app's: `public_url`'s when configured, else the request's own
+/// authority (the URI's under HTTP/2, where there is no `Host` header, or `Host`).
+fn is_cross_site(settings: &Settings, head: &RequestHead) -> bool {
+    if let Some(site) = head.headers.get("sec-fetch-site") {
+        return !matches!(site.as_bytes(), b"same-origin" | b"none");
     }
-    let (Some(origin), Some(host)) = (headers.get(ORIGIN), headers.get(HOST)) else {
+    let Some(origin) = head.headers.get(ORIGIN).and_then(|o| o.to_str().ok()) else {
         return false;
     };
-    let origin_host = origin
-        .to_str()
-        .ok()
-        .and_then(|o| o.split_once("://"))
-        .map(|(_, host)| host);
-    origin_host != host.to_str().ok()
+    let origin_authority = origin.split_once("://").map(|(_, authority)| authority);
+    let own_authority = match &settings.public_url {
+        Some(public) => public
+            .split_once("://")
+            .map(|(_, rest)| rest.split('/').next().unwrap_or(rest)),
+        None => head
+            .uri
+            .authority()
+            .map(|a| a.as_str())
+            .or_else(|| head.headers.get(HOST).and_then(|h| h.to_str().ok())),
+    };
+    match (origin_authority, own_authority) {
+        (Some(origin), Some(own)) => !origin.eq_ignore_ascii_case(own),
+        _ => true,
+    }
 }

@@ -43,6 +43,11 @@ impl Outbound {
         Ok(Self { client, limits })
     }
 
+    /// The whole-request timeout of every call.
+    pub(crate) fn timeout(&self) -> Duration {
+        self.limits.timeout
+    }
+
     /// The client, to build requests with.
     pub(crate) fn client(&self) -> &reqwest::Client {
         &self.client

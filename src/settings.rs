@@ -27,10 +27,17 @@ pub(crate) struct Settings {
     pub(crate) codec: IdentityCodec,
     pub(crate) cookies: CookieSettings,
     pub(crate) providers: Vec<Arc<dyn DynProvider>>,
+    /// One bound per provider (same index) on logins talking to it at once.
+    pub(crate) provider_slots: Vec<Arc<tokio::sync::Semaphore>>,
+    /// Attempts already taken to their provider.
+    pub(crate) consumed: crate::consumed::ConsumedFlows,
     pub(crate) routes: Routes,
     pub(crate) clock: Clock,
     /// Public origin (and path prefix) of the app, e.g. `https://app.example.com`.
     pub(crate) public_url: Option<String>,
+    /// Hosts (`host[:port]`) whose `Host` header may build the callback URL when there is
+    /// no public URL; loopback hosts always may.
+    pub(crate) allowed_hosts: Vec<String>,
     pub(crate) identity_lifetime: Duration,
     /// Re-issue the identity cookie once past half its life.
     pub(crate) sliding_renewal: bool,

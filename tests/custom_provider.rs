@@ -201,8 +201,8 @@ async fn a_refused_client_is_a_json_error_and_nobody_is_signed_in() {
         .follow(&format!("{base}/auth/acme?login=start"))
         .await;
     let last = visit.hops.last().map(|(_, s)| *s);
-    assert_eq!(last, Some(401), "{:?}", visit.hops);
-    assert_eq!(json_of(&visit.body)["error"], "login_failed");
+    assert_eq!(last, Some(502), "{:?}", visit.hops);
+    assert_eq!(json_of(&visit.body)["error"], "provider_error");
     assert_eq!(state.lock().unwrap().rejections, ["client authentication"]);
     let maybe = browser.follow(&format!("{base}/maybe")).await;
     assert_eq!(maybe.body, "anonymous");

@@ -5,7 +5,7 @@
 mod common;
 
 use common::app::{self, github_for, json_of, serve_with, IDENTITY_COOKIE};
-use common::browser::Browser;
+use common::browser::{query_param, with_param, Browser};
 use common::fake_github::{self, Endpoint, FakeGitHub, GitHubConfig, TokenAuth};
 use common::fault::Fault;
 use common::server;
@@ -114,26 +114,24 @@ async fn a_replayed_code_refused_with_status_200_is_401_login_failed() {
     let fake = fake_github::start(GitHubConfig::new()).await;
     let base = serve_with(github_for(&fake)).await;
     let browser = Browser::new();
-    let callback = browser
-        .callback_from(&format!("{base}/auth/github?login=start"))
-        .await;
-    let cookie = browser.cookie_header_for(&callback).unwrap();
-
-    let first = browser
-        .get_with_headers(&callback, &[("cookie", &cookie)])
-        .await;
+    let start = format!("{base}/auth/github?login=start");
+    let callback = browser.callback_from(&start).await;
+    let first = browser.get(&callback).await;
     assert_eq!(first.status(), 303);
+    let used_code = query_param(&callback, "code").unwrap();
 
-    // GitHub answers a used code with `200 {"error":"bad_verification_code"}`.
-    let second = browser
-        .get_with_headers(&callback, &[("cookie", &cookie)])
-        .await;
+    // A second login of this browser, its callback carrying the first one's (used) code:
+    // the flow cookie is fresh, so the layer takes the code to GitHub, which answers a used
+    // code with `200 {"error":"bad_verification_code"}`.
+    let callback = browser.callback_from(&start).await;
+    let replayed = with_param(&callback, "code", Some(&used_code));
+    let second = browser.get(&replayed).await;
     assert_eq!(second.status(), 401);
-    let sets_identity = second
-        .headers()
-        .get_all(SET_COOKIE)
-        .iter()
-        .any(|c| c.to_str().unwrap_or("").starts_with(IDENTITY_COOKIE));
+    let sets_identity = second.headers().get_all(SET_COOKIE).iter().any(|c| {
+        c.to_str()
+            .unwrap_or("")
+            .starts_with(&format!("{IDENTITY_COOKIE}="))
+    });
     assert!(!sets_identity, "a refused login set an identity cookie");
     let body = json_of(&second.text().await.unwrap());
     assert_eq!(body["error"], "login_failed");
@@ -144,14 +142,15 @@ async fn a_replayed_code_refused_with_status_200_is_401_login_failed() {
 }
 
 #[tokio::test]
-async fn a_wrong_client_secret_is_401_login_failed_and_nobody_is_signed_in() {
+async fn a_wrong_client_secret_is_502_provider_error_and_nobody_is_signed_in() {
+    // The app's own credentials are wrong: a server-side fault, not the user's failed login.
     let fake = fake_github::start(GitHubConfig::new()).await;
     let provider = GitHub::new(&fake.config().client_id, "not-the-secret")
         .web_base_url(&fake.base_url)
         .api_base_url(fake.api_url());
     let (browser, visit, _) = app::login_with(provider, "github").await;
-    assert_eq!(visit.status, 401);
-    assert_eq!(json_of(&visit.body)["error"], "login_failed");
+    assert_eq!(visit.status, 502);
+    assert_eq!(json_of(&visit.body)["error"], "provider_error");
     assert!(!visit.body.contains("incorrect"), "provider text reflected");
     assert_eq!(browser.cookie(IDENTITY_COOKIE), None);
     assert_eq!(fake.calls(Endpoint::User), 0);
@@ -265,12 +264,12 @@ async fn generic_oauth2_with_client_secret_post() {
 }
 
 #[tokio::test]
-async fn generic_oauth2_with_the_wrong_client_auth_is_401_login_failed() {
+async fn generic_oauth2_with_the_wrong_client_auth_is_502_provider_error() {
     // The default is client_secret_basic; this server wants the secret in the body.
     let fake = fake_github::start(GitHubConfig::new()).await;
     let (browser, visit, _) = app::login_with(generic_for(&fake), "corp").await;
-    assert_eq!(visit.status, 401, "{}", visit.body);
-    assert_eq!(json_of(&visit.body)["error"], "login_failed");
+    assert_eq!(visit.status, 502, "{}", visit.body);
+    assert_eq!(json_of(&visit.body)["error"], "provider_error");
     assert_eq!(browser.cookie(IDENTITY_COOKIE), None);
 }
 

@@ -116,7 +116,7 @@ async fn building_the_layer_makes_no_request() {
 }
 
 #[tokio::test]
-async fn a_failed_discovery_is_502_and_is_not_cached() {
+async fn a_failed_discovery_is_502_for_a_short_pause_then_tried_again() {
     let (fake, base) = start(OidcConfig::new()).await;
     fake.set_fault(
         Endpoint::Discovery,
@@ -127,10 +127,71 @@ async fn a_failed_discovery_is_502_and_is_not_cached() {
     assert_eq!(json_of(&visit.body)["error"], "provider_error");
     assert_signed_out(&browser, &base).await;
 
+    // Within the pause after a failure, logins fail at once without asking the issuer.
     fake.set_fault(Endpoint::Discovery, Fault::None);
+    let (_, visit) = login(&base).await;
+    assert_eq!(visit.status, 502);
+    assert_eq!(fake.calls(Endpoint::Discovery), 1);
+
+    // After it (1 s after a first failure), the next login fetches again.
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
     let (_, visit) = login(&base).await;
     assert_eq!(visit.status, 200, "{}", visit.body);
     assert_eq!(fake.calls(Endpoint::Discovery), 2);
+}
+
+#[tokio::test]
+async fn fifty_logins_against_a_blackholed_issuer_all_answer_within_about_one_timeout() {
+    // An issuer that accepts connections and never answers.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let issuer = format!("http://{}", listener.local_addr().unwrap());
+    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = accepted.clone();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            held.push(socket);
+        }
+    });
+    let layer = SocialAuthLayer::builder()
+        .secret(common::app::SECRET)
+        .provider(socialauth::Oidc::new(&issuer, "client", "secret"))
+        .provider_timeout(std::time::Duration::from_secs(1))
+        .build()
+        .unwrap();
+    let base = format!(
+        "http://{}",
+        common::server::serve(common::app::axum_app().layer(layer)).await
+    );
+    let started = std::time::Instant::now();
+    let logins = (0..50).map(|_| {
+        let url = format!("{base}/auth/oidc?login=start");
+        async move { Browser::new().get(&url).await.status().as_u16() }
+    });
+    let statuses = futures_join_all(logins).await;
+    let elapsed = started.elapsed();
+    assert!(
+        statuses.iter().all(|s| *s == 502 || *s == 504),
+        "{statuses:?}"
+    );
+    assert!(elapsed < std::time::Duration::from_secs(3), "{elapsed:?}");
+    assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 1);
+}
+
+/// Runs the futures concurrently, their outputs in order.
+async fn futures_join_all<F: std::future::Future + Send + 'static>(
+    futures: impl Iterator<Item = F>,
+) -> Vec<F::Output>
+where
+    F::Output: Send,
+{
+    let handles: Vec<_> = futures.map(tokio::spawn).collect();
+    let mut outputs = Vec::with_capacity(handles.len());
+    for handle in handles {
+        outputs.push(handle.await.expect("task"));
+    }
+    outputs
 }
 
 #[tokio::test]
@@ -370,8 +431,8 @@ async fn client_secret_post_is_chosen_from_discovery_or_configured() {
     // Configured Basic wins over discovery, and this server refuses it.
     let base = serve_with(oidc_for(&fake).client_auth(ClientAuth::Basic)).await;
     let (browser, visit) = login(&base).await;
-    assert_eq!(visit.status, 401, "{}", visit.body);
-    assert_eq!(json_of(&visit.body)["error"], "login_failed");
+    assert_eq!(visit.status, 502, "{}", visit.body);
+    assert_eq!(json_of(&visit.body)["error"], "provider_error");
     assert_signed_out(&browser, &base).await;
 }
 

@@ -13,12 +13,18 @@ use crate::secret::Secret;
 /// URL the provider must call back. It never carries the layer's secret.
 #[derive(Debug, Clone, Copy)]
 pub struct ProviderContext<'a> {
+    pub(crate) provider: &'a str,
     pub(crate) outbound: &'a Outbound,
     pub(crate) callback_url: &'a Url,
     pub(crate) clock: &'a Clock,
 }
 
 impl<'a> ProviderContext<'a> {
+    /// The provider's route name, for logs.
+    pub fn provider_name(&self) -> &'a str {
+        self.provider
+    }
+
     /// This provider's route as the provider must call it back (the OAuth `redirect_uri`):
     /// `public_url` plus `/auth/<name>`.
     pub fn callback_url(&self) -> &'a Url {

@@ -93,11 +93,11 @@ pub async fn genuine_header() -> String {
 }
 
 /// The name of the flow cookie for `provider`'s attempt with this `state` (or OAuth 1.0a
-/// request token): `__Secure-socialauth-flow-<provider>-<b64url(sha256(state)[..9])>`.
+/// request token): `__Host-socialauth-flow-<provider>-<b64url(sha256(state)[..9])>`.
 pub fn flow_cookie_name(provider: &str, state: &str) -> String {
     let digest = Sha256::digest(state.as_bytes());
     format!(
-        "__Secure-socialauth-flow-{provider}-{}",
+        "__Host-socialauth-flow-{provider}-{}",
         URL_SAFE_NO_PAD.encode(&digest[..9])
     )
 }

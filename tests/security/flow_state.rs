@@ -163,9 +163,9 @@ async fn item_02_a_replayed_callback_signs_nobody_in() {
         again.assert_refused(400, "missing_flow_cookie", true, &[]);
         assert_eq!(world.exchanges(provider), 1, "{provider}: replay exchanged");
 
-        // Someone who captured the URL and the cookie: the layer keeps no state, so the
-        // provider's single-use code (request token) is what refuses it; nobody signs in
-        // and the provider's words stay out of the answer.
+        // Someone who captured the URL and the cookie: this process has already taken that
+        // attempt to the provider, so the layer refuses it before the provider sees it again;
+        // nobody signs in.
         let thief = Browser::new();
         let replay = Reply::read(
             thief
@@ -174,8 +174,8 @@ async fn item_02_a_replayed_callback_signs_nobody_in() {
         )
         .await;
         replay.assert_refused(
-            401,
-            "login_failed",
+            400,
+            "invalid_flow_cookie",
             true,
             &[
                 "already",
@@ -184,7 +184,11 @@ async fn item_02_a_replayed_callback_signs_nobody_in() {
                 "OAuthException",
             ],
         );
-        assert_eq!(world.exchanges(provider), 2, "{provider}: retried");
+        assert_eq!(
+            world.exchanges(provider),
+            1,
+            "{provider}: the replay reached the provider"
+        );
         assert_eq!(
             thief.follow(&world.url("/maybe")).await.body,
             "anonymous",

@@ -122,7 +122,7 @@ async fn item_12_no_return_to_of_the_corpus_leaves_the_origin_or_injects_a_heade
                 let cookie = cookie.to_str().unwrap();
                 assert!(
                     cookie.starts_with("__Host-socialauth=")
-                        || cookie.starts_with("__Secure-socialauth-flow-facebook-"),
+                        || cookie.starts_with("__Host-socialauth-flow-facebook-"),
                     "{shown:?}: Set-Cookie {cookie}"
                 );
             }

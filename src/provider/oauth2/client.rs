@@ -127,6 +127,7 @@ impl Client {
         verifier: &str,
     ) -> Result<TokenResponse, AuthError> {
         CodeExchange {
+            provider: cx.provider_name(),
             token_url: &self.token_url,
             credentials: &self.credentials,
             auth: self.auth,

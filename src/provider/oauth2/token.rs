@@ -136,6 +136,8 @@ fn basic_credentials(client_id: &str, client_secret: &Secret) -> String {
 
 /// A code to exchange at a token endpoint.
 pub(crate) struct CodeExchange<'a> {
+    /// The provider's route name, for logs.
+    pub(crate) provider: &'a str,
     pub(crate) token_url: &'a Url,
     pub(crate) credentials: &'a Credentials,
     pub(crate) auth: ClientAuth,
@@ -176,13 +178,35 @@ impl CodeExchange<'_> {
             );
         }
         let reply = outbound.send(request.body(body), "token").await?;
-        read_answer(reply.status, &reply.body)
+        read_answer(self.provider, reply.status, &reply.body)
     }
 }
 
-fn read_answer(status: http::StatusCode, body: &[u8]) -> Result<TokenResponse, AuthError> {
+/// Token-endpoint errors that say the client itself was refused: the app's client id or
+/// secret is wrong, not the user's login.
+const CLIENT_REFUSED: &[&str] = &["invalid_client", "incorrect_client_credentials"];
+
+fn read_answer(
+    provider: &str,
+    status: http::StatusCode,
+    body: &[u8],
+) -> Result<TokenResponse, AuthError> {
     let parsed: Option<TokenAnswer> = serde_json::from_slice(body).ok();
     match parsed {
+        Some(TokenAnswer {
+            error: Some(serde_json::Value::String(code)),
+            ..
+        }) if CLIENT_REFUSED.contains(&code.as_str()) => {
+            tracing::error!(
+                provider,
+                status = status.as_u16(),
+                error = loggable_error(&serde_json::Value::String(code)),
+                "the provider refused this app's client credentials; check the client id and secret"
+            );
+            Err(AuthError::provider(
+                "the provider refused this site's credentials; the site must fix its settings",
+            ))
+        }
         Some(TokenAnswer {
             error: Some(error), ..
         }) if !error.is_null() && matches!(status.as_u16(), 200 | 400 | 401) => {
@@ -249,7 +273,7 @@ mod tests {
     fn a_full_answer_is_read_once_with_its_optional_members() {
         let body = br#"{"access_token":"at","token_type":"BEARER","refresh_token":"rt",
             "expires_in":"3600","scope":"a b","id_token":"x.y.z"}"#;
-        let token = read_answer(StatusCode::OK, body).unwrap();
+        let token = read_answer("test", StatusCode::OK, body).unwrap();
         assert_eq!(token.access_token().secret(), "at");
         assert_eq!(token.refresh_token(), Some("rt"));
         assert_eq!(token.expires_in(), Some(Duration::from_secs(3600)));
@@ -264,17 +288,32 @@ mod tests {
 
     #[test]
     fn errors_with_200_are_refusals_and_other_tokens_are_provider_errors() {
-        let refused = read_answer(StatusCode::OK, br#"{"error":"bad_verification_code"}"#);
+        let refused = read_answer(
+            "test",
+            StatusCode::OK,
+            br#"{"error":"bad_verification_code"}"#,
+        );
         assert_eq!(refused.unwrap_err().kind(), AuthErrorKind::LoginFailed);
         let mac = read_answer(
+            "test",
             StatusCode::OK,
             br#"{"access_token":"a","token_type":"mac"}"#,
         );
         assert_eq!(mac.unwrap_err().kind(), AuthErrorKind::ProviderError);
-        let html = read_answer(StatusCode::OK, b"<html>");
+        let html = read_answer("test", StatusCode::OK, b"<html>");
         assert_eq!(html.unwrap_err().kind(), AuthErrorKind::ProviderError);
-        let server = read_answer(StatusCode::INTERNAL_SERVER_ERROR, br#"{"error":"x"}"#);
+        let server = read_answer(
+            "test",
+            StatusCode::INTERNAL_SERVER_ERROR,
+            br#"{"error":"x"}"#,
+        );
         assert_eq!(server.unwrap_err().kind(), AuthErrorKind::ProviderError);
+        let client = read_answer(
+            "test",
+            StatusCode::UNAUTHORIZED,
+            br#"{"error":"invalid_client"}"#,
+        );
+        assert_eq!(client.unwrap_err().kind(), AuthErrorKind::ProviderError);
     }
 
     #[test]

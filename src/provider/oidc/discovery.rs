@@ -1,8 +1,14 @@
 //! OpenID Connect Discovery 1.0: the provider's metadata, fetched at the first login and
-//! kept for the life of the layer. A failed fetch is not kept: the next login tries again.
+//! kept for the life of the layer.
+//!
+//! Fetches are single-flight: logins that arrive while one is under way wait for it and share
+//! its outcome. A failure is kept for a short, growing pause (1 s, doubling up to 30 s) in
+//! which logins fail at once, so an unreachable issuer costs one timeout, not one per login.
+
+use std::time::{Duration, Instant};
 
 use serde::Deserialize;
-use tokio::sync::OnceCell;
+use tokio::sync::{Mutex, OnceCell};
 use url::Url;
 
 use crate::error::AuthError;
@@ -38,24 +44,63 @@ struct Document {
     token_endpoint_auth_methods_supported: Option<Vec<String>>,
 }
 
+/// The first pause after a failed fetch.
+const FIRST_PAUSE: Duration = Duration::from_secs(1);
+/// The longest pause after failed fetches.
+const MAX_PAUSE: Duration = Duration::from_secs(30);
+
 /// The metadata of one provider, fetched once.
 #[derive(Debug, Default)]
 pub(super) struct DiscoveryCache {
     cell: OnceCell<Metadata>,
+    /// Held while fetching; holds the last failure.
+    fetch: Mutex<Option<Failure>>,
+}
+
+/// A failed fetch, kept until `retry_at`.
+#[derive(Debug)]
+struct Failure {
+    error: AuthError,
+    retry_at: Instant,
+    pause: Duration,
 }
 
 impl DiscoveryCache {
-    /// The metadata, fetched on first use. Concurrent first uses share one fetch; a failure
-    /// is returned to the logins that waited for it and is not cached.
+    /// The metadata, fetched on first use: one fetch at a time, and after a failure, none
+    /// until its pause is over (the failure is answered meanwhile).
     pub(super) async fn get(
         &self,
         outbound: &Outbound,
         url: &Url,
         issuer: &str,
     ) -> Result<&Metadata, AuthError> {
-        self.cell
-            .get_or_try_init(|| fetch(outbound, url, issuer))
-            .await
+        if let Some(metadata) = self.cell.get() {
+            return Ok(metadata);
+        }
+        let mut failure = self.fetch.lock().await;
+        if let Some(metadata) = self.cell.get() {
+            return Ok(metadata);
+        }
+        if let Some(last) = failure.as_ref().filter(|f| Instant::now() < f.retry_at) {
+            return Err(last.error.clone());
+        }
+        match fetch(outbound, url, issuer).await {
+            Ok(metadata) => {
+                *failure = None;
+                Ok(self.cell.get_or_init(|| async { metadata }).await)
+            }
+            Err(error) => {
+                let pause = failure
+                    .as_ref()
+                    .map_or(FIRST_PAUSE, |f| (f.pause * 2).min(MAX_PAUSE));
+                *failure = Some(Failure {
+                    error: error.clone(),
+                    retry_at: Instant::now() + pause,
+                    pause,
+                });
+                Err(error)
+            }
+        }
     }
 }
 

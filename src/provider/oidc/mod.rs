@@ -52,8 +52,8 @@ use crate::provider::{
 /// makes the layer fetch the JWKS again, once: logins missing at the same time share that
 /// fetch, and there is at most one such fetch a minute. Keys are fetched anew after an hour.
 ///
-/// The identity: `sub` as the user id, `name` (or `preferred_username`), and `email` unless
-/// `email_verified` is `false`.
+/// The identity: `sub` as the user id, `name` (or `preferred_username`), and `email` only
+/// when `email_verified` is `true` (as a boolean or the string `"true"`).
 ///
 /// ```
 /// use socialauth::{Algorithm, Oidc};
@@ -197,7 +197,10 @@ fn describe(
     let non_empty = |s: Option<String>| s.filter(|s| !s.is_empty());
     Described {
         name: non_empty(name).or_else(|| non_empty(preferred_username)),
-        email: non_empty(email).filter(|_| email_verified != Some(Verified(false))),
+        // Only an address the provider says it verified: an email claim without
+        // `email_verified` (Entra ID sends mutable, unverified addresses so) would let anyone
+        // who sets that address take over an account linked by email.
+        email: non_empty(email).filter(|_| email_verified == Some(Verified(true))),
     }
 }
 
@@ -388,6 +391,7 @@ impl LoginProvider for OidcFlow {
         })?;
         let code = params.require("code", "the callback has no code")?;
         let token = CodeExchange {
+            provider: cx.provider_name(),
             token_url: &metadata.token_endpoint,
             credentials: &self.credentials,
             auth: self.client_auth(metadata),
@@ -551,6 +555,8 @@ mod tests {
         assert_eq!(d.email, None);
         let d = describe(Some("".into()), None, Some("a@b.c".into()), None);
         assert_eq!(d.name, None);
+        assert_eq!(d.email, None, "no email_verified is not verified");
+        let d = describe(None, None, Some("a@b.c".into()), Some(Verified(true)));
         assert_eq!(d.email.as_deref(), Some("a@b.c"));
     }
 
