@@ -26,6 +26,8 @@ async fn main() -> Result<(), app::Error> {
     let auth = SocialAuthLayer::builder()
         .secret(key)
         .provider(dev.oidc())
+        // API clients get their bearer token from `GET /auth/token` (off by default).
+        .token_endpoint(true)
         .build()?;
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;

@@ -32,6 +32,8 @@ pub struct SocialAuthLayerBuilder {
     public_url: Option<String>,
     allowed_hosts: Vec<String>,
     identity_lifetime: Duration,
+    token_endpoint: bool,
+    bearer_lifetime: Duration,
     sliding_renewal: bool,
     flow_lifetime: Duration,
     after_login: AfterLogin,
@@ -55,6 +57,8 @@ impl Default for SocialAuthLayerBuilder {
             public_url: None,
             allowed_hosts: Vec::new(),
             identity_lifetime: Duration::from_secs(7 * 24 * 60 * 60),
+            token_endpoint: false,
+            bearer_lifetime: Duration::from_secs(60 * 60),
             sliding_renewal: false,
             flow_lifetime: MAX_FLOW_LIFETIME,
             after_login: AfterLogin::Redirect("/".to_owned()),
@@ -174,6 +178,26 @@ impl SocialAuthLayerBuilder {
     {
         self.allowed_hosts = hosts.into_iter().map(Into::into).collect();
         self
+    }
+
+    setters! {
+        /// **Weakens security: read before turning on.** Answers `GET /auth/token` (off by
+        /// default): a signed-in browser gets a bearer token (`Authorization: Bearer`) for API
+        /// clients and gRPC. Any script running on your origin can fetch it, so one XSS hands
+        /// an attacker a credential that the `HttpOnly` identity cookie never exposes. The
+        /// token has its own audience (it is not accepted as the identity cookie, nor the
+        /// cookie's token as a bearer token) and its own, short lifetime
+        /// ([`bearer_lifetime`](Self::bearer_lifetime)).
+        ///
+        /// ```
+        /// let builder = socialauth::SocialAuthLayer::builder().token_endpoint(true);
+        /// # let _ = builder;
+        /// ```
+        token_endpoint => token_endpoint: bool;
+
+        /// How long a bearer token from `/auth/token` lasts (default 1 hour; never longer
+        /// than the identity lifetime, nor past the identity it was made from).
+        bearer_lifetime => bearer_lifetime: Duration;
     }
 
     setters! {
@@ -322,6 +346,11 @@ impl SocialAuthLayerBuilder {
             Duration::from_secs(400 * 24 * 3600),
         )?;
         check_lifetime("flow_lifetime", self.flow_lifetime, MAX_FLOW_LIFETIME)?;
+        check_lifetime(
+            "bearer_lifetime",
+            self.bearer_lifetime,
+            Duration::from_secs(400 * 24 * 3600),
+        )?;
         if let AfterLogin::Redirect(location) = &self.after_login {
             check_location("after_login_redirect", location)?;
         }
@@ -357,6 +386,8 @@ impl SocialAuthLayerBuilder {
             public_url,
             allowed_hosts: self.allowed_hosts,
             identity_lifetime: self.identity_lifetime,
+            token_endpoint: self.token_endpoint,
+            bearer_lifetime: self.bearer_lifetime.min(self.identity_lifetime),
             sliding_renewal: self.sliding_renewal,
             flow_lifetime: self.flow_lifetime,
             after_login: self.after_login,

@@ -24,6 +24,7 @@ use crate::response::{json, redirect};
 use crate::return_to;
 use crate::secret::constant_time_eq;
 use crate::settings::{AfterLogin, Settings};
+use crate::token::Audience;
 
 /// The parts of a request the auth routes read; the body is never read.
 #[derive(Debug)]
@@ -269,7 +270,10 @@ impl LoginRoute<'_> {
             issued_at: now,
             expires_at: now + self.settings.identity_lifetime.as_secs(),
         };
-        let token = self.settings.codec.sign(&self.settings.keys, &identity)?;
+        let token = self
+            .settings
+            .codec
+            .sign(&self.settings.keys, &identity, Audience::Cookie)?;
         if !cookies::fits(self.settings.cookies.identity_name(), &token) {
             tracing::error!(
                 provider = self.provider.name(),

@@ -10,7 +10,7 @@ use crate::keys::Keys;
 use crate::outbound::Outbound;
 use crate::provider::DynProvider;
 use crate::routes::Routes;
-use crate::token::IdentityCodec;
+use crate::token::{Audience, IdentityCodec};
 
 /// What the layer answers after a successful login.
 #[derive(Debug, Clone)]
@@ -39,6 +39,10 @@ pub(crate) struct Settings {
     /// no public URL; loopback hosts always may.
     pub(crate) allowed_hosts: Vec<String>,
     pub(crate) identity_lifetime: Duration,
+    /// `/auth/token` answers only when on.
+    pub(crate) token_endpoint: bool,
+    /// How long a bearer token from `/auth/token` lasts.
+    pub(crate) bearer_lifetime: Duration,
     /// Re-issue the identity cookie once past half its life.
     pub(crate) sliding_renewal: bool,
     pub(crate) flow_lifetime: Duration,
@@ -88,22 +92,29 @@ impl Settings {
             }
             Found::None => (bearer_token(headers)?, Source::Bearer),
         };
-        let identity = self.verify(token);
+        let audience = match source {
+            Source::Cookie => Audience::Cookie,
+            Source::Bearer => Audience::Bearer,
+        };
+        let identity = self.verify(token, audience);
         if identity.is_none() {
             tracing::debug!(?source, "identity token present but not valid");
         }
         identity.map(|identity| (identity, source))
     }
 
-    /// Verifies an identity token, and holds it to this layer's lifetime: a token whose
-    /// `exp - iat` exceeds the identity lifetime (a token issued long ago with a far `exp`, or
-    /// under a longer lifetime since shortened) is not valid.
-    pub(crate) fn verify(&self, token: &str) -> Option<crate::Identity> {
-        let identity = self.codec.verify(&self.keys, token, self.clock.now())?;
-        let allowed = self
-            .identity_lifetime
-            .as_secs()
-            .saturating_add(crate::token::LEEWAY_SECS);
+    /// Verifies a token for `audience`, and holds it to this layer's lifetime for it: a
+    /// token whose `exp - iat` exceeds it (a token issued long ago with a far `exp`, or under
+    /// a longer lifetime since shortened) is not valid.
+    pub(crate) fn verify(&self, token: &str, audience: Audience) -> Option<crate::Identity> {
+        let identity = self
+            .codec
+            .verify(&self.keys, token, self.clock.now(), audience)?;
+        let lifetime = match audience {
+            Audience::Cookie => self.identity_lifetime,
+            Audience::Bearer => self.bearer_lifetime,
+        };
+        let allowed = lifetime.as_secs().saturating_add(crate::token::LEEWAY_SECS);
         (identity.expires_at.saturating_sub(identity.issued_at) <= allowed).then_some(identity)
     }
 
@@ -113,7 +124,7 @@ impl Settings {
         &self,
         identity: &crate::Identity,
         source: Source,
-    ) -> Option<http::HeaderValue> {
+    ) -> Option<crate::future::Renewal> {
         if !self.sliding_renewal || source != Source::Cookie {
             return None;
         }
@@ -125,9 +136,18 @@ impl Settings {
         let mut renewed = identity.clone();
         renewed.issued_at = now;
         renewed.expires_at = now + self.identity_lifetime.as_secs();
-        let token = self.codec.sign(&self.keys, &renewed).ok()?;
+        let token = self
+            .codec
+            .sign(&self.keys, &renewed, Audience::Cookie)
+            .ok()?;
         tracing::debug!("identity cookie renewed");
-        self.cookies.identity_cookie(token, self.identity_lifetime)
+        let cookie = self
+            .cookies
+            .identity_cookie(token, self.identity_lifetime)?;
+        Some(crate::future::Renewal {
+            name: self.cookies.identity_name(),
+            cookie,
+        })
     }
 }
 

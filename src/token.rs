@@ -14,21 +14,17 @@ use std::sync::Arc;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use hmac::Mac;
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
 
 use self::cache::VerifiedCache;
+pub(crate) use self::claims::Audience;
+use self::claims::{Claims, Verified, BEARER_AUDIENCE, IDENTITY_AUDIENCE, ISSUER};
 use crate::error::AuthError;
 use crate::identity::{Identity, User};
 use crate::keys::Keys;
 
 mod cache;
+mod claims;
 
-/// `iss` of every identity token.
-const ISSUER: &str = "socialauth";
-/// `aud` of identity tokens. Flow cookies are not JWTs at all, and any other token this
-/// crate may sign gets its own audience, so no token can stand in for another.
-const IDENTITY_AUDIENCE: &str = "socialauth:identity";
 /// Tokens longer than this are refused before any parsing.
 pub(crate) const MAX_TOKEN_LEN: usize = 4096;
 /// Clock skew tolerated on `exp`, `nbf` and `iat`, in seconds.
@@ -45,59 +41,6 @@ const VERIFIED_TOKENS: usize = 8192;
 const SIGNATURE_LEN: usize = 43;
 /// Decoded claims up to this size stay on the stack.
 const CLAIMS_ON_STACK: usize = 768;
-
-/// The claims of an identity token, as signed and as read once the signature is verified.
-///
-/// Each member has one JSON type (a string where a string is expected, an unsigned integer
-/// for the times, an object for `app`; `null` or absent for the optional ones), and a
-/// member given twice makes the token invalid, as `serde`'s derived code refuses it. Unknown
-/// members are ignored: only a key of this layer can have signed them, so they come from
-/// this crate, and ignoring them lets a later release add a claim without signing out the
-/// users of instances still on this one.
-#[derive(Serialize, Deserialize)]
-struct Claims<'a> {
-    #[serde(borrow)]
-    iss: Cow<'a, str>,
-    #[serde(borrow)]
-    aud: Cow<'a, str>,
-    #[serde(borrow)]
-    sub: Cow<'a, str>,
-    #[serde(borrow)]
-    provider: Cow<'a, str>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    name: Option<Cow<'a, str>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    email: Option<Cow<'a, str>>,
-    iat: u64,
-    exp: u64,
-    /// Never written by this crate; honoured when present.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    nbf: Option<u64>,
-    /// App claims from the authorize hook.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    app: Option<Cow<'a, Map<String, Value>>>,
-}
-
-/// A token whose signature and claims passed: its identity, and the times to check it
-/// against the clock on each use.
-#[derive(Debug, Clone)]
-pub(crate) struct Verified {
-    identity: Identity,
-    not_before: Option<u64>,
-}
-
-impl Verified {
-    /// The identity, if `exp`, `nbf` and `iat` hold at `now` (with the leeway).
-    fn current_at(self, now: u64) -> Option<Identity> {
-        let identity = self.identity;
-        let current = identity.expires_at >= now.saturating_sub(LEEWAY_SECS)
-            && identity.issued_at <= now.saturating_add(LEEWAY_SECS)
-            && self
-                .not_before
-                .is_none_or(|nbf| nbf <= now.saturating_add(LEEWAY_SECS));
-        current.then_some(identity)
-    }
-}
 
 /// Signs identity tokens, and verifies them through a cache of tokens verified lately.
 pub(crate) struct IdentityCodec {
@@ -119,12 +62,17 @@ impl IdentityCodec {
         }
     }
 
-    /// Signs a token for `identity`.
-    pub(crate) fn sign(&self, keys: &Keys, identity: &Identity) -> Result<String, AuthError> {
+    /// Signs a token for `identity`, to be used as `audience` says.
+    pub(crate) fn sign(
+        &self,
+        keys: &Keys,
+        identity: &Identity,
+        audience: Audience,
+    ) -> Result<String, AuthError> {
         let user = &*identity.user;
         let claims = Claims {
             iss: ISSUER.into(),
-            aud: IDENTITY_AUDIENCE.into(),
+            aud: audience.claim().into(),
             sub: user.user_id.as_str().into(),
             provider: user.provider.as_str().into(),
             name: user.name.as_deref().map(Cow::Borrowed),
@@ -148,9 +96,16 @@ impl IdentityCodec {
         Ok(token)
     }
 
-    /// The identity in a valid token, `None` for anything else. A token verified lately is
-    /// found in the cache; `exp`, `nbf` and `iat` are checked against `now` every time.
-    pub(crate) fn verify(&self, keys: &Keys, token: &str, now: u64) -> Option<Identity> {
+    /// The identity in a valid token for `audience`, `None` for anything else. A token
+    /// verified lately is found in the cache; `exp`, `nbf` and `iat` are checked against
+    /// `now` every time.
+    pub(crate) fn verify(
+        &self,
+        keys: &Keys,
+        token: &str,
+        now: u64,
+        audience: Audience,
+    ) -> Option<Identity> {
         // What has not even the shape of a token of one of our keys never reaches the cache.
         let shaped = token.len() <= MAX_TOKEN_LEN
             && token
@@ -159,9 +114,10 @@ impl IdentityCodec {
         if !shaped {
             return None;
         }
-        self.verified
-            .get_or_verify(token, || read(keys, token))?
-            .current_at(now)
+        let verified = self.verified.get_or_verify(token, || read(keys, token))?;
+        (verified.audience == audience)
+            .then(|| verified.current_at(now))
+            .flatten()
     }
 }
 
@@ -207,7 +163,12 @@ fn read(keys: &Keys, token: &str) -> Option<Verified> {
         return None;
     }
     let claims: Claims<'_> = serde_json::from_slice(json).ok()?;
-    if claims.iss != ISSUER || claims.aud != IDENTITY_AUDIENCE || claims.sub.is_empty() {
+    let audience = match claims.aud.as_ref() {
+        IDENTITY_AUDIENCE => Audience::Cookie,
+        BEARER_AUDIENCE => Audience::Bearer,
+        _ => return None,
+    };
+    if claims.iss != ISSUER || claims.sub.is_empty() {
         return None;
     }
     let user = User {
@@ -224,6 +185,7 @@ fn read(keys: &Keys, token: &str) -> Option<Verified> {
             expires_at: claims.exp,
         },
         not_before: claims.nbf,
+        audience,
     })
 }
 
@@ -231,6 +193,8 @@ fn read(keys: &Keys, token: &str) -> Option<Verified> {
 mod tests {
     use super::*;
     use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+    use serde_json::Map;
+    use Audience::Cookie;
 
     const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
 
@@ -323,9 +287,11 @@ mod tests {
         // Tokens signed with `jsonwebtoken` verify: the header is byte for byte its own.
         let token = sign_raw(valid_claims());
         assert!(token.starts_with(&format!("{header}.")));
-        assert!(codec.verify(&keys(), &token, now()).is_some());
+        assert!(codec.verify(&keys(), &token, now(), Cookie).is_some());
         // And tokens the layer signs now verify with `jsonwebtoken`.
-        let mine = codec.sign(&keys(), &identity(now(), now() + 60)).unwrap();
+        let mine = codec
+            .sign(&keys(), &identity(now(), now() + 60), Cookie)
+            .unwrap();
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_audience(&[IDENTITY_AUDIENCE]);
         validation.set_issuer(&[ISSUER]);
@@ -348,7 +314,8 @@ mod tests {
             .verify(
                 &keys(),
                 &sign_with_header(&ours, &claims.to_string()),
-                now()
+                now(),
+                Cookie
             )
             .is_some());
         for header in [
@@ -365,7 +332,8 @@ mod tests {
                 codec.verify(
                     &keys(),
                     &sign_with_header(&header, &claims.to_string()),
-                    now()
+                    now(),
+                    Cookie
                 ),
                 None,
                 "{header}"
@@ -380,7 +348,7 @@ mod tests {
         let (iat, exp) = (now(), now() + 60);
         let head = format!(r#""iss":"{ISSUER}","aud":"{IDENTITY_AUDIENCE}","provider":"t""#);
         let valid = sign_json(&format!(r#"{{{head},"sub":"1","iat":{iat},"exp":{exp}}}"#));
-        assert!(codec.verify(&keys(), &valid, now()).is_some());
+        assert!(codec.verify(&keys(), &valid, now(), Cookie).is_some());
         for claims in [
             format!(r#"{{{head},"sub":"","iat":{iat},"exp":{exp}}}"#),
             format!(r#"{{{head},"sub":1,"iat":{iat},"exp":{exp}}}"#),
@@ -407,7 +375,7 @@ mod tests {
             format!(r#"{{{head},"sub":"\ud800","iat":{iat},"exp":{exp}}}"#),
         ] {
             assert_eq!(
-                codec.verify(&keys(), &sign_json(&claims), now()),
+                codec.verify(&keys(), &sign_json(&claims), now(), Cookie),
                 None,
                 "{claims}"
             );
@@ -427,27 +395,31 @@ mod tests {
             format!("{}.{tag}", &signed[..signed.len() - 1]),
             "a.".repeat(MAX_TOKEN_LEN),
         ] {
-            assert_eq!(codec.verify(&keys(), &bad, now()), None, "{bad}");
+            assert_eq!(codec.verify(&keys(), &bad, now(), Cookie), None, "{bad}");
         }
         // Non-zero trailing bits in the last signature character.
         let last = tag.as_bytes()[tag.len() - 1];
         let sibling = if last == b'A' { 'B' } else { 'A' };
         let bits = format!("{signed}.{}{sibling}", &tag[..tag.len() - 1]);
-        assert_eq!(codec.verify(&keys(), &bits, now()), None);
+        assert_eq!(codec.verify(&keys(), &bits, now(), Cookie), None);
     }
 
     #[test]
     fn a_token_verifies_only_with_the_keys_that_name_its_kid() {
         let codec = IdentityCodec::new();
         let other = Keys::derive(b"another-secret-another-secret-xx").unwrap();
-        let mine = codec.sign(&keys(), &identity(now(), now() + 60)).unwrap();
-        let theirs = codec.sign(&other, &identity(now(), now() + 60)).unwrap();
+        let mine = codec
+            .sign(&keys(), &identity(now(), now() + 60), Cookie)
+            .unwrap();
+        let theirs = codec
+            .sign(&other, &identity(now(), now() + 60), Cookie)
+            .unwrap();
         assert_ne!(mine, theirs);
         for _ in 0..2 {
-            assert!(codec.verify(&keys(), &mine, now()).is_some());
-            assert!(codec.verify(&other, &theirs, now()).is_some());
-            assert_eq!(codec.verify(&keys(), &theirs, now()), None);
-            assert_eq!(codec.verify(&other, &mine, now()), None);
+            assert!(codec.verify(&keys(), &mine, now(), Cookie).is_some());
+            assert!(codec.verify(&other, &theirs, now(), Cookie).is_some());
+            assert_eq!(codec.verify(&keys(), &theirs, now(), Cookie), None);
+            assert_eq!(codec.verify(&other, &mine, now(), Cookie), None);
         }
         assert_eq!(format!("{codec:?}"), "IdentityCodec(REDACTED)");
     }
@@ -466,14 +438,16 @@ mod tests {
             claims: Some(claims),
         };
         let who = user_identity(user, now(), now() + 60);
-        let token = codec.sign(&keys(), &who).unwrap();
-        let back = codec.verify(&keys(), &token, now()).unwrap();
+        let token = codec.sign(&keys(), &who, Cookie).unwrap();
+        let back = codec.verify(&keys(), &token, now(), Cookie).unwrap();
         assert_eq!(back.claim("role"), Some(&serde_json::json!("admin")));
         assert_eq!(back, who);
         let mut extra = valid_claims();
         extra["jti"] = serde_json::json!({"a": [1, null]});
         extra["name"] = serde_json::Value::Null;
-        let back = codec.verify(&keys(), &sign_raw(extra), now()).unwrap();
+        let back = codec
+            .verify(&keys(), &sign_raw(extra), now(), Cookie)
+            .unwrap();
         assert_eq!((back.user_id(), back.name()), ("1", None));
     }
 
@@ -481,26 +455,34 @@ mod tests {
     fn exp_iat_and_nbf_hold_with_leeway_on_first_sight_and_after() {
         let codec = IdentityCodec::new();
         let t = 1_700_000_000;
-        let token = codec.sign(&keys(), &identity(t, t + 100)).unwrap();
+        let token = codec.sign(&keys(), &identity(t, t + 100), Cookie).unwrap();
         // The first call verifies the token; the next ones find it in the cache.
         for _ in 0..2 {
-            assert_eq!(codec.verify(&keys(), &token, t + 101 + LEEWAY_SECS), None);
+            assert_eq!(
+                codec.verify(&keys(), &token, t + 101 + LEEWAY_SECS, Cookie),
+                None
+            );
             assert!(codec
-                .verify(&keys(), &token, t + 100 + LEEWAY_SECS)
+                .verify(&keys(), &token, t + 100 + LEEWAY_SECS, Cookie)
                 .is_some());
-            assert!(codec.verify(&keys(), &token, t - LEEWAY_SECS).is_some());
-            assert_eq!(codec.verify(&keys(), &token, t - LEEWAY_SECS - 1), None);
+            assert!(codec
+                .verify(&keys(), &token, t - LEEWAY_SECS, Cookie)
+                .is_some());
+            assert_eq!(
+                codec.verify(&keys(), &token, t - LEEWAY_SECS - 1, Cookie),
+                None
+            );
         }
         let mut later = valid_claims();
         later["nbf"] = serde_json::json!(now() + 100);
         later["exp"] = serde_json::json!(now() + 1000);
         let token = sign_raw(later);
         for _ in 0..2 {
-            assert_eq!(codec.verify(&keys(), &token, now()), None);
-            assert!(codec.verify(&keys(), &token, now() + 100).is_some());
+            assert_eq!(codec.verify(&keys(), &token, now(), Cookie), None);
+            assert!(codec.verify(&keys(), &token, now() + 100, Cookie).is_some());
         }
         let mut typed = valid_claims();
         typed["nbf"] = serde_json::json!("0");
-        assert_eq!(codec.verify(&keys(), &sign_raw(typed), now()), None);
+        assert_eq!(codec.verify(&keys(), &sign_raw(typed), now(), Cookie), None);
     }
 }

@@ -164,10 +164,14 @@ async fn fifty_logins_against_a_blackholed_issuer_all_answer_within_about_one_ti
         "http://{}",
         common::server::serve(common::app::axum_app().layer(layer)).await
     );
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
     let started = std::time::Instant::now();
     let logins = (0..50).map(|_| {
-        let url = format!("{base}/auth/oidc?login=start");
-        async move { Browser::new().get(&url).await.status().as_u16() }
+        let (client, url) = (client.clone(), format!("{base}/auth/oidc?login=start"));
+        async move { client.get(url).send().await.unwrap().status().as_u16() }
     });
     let statuses = futures_join_all(logins).await;
     let elapsed = started.elapsed();
@@ -175,7 +179,9 @@ async fn fifty_logins_against_a_blackholed_issuer_all_answer_within_about_one_ti
         statuses.iter().all(|s| *s == 502 || *s == 504),
         "{statuses:?}"
     );
-    assert!(elapsed < std::time::Duration::from_secs(3), "{elapsed:?}");
+    // One timeout (1 s) and the shared failure, not fifty timeouts one after another (50 s);
+    // the margin is for a loaded machine.
+    assert!(elapsed < std::time::Duration::from_secs(10), "{elapsed:?}");
     assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 1);
 }
 

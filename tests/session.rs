@@ -16,6 +16,7 @@ async fn guarded_app() -> app::App {
     let facebook = fake_facebook::start(FacebookConfig::new()).await;
     let layer = app::builder(&twitter, &facebook)
         .after_logout_redirect("/maybe")
+        .token_endpoint(true)
         .build()
         .unwrap();
     let router = axum::Router::new()

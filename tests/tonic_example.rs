@@ -21,6 +21,7 @@ async fn serve(secret: &[u8]) -> (DevProvider, String) {
     let auth = SocialAuthLayer::builder()
         .secret(secret)
         .provider(dev.oidc())
+        .token_endpoint(true)
         .build()
         .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

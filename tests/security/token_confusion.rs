@@ -8,7 +8,9 @@ use crate::common::browser::query_param;
 use crate::common::browser::Browser;
 use crate::common::clock::now;
 use crate::common::fake_oidc;
-use crate::common::forge::{claims_for, flow_cookie_name, forge, issued_identity_token, seal_flow};
+use crate::common::forge::{
+    claims_for, flow_cookie_name, forge, identity_claims, issued_identity_token, seal_flow,
+};
 use crate::support::{direct_default, request, who_with_cookie, world, Reply};
 
 #[tokio::test]
@@ -50,7 +52,11 @@ async fn item_04_no_other_token_is_an_identity() {
         "victim",
         "the control token must be accepted, or this test proves nothing"
     );
-    let bearer = format!("Bearer {control}");
+    // Bearer tokens have their own audience: the control for the bearer path is one.
+    let mut bearer_claims = identity_claims("victim");
+    bearer_claims["aud"] = "socialauth:bearer".into();
+    let bearer_control = forge(&bearer_claims.to_string()).await;
+    let bearer = format!("Bearer {bearer_control}");
     let response = crate::support::call(
         &layer,
         request("/maybe", &[("authorization", bearer.as_bytes())]),
@@ -60,6 +66,25 @@ async fn item_04_no_other_token_is_an_identity() {
         response.body(),
         "victim",
         "the bearer path must accept the control"
+    );
+    // Neither token stands in for the other: the cookie's token is no bearer token, and a
+    // bearer token is no identity cookie.
+    let cookie_as_bearer = format!("Bearer {control}");
+    let response = crate::support::call(
+        &layer,
+        request("/maybe", &[("authorization", cookie_as_bearer.as_bytes())]),
+    )
+    .await;
+    assert_eq!(
+        response.body(),
+        "anonymous",
+        "the cookie's token as a bearer token"
+    );
+    let swapped = format!("__Host-socialauth={bearer_control}");
+    assert_eq!(
+        who_with_cookie(&layer, &swapped).await,
+        "anonymous",
+        "a bearer token as the identity cookie"
     );
     for (what, token) in others {
         let cookie = format!("__Host-socialauth={token}");
