@@ -411,7 +411,7 @@ async fn userinfo_can_be_required_or_turned_off() {
 #[tokio::test]
 async fn an_unverified_email_is_left_out() {
     let (_fake, base) = start(OidcConfig {
-        email_verified: false,
+        email_verified: Some(false),
         ..OidcConfig::new()
     })
     .await;

@@ -42,7 +42,8 @@ pub struct OidcConfig {
     pub sub: String,
     pub name: String,
     pub email: String,
-    pub email_verified: bool,
+    /// `email_verified` as sent (absent when `None`, as Entra ID sends emails).
+    pub email_verified: Option<bool>,
 }
 
 impl OidcConfig {
@@ -56,7 +57,7 @@ impl OidcConfig {
             sub: "248289761001".into(),
             name: "Jane Doe".into(),
             email: "janedoe@example.com".into(),
-            email_verified: true,
+            email_verified: Some(true),
         }
     }
 }
@@ -516,7 +517,9 @@ fn id_token(fake: &FakeOidc, state: &State, nonce: &str) -> Option<String> {
     if state.profile_in_id_token {
         claims["name"] = json!(cfg.name);
         claims["email"] = json!(cfg.email);
-        claims["email_verified"] = json!(cfg.email_verified);
+        if let Some(verified) = cfg.email_verified {
+            claims["email_verified"] = json!(verified);
+        }
     }
     let (rsa_kid, rsa) = (&state.rsa.0, &state.rsa.1);
     let (ec_kid, ec) = (&state.ec.0, &state.ec.1);

@@ -14,6 +14,7 @@ mod support;
 
 mod cookies;
 mod flow_state;
+mod hardening;
 mod jws_headers;
 mod key_rotation;
 mod oauth1;
