@@ -16,7 +16,7 @@
 //!   `valid_cookie` is the steady state: after the first request its verification is served
 //!   by the codec's cache of verified tokens (`expired_cookie` and `tampered_cookie` never
 //!   enter it and show the full verification).
-//! - `axum_whoami`: the throughput benchmark's `/whoami` handler (`Option<Identity>`) in an
+//! - `axum_whoami`: the end-to-end benchmark's `/whoami` handler (`Option<Identity>`) in an
 //!   axum `Router`, called in-process: bare, behind the layer with a valid cookie and with
 //!   none, and behind `tower-sessions` with a `MemoryStore` session holding the user.
 //! - `flow_start`: `GET /auth/facebook?login=start` (redirect + encrypted flow cookie; no
@@ -383,7 +383,7 @@ fn twitter_start_via_loopback_fake(bencher: Bencher) {
 }
 
 // ---------------------------------------------------------------------------------------
-// The same through axum: the whoami handler of the throughput benchmark, without the network
+// The same through axum: the whoami handler of the end-to-end benchmark, without the network
 
 #[divan::bench_group]
 mod axum_whoami {
