@@ -7,6 +7,8 @@ use http::{Request, Response};
 use tower_service::Service;
 
 use crate::body::ResponseBody;
+#[cfg(feature = "metrics")]
+use crate::events::IdentityCheck;
 use crate::future::ResponseFuture;
 use crate::identity::Identity;
 use crate::login::{self, RequestHead};
@@ -61,16 +63,21 @@ where
         match self.settings.routes.route(request.uri().path()) {
             Route::Pass => {
                 let identity = self.settings.identify(request.headers());
+                #[cfg(feature = "metrics")]
+                self.settings.observer.identity_checked(match &identity {
+                    Ok(_) => IdentityCheck::Valid,
+                    Err(outcome) => *outcome,
+                });
                 let extensions = request.extensions_mut();
                 // Only the layer puts an identity here: one from elsewhere is replaced or
                 // dropped.
                 let renewal = match identity {
-                    Some((identity, source)) => {
+                    Ok((identity, source)) => {
                         let renewal = self.settings.renewal(&identity, source);
                         extensions.insert(identity);
                         renewal
                     }
-                    None => {
+                    Err(_) => {
                         extensions.remove::<Identity>();
                         // So the axum extractor can tell "not signed in" from "the layer is
                         // not installed": zero-sized, so a table entry, not an allocation of

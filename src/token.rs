@@ -88,15 +88,26 @@ pub(crate) struct Verified {
 
 impl Verified {
     /// The identity, if `exp`, `nbf` and `iat` hold at `now` (with the leeway).
-    fn current_at(self, now: u64) -> Option<Identity> {
+    fn current_at(self, now: u64) -> Result<Identity, Rejected> {
         let identity = self.identity;
-        let current = identity.expires_at >= now.saturating_sub(LEEWAY_SECS)
-            && identity.issued_at <= now.saturating_add(LEEWAY_SECS)
+        if identity.expires_at < now.saturating_sub(LEEWAY_SECS) {
+            return Err(Rejected::Expired);
+        }
+        let current = identity.issued_at <= now.saturating_add(LEEWAY_SECS)
             && self
                 .not_before
                 .is_none_or(|nbf| nbf <= now.saturating_add(LEEWAY_SECS));
-        current.then_some(identity)
+        current.then_some(identity).ok_or(Rejected::Invalid)
     }
+}
+
+/// Why a token gives no identity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Rejected {
+    /// Not a token of ours, tampered with, malformed, or not valid yet.
+    Invalid,
+    /// A token of ours whose time is over.
+    Expired,
 }
 
 /// Signs identity tokens, and verifies them through a cache of tokens verified lately.
@@ -148,19 +159,26 @@ impl IdentityCodec {
         Ok(token)
     }
 
-    /// The identity in a valid token, `None` for anything else. A token verified lately is
-    /// found in the cache; `exp`, `nbf` and `iat` are checked against `now` every time.
+    /// The identity in a valid token, `None` for anything else.
+    #[cfg(test)]
     pub(crate) fn verify(&self, keys: &Keys, token: &str, now: u64) -> Option<Identity> {
+        self.check(keys, token, now).ok()
+    }
+
+    /// The identity in a valid token, or why there is none. A token verified lately is
+    /// found in the cache; `exp`, `nbf` and `iat` are checked against `now` every time.
+    pub(crate) fn check(&self, keys: &Keys, token: &str, now: u64) -> Result<Identity, Rejected> {
         // What has not even the shape of a token of one of our keys never reaches the cache.
         let shaped = token.len() <= MAX_TOKEN_LEN
             && token
                 .split_once('.')
                 .is_some_and(|(header, _)| keys.by_header(header).is_some());
         if !shaped {
-            return None;
+            return Err(Rejected::Invalid);
         }
         self.verified
-            .get_or_verify(token, || read(keys, token))?
+            .get_or_verify(token, || read(keys, token))
+            .ok_or(Rejected::Invalid)?
             .current_at(now)
     }
 }
