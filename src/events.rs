@@ -231,8 +231,7 @@ mod metered {
     use crate::error::AuthErrorKind;
 
     pub(super) fn login_started(provider: &str) {
-        counter!("socialauth_logins_started_total", "provider" => provider.to_owned())
-            .increment(1);
+        counter!("socialauth_logins_started_total", "provider" => provider.to_owned()).increment(1);
     }
 
     pub(super) fn login_succeeded(provider: &str) {
@@ -260,9 +259,7 @@ mod metered {
 
     impl IdentityChecks {
         pub(super) fn register() -> Self {
-            let handle = |outcome: &'static str| {
-                counter!("socialauth_identity_checks_total", "outcome" => outcome)
-            };
+            let handle = |outcome: &'static str| counter!("socialauth_identity_checks_total", "outcome" => outcome);
             Self {
                 valid: handle("valid"),
                 absent: handle("absent"),

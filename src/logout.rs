@@ -34,7 +34,9 @@ pub(crate) fn answer(settings: &Settings, head: &RequestHead) -> Response<Bytes>
         response.headers_mut().append(SET_COOKIE, removal);
     }
     let identity = settings.identify(&head.headers).ok();
-    settings.observer.logout(identity.as_ref().map(|(identity, _)| identity));
+    settings
+        .observer
+        .logout(identity.as_ref().map(|(identity, _)| identity));
     response
 }
 
