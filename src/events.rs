@@ -175,9 +175,9 @@ impl Observer {
         });
     }
 
-    /// One identity check of a passed-through request.
+    /// One identity check of a passed-through request: an identity, or why there is none.
     #[cfg(feature = "metrics")]
-    pub(crate) fn identity_checked(&self, outcome: IdentityCheck) {
+    pub(crate) fn identity_checked<T>(&self, outcome: &Result<T, NoIdentity>) {
         self.identity_checks.count(outcome);
     }
 
@@ -194,11 +194,9 @@ impl Observer {
     }
 }
 
-/// How the identity check of a passed-through request ended.
+/// Why a passed-through request has no identity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum IdentityCheck {
-    /// A valid identity cookie or bearer token.
-    Valid,
+pub(crate) enum NoIdentity {
     /// No identity cookie and no bearer token.
     Absent,
     /// A token that is not ours, is tampered with or malformed, or several identity cookies.
@@ -227,7 +225,7 @@ mod metered {
 
     use metrics::{counter, Counter};
 
-    use super::IdentityCheck;
+    use super::NoIdentity;
     use crate::error::AuthErrorKind;
 
     pub(super) fn login_started(provider: &str) {
@@ -268,12 +266,12 @@ mod metered {
             }
         }
 
-        pub(super) fn count(&self, outcome: IdentityCheck) {
+        pub(super) fn count<T>(&self, outcome: &Result<T, NoIdentity>) {
             let counter = match outcome {
-                IdentityCheck::Valid => &self.valid,
-                IdentityCheck::Absent => &self.absent,
-                IdentityCheck::Invalid => &self.invalid,
-                IdentityCheck::Expired => &self.expired,
+                Ok(_) => &self.valid,
+                Err(NoIdentity::Absent) => &self.absent,
+                Err(NoIdentity::Invalid) => &self.invalid,
+                Err(NoIdentity::Expired) => &self.expired,
             };
             counter.increment(1);
         }

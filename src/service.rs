@@ -7,8 +7,6 @@ use http::{Request, Response};
 use tower_service::Service;
 
 use crate::body::ResponseBody;
-#[cfg(feature = "metrics")]
-use crate::events::IdentityCheck;
 use crate::future::ResponseFuture;
 use crate::identity::Identity;
 use crate::login::{self, RequestHead};
@@ -64,10 +62,7 @@ where
             Route::Pass => {
                 let identity = self.settings.identify(request.headers());
                 #[cfg(feature = "metrics")]
-                self.settings.observer.identity_checked(match &identity {
-                    Ok(_) => IdentityCheck::Valid,
-                    Err(outcome) => *outcome,
-                });
+                self.settings.observer.identity_checked(&identity);
                 let extensions = request.extensions_mut();
                 // Only the layer puts an identity here: one from elsewhere is replaced or
                 // dropped.

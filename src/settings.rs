@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::clock::Clock;
 use crate::cookies::CookieSettings;
-use crate::events::{IdentityCheck, Observer};
+use crate::events::{NoIdentity, Observer};
 use crate::keys::Keys;
 use crate::outbound::Outbound;
 use crate::provider::DynProvider;
@@ -85,16 +85,16 @@ impl Settings {
     pub(crate) fn identify(
         &self,
         headers: &http::HeaderMap,
-    ) -> Result<(crate::Identity, Source), IdentityCheck> {
+    ) -> Result<(crate::Identity, Source), NoIdentity> {
         use crate::cookies::Found;
         let (token, source) = match crate::cookies::find(headers, self.cookies.identity_name()) {
             Found::One(token) => (token, Source::Cookie),
             Found::Many => {
                 tracing::warn!("several identity cookies in one request; none is trusted");
-                return Err(IdentityCheck::Invalid);
+                return Err(NoIdentity::Invalid);
             }
             Found::None => (
-                bearer_token(headers).ok_or(IdentityCheck::Absent)?,
+                bearer_token(headers).ok_or(NoIdentity::Absent)?,
                 Source::Bearer,
             ),
         };
@@ -103,8 +103,8 @@ impl Settings {
             Err(rejected) => {
                 tracing::debug!(?source, "identity token present but not valid");
                 Err(match rejected {
-                    Rejected::Expired => IdentityCheck::Expired,
-                    Rejected::Invalid => IdentityCheck::Invalid,
+                    Rejected::Expired => NoIdentity::Expired,
+                    Rejected::Invalid => NoIdentity::Invalid,
                 })
             }
         }

@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use common::app::{self, Stack};
 use common::browser::{query_param, Browser};
 use common::captured_logs;
+use common::forge;
 use metrics_exporter_prometheus::PrometheusHandle;
 use socialauth::dev_provider::DevProvider;
 use socialauth::{AuthErrorKind, AuthEvent, SocialAuthLayer};
@@ -196,4 +197,69 @@ async fn events_spans_and_metrics_hold_no_secret() {
             );
         }
     }
+}
+
+#[tokio::test]
+async fn identity_checks_are_counted_by_outcome() {
+    let metrics = recorder().clone();
+    let dev = DevProvider::start("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let auth = SocialAuthLayer::builder()
+        .secret(app::SECRET)
+        .provider(dev.oidc())
+        .build()
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        axum::serve(listener, metrics_example::app(auth, metrics))
+            .await
+            .unwrap()
+    });
+    let now = common::clock::now();
+    let mut expired = forge::identity_claims("10001");
+    expired["iat"] = (now - 1200).into();
+    expired["exp"] = (now - 900).into();
+    let expired = forge::forge(&expired.to_string()).await;
+    let count = |outcome: &str| {
+        let series = format!(r#"socialauth_identity_checks_total{{outcome="{outcome}"}}"#);
+        metric(&recorder().render(), &series).unwrap_or(0.0)
+    };
+    let before = ["absent", "invalid", "expired"].map(count);
+
+    let client = Browser::new();
+    let page = |cookie: String| {
+        let client = &client;
+        let url = format!("{base}/");
+        async move {
+            let headers: Vec<(&str, &str)> = if cookie.is_empty() {
+                Vec::new()
+            } else {
+                vec![("cookie", cookie.as_str())]
+            };
+            client.get_with_headers(&url, &headers).await.status()
+        }
+    };
+    assert_eq!(page(String::new()).await, 200);
+    assert_eq!(
+        page(format!("{}=not-a-token", app::IDENTITY_COOKIE)).await,
+        200
+    );
+    assert_eq!(
+        page(format!("{}={expired}", app::IDENTITY_COOKIE)).await,
+        200
+    );
+
+    let after = ["absent", "invalid", "expired"].map(count);
+    assert_eq!(
+        [
+            after[0] - before[0],
+            after[1] - before[1],
+            after[2] - before[2]
+        ],
+        [1.0, 1.0, 1.0],
+        "{}",
+        recorder().render()
+    );
 }
