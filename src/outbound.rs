@@ -93,10 +93,11 @@ impl Outbound {
         request: reqwest::Request,
         endpoint: &'static str,
     ) -> Result<Reply, AuthError> {
+        let kind = endpoint_kind(endpoint);
         let span = tracing::info_span!(
             "socialauth.provider_call",
             provider = &*self.provider,
-            endpoint,
+            endpoint = kind,
             status = Empty,
             error = Empty,
             duration_ms = Empty,
@@ -112,7 +113,7 @@ impl Outbound {
             "duration_ms",
             u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
         );
-        crate::events::provider_call(&self.provider, endpoint, elapsed);
+        crate::events::provider_call(&self.provider, kind, elapsed);
         result
     }
 
@@ -186,6 +187,17 @@ impl Reply {
                 .map(|(k, v)| (k.into_owned(), v.into_owned()))
                 .collect(),
         )
+    }
+}
+
+/// The kind of endpoint a call goes to, for spans and metrics: the same few kinds across
+/// providers (`token`, `profile`, `jwks`, `discovery`, ...), whatever each names its call.
+fn endpoint_kind(endpoint: &'static str) -> &'static str {
+    match endpoint {
+        "oidc_jwks" => "jwks",
+        "oidc_discovery" => "discovery",
+        "graph_me" | "userinfo" | "github_emails" => "profile",
+        other => other,
     }
 }
 

@@ -162,6 +162,7 @@ async fn events_spans_and_metrics_hold_no_secret() {
         r#"leg="callback""#,
         "socialauth.provider_call",
         r#"endpoint="token""#,
+        r#"endpoint="profile""#,
         "status=200",
         "duration_ms=",
         "login succeeded",
@@ -262,4 +263,20 @@ async fn identity_checks_are_counted_by_outcome() {
         "{}",
         recorder().render()
     );
+}
+
+#[tokio::test]
+async fn a_panicking_hook_changes_no_answer() {
+    let app = app::start_with(Stack::Axum, |builder| {
+        builder.on_event(|event: &AuthEvent| panic!("the app's hook fails on {}", event.name()))
+    })
+    .await;
+    let browser = Browser::new();
+    let visit = browser.follow(&app.url("/auth/facebook?login=start")).await;
+    assert_eq!(visit.status, 200, "{:?} {}", visit.hops, visit.body);
+    assert_eq!(browser.follow(&app.url("/maybe")).await.body, "10001");
+    let refused = browser
+        .get(&app.url("/auth/facebook?code=c&state=unknown"))
+        .await;
+    assert_eq!(refused.status(), 400);
 }
