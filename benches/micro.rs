@@ -16,6 +16,9 @@
 //!   `valid_cookie` is the steady state: after the first request its verification is served
 //!   by the codec's cache of verified tokens (`expired_cookie` and `tampered_cookie` never
 //!   enter it and show the full verification).
+//! - `pass_through_metered` (with `--features axum,metrics`): `valid_cookie` and `no_cookie`
+//!   through a layer built after a Prometheus recorder was installed, so each request counts
+//!   its identity check; against `pass_through` without the feature, the counter's cost.
 //! - `axum_whoami`: the end-to-end benchmark's `/whoami` handler (`Option<Identity>`) in an
 //!   axum `Router`, called in-process: bare, behind the layer with a valid cookie and with
 //!   none, and behind `tower-sessions` with a `MemoryStore` session holding the user.
@@ -236,6 +239,35 @@ mod pass_through {
     }
 }
 
+/// The pass-through cases with the `metrics` feature and a real recorder (Prometheus's,
+/// as `examples/metrics.rs` installs it): the identity-check counter's cost. Compare with
+/// `pass_through` built without the feature.
+#[cfg(feature = "metrics")]
+#[divan::bench_group]
+mod pass_through_metered {
+    use super::*;
+
+    /// A layer built after the recorder was installed, so its counters are live.
+    static METERED: LazyLock<SocialAuthLayer> = LazyLock::new(|| {
+        metrics_exporter_prometheus::PrometheusBuilder::new()
+            .install_recorder()
+            .expect("the only recorder of this process");
+        app::builder(&FIXTURE.twitter, &FIXTURE.facebook)
+            .build()
+            .expect("valid configuration")
+    });
+
+    #[divan::bench]
+    fn valid_cookie(bencher: Bencher) {
+        pass_through(bencher, METERED.layer(inner()), Some(&FIXTURE.valid), true);
+    }
+
+    #[divan::bench]
+    fn no_cookie(bencher: Bencher) {
+        pass_through(bencher, METERED.layer(inner()), None, false);
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // (b) login start: redirect + encrypted flow cookie
 
@@ -251,6 +283,9 @@ fn start_request(provider: &str) -> Request<()> {
 
 #[divan::bench]
 fn flow_start_facebook(bencher: Bencher) {
+    // The start waits for a provider slot with a tokio timer, which needs a runtime in
+    // context (nothing waits: a slot is free, so the call is ready at once).
+    let _runtime = FIXTURE.rt.enter();
     let mut service = layered();
     let answer = ready_now(service.call(start_request("facebook"))).expect("infallible");
     assert_eq!(answer.status(), StatusCode::SEE_OTHER);

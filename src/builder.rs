@@ -8,6 +8,7 @@ use std::time::Duration;
 use crate::clock::Clock;
 use crate::cookies::CookieSettings;
 use crate::error::ConfigError;
+use crate::events::{AuthEvent, EventHook, Observer};
 use crate::hook::{AuthorizeHook, Denied, Grant, UserProfile};
 use crate::keys::{Keys, MIN_SECRET_LEN};
 use crate::layer::SocialAuthLayer;
@@ -40,6 +41,7 @@ pub struct SocialAuthLayerBuilder {
     failure_redirect: Option<String>,
     after_logout: String,
     authorize: Option<AuthorizeHook>,
+    on_event: Option<EventHook>,
     secure_cookies: bool,
     provider_timeout: Duration,
     max_provider_response: usize,
@@ -65,6 +67,7 @@ impl Default for SocialAuthLayerBuilder {
             failure_redirect: None,
             after_logout: "/".to_owned(),
             authorize: None,
+            on_event: None,
             secure_cookies: true,
             provider_timeout: Duration::from_secs(10),
             max_provider_response: 1024 * 1024,
@@ -261,6 +264,29 @@ impl SocialAuthLayerBuilder {
         self
     }
 
+    /// Calls `hook` with every [`AuthEvent`]: a login that succeeded or failed, a logout. For
+    /// audit trails and alerts; it cannot change the answer (a panic in it is caught and
+    /// logged). It runs on the request's task before the answer is sent, so keep it quick:
+    /// hand slow work (a database write) to a channel or a spawned task.
+    ///
+    /// Events carry provider names, user ids and error codes, never a code, token, cookie or
+    /// secret. The same events are also logged at `info` level (target `socialauth`).
+    ///
+    /// ```
+    /// use socialauth::{AuthEvent, SocialAuthLayer};
+    ///
+    /// let builder = SocialAuthLayer::builder().on_event(|event: &AuthEvent| {
+    ///     if let Some(error) = event.error() {
+    ///         eprintln!("login with {:?} failed: {}", event.provider(), error.code());
+    ///     }
+    /// });
+    /// # let _ = builder;
+    /// ```
+    pub fn on_event(mut self, hook: impl Fn(&AuthEvent) + Send + Sync + 'static) -> Self {
+        self.on_event = Some(EventHook::new(hook));
+        self
+    }
+
     setters! {
         /// Where `POST /auth/logout` sends the browser (default `/`).
         after_logout_redirect => after_logout: String;
@@ -395,6 +421,7 @@ impl SocialAuthLayerBuilder {
             after_logout: self.after_logout,
             authorize: self.authorize,
             outbound,
+            observer: Observer::new(self.on_event),
         };
         Ok(SocialAuthLayer {
             settings: Arc::new(settings),

@@ -48,6 +48,7 @@
 //! | Allow or deny a login, add app claims | [`SocialAuthLayerBuilder::authorize`], read with [`Identity::claim`] |
 //! | Key rotation | [`SocialAuthLayerBuilder::previous_secrets`] |
 //! | Stay signed in while active | [`SocialAuthLayerBuilder::sliding_renewal`] |
+//! | Audit trail: logins, failures, logouts | [`SocialAuthLayerBuilder::on_event`], `info` events, `tracing` spans |
 //!
 //! Not provided: server-side revocation of a single session (the design keeps no state; see
 //! `SECURITY.md` for what an app can do).
@@ -56,6 +57,7 @@
 //! |---|---|
 //! | `axum` | [`Identity`] and `Option<Identity>` as axum extractors |
 //! | `dev-provider` | `dev_provider::DevProvider`, an embedded OpenID Connect provider for development and tests |
+//! | `metrics` | login counters, provider-call latency and identity-check counters through the `metrics` facade (see the README's "Operating it") |
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs, missing_debug_implementations, unreachable_pub)]
@@ -73,6 +75,7 @@ mod cookies;
 #[cfg_attr(docsrs, doc(cfg(feature = "dev-provider")))]
 pub mod dev_provider;
 mod error;
+mod events;
 #[cfg(feature = "axum")]
 mod extract;
 mod flow;
@@ -103,6 +106,7 @@ pub use body::ResponseBody;
 pub use builder::{SocialAuthLayerBuilder, MAX_FLOW_LIFETIME};
 pub use clock::Clock;
 pub use error::{AuthError, AuthErrorKind, ConfigError};
+pub use events::AuthEvent;
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub use extract::IdentityRejection;

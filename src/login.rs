@@ -11,6 +11,7 @@ use bytes::Bytes;
 use http::header::SET_COOKIE;
 use http::{HeaderMap, Method, Response, StatusCode, Uri};
 use tokio::sync::{Semaphore, SemaphorePermit};
+use tracing::Instrument;
 use url::Url;
 
 use crate::cookies::{self, Found};
@@ -18,6 +19,7 @@ use crate::error::{AuthError, AuthErrorKind};
 use crate::flow::FlowState;
 use crate::hook::UserProfile;
 use crate::identity::{Identity, User};
+use crate::outbound::Outbound;
 use crate::provider::{CallbackKey, CallbackParams, DynProvider, FlowData, ProviderContext};
 use crate::random::short_tag;
 use crate::response::{json, redirect};
@@ -46,7 +48,8 @@ impl RequestHead {
     }
 }
 
-/// Answers a request to the route of the provider at `index`.
+/// Answers a request to the route of the provider at `index`, in a `socialauth.login` span
+/// with the provider and the leg (start or callback).
 pub(crate) async fn answer(
     settings: Arc<Settings>,
     index: usize,
@@ -58,13 +61,19 @@ pub(crate) async fn answer(
     ) else {
         return unknown_provider();
     };
+    let span = tracing::info_span!(
+        "socialauth.login",
+        provider = provider.name(),
+        leg = tracing::field::Empty,
+    );
     let route = LoginRoute {
         settings: &settings,
         provider: provider.as_ref(),
+        outbound: settings.outbound.for_provider(provider.name()),
         slots,
         head: &head,
     };
-    route.answer().await
+    route.answer().instrument(span).await
 }
 
 /// The answer for `/auth/<name>` when no provider has that name.
@@ -79,6 +88,8 @@ pub(crate) fn unknown_provider() -> Response<Bytes> {
 struct LoginRoute<'a> {
     settings: &'a Settings,
     provider: &'a dyn DynProvider,
+    /// The layer's client, naming this provider in spans and metrics.
+    outbound: Outbound,
     /// Logins talking to this provider at once.
     slots: &'a Semaphore,
     head: &'a RequestHead,
@@ -99,10 +110,17 @@ impl LoginRoute<'_> {
             Err(error) => return self.fail(error, None),
         };
         if params.get("login") == Some("start") {
+            tracing::Span::current().record("leg", "start");
             return match self.start(&params).await {
-                Ok(response) => response,
+                Ok(response) => {
+                    self.settings.observer.login_started(self.provider.name());
+                    response
+                }
                 Err(error) => {
                     tracing::debug!(provider = self.provider.name(), error = %error, "login start failed");
+                    self.settings
+                        .observer
+                        .login_failed(self.provider.name(), error.kind());
                     error.into_response()
                 }
             };
@@ -111,6 +129,7 @@ impl LoginRoute<'_> {
             let error = AuthError::invalid_request("add ?login=start to begin a login");
             return error.into_response();
         }
+        tracing::Span::current().record("leg", "callback");
         self.callback(&params).await
     }
 
@@ -127,7 +146,7 @@ impl LoginRoute<'_> {
     fn context<'c>(&'c self, callback_url: &'c Url) -> ProviderContext<'c> {
         ProviderContext {
             provider: self.provider.name(),
-            outbound: &self.settings.outbound,
+            outbound: &self.outbound,
             callback_url,
             clock: &self.settings.clock,
         }
@@ -172,7 +191,6 @@ impl LoginRoute<'_> {
             .ok_or_else(|| AuthError::internal("could not write the flow cookie"))?;
         let mut response = redirect(started.redirect_to.as_str())?;
         response.headers_mut().append(SET_COOKIE, cookie);
-        tracing::debug!(provider = self.provider.name(), "login started");
         Ok(response)
     }
 
@@ -302,7 +320,11 @@ impl LoginRoute<'_> {
         {
             response.headers_mut().append(SET_COOKIE, removal);
         }
-        tracing::debug!(provider = self.provider.name(), "login completed");
+        self.settings.observer.login_succeeded(
+            self.provider.name(),
+            identity.user_id(),
+            identity.user.claims.is_some(),
+        );
         Ok(response)
     }
 
@@ -395,6 +417,9 @@ impl LoginRoute<'_> {
     /// A failed callback: the error (or the configured failure redirect), clearing the flow
     /// cookie when its name is known.
     fn fail(&self, error: AuthError, flow_cookie: Option<String>) -> Response<Bytes> {
+        self.settings
+            .observer
+            .login_failed(self.provider.name(), error.kind());
         let mut response = match &self.settings.failure_redirect {
             Some(target) => failure_redirect(target, &error).unwrap_or_else(|e| e.into_response()),
             None => error.into_response(),

@@ -13,6 +13,7 @@ use crate::settings::Settings;
 /// from this site: a request the browser marks cross-site, or whose `Origin` is another host,
 /// is refused with `403`.
 pub(crate) fn answer(settings: &Settings, head: &RequestHead) -> Response<Bytes> {
+    let _span = tracing::info_span!("socialauth.logout").entered();
     if head.method != Method::POST {
         return AuthError::new(AuthErrorKind::MethodNotAllowed, "log out with POST")
             .into_response_allowing("POST");
@@ -32,7 +33,10 @@ pub(crate) fn answer(settings: &Settings, head: &RequestHead) -> Response<Bytes>
     {
         response.headers_mut().append(SET_COOKIE, removal);
     }
-    tracing::debug!("logged out");
+    let identity = settings.identify(&head.headers).ok();
+    settings
+        .observer
+        .logout(identity.as_ref().map(|(identity, _)| identity));
     response
 }
 

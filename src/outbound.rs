@@ -1,10 +1,13 @@
 //! The layer's one HTTP client for talking to providers: no redirects (SSRF), timeouts,
 //! pooled connections, and capped reads.
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use serde::de::DeserializeOwned;
+use tracing::field::Empty;
+use tracing::Instrument;
 
 use crate::error::{AuthError, AuthErrorKind};
 
@@ -22,6 +25,9 @@ pub(crate) struct OutboundLimits {
 pub(crate) struct Outbound {
     client: reqwest::Client,
     limits: OutboundLimits,
+    /// The provider the calls go to, for spans and metrics; empty until
+    /// [`for_provider`](Self::for_provider).
+    provider: Arc<str>,
 }
 
 /// A provider's answer, read whole (within the layer's size cap).
@@ -40,7 +46,20 @@ impl Outbound {
             .pool_idle_timeout(Duration::from_secs(60))
             .user_agent(concat!("socialauth/", env!("CARGO_PKG_VERSION")))
             .build()?;
-        Ok(Self { client, limits })
+        Ok(Self {
+            client,
+            limits,
+            provider: Arc::from(""),
+        })
+    }
+
+    /// The same client (same connection pool), naming `provider` in its spans and metrics.
+    pub(crate) fn for_provider(&self, provider: &str) -> Self {
+        Self {
+            client: self.client.clone(),
+            limits: self.limits,
+            provider: Arc::from(provider),
+        }
     }
 
     /// The whole-request timeout of every call.
@@ -67,8 +86,38 @@ impl Outbound {
         self.execute(request, endpoint).await
     }
 
-    /// [`send`](Self::send) for a request already built.
+    /// [`send`](Self::send) for a request already built, in a `socialauth.provider_call`
+    /// span with the provider, the endpoint kind, the status and the duration.
     pub(crate) async fn execute(
+        &self,
+        request: reqwest::Request,
+        endpoint: &'static str,
+    ) -> Result<Reply, AuthError> {
+        let kind = endpoint_kind(endpoint);
+        let span = tracing::info_span!(
+            "socialauth.provider_call",
+            provider = &*self.provider,
+            endpoint = kind,
+            status = Empty,
+            error = Empty,
+            duration_ms = Empty,
+        );
+        let started = Instant::now();
+        let result = self.read(request, endpoint).instrument(span.clone()).await;
+        let elapsed = started.elapsed();
+        match &result {
+            Ok(reply) => span.record("status", reply.status.as_u16()),
+            Err(error) => span.record("error", error.kind().code()),
+        };
+        span.record(
+            "duration_ms",
+            u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
+        );
+        crate::events::provider_call(&self.provider, kind, elapsed);
+        result
+    }
+
+    async fn read(
         &self,
         request: reqwest::Request,
         endpoint: &'static str,
@@ -138,6 +187,17 @@ impl Reply {
                 .map(|(k, v)| (k.into_owned(), v.into_owned()))
                 .collect(),
         )
+    }
+}
+
+/// The kind of endpoint a call goes to, for spans and metrics: the same few kinds across
+/// providers (`token`, `profile`, `jwks`, `discovery`, ...), whatever each names its call.
+fn endpoint_kind(endpoint: &'static str) -> &'static str {
+    match endpoint {
+        "oidc_jwks" => "jwks",
+        "oidc_discovery" => "discovery",
+        "graph_me" | "userinfo" | "github_emails" => "profile",
+        other => other,
     }
 }
 

@@ -61,16 +61,18 @@ where
         match self.settings.routes.route(request.uri().path()) {
             Route::Pass => {
                 let identity = self.settings.identify(request.headers());
+                #[cfg(feature = "metrics")]
+                self.settings.observer.identity_checked(&identity);
                 let extensions = request.extensions_mut();
                 // Only the layer puts an identity here: one from elsewhere is replaced or
                 // dropped.
                 let renewal = match identity {
-                    Some((identity, source)) => {
+                    Ok((identity, source)) => {
                         let renewal = self.settings.renewal(&identity, source);
                         extensions.insert(identity);
                         renewal
                     }
-                    None => {
+                    Err(_) => {
                         extensions.remove::<Identity>();
                         // So the axum extractor can tell "not signed in" from "the layer is
                         // not installed": zero-sized, so a table entry, not an allocation of

@@ -6,11 +6,12 @@ use std::sync::Arc;
 
 use crate::clock::Clock;
 use crate::cookies::CookieSettings;
+use crate::events::{NoIdentity, Observer};
 use crate::keys::Keys;
 use crate::outbound::Outbound;
 use crate::provider::DynProvider;
 use crate::routes::Routes;
-use crate::token::{Audience, IdentityCodec};
+use crate::token::{Audience, IdentityCodec, Rejected};
 
 /// What the layer answers after a successful login.
 #[derive(Debug, Clone)]
@@ -52,6 +53,8 @@ pub(crate) struct Settings {
     /// The app's authorize hook, run at the end of every login.
     pub(crate) authorize: Option<crate::hook::AuthorizeHook>,
     pub(crate) outbound: Outbound,
+    /// The app's event hook, the log and the metrics.
+    pub(crate) observer: Observer,
 }
 
 impl std::fmt::Debug for Settings {
@@ -81,41 +84,60 @@ pub(crate) enum Source {
 
 impl Settings {
     /// The verified identity of a request: its one identity cookie, or, when it has no
-    /// identity cookie at all, its bearer token. Anything invalid is no identity.
-    pub(crate) fn identify(&self, headers: &http::HeaderMap) -> Option<(crate::Identity, Source)> {
+    /// identity cookie at all, its bearer token. Anything invalid is no identity; the error
+    /// says why there is none.
+    pub(crate) fn identify(
+        &self,
+        headers: &http::HeaderMap,
+    ) -> Result<(crate::Identity, Source), NoIdentity> {
         use crate::cookies::Found;
         let (token, source) = match crate::cookies::find(headers, self.cookies.identity_name()) {
             Found::One(token) => (token, Source::Cookie),
             Found::Many => {
                 tracing::warn!("several identity cookies in one request; none is trusted");
-                return None;
+                return Err(NoIdentity::Invalid);
             }
-            Found::None => (bearer_token(headers)?, Source::Bearer),
+            Found::None => (
+                bearer_token(headers).ok_or(NoIdentity::Absent)?,
+                Source::Bearer,
+            ),
         };
         let audience = match source {
             Source::Cookie => Audience::Cookie,
             Source::Bearer => Audience::Bearer,
         };
-        let identity = self.verify(token, audience);
-        if identity.is_none() {
-            tracing::debug!(?source, "identity token present but not valid");
+        match self.check(token, audience) {
+            Ok(identity) => Ok((identity, source)),
+            Err(rejected) => {
+                tracing::debug!(?source, "identity token present but not valid");
+                Err(match rejected {
+                    Rejected::Expired => NoIdentity::Expired,
+                    Rejected::Invalid => NoIdentity::Invalid,
+                })
+            }
         }
-        identity.map(|identity| (identity, source))
     }
 
     /// Verifies a token for `audience`, and holds it to this layer's lifetime for it: a
     /// token whose `exp - iat` exceeds it (a token issued long ago with a far `exp`, or under
     /// a longer lifetime since shortened) is not valid.
     pub(crate) fn verify(&self, token: &str, audience: Audience) -> Option<crate::Identity> {
+        self.check(token, audience).ok()
+    }
+
+    /// [`verify`](Self::verify), saying why a token is refused.
+    fn check(&self, token: &str, audience: Audience) -> Result<crate::Identity, Rejected> {
         let identity = self
             .codec
-            .verify(&self.keys, token, self.clock.now(), audience)?;
+            .check(&self.keys, token, self.clock.now(), audience)?;
         let lifetime = match audience {
             Audience::Cookie => self.identity_lifetime,
             Audience::Bearer => self.bearer_lifetime,
         };
         let allowed = lifetime.as_secs().saturating_add(crate::token::LEEWAY_SECS);
-        (identity.expires_at.saturating_sub(identity.issued_at) <= allowed).then_some(identity)
+        (identity.expires_at.saturating_sub(identity.issued_at) <= allowed)
+            .then_some(identity)
+            .ok_or(Rejected::Invalid)
     }
 
     /// With sliding renewal on, a fresh identity cookie for a cookie identity past half its

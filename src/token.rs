@@ -16,7 +16,7 @@ use base64::Engine;
 use hmac::Mac;
 
 use self::cache::VerifiedCache;
-pub(crate) use self::claims::Audience;
+pub(crate) use self::claims::{Audience, Rejected};
 use self::claims::{Claims, Verified, BEARER_AUDIENCE, IDENTITY_AUDIENCE, ISSUER};
 use crate::error::AuthError;
 use crate::identity::{Identity, User};
@@ -96,9 +96,8 @@ impl IdentityCodec {
         Ok(token)
     }
 
-    /// The identity in a valid token for `audience`, `None` for anything else. A token
-    /// verified lately is found in the cache; `exp`, `nbf` and `iat` are checked against
-    /// `now` every time.
+    /// The identity in a valid token for `audience`, `None` for anything else.
+    #[cfg(test)]
     pub(crate) fn verify(
         &self,
         keys: &Keys,
@@ -106,18 +105,35 @@ impl IdentityCodec {
         now: u64,
         audience: Audience,
     ) -> Option<Identity> {
+        self.check(keys, token, now, audience).ok()
+    }
+
+    /// The identity in a valid token for `audience`, or why there is none. A token verified
+    /// lately is found in the cache; `exp`, `nbf` and `iat` are checked against `now` every
+    /// time.
+    pub(crate) fn check(
+        &self,
+        keys: &Keys,
+        token: &str,
+        now: u64,
+        audience: Audience,
+    ) -> Result<Identity, Rejected> {
         // What has not even the shape of a token of one of our keys never reaches the cache.
         let shaped = token.len() <= MAX_TOKEN_LEN
             && token
                 .split_once('.')
                 .is_some_and(|(header, _)| keys.by_header(header).is_some());
         if !shaped {
-            return None;
+            return Err(Rejected::Invalid);
         }
-        let verified = self.verified.get_or_verify(token, || read(keys, token))?;
-        (verified.audience == audience)
-            .then(|| verified.current_at(now))
-            .flatten()
+        let verified = self
+            .verified
+            .get_or_verify(token, || read(keys, token))
+            .ok_or(Rejected::Invalid)?;
+        if verified.audience != audience {
+            return Err(Rejected::Invalid);
+        }
+        verified.current_at(now)
     }
 }
 

@@ -39,7 +39,7 @@ async fn flow_steps_are_logged_without_any_secret() {
         .await;
 
     let logs = captured.text();
-    for step in ["login started", "login completed", "provider answered"] {
+    for step in ["login started", "login succeeded", "provider answered"] {
         assert!(logs.contains(step), "no {step:?} event in:\n{logs}");
     }
     let flow_value = flow_cookie.split_once('=').unwrap().1.to_owned();

@@ -75,13 +75,24 @@ pub(crate) struct Verified {
 
 impl Verified {
     /// The identity, if `exp`, `nbf` and `iat` hold at `now` (with the leeway).
-    pub(super) fn current_at(self, now: u64) -> Option<Identity> {
+    pub(super) fn current_at(self, now: u64) -> Result<Identity, Rejected> {
         let identity = self.identity;
-        let current = identity.expires_at >= now.saturating_sub(LEEWAY_SECS)
-            && identity.issued_at <= now.saturating_add(LEEWAY_SECS)
+        if identity.expires_at < now.saturating_sub(LEEWAY_SECS) {
+            return Err(Rejected::Expired);
+        }
+        let current = identity.issued_at <= now.saturating_add(LEEWAY_SECS)
             && self
                 .not_before
                 .is_none_or(|nbf| nbf <= now.saturating_add(LEEWAY_SECS));
-        current.then_some(identity)
+        current.then_some(identity).ok_or(Rejected::Invalid)
     }
+}
+
+/// Why a token gives no identity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Rejected {
+    /// Not a token of ours, for another use, tampered with, malformed, or not valid yet.
+    Invalid,
+    /// A token of ours whose time is over.
+    Expired,
 }

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use tracing::subscriber::DefaultGuard;
 use tracing::Dispatch;
+use tracing_subscriber::fmt::format::FmtSpan;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
 
@@ -18,6 +19,16 @@ pub struct CapturedLogs {
 
 /// Captures every `socialauth` event (all levels) logged on this thread from now on.
 pub fn capture() -> CapturedLogs {
+    capture_with(FmtSpan::NONE)
+}
+
+/// [`capture`], and every `socialauth` span too: a line when it opens and one when it
+/// closes, with all its fields (those recorded after it opened included).
+pub fn capture_with_spans() -> CapturedLogs {
+    capture_with(FmtSpan::NEW | FmtSpan::CLOSE)
+}
+
+fn capture_with(spans: FmtSpan) -> CapturedLogs {
     let buffer = Buffer::default();
     let subscriber = tracing_subscriber::registry()
         .with(
@@ -27,6 +38,7 @@ pub fn capture() -> CapturedLogs {
         .with(
             tracing_subscriber::fmt::layer()
                 .with_writer(buffer.clone())
+                .with_span_events(spans)
                 .with_ansi(false),
         );
     // With a single live dispatcher, tracing-core (0.1.36) computes the interest of a
