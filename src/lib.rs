@@ -114,6 +114,7 @@ pub use layer::SocialAuthLayer;
 pub use provider::oauth2;
 pub use provider::oauth2::ClientAuth;
 pub use provider::{
-    Algorithm, Facebook, GitHub, Google, OAuth2, Oidc, Provider, Twitter, DEFAULT_GRAPH_API_VERSION,
+    Algorithm, Discord, Facebook, GitHub, Google, OAuth2, Oidc, Provider, Twitter,
+    DEFAULT_GRAPH_API_VERSION, X,
 };
 pub use service::SocialAuth;

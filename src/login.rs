@@ -246,6 +246,7 @@ impl LoginRoute<'_> {
             // A cookie holds about 4 KB: keep what a provider sends to sane sizes.
             name: profile.name.map(|name| truncate(name, MAX_NAME_CHARS)),
             email: profile.email.filter(|email| email.len() <= MAX_EMAIL_LEN),
+            claims: profile.claims,
         };
         let claims = match &self.settings.authorize {
             Some(hook) => match (hook.0)(profile.clone()).await {

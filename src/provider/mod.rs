@@ -41,7 +41,9 @@ mod start;
 pub use self::callback::{CallbackKey, CallbackParams};
 pub use self::context::{FlowData, ProviderContext};
 pub use self::http::{ProviderHttp, ProviderReply, ProviderRequest};
-pub use self::presets::{Facebook, GitHub, Google, OAuth2, Twitter, DEFAULT_GRAPH_API_VERSION};
+pub use self::presets::{
+    Discord, Facebook, GitHub, Google, OAuth2, Twitter, DEFAULT_GRAPH_API_VERSION, X,
+};
 pub use self::profile::Profile;
 pub use self::start::LoginStart;
 pub use jsonwebtoken::Algorithm;

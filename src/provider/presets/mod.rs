@@ -41,18 +41,22 @@ impl<M: ProfileMapping> CodeFlowProvider for CodeFlowPreset<M> {
     }
 }
 
+mod discord;
 mod facebook;
 mod fields;
 mod generic;
 mod github;
 mod google;
 mod twitter;
+mod x;
 
+pub use discord::Discord;
 pub use facebook::{Facebook, DEFAULT_GRAPH_API_VERSION};
 pub use generic::OAuth2;
 pub use github::GitHub;
 pub use google::Google;
 pub use twitter::Twitter;
+pub use x::X;
 
 /// Each preset is checked and parsed when it becomes a [`Provider`]; a mistake waits in the
 /// `Provider` for [`build`](crate::SocialAuthLayerBuilder::build) to report.
@@ -68,4 +72,4 @@ macro_rules! checked_when_converted {
     };
 }
 
-checked_when_converted!(Facebook, GitHub, OAuth2, Oidc, Twitter);
+checked_when_converted!(Discord, Facebook, GitHub, OAuth2, Oidc, Twitter, X);
