@@ -114,7 +114,7 @@ pub use layer::SocialAuthLayer;
 pub use provider::oauth2;
 pub use provider::oauth2::ClientAuth;
 pub use provider::{
-    Algorithm, Discord, Facebook, GitHub, Google, OAuth2, Oidc, Provider, Twitter,
-    DEFAULT_GRAPH_API_VERSION, X,
+    Algorithm, Discord, Facebook, GitHub, GitLab, Google, LinkedIn, Microsoft, OAuth2, Oidc,
+    Provider, Slack, Twitter, DEFAULT_GRAPH_API_VERSION, SLACK_TEAM_ID, X,
 };
 pub use service::SocialAuth;

@@ -42,7 +42,8 @@ pub use self::callback::{CallbackKey, CallbackParams};
 pub use self::context::{FlowData, ProviderContext};
 pub use self::http::{ProviderHttp, ProviderReply, ProviderRequest};
 pub use self::presets::{
-    Discord, Facebook, GitHub, Google, OAuth2, Twitter, DEFAULT_GRAPH_API_VERSION, X,
+    Discord, Facebook, GitHub, GitLab, Google, LinkedIn, Microsoft, OAuth2, Slack, Twitter,
+    DEFAULT_GRAPH_API_VERSION, SLACK_TEAM_ID, X,
 };
 pub use self::profile::Profile;
 pub use self::start::LoginStart;

@@ -1,5 +1,5 @@
 //! A strict fake OpenID Connect provider. Its issuer is `{base_url}/idp` (a path, as with
-//! Keycloak realms), serving `/.well-known/openid-configuration`, `/jwks`, `/authorize`
+//! Keycloak realms; another with `issuer_path`), serving `/.well-known/openid-configuration`, `/jwks`, `/authorize`
 //! (checks client_id, redirect_uri, `openid` scope, state, nonce and S256 PKCE, then 302s
 //! back with code and state, and `iss` when told to), `/token` (client authentication, a
 //! single-use code, byte-equal `redirect_uri`, PKCE; issues an access token and an ID token
@@ -43,6 +43,8 @@ pub struct OidcConfig {
     pub name: String,
     pub email: String,
     pub email_verified: bool,
+    /// Where the issuer lives under the base URL (default `/idp`).
+    pub issuer_path: String,
 }
 
 impl OidcConfig {
@@ -57,6 +59,7 @@ impl OidcConfig {
             name: "Jane Doe".into(),
             email: "janedoe@example.com".into(),
             email_verified: true,
+            issuer_path: "/idp".into(),
         }
     }
 }
@@ -162,6 +165,11 @@ pub struct State {
     claims_rewrite: Option<ClaimsRewrite>,
     /// The token response's `token_type`.
     token_type: String,
+    /// Added to every ID token's claims.
+    extra_claims: serde_json::Map<String, Value>,
+    /// Multi-tenant, as Entra ID: discovery names `{base_url}/{tenantid}/v2.0`, and ID tokens
+    /// carry this `tid` and `iss` `{base_url}/<tid>/v2.0`.
+    tenant: Option<String>,
 }
 
 impl Default for State {
@@ -182,6 +190,8 @@ impl Default for State {
             header_override: None,
             claims_rewrite: None,
             token_type: "Bearer".into(),
+            extra_claims: serde_json::Map::new(),
+            tenant: None,
         }
     }
 }
@@ -217,9 +227,21 @@ pub async fn start(cfg: OidcConfig) -> FakeOidc {
 }
 
 impl FakeOidc {
-    /// `{base_url}/idp`
+    /// `{base_url}/idp` (or the configured `issuer_path`)
     pub fn issuer(&self) -> String {
-        format!("{}/idp", self.base_url)
+        format!("{}{}", self.base_url, self.config().issuer_path)
+    }
+
+    /// Every ID token from now on also carries these claims (a JSON object).
+    pub fn set_extra_claims(&self, claims: Value) {
+        self.state().extra_claims = claims.as_object().cloned().unwrap_or_default();
+    }
+
+    /// Answers as a multi-tenant issuer (Entra ID's `common`) whose user is in `tenant`:
+    /// discovery names the template `{base_url}/{tenantid}/v2.0`, ID tokens carry
+    /// `tid` = `tenant` and `iss` = `{base_url}/<tenant>/v2.0`.
+    pub fn set_tenant(&self, tenant: Option<&str>) {
+        self.state().tenant = tenant.map(str::to_owned);
     }
 
     pub fn set_signing_alg(&self, alg: SigningAlg) {
@@ -358,7 +380,7 @@ impl Provider for OidcConfig {
     const AUTHORIZE: Endpoint = Endpoint::Authorize;
 
     fn route(&self, path: &str) -> Option<Endpoint> {
-        Some(match path.strip_prefix("/idp") {
+        Some(match path.strip_prefix(self.issuer_path.as_str()) {
             Some("/.well-known/openid-configuration") => Endpoint::Discovery,
             Some("/jwks") => Endpoint::Jwks,
             Some("/authorize") => Endpoint::Authorize,
@@ -403,6 +425,12 @@ impl Provider for OidcConfig {
 fn discovery(fake: &FakeOidc) -> Response<FakeBody> {
     let state = fake.state();
     let issuer = fake.issuer();
+    let template = format!("{}/{{tenantid}}/v2.0", fake.base_url);
+    let named = match (&state.discovery_issuer, &state.tenant) {
+        (Some(issuer), _) => issuer.clone(),
+        (None, Some(_)) => template,
+        (None, None) => issuer.clone(),
+    };
     let auth_method = match fake.config().client_auth {
         TokenAuth::Basic => "client_secret_basic",
         TokenAuth::Post => "client_secret_post",
@@ -410,7 +438,7 @@ fn discovery(fake: &FakeOidc) -> Response<FakeBody> {
     server::json(
         200,
         &json!({
-            "issuer": state.discovery_issuer.as_deref().unwrap_or(&issuer),
+            "issuer": named,
             "authorization_endpoint": format!("{issuer}/authorize"),
             "token_endpoint": format!("{issuer}/token"),
             "userinfo_endpoint": format!("{issuer}/userinfo"),
@@ -513,10 +541,17 @@ fn id_token(fake: &FakeOidc, state: &State, nonce: &str) -> Option<String> {
         "iss": fake.issuer(), "sub": cfg.sub, "aud": cfg.client_id,
         "exp": now + 300, "iat": now, "auth_time": now, "nonce": nonce,
     });
+    if let Some(tenant) = &state.tenant {
+        claims["iss"] = json!(format!("{}/{tenant}/v2.0", fake.base_url));
+        claims["tid"] = json!(tenant);
+    }
     if state.profile_in_id_token {
         claims["name"] = json!(cfg.name);
         claims["email"] = json!(cfg.email);
         claims["email_verified"] = json!(cfg.email_verified);
+    }
+    for (name, value) in &state.extra_claims {
+        claims[name] = value.clone();
     }
     let (rsa_kid, rsa) = (&state.rsa.0, &state.rsa.1);
     let (ec_kid, ec) = (&state.ec.0, &state.ec.1);

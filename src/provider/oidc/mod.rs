@@ -7,6 +7,7 @@
 mod discovery;
 pub(crate) mod id_token;
 mod jwks;
+pub(crate) mod tenant;
 
 use jsonwebtoken::Algorithm;
 use serde::Deserialize;
@@ -15,6 +16,7 @@ use url::Url;
 use self::discovery::{discovery_url, DiscoveryCache, Metadata};
 use self::id_token::{Claims, Expected, Verified};
 use self::jwks::JwksCache;
+use self::tenant::TenantIssuer;
 use crate::error::{AuthError, AuthErrorKind, ConfigError};
 use crate::oauth2::{
     callback_key, check_authorize_params, AccessToken, AuthorizeRequest, ClientAuth, CodeExchange,
@@ -72,6 +74,12 @@ pub struct Oidc {
     /// Other spellings of the issuer that ID tokens may carry in `iss` (Google's
     /// `accounts.google.com`). Never used for discovery or RFC 9207.
     issuer_aliases: Vec<String>,
+    /// A multi-tenant issuer's template, checked against each token's own tenant.
+    pub(crate) tenant_issuer: Option<TenantIssuer>,
+    /// ID-token claims passed on in the profile, for the authorize hook.
+    profile_claims: Vec<String>,
+    /// False for a provider whose `email` is never verified, whatever it claims (Entra ID).
+    pub(crate) verified_emails: bool,
 }
 
 impl Oidc {
@@ -89,6 +97,9 @@ impl Oidc {
             algorithms: vec![Algorithm::RS256, Algorithm::ES256],
             userinfo: None,
             issuer_aliases: Vec::new(),
+            tenant_issuer: None,
+            profile_claims: Vec::new(),
+            verified_emails: true,
         }
     }
 
@@ -133,6 +144,20 @@ impl Oidc {
         self
     }
 
+    /// Passes the ID-token claim `name` on to the
+    /// [`authorize`](crate::SocialAuthLayerBuilder::authorize) hook, which reads it with
+    /// [`UserProfile::claim`](crate::UserProfile::claim) (e.g. `groups`, or a tenant or
+    /// workspace id to restrict who may sign in). Absent claims are simply not there.
+    ///
+    /// ```
+    /// let p = socialauth::Oidc::new("https://sso.example.com", "id", "secret").profile_claim("groups");
+    /// # let _ = p;
+    /// ```
+    pub fn profile_claim(mut self, name: impl Into<String>) -> Self {
+        self.profile_claims.push(name.into());
+        self
+    }
+
     /// The configured issuer URL.
     ///
     /// ```
@@ -141,6 +166,12 @@ impl Oidc {
     /// ```
     pub fn issuer(&self) -> &str {
         &self.issuer
+    }
+
+    /// The client authentication set with [`client_auth`](Self::client_auth).
+    #[cfg(test)]
+    pub(crate) fn configured_client_auth(&self) -> Option<ClientAuth> {
+        self.client_auth
     }
 
     /// Accepts `alias` as well as the issuer in ID tokens' `iss`.
@@ -217,7 +248,12 @@ fn is_loopback(url: &url::Url) -> bool {
 impl OidcFlow {
     async fn metadata(&self, cx: &ProviderContext<'_>) -> Result<&Metadata, AuthError> {
         self.discovery
-            .get(cx.outbound, &self.discovery_url, &self.oidc.issuer)
+            .get(
+                cx.outbound,
+                &self.discovery_url,
+                &self.oidc.issuer,
+                self.oidc.tenant_issuer.as_ref(),
+            )
             .await
     }
 
@@ -287,7 +323,19 @@ impl OidcFlow {
             )
             .await?;
         let claims = id_token::verify_signature(token, &jwk, header.alg)?;
-        let mut issuers: Vec<&str> = vec![&self.oidc.issuer];
+        // A multi-tenant issuer has one issuer per tenant: the token's own, if allowed.
+        let tenant_issuer = match &self.oidc.tenant_issuer {
+            Some(tenant) => Some(
+                tenant
+                    .issuer_for(claims.tid.as_deref())
+                    .map_err(id_token::rejected)?,
+            ),
+            None => None,
+        };
+        let mut issuers: Vec<&str> = match &tenant_issuer {
+            Some(issuer) => vec![issuer],
+            None => vec![&self.oidc.issuer],
+        };
         issuers.extend(self.oidc.issuer_aliases.iter().map(String::as_str));
         let expected = Expected {
             issuers: &issuers,
@@ -409,6 +457,9 @@ impl LoginProvider for OidcFlow {
             AuthError::provider("the provider sent no ID token")
         })?;
         let claims = self.verify_id_token(cx, metadata, id_token, nonce).await?;
+        let passed_on: Vec<(String, serde_json::Value)> = (self.oidc.profile_claims.iter())
+            .filter_map(|name| Some((name.clone(), claims.get(name)?)))
+            .collect();
         let from_token = describe(
             claims.name,
             claims.preferred_username,
@@ -432,7 +483,11 @@ impl LoginProvider for OidcFlow {
             ),
             None => (from_token.name, from_token.email),
         };
-        Ok(Profile::new(claims.sub).name(name).verified_email(email))
+        let email = email.filter(|_| self.oidc.verified_emails);
+        let profile = Profile::new(claims.sub).name(name).verified_email(email);
+        Ok(passed_on
+            .into_iter()
+            .fold(profile, |profile, (name, value)| profile.claim(name, value)))
     }
 }
 
