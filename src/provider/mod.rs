@@ -1,7 +1,8 @@
 //! Providers: what each one does at the start of a login and at its callback.
 //!
-//! Most apps pick a preset ([`Twitter`], [`Facebook`], [`GitHub`], [`Google`], [`Oidc`],
-//! [`OAuth2`]) and hand it to
+//! Most apps pick a preset ([`Twitter`], [`X`], [`Facebook`], [`GitHub`], [`Discord`],
+//! [`Google`], [`Microsoft`], [`GitLab`], [`LinkedIn`], [`Slack`], [`Oidc`], [`OAuth2`]) and
+//! hand it to
 //! [`SocialAuthLayerBuilder::provider`](crate::SocialAuthLayerBuilder::provider). A provider
 //! the crate does not ship is a type that implements one of two public traits:
 //!
