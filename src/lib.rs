@@ -76,6 +76,7 @@ mod error;
 #[cfg(feature = "axum")]
 mod extract;
 mod flow;
+mod form_post;
 mod future;
 #[cfg(feature = "fuzzing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "fuzzing")))]
@@ -114,7 +115,7 @@ pub use layer::SocialAuthLayer;
 pub use provider::oauth2;
 pub use provider::oauth2::ClientAuth;
 pub use provider::{
-    Algorithm, Discord, Facebook, GitHub, GitLab, Google, LinkedIn, Microsoft, OAuth2, Oidc,
-    Provider, Slack, Twitter, DEFAULT_GRAPH_API_VERSION, SLACK_TEAM_ID, X,
+    Algorithm, Apple, AppleRevocation, Discord, Facebook, GitHub, GitLab, Google, LinkedIn,
+    Microsoft, OAuth2, Oidc, Provider, Slack, Twitter, DEFAULT_GRAPH_API_VERSION, SLACK_TEAM_ID, X,
 };
 pub use service::SocialAuth;

@@ -16,6 +16,7 @@ use url::Url;
 use crate::cookies::{self, Found};
 use crate::error::{AuthError, AuthErrorKind};
 use crate::flow::FlowState;
+use crate::form_post;
 use crate::hook::UserProfile;
 use crate::identity::{Identity, User};
 use crate::provider::{CallbackKey, CallbackParams, DynProvider, FlowData, ProviderContext};
@@ -45,11 +46,13 @@ impl RequestHead {
     }
 }
 
-/// Answers a request to the route of the provider at `index`.
-pub(crate) async fn answer(
+/// Answers a request to the route of the provider at `index`. The body is read only when
+/// the provider posts its callback (`form_post`) and this is a `POST`.
+pub(crate) async fn answer<B: http_body::Body>(
     settings: Arc<Settings>,
     index: usize,
     head: RequestHead,
+    body: B,
 ) -> Response<Bytes> {
     let (Some(provider), Some(slots)) = (
         settings.providers.get(index),
@@ -63,6 +66,13 @@ pub(crate) async fn answer(
         slots,
         head: &head,
     };
+    if head.method == Method::POST && provider.form_post() {
+        return match form_post::read_form(&head.headers, body).await {
+            Ok(form) => route.posted_callback(&form).await,
+            Err(error) => route.fail(error, None),
+        };
+    }
+    drop(body);
     route.answer().await
 }
 
@@ -111,6 +121,37 @@ impl LoginRoute<'_> {
             return error.into_response();
         }
         self.callback(&params).await
+    }
+
+    /// A callback the provider posted (`form_post`). Posted cross-site, it comes without the
+    /// flow cookie (`SameSite=Lax`): the answer is a page that posts the same fields again
+    /// from this origin, once, and that `POST` carries the cookie.
+    async fn posted_callback(&self, form: &str) -> Response<Bytes> {
+        let params = match CallbackParams::parse(form) {
+            Ok(params) => params,
+            Err(error) => return self.fail(error, None),
+        };
+        if params.get("login").is_some() {
+            return AuthError::invalid_request("a login starts with GET ?login=start")
+                .into_response();
+        }
+        let cookie_sent = params.get("state").is_some_and(|key| {
+            !matches!(
+                cookies::find(&self.head.headers, &self.flow_cookie_name(key)),
+                Found::None
+            )
+        });
+        if cookie_sent || params.get(form_post::CARRIED).is_some() {
+            return self.callback(&params).await;
+        }
+        tracing::debug!(
+            provider = self.provider.name(),
+            "posted callback without its flow cookie: carried over to a same-site POST"
+        );
+        let fields: Vec<(String, String)> = form_urlencoded::parse(form.as_bytes())
+            .into_owned()
+            .collect();
+        form_post::carry_over(&self.path(), &fields)
     }
 
     fn path(&self) -> String {

@@ -133,6 +133,58 @@ pub enum IdSignature {
 /// so a test can send what `serde_json::Value` cannot hold, such as `1e309`).
 pub type ClaimsRewrite = Arc<dyn Fn(&Value) -> String + Send + Sync>;
 
+/// What a fake Apple checks in the client secret JWT, and posts in the callback.
+#[derive(Clone, Debug)]
+pub struct AppleClient {
+    pub team_id: String,
+    pub key_id: String,
+    /// The `.p8` key's public half: an uncompressed P-256 point.
+    pub public_key: Vec<u8>,
+    /// The `user` JSON posted with the callback (Apple sends it on the first login only).
+    pub user: Option<String>,
+}
+
+/// Apple's checks of a client secret JWT: ES256 by the registered key, `kid`, `iss` the team,
+/// `sub` the client id, `aud` Apple, unexpired and at most six months long.
+fn check_apple_secret(apple: &AppleClient, client_id: &str, secret: &str) -> Result<(), String> {
+    let mut parts = secret.split('.');
+    let (Some(header), Some(claims), Some(signature), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err("client_secret is not a JWT".into());
+    };
+    let json = |part: &str| -> Result<Value, String> {
+        let bytes = URL_SAFE_NO_PAD
+            .decode(part)
+            .map_err(|_| "not base64url".to_owned())?;
+        serde_json::from_slice(&bytes).map_err(|_| "not JSON".to_owned())
+    };
+    let (header_json, claims_json) = (json(header)?, json(claims)?);
+    if header_json["alg"] != "ES256" || header_json["kid"] != apple.key_id.as_str() {
+        return Err(format!("bad client_secret header {header_json}"));
+    }
+    let now = clock::now();
+    let (iat, exp) = (claims_json["iat"].as_u64(), claims_json["exp"].as_u64());
+    let times_ok = matches!((iat, exp), (Some(iat), Some(exp)) if iat <= now + 60 && exp > now && exp - iat <= 15_777_000);
+    if claims_json["iss"] != apple.team_id.as_str()
+        || claims_json["sub"] != client_id
+        || claims_json["aud"] != "https://appleid.apple.com"
+        || !times_ok
+    {
+        return Err(format!("bad client_secret claims {claims_json}"));
+    }
+    let signature = URL_SAFE_NO_PAD
+        .decode(signature)
+        .map_err(|_| "bad signature encoding")?;
+    let message = format!("{header}.{claims}");
+    aws_lc_rs::signature::UnparsedPublicKey::new(
+        &aws_lc_rs::signature::ECDSA_P256_SHA256_FIXED,
+        &apple.public_key,
+    )
+    .verify(message.as_bytes(), &signature)
+    .map_err(|_| "client_secret signature does not verify".to_owned())
+}
+
 /// What the authorize endpoint puts in the callback's `iss` (RFC 9207).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CallbackIss {
@@ -167,6 +219,9 @@ pub struct State {
     token_type: String,
     /// Added to every ID token's claims.
     extra_claims: serde_json::Map<String, Value>,
+    /// Sign in with Apple: the callback is posted (`response_mode=form_post` required), and
+    /// the client secret must be an ES256 JWT signed by this key.
+    apple: Option<AppleClient>,
     /// Multi-tenant, as Entra ID: discovery names `{base_url}/{tenantid}/v2.0`, and ID tokens
     /// carry this `tid` and `iss` `{base_url}/<tid>/v2.0`.
     tenant: Option<String>,
@@ -191,6 +246,7 @@ impl Default for State {
             claims_rewrite: None,
             token_type: "Bearer".into(),
             extra_claims: serde_json::Map::new(),
+            apple: None,
             tenant: None,
         }
     }
@@ -235,6 +291,14 @@ impl FakeOidc {
     /// Every ID token from now on also carries these claims (a JSON object).
     pub fn set_extra_claims(&self, claims: Value) {
         self.state().extra_claims = claims.as_object().cloned().unwrap_or_default();
+    }
+
+    /// Answers as Sign in with Apple does: requires `response_mode=form_post` and answers
+    /// the authorization with a page that posts `code`, `state` and, when given, the `user`
+    /// JSON to the `redirect_uri`; takes only client secrets that are ES256 JWTs signed by
+    /// `apple.public_key` (uncompressed P-256 point) for `apple.team_id` and `apple.key_id`.
+    pub fn set_apple(&self, apple: Option<AppleClient>) {
+        self.state().apple = apple;
     }
 
     /// Answers as a multi-tenant issuer (Entra ID's `common`) whose user is in `tenant`:
@@ -489,20 +553,55 @@ fn authorize(fake: &FakeOidc, parts: &Parts) -> Result<Response<FakeBody>, Rejec
         CallbackIss::Wrong => Some(("iss", "https://attacker.example/idp")),
     };
     let grant = harness::Grant { nonce, ..grant };
-    let refusal = [("error", "access_denied")];
-    let location = fake.consent(grant, &refusal, iss.as_slice());
-    Ok(server::redirect(&location))
+    let apple = fake.state().apple.clone();
+    let Some(apple) = apple else {
+        let refusal = [("error", "access_denied")];
+        let location = fake.consent(grant, &refusal, iss.as_slice());
+        return Ok(server::redirect(&location));
+    };
+    if get("response_mode") != Some("form_post") {
+        return Err(Reject::page(
+            "response_mode must be form_post when name or email is asked",
+        ));
+    }
+    let redirect_uri = grant.redirect_uri.clone();
+    let user: Vec<(&str, &str)> = apple.user.iter().map(|u| ("user", u.as_str())).collect();
+    let refusal = [("error", "user_cancelled_authorize")];
+    let location = fake.consent(grant, &refusal, &user);
+    let fields = server::query_pairs(&location.parse().expect("callback URL"));
+    let inputs: String = fields
+        .iter()
+        .map(|(name, value)| {
+            let value = value
+                .replace('&', "&amp;")
+                .replace('"', "&quot;")
+                .replace('<', "&lt;");
+            format!(r#"<input type="hidden" name="{name}" value="{value}">"#)
+        })
+        .collect();
+    let page = format!(
+        r#"<!DOCTYPE html><html><body><form method="post" action="{redirect_uri}">{inputs}</form><script>document.forms[0].submit();</script></body></html>"#
+    );
+    Ok(server::html(200, &page))
 }
 
 fn token(fake: &FakeOidc, parts: &Parts, body: &[u8]) -> Result<Response<FakeBody>, Reject> {
     let cfg = fake.config();
     let form = server::form_pairs(body);
+    let apple = fake.state().apple.clone();
+    let mut client_secret = cfg.client_secret.clone();
+    if let Some(apple) = apple {
+        let sent = server::param(&form, "client_secret").unwrap_or("");
+        check_apple_secret(&apple, &cfg.client_id, sent)
+            .map_err(|why| oauth(400, "invalid_client", why))?;
+        client_secret = sent.to_owned();
+    }
     let exchanged = fake.exchange_code(
         parts,
         &form,
         cfg.client_auth,
         &cfg.client_id,
-        &cfg.client_secret,
+        &client_secret,
     );
     let grant = exchanged.map_err(|refusal| match refusal {
         TokenRefusal::Client(_, why) => oauth(401, "invalid_client", why),

@@ -4,6 +4,8 @@
 //! provider's published keys; the user from the ID token, and from the userinfo endpoint
 //! when the ID token does not say enough.
 
+use std::sync::Arc;
+
 mod discovery;
 pub(crate) mod id_token;
 mod jwks;
@@ -18,6 +20,7 @@ use self::id_token::{Claims, Expected, Verified};
 use self::jwks::JwksCache;
 use self::tenant::TenantIssuer;
 use crate::error::{AuthError, AuthErrorKind, ConfigError};
+use crate::oauth2::signed_secret::SignedSecret;
 use crate::oauth2::{
     callback_key, check_authorize_params, AccessToken, AuthorizeRequest, ClientAuth, CodeExchange,
     Credentials,
@@ -80,6 +83,13 @@ pub struct Oidc {
     profile_claims: Vec<String>,
     /// False for a provider whose `email` is never verified, whatever it claims (Entra ID).
     pub(crate) verified_emails: bool,
+    /// A client secret the layer signs (Apple's), in place of the configured one.
+    pub(crate) signed_secret: Option<Arc<SignedSecret>>,
+    /// The provider posts its callback (`response_mode=form_post`).
+    pub(crate) form_post: bool,
+    /// The display name from the callback itself, when the ID token has none (Apple's
+    /// unsigned `user` parameter: used for the name only, never for identity).
+    pub(crate) callback_name: Option<fn(&CallbackParams) -> Option<String>>,
 }
 
 impl Oidc {
@@ -100,6 +110,9 @@ impl Oidc {
             tenant_issuer: None,
             profile_claims: Vec::new(),
             verified_emails: true,
+            signed_secret: None,
+            form_post: false,
+            callback_name: None,
         }
     }
 
@@ -193,6 +206,8 @@ code_flow_setters!(Oidc.config, name: "oidc", scope: "openid email profile",
 #[derive(Debug)]
 struct OidcFlow {
     oidc: Oidc,
+    /// The configured authorization parameters, and `response_mode` when it is not `query`.
+    authorize_params: Vec<(String, String)>,
     credentials: Credentials,
     discovery_url: Url,
     discovery: DiscoveryCache,
@@ -402,10 +417,14 @@ impl LoginProvider for OidcFlow {
             client_id: &self.credentials.client_id,
             redirect_uri: cx.callback_url().as_str(),
             scope: &self.oidc.config.scope,
-            extra: &self.oidc.config.authorize_params,
+            extra: &self.authorize_params,
             with_nonce: true,
         }
         .start()
+    }
+
+    fn form_post(&self) -> bool {
+        self.oidc.form_post
     }
 
     fn callback_key<'q>(&self, params: &'q CallbackParams) -> Result<CallbackKey<'q>, AuthError> {
@@ -438,10 +457,21 @@ impl LoginProvider for OidcFlow {
             )
         })?;
         let code = params.require("code", "the callback has no code")?;
+        let signed;
+        let credentials = match &self.oidc.signed_secret {
+            Some(signer) => {
+                signed = Credentials {
+                    client_id: self.credentials.client_id.clone(),
+                    client_secret: signer.at(cx.now())?,
+                };
+                &signed
+            }
+            None => &self.credentials,
+        };
         let token = CodeExchange {
             provider: cx.provider_name(),
             token_url: &metadata.token_endpoint,
-            credentials: &self.credentials,
+            credentials,
             auth: self.client_auth(metadata),
             redirect_uri: cx.callback_url().as_str(),
             code,
@@ -484,6 +514,7 @@ impl LoginProvider for OidcFlow {
             None => (from_token.name, from_token.email),
         };
         let email = email.filter(|_| self.oidc.verified_emails);
+        let name = name.or_else(|| self.oidc.callback_name.and_then(|read| read(params)));
         let profile = Profile::new(claims.sub).name(name).verified_email(email);
         Ok(passed_on
             .into_iter()
@@ -532,7 +563,12 @@ impl Oidc {
             self.config.client_id.clone(),
             self.config.client_secret.clone(),
         )?;
+        let mut authorize_params = self.config.authorize_params.clone();
+        if self.form_post {
+            authorize_params.push(("response_mode".to_owned(), "form_post".to_owned()));
+        }
         Ok(OidcFlow {
+            authorize_params,
             discovery_url: endpoint("oidc issuer", &discovery_url(&self.issuer))?,
             credentials,
             oidc: self,

@@ -41,6 +41,7 @@ impl<M: ProfileMapping> CodeFlowProvider for CodeFlowPreset<M> {
     }
 }
 
+mod apple;
 mod discord;
 mod facebook;
 mod fields;
@@ -54,6 +55,7 @@ mod slack;
 mod twitter;
 mod x;
 
+pub use apple::{Apple, AppleRevocation};
 pub use discord::Discord;
 pub use facebook::{Facebook, DEFAULT_GRAPH_API_VERSION};
 pub use generic::OAuth2;
