@@ -45,6 +45,9 @@ pub struct OidcConfig {
     pub email_verified: bool,
     /// Where the issuer lives under the base URL (default `/idp`).
     pub issuer_path: String,
+    /// The host name in the issuer URL instead of `127.0.0.1` (`localhost`: another site
+    /// than an app on `127.0.0.1`, for a browser).
+    pub issuer_host: Option<String>,
 }
 
 impl OidcConfig {
@@ -60,6 +63,7 @@ impl OidcConfig {
             email: "janedoe@example.com".into(),
             email_verified: true,
             issuer_path: "/idp".into(),
+            issuer_host: None,
         }
     }
 }
@@ -285,7 +289,11 @@ pub async fn start(cfg: OidcConfig) -> FakeOidc {
 impl FakeOidc {
     /// `{base_url}/idp` (or the configured `issuer_path`)
     pub fn issuer(&self) -> String {
-        format!("{}{}", self.base_url, self.config().issuer_path)
+        let cfg = self.config();
+        match &cfg.issuer_host {
+            Some(host) => format!("http://{host}:{}{}", self.addr.port(), cfg.issuer_path),
+            None => format!("{}{}", self.base_url, cfg.issuer_path),
+        }
     }
 
     /// Every ID token from now on also carries these claims (a JSON object).

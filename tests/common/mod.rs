@@ -9,6 +9,7 @@
 pub mod app;
 pub mod browser;
 pub mod captured_logs;
+pub mod chromium;
 pub mod clock;
 pub mod fake_discord;
 pub mod fake_facebook;
