@@ -1,5 +1,6 @@
-//! Sign in with Twitter, X, Facebook, GitHub, Google, Microsoft, GitLab, LinkedIn, Slack,
-//! Discord or any OpenID Connect provider, for any Tower service (axum, hyper, tonic), as one stateless layer.
+//! Sign in with Twitter, X, Apple, Facebook, GitHub, Google, Microsoft, GitLab, LinkedIn,
+//! Slack, Discord or any OpenID Connect provider, for any Tower service (axum, hyper, tonic),
+//! as one stateless layer.
 //!
 //! [`SocialAuthLayer`] answers `/auth/<provider>` itself: `?login=start` sends the browser
 //! to the provider, and the provider's callback comes back to the same URL. Everything a
@@ -39,7 +40,7 @@
 //!
 //! | Capability | How |
 //! |---|---|
-//! | Providers | [`Twitter`] (OAuth 1.0a), [`X`] (OAuth 2.0), [`Facebook`], [`GitHub`], [`Discord`], [`Google`], [`Microsoft`] (Entra ID), [`GitLab`], [`LinkedIn`], [`Slack`], [`OAuth2`] (any code-flow provider), [`Oidc`] (any OpenID Connect issuer); each preset's docs say what to register at the provider |
+//! | Providers | [`Twitter`] (OAuth 1.0a), [`X`] (OAuth 2.0), [`Apple`], [`Facebook`], [`GitHub`], [`Discord`], [`Google`], [`Microsoft`] (Entra ID), [`GitLab`], [`LinkedIn`], [`Slack`], [`OAuth2`] (any code-flow provider), [`Oidc`] (any OpenID Connect issuer); each preset's docs say what to register at the provider |
 //! | Your own provider | implement [`oauth2::CodeFlowProvider`] (endpoints and a profile mapping), or [`provider::LoginProvider`] for another protocol |
 //! | Come back to the page after login | `/auth/<provider>?login=start&return_to=/path` (same-origin paths only) |
 //! | Log out | `POST /auth/logout` |

@@ -1,6 +1,6 @@
 //! Providers: what each one does at the start of a login and at its callback.
 //!
-//! Most apps pick a preset ([`Twitter`], [`X`], [`Facebook`], [`GitHub`], [`Discord`],
+//! Most apps pick a preset ([`Twitter`], [`X`], [`Apple`], [`Facebook`], [`GitHub`], [`Discord`],
 //! [`Google`], [`Microsoft`], [`GitLab`], [`LinkedIn`], [`Slack`], [`Oidc`], [`OAuth2`]) and
 //! hand it to
 //! [`SocialAuthLayerBuilder::provider`](crate::SocialAuthLayerBuilder::provider). A provider
