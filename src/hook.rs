@@ -17,6 +17,7 @@ pub struct UserProfile {
     pub(crate) name: Option<String>,
     pub(crate) email: Option<String>,
     pub(crate) claims: Map<String, Value>,
+    pub(crate) refresh_token: Option<crate::secret::ProviderToken>,
 }
 
 impl UserProfile {
@@ -49,6 +50,16 @@ impl UserProfile {
     /// [`Oidc::profile_claim`]: crate::Oidc::profile_claim
     pub fn claim(&self, name: &str) -> Option<&Value> {
         self.claims.get(name)
+    }
+
+    /// The provider's refresh token, when the provider passes it on ([`Apple`] does, so the
+    /// app can keep it and revoke it with [`AppleRevocation::revoke`] when the user deletes
+    /// their account). Keep it as a secret; it is not in the identity.
+    ///
+    /// [`Apple`]: crate::Apple
+    /// [`AppleRevocation::revoke`]: crate::AppleRevocation::revoke
+    pub fn refresh_token(&self) -> Option<&str> {
+        self.refresh_token.as_ref().map(|t| t.0.expose())
     }
 }
 

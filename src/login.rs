@@ -288,6 +288,7 @@ impl LoginRoute<'_> {
             name: profile.name.map(|name| truncate(name, MAX_NAME_CHARS)),
             email: profile.email.filter(|email| email.len() <= MAX_EMAIL_LEN),
             claims: profile.claims,
+            refresh_token: profile.refresh_token,
         };
         let claims = match &self.settings.authorize {
             Some(hook) => match (hook.0)(profile.clone()).await {

@@ -14,7 +14,8 @@ use common::fake_oidc::{self, AppleClient, FakeOidc, OidcConfig, TokenAuth};
 use common::server;
 use http::header::{CONTENT_TYPE, SET_COOKIE};
 use serde_json::json;
-use socialauth::{Apple, GitLab, SocialAuthLayer};
+use socialauth::{Apple, GitLab, Grant, SocialAuthLayer, UserProfile};
+use std::sync::{Arc, Mutex};
 
 const TEAM: &str = "TEAM123456";
 const KEY_ID: &str = "KEY1234567";
@@ -171,6 +172,58 @@ async fn apples_cross_site_post_is_carried_over_and_the_login_completes() {
         "the email from the signed ID token, never from the user JSON"
     );
     assert!(fake.rejections().is_empty(), "{:?}", fake.rejections());
+}
+
+#[tokio::test]
+async fn the_refresh_token_reaches_the_hook_and_is_revoked_at_apple() {
+    let (pem, public) = p8_key();
+    let fake = fake_apple(public, None).await;
+    let kept: Arc<Mutex<Option<(String, String)>>> = Arc::default();
+    let keep = kept.clone();
+    let layer = SocialAuthLayer::builder()
+        .secret(app::SECRET)
+        .provider(apple_for(&fake, &pem))
+        .authorize(move |user: UserProfile| {
+            let keep = keep.clone();
+            async move {
+                let debug = format!("{user:?}");
+                *keep.lock().unwrap() = user.refresh_token().map(|t| (t.to_owned(), debug));
+                Ok(Grant::new())
+            }
+        })
+        .build()
+        .unwrap();
+    let base = format!(
+        "http://{}",
+        server::serve(app::axum_app().layer(layer)).await
+    );
+    let browser = Browser::new();
+    let visit = browser
+        .follow(&format!("{base}/auth/apple?login=start"))
+        .await;
+    let (action, fields) = form_of(&visit.body);
+    let page = browser.post_cross_site(&action, &pairs(&fields)).await;
+    let (again, carried) = form_of(&page.text().await.unwrap());
+    let done = browser
+        .post(&format!("{base}{again}"), &pairs(&carried))
+        .await;
+    assert_eq!(done.status(), 303);
+    let (token, debug) = kept
+        .lock()
+        .unwrap()
+        .clone()
+        .expect("the hook got Apple's refresh token");
+    assert!(!debug.contains(&token), "{debug}");
+
+    let (other_pem, _) = p8_key();
+    let wrong_key = apple_for(&fake, &other_pem).revocation().unwrap();
+    let refused = wrong_key.revoke(&token, "refresh_token").await.unwrap_err();
+    assert_eq!(refused.kind(), socialauth::AuthErrorKind::ProviderError);
+    assert!(fake.revoked_tokens().is_empty());
+
+    let revocation = apple_for(&fake, &pem).revocation().unwrap();
+    revocation.revoke(&token, "refresh_token").await.unwrap();
+    assert_eq!(fake.revoked_tokens(), [token]);
 }
 
 #[tokio::test]

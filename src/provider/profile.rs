@@ -2,6 +2,8 @@
 
 use serde_json::{Map, Value};
 
+use crate::secret::{ProviderToken, Secret};
+
 /// The user as the provider describes them, returned by a provider at the end of a login.
 ///
 /// ```
@@ -15,6 +17,7 @@ pub struct Profile {
     pub(crate) name: Option<String>,
     pub(crate) email: Option<String>,
     pub(crate) claims: Map<String, Value>,
+    pub(crate) refresh_token: Option<ProviderToken>,
 }
 
 impl Profile {
@@ -26,6 +29,7 @@ impl Profile {
             name: None,
             email: None,
             claims: Map::new(),
+            refresh_token: None,
         }
     }
 
@@ -55,6 +59,15 @@ impl Profile {
     /// ```
     pub fn claim(mut self, name: impl Into<String>, value: impl Into<Value>) -> Self {
         self.claims.insert(name.into(), value.into());
+        self
+    }
+
+    /// The provider's refresh token, for the
+    /// [`authorize`](crate::SocialAuthLayerBuilder::authorize) hook to keep where the app needs
+    /// it (Apple: to revoke the user's tokens when the account is deleted). Never in the
+    /// identity, never in `Debug`.
+    pub fn refresh_token(mut self, token: Option<impl Into<String>>) -> Self {
+        self.refresh_token = token.map(|t| ProviderToken(Secret::new(t)));
         self
     }
 

@@ -82,6 +82,8 @@ pub enum Endpoint {
     Token,
     Userinfo,
     EvilJwks,
+    /// Apple's `/auth/revoke`.
+    Revoke,
 }
 
 /// The algorithm the fake signs ID tokens with.
@@ -226,6 +228,9 @@ pub struct State {
     /// Sign in with Apple: the callback is posted (`response_mode=form_post` required), and
     /// the client secret must be an ES256 JWT signed by this key.
     apple: Option<AppleClient>,
+    /// Refresh tokens issued (Apple mode), and those revoked since.
+    refresh_tokens: Vec<String>,
+    revoked: Vec<String>,
     /// Multi-tenant, as Entra ID: discovery names `{base_url}/{tenantid}/v2.0`, and ID tokens
     /// carry this `tid` and `iss` `{base_url}/<tid>/v2.0`.
     tenant: Option<String>,
@@ -251,6 +256,8 @@ impl Default for State {
             token_type: "Bearer".into(),
             extra_claims: serde_json::Map::new(),
             apple: None,
+            refresh_tokens: Vec::new(),
+            revoked: Vec::new(),
             tenant: None,
         }
     }
@@ -307,6 +314,11 @@ impl FakeOidc {
     /// `apple.public_key` (uncompressed P-256 point) for `apple.team_id` and `apple.key_id`.
     pub fn set_apple(&self, apple: Option<AppleClient>) {
         self.state().apple = apple;
+    }
+
+    /// The refresh tokens revoked at `/auth/revoke`, oldest first.
+    pub fn revoked_tokens(&self) -> Vec<String> {
+        self.state().revoked.clone()
     }
 
     /// Answers as a multi-tenant issuer (Entra ID's `common`) whose user is in `tenant`:
@@ -458,6 +470,7 @@ impl Provider for OidcConfig {
             Some("/authorize") => Endpoint::Authorize,
             Some("/token") => Endpoint::Token,
             Some("/userinfo") => Endpoint::Userinfo,
+            Some("/auth/revoke") => Endpoint::Revoke,
             _ if path == "/evil/jwks" => Endpoint::EvilJwks,
             _ => return None,
         })
@@ -485,6 +498,9 @@ impl Provider for OidcConfig {
                 token(fake, parts, body)
             }
             (Endpoint::Userinfo, &Method::GET) => userinfo(fake, parts),
+            (Endpoint::Revoke, &Method::POST) if server::is_form(&parts.headers) => {
+                revoke(fake, body)
+            }
             (_, method) => Err(oauth(
                 405,
                 "invalid_request",
@@ -634,6 +650,11 @@ fn token(fake: &FakeOidc, parts: &Parts, body: &[u8]) -> Result<Response<FakeBod
     drop(state);
     let mut answer =
         json!({"access_token": access_token, "token_type": token_type, "expires_in": 300});
+    if fake.state().apple.is_some() {
+        let refresh_token = server::random_token("r-", 16);
+        fake.state().refresh_tokens.push(refresh_token.clone());
+        answer["refresh_token"] = json!(refresh_token);
+    }
     if let Some(id_token) = id_token {
         answer["id_token"] = json!(id_token);
     }
@@ -789,6 +810,28 @@ fn id_token(fake: &FakeOidc, state: &State, nonce: &str) -> Option<String> {
         }
     };
     Some(token)
+}
+
+/// Apple's `/auth/revoke`: the client authenticated as at the token endpoint; 200 whether or
+/// not the token is known.
+fn revoke(fake: &FakeOidc, body: &[u8]) -> Result<Response<FakeBody>, Reject> {
+    let form = server::form_pairs(body);
+    let cfg = fake.config();
+    let apple = fake.state().apple.clone();
+    let apple = apple.ok_or_else(|| oauth(404, "not_found", "no revocation here"))?;
+    if server::param(&form, "client_id") != Some(cfg.client_id.as_str()) {
+        return Err(oauth(400, "invalid_client", "unknown client_id"));
+    }
+    let secret = server::param(&form, "client_secret").unwrap_or("");
+    check_apple_secret(&apple, &cfg.client_id, secret)
+        .map_err(|why| oauth(400, "invalid_client", why))?;
+    let token = server::param(&form, "token").unwrap_or("").to_owned();
+    let mut state = fake.state();
+    if let Some(at) = state.refresh_tokens.iter().position(|t| *t == token) {
+        state.refresh_tokens.remove(at);
+        state.revoked.push(token);
+    }
+    Ok(server::response(200, "text/plain", ""))
 }
 
 fn userinfo(fake: &FakeOidc, parts: &Parts) -> Result<Response<FakeBody>, Reject> {

@@ -85,6 +85,8 @@ pub struct Oidc {
     pub(crate) verified_emails: bool,
     /// A client secret the layer signs (Apple's), in place of the configured one.
     pub(crate) signed_secret: Option<Arc<SignedSecret>>,
+    /// The token answer's refresh token goes to the authorize hook (Apple's, for revocation).
+    pub(crate) pass_refresh_token: bool,
     /// The provider posts its callback (`response_mode=form_post`).
     pub(crate) form_post: bool,
     /// The display name from the callback itself, when the ID token has none (Apple's
@@ -111,6 +113,7 @@ impl Oidc {
             profile_claims: Vec::new(),
             verified_emails: true,
             signed_secret: None,
+            pass_refresh_token: false,
             form_post: false,
             callback_name: None,
         }
@@ -515,7 +518,13 @@ impl LoginProvider for OidcFlow {
         };
         let email = email.filter(|_| self.oidc.verified_emails);
         let name = name.or_else(|| self.oidc.callback_name.and_then(|read| read(params)));
-        let profile = Profile::new(claims.sub).name(name).verified_email(email);
+        let refresh_token = token
+            .refresh_token()
+            .filter(|_| self.oidc.pass_refresh_token);
+        let profile = Profile::new(claims.sub)
+            .name(name)
+            .verified_email(email)
+            .refresh_token(refresh_token);
         Ok(passed_on
             .into_iter()
             .fold(profile, |profile, (name, value)| profile.claim(name, value)))

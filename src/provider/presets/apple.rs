@@ -76,6 +76,7 @@ impl Apple {
             .userinfo(false);
         oidc.config.scope = "openid name email".to_owned();
         oidc.form_post = true;
+        oidc.pass_refresh_token = true;
         oidc.callback_name = Some(name_from_user_field);
         Self {
             oidc,
@@ -109,6 +110,11 @@ impl Apple {
 
     /// A client for Apple's token revocation (`/auth/revoke`), which App Store rules require
     /// when a user deletes their account. Fails like the layer's build on a malformed key.
+    ///
+    /// The token to revoke is Apple's refresh token, which the
+    /// [`authorize`](crate::SocialAuthLayerBuilder::authorize) hook receives as
+    /// [`UserProfile::refresh_token`](crate::UserProfile::refresh_token) at each login: keep
+    /// it with the user's account (as a secret), and revoke it when the account is deleted.
     pub fn revocation(&self) -> Result<AppleRevocation, ConfigError> {
         let limits = OutboundLimits {
             timeout: Duration::from_secs(10),
