@@ -26,7 +26,8 @@ use crate::return_to;
 use crate::secret::constant_time_eq;
 use crate::settings::{AfterLogin, Settings};
 
-/// The parts of a request the auth routes read; the body is never read.
+/// The parts of a request the auth routes read (the body is read only for a posted
+/// callback, by [`answer`]).
 #[derive(Debug)]
 pub(crate) struct RequestHead {
     pub(crate) method: Method,
