@@ -125,11 +125,11 @@ static FIXTURE: LazyLock<Fixture> = LazyLock::new(|| {
 // (a) pass-through: the layer's per-request cost
 
 type Answer = Ready<Result<Response<()>, Infallible>>;
-type Inner = tower::util::ServiceFn<fn(Request<()>) -> Answer>;
+type Inner = tower::util::ServiceFn<fn(Request<String>) -> Answer>;
 
 /// The trivial inner service: `200` when the request carries an identity, `204` when not.
 fn inner() -> Inner {
-    fn answer(request: Request<()>) -> Answer {
+    fn answer(request: Request<String>) -> Answer {
         let mut response = Response::new(());
         if request.extensions().get::<Identity>().is_none() {
             *response.status_mut() = StatusCode::NO_CONTENT;
@@ -139,8 +139,10 @@ fn inner() -> Inner {
     tower::service_fn(answer as fn(_) -> _)
 }
 
-fn request(cookie: Option<&HeaderValue>) -> Request<()> {
-    let mut request = Request::get("/whoami").body(()).expect("valid request");
+fn request(cookie: Option<&HeaderValue>) -> Request<String> {
+    let mut request = Request::get("/whoami")
+        .body(String::new())
+        .expect("valid request");
     request
         .headers_mut()
         .insert(HOST, HeaderValue::from_static("app.example.com"));
@@ -162,7 +164,7 @@ fn pass_through<S, B>(
     cookie: Option<&HeaderValue>,
     signed_in: bool,
 ) where
-    S: Service<Request<()>, Response = Response<B>, Error = Infallible>,
+    S: Service<Request<String>, Response = Response<B>, Error = Infallible>,
 {
     let answer = ready_now(service.call(request(cookie))).expect("infallible");
     let expected = if signed_in {
@@ -271,9 +273,9 @@ mod pass_through_metered {
 // ---------------------------------------------------------------------------------------
 // (b) login start: redirect + encrypted flow cookie
 
-fn start_request(provider: &str) -> Request<()> {
+fn start_request(provider: &str) -> Request<String> {
     let mut request = Request::get(format!("/auth/{provider}?login=start"))
-        .body(())
+        .body(String::new())
         .expect("valid request");
     request
         .headers_mut()
@@ -302,7 +304,7 @@ fn flow_start_facebook(bencher: Bencher) {
 async fn approved_callback(
     service: &mut SocialAuth<Inner>,
     client: &reqwest::Client,
-) -> Request<()> {
+) -> Request<String> {
     let start = service
         .call(start_request("facebook"))
         .await
@@ -334,7 +336,9 @@ async fn approved_callback(
     let path = callback
         .strip_prefix("http://127.0.0.1:3000")
         .expect("callback to the app's origin");
-    let mut request = Request::get(path).body(()).expect("valid request");
+    let mut request = Request::get(path)
+        .body(String::new())
+        .expect("valid request");
     request
         .headers_mut()
         .insert(HOST, HeaderValue::from_static("127.0.0.1:3000"));
@@ -451,7 +455,7 @@ mod axum_whoami {
     }
 
     fn request_body(cookie: Option<&HeaderValue>) -> Request<axum::body::Body> {
-        request(cookie).map(|()| axum::body::Body::empty())
+        request(cookie).map(|_| axum::body::Body::empty())
     }
 
     #[divan::bench]

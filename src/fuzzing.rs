@@ -122,7 +122,7 @@ pub fn id_token_claims(json: &[u8], now: u64) -> Result<String, String> {
 #[derive(Debug, Clone, Copy)]
 pub struct Echo;
 
-impl Service<Request<()>> for Echo {
+impl Service<Request<String>> for Echo {
     type Response = Response<()>;
     type Error = Infallible;
     type Future = Ready<Result<Self::Response, Infallible>>;
@@ -131,7 +131,7 @@ impl Service<Request<()>> for Echo {
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, request: Request<()>) -> Self::Future {
+    fn call(&mut self, request: Request<String>) -> Self::Future {
         let mut response = Response::new(());
         if let Some(identity) = request.extensions().get::<Identity>() {
             response.extensions_mut().insert(identity.clone());
@@ -153,7 +153,7 @@ pub fn identify(headers: &[(&[u8], &[u8])]) -> Option<Identity> {
             .map(|layer| layer.layer(Echo))
             .unwrap_or_else(|e| panic!("the fuzzing layer does not build: {e}"))
     });
-    let mut request = Request::new(());
+    let mut request = Request::new(String::new());
     for (name, value) in headers {
         if let (Ok(name), Ok(value)) =
             (HeaderName::from_bytes(name), HeaderValue::from_bytes(value))

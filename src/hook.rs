@@ -16,6 +16,8 @@ pub struct UserProfile {
     pub(crate) user_id: String,
     pub(crate) name: Option<String>,
     pub(crate) email: Option<String>,
+    pub(crate) claims: Map<String, Value>,
+    pub(crate) refresh_token: Option<crate::secret::ProviderToken>,
 }
 
 impl UserProfile {
@@ -37,6 +39,27 @@ impl UserProfile {
     /// The user's email, when the provider shared one (OIDC: only a verified one).
     pub fn email(&self) -> Option<&str> {
         self.email.as_deref()
+    }
+
+    /// Another fact the provider stated about the user, by name: Slack's workspace
+    /// (`https://slack.com/team_id`), Entra ID's tenant (`tid`), or a claim an [`Oidc`]
+    /// provider was told to pass on with [`Oidc::profile_claim`]. For the hook to decide
+    /// on; not kept in the identity unless the hook adds it to its [`Grant`].
+    ///
+    /// [`Oidc`]: crate::Oidc
+    /// [`Oidc::profile_claim`]: crate::Oidc::profile_claim
+    pub fn claim(&self, name: &str) -> Option<&Value> {
+        self.claims.get(name)
+    }
+
+    /// The provider's refresh token, when the provider passes it on ([`Apple`] does, so the
+    /// app can keep it and revoke it with [`AppleRevocation::revoke`] when the user deletes
+    /// their account). Keep it as a secret; it is not in the identity.
+    ///
+    /// [`Apple`]: crate::Apple
+    /// [`AppleRevocation::revoke`]: crate::AppleRevocation::revoke
+    pub fn refresh_token(&self) -> Option<&str> {
+        self.refresh_token.as_ref().map(|t| t.0.expose())
     }
 }
 

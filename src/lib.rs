@@ -1,5 +1,6 @@
-//! Sign in with Twitter, Facebook, GitHub, Google or any OpenID Connect provider, for any
-//! Tower service (axum, hyper, tonic), as one stateless layer.
+//! Sign in with Twitter, X, Apple, Facebook, GitHub, Google, Microsoft, GitLab, LinkedIn,
+//! Slack, Discord or any OpenID Connect provider, for any Tower service (axum, hyper, tonic),
+//! as one stateless layer.
 //!
 //! [`SocialAuthLayer`] answers `/auth/<provider>` itself: `?login=start` sends the browser
 //! to the provider, and the provider's callback comes back to the same URL. Everything a
@@ -39,7 +40,7 @@
 //!
 //! | Capability | How |
 //! |---|---|
-//! | Providers | [`Twitter`] (OAuth 1.0a), [`Facebook`], [`GitHub`], [`OAuth2`] (any code-flow provider), [`Oidc`] (any OpenID Connect issuer), [`Google`] |
+//! | Providers | [`Twitter`] (OAuth 1.0a), [`X`] (OAuth 2.0), [`Apple`], [`Facebook`], [`GitHub`], [`Discord`], [`Google`], [`Microsoft`] (Entra ID), [`GitLab`], [`LinkedIn`], [`Slack`], [`OAuth2`] (any code-flow provider), [`Oidc`] (any OpenID Connect issuer); each preset's docs say what to register at the provider |
 //! | Your own provider | implement [`oauth2::CodeFlowProvider`] (endpoints and a profile mapping), or [`provider::LoginProvider`] for another protocol |
 //! | Come back to the page after login | `/auth/<provider>?login=start&return_to=/path` (same-origin paths only) |
 //! | Log out | `POST /auth/logout` |
@@ -79,6 +80,7 @@ mod events;
 #[cfg(feature = "axum")]
 mod extract;
 mod flow;
+mod form_post;
 mod future;
 #[cfg(feature = "fuzzing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "fuzzing")))]
@@ -118,6 +120,7 @@ pub use layer::SocialAuthLayer;
 pub use provider::oauth2;
 pub use provider::oauth2::ClientAuth;
 pub use provider::{
-    Algorithm, Facebook, GitHub, Google, OAuth2, Oidc, Provider, Twitter, DEFAULT_GRAPH_API_VERSION,
+    Algorithm, Apple, AppleRevocation, Discord, Facebook, GitHub, GitLab, Google, LinkedIn,
+    Microsoft, OAuth2, Oidc, Provider, Slack, Twitter, DEFAULT_GRAPH_API_VERSION, SLACK_TEAM_ID, X,
 };
 pub use service::SocialAuth;

@@ -17,6 +17,7 @@ use url::Url;
 use crate::cookies::{self, Found};
 use crate::error::{AuthError, AuthErrorKind};
 use crate::flow::FlowState;
+use crate::form_post;
 use crate::hook::UserProfile;
 use crate::identity::{Identity, User};
 use crate::outbound::Outbound;
@@ -28,7 +29,8 @@ use crate::secret::constant_time_eq;
 use crate::settings::{AfterLogin, Settings};
 use crate::token::Audience;
 
-/// The parts of a request the auth routes read; the body is never read.
+/// The parts of a request the auth routes read (the body is read only for a posted
+/// callback, by [`answer`]).
 #[derive(Debug)]
 pub(crate) struct RequestHead {
     pub(crate) method: Method,
@@ -49,11 +51,13 @@ impl RequestHead {
 }
 
 /// Answers a request to the route of the provider at `index`, in a `socialauth.login` span
-/// with the provider and the leg (start or callback).
-pub(crate) async fn answer(
+/// with the provider and the leg (start or callback). The body is read only when the
+/// provider posts its callback (`form_post`) and this is a `POST`.
+pub(crate) async fn answer<B: http_body::Body>(
     settings: Arc<Settings>,
     index: usize,
     head: RequestHead,
+    body: B,
 ) -> Response<Bytes> {
     let (Some(provider), Some(slots)) = (
         settings.providers.get(index),
@@ -73,6 +77,18 @@ pub(crate) async fn answer(
         slots,
         head: &head,
     };
+    if head.method == Method::POST && provider.form_post() {
+        span.record("leg", "callback");
+        return async {
+            match form_post::read_form(&head.headers, body).await {
+                Ok(form) => route.posted_callback(&form).await,
+                Err(error) => route.fail(error, None),
+            }
+        }
+        .instrument(span)
+        .await;
+    }
+    drop(body);
     route.answer().instrument(span).await
 }
 
@@ -131,6 +147,37 @@ impl LoginRoute<'_> {
         }
         tracing::Span::current().record("leg", "callback");
         self.callback(&params).await
+    }
+
+    /// A callback the provider posted (`form_post`). Posted cross-site, it comes without the
+    /// flow cookie (`SameSite=Lax`): the answer is a page that posts the same fields again
+    /// from this origin, once, and that `POST` carries the cookie.
+    async fn posted_callback(&self, form: &str) -> Response<Bytes> {
+        let params = match CallbackParams::parse(form) {
+            Ok(params) => params,
+            Err(error) => return self.fail(error, None),
+        };
+        if params.get("login").is_some() {
+            return AuthError::invalid_request("a login starts with GET ?login=start")
+                .into_response();
+        }
+        let cookie_sent = params.get("state").is_some_and(|key| {
+            !matches!(
+                cookies::find(&self.head.headers, &self.flow_cookie_name(key)),
+                Found::None
+            )
+        });
+        if cookie_sent || params.get(form_post::CARRIED).is_some() {
+            return self.callback(&params).await;
+        }
+        tracing::debug!(
+            provider = self.provider.name(),
+            "posted callback without its flow cookie: carried over to a same-site POST"
+        );
+        let fields: Vec<(String, String)> = form_urlencoded::parse(form.as_bytes())
+            .into_owned()
+            .collect();
+        form_post::carry_over(&self.path(), &fields)
     }
 
     fn path(&self) -> String {
@@ -265,6 +312,8 @@ impl LoginRoute<'_> {
             // A cookie holds about 4 KB: keep what a provider sends to sane sizes.
             name: profile.name.map(|name| truncate(name, MAX_NAME_CHARS)),
             email: profile.email.filter(|email| email.len() <= MAX_EMAIL_LEN),
+            claims: profile.claims,
+            refresh_token: profile.refresh_token,
         };
         let claims = match &self.settings.authorize {
             Some(hook) => match (hook.0)(profile.clone()).await {

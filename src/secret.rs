@@ -26,6 +26,25 @@ impl fmt::Debug for Secret {
     }
 }
 
+/// A token the provider issued, handed to the app once: `Debug` never shows it, and equality
+/// is compared in constant time.
+#[derive(Clone)]
+pub(crate) struct ProviderToken(pub(crate) Secret);
+
+impl fmt::Debug for ProviderToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ProviderToken([redacted])")
+    }
+}
+
+impl PartialEq for ProviderToken {
+    fn eq(&self, other: &Self) -> bool {
+        constant_time_eq(self.0.expose().as_bytes(), other.0.expose().as_bytes())
+    }
+}
+
+impl Eq for ProviderToken {}
+
 /// Compares two byte strings in time that does not depend on where they differ.
 pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     use subtle::ConstantTimeEq;

@@ -48,6 +48,8 @@ impl<S> SocialAuth<S> {
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for SocialAuth<S>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    // Read only for a provider that posts its callback (`form_post`).
+    ReqBody: http_body::Body + Send + 'static,
 {
     type Response = Response<ResponseBody<ResBody>>;
     type Error = S::Error;
@@ -84,8 +86,10 @@ where
                 ResponseFuture::inner(self.inner.call(request), renewal)
             }
             Route::Provider(index) => {
-                let head = RequestHead::from_request(request);
-                ResponseFuture::own(Box::pin(login::answer(self.settings.clone(), index, head)))
+                let (parts, body) = request.into_parts();
+                let head = RequestHead::from_request(http::Request::from_parts(parts, ()));
+                let answer = login::answer(self.settings.clone(), index, head, body);
+                ResponseFuture::own(Box::pin(answer))
             }
             Route::Logout => {
                 let head = RequestHead::from_request(request);

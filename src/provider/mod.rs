@@ -1,7 +1,8 @@
 //! Providers: what each one does at the start of a login and at its callback.
 //!
-//! Most apps pick a preset ([`Twitter`], [`Facebook`], [`GitHub`], [`Google`], [`Oidc`],
-//! [`OAuth2`]) and hand it to
+//! Most apps pick a preset ([`Twitter`], [`X`], [`Apple`], [`Facebook`], [`GitHub`], [`Discord`],
+//! [`Google`], [`Microsoft`], [`GitLab`], [`LinkedIn`], [`Slack`], [`Oidc`], [`OAuth2`]) and
+//! hand it to
 //! [`SocialAuthLayerBuilder::provider`](crate::SocialAuthLayerBuilder::provider). A provider
 //! the crate does not ship is a type that implements one of two public traits:
 //!
@@ -41,7 +42,10 @@ mod start;
 pub use self::callback::{CallbackKey, CallbackParams};
 pub use self::context::{FlowData, ProviderContext};
 pub use self::http::{ProviderHttp, ProviderReply, ProviderRequest};
-pub use self::presets::{Facebook, GitHub, Google, OAuth2, Twitter, DEFAULT_GRAPH_API_VERSION};
+pub use self::presets::{
+    Apple, AppleRevocation, Discord, Facebook, GitHub, GitLab, Google, LinkedIn, Microsoft, OAuth2,
+    Slack, Twitter, DEFAULT_GRAPH_API_VERSION, SLACK_TEAM_ID, X,
+};
 pub use self::profile::Profile;
 pub use self::start::LoginStart;
 pub use jsonwebtoken::Algorithm;
@@ -77,6 +81,15 @@ pub trait LoginProvider: Send + Sync + 'static {
         oauth2::callback_key(callback)
     }
 
+    /// Whether the provider sends its callback as a form `POST` (OpenID Connect's
+    /// `response_mode=form_post`, which Apple requires). The layer then accepts a
+    /// size-capped form body on this route, and carries a cross-site `POST` over to a
+    /// same-site one so the flow cookie (`SameSite=Lax`) is sent. Default `false`: `GET`
+    /// only.
+    fn form_post(&self) -> bool {
+        false
+    }
+
     /// Completes a login whose flow cookie the layer has checked: exchanges the grant and
     /// describes the user.
     fn finish(
@@ -95,6 +108,7 @@ pub(crate) trait DynProvider: Send + Sync {
         cx: &'a ProviderContext<'a>,
     ) -> BoxFuture<'a, Result<LoginStart, AuthError>>;
     fn callback_key<'q>(&self, callback: &'q CallbackParams) -> Result<CallbackKey<'q>, AuthError>;
+    fn form_post(&self) -> bool;
     fn finish<'a>(
         &'a self,
         cx: &'a ProviderContext<'a>,
@@ -117,6 +131,10 @@ impl<P: LoginProvider> DynProvider for P {
 
     fn callback_key<'q>(&self, callback: &'q CallbackParams) -> Result<CallbackKey<'q>, AuthError> {
         LoginProvider::callback_key(self, callback)
+    }
+
+    fn form_post(&self) -> bool {
+        LoginProvider::form_post(self)
     }
 
     fn finish<'a>(

@@ -1,5 +1,9 @@
 //! [`Profile`]: the user as a provider describes them.
 
+use serde_json::{Map, Value};
+
+use crate::secret::{ProviderToken, Secret};
+
 /// The user as the provider describes them, returned by a provider at the end of a login.
 ///
 /// ```
@@ -12,6 +16,8 @@ pub struct Profile {
     pub(crate) user_id: String,
     pub(crate) name: Option<String>,
     pub(crate) email: Option<String>,
+    pub(crate) claims: Map<String, Value>,
+    pub(crate) refresh_token: Option<ProviderToken>,
 }
 
 impl Profile {
@@ -22,6 +28,8 @@ impl Profile {
             user_id: user_id.into(),
             name: None,
             email: None,
+            claims: Map::new(),
+            refresh_token: None,
         }
     }
 
@@ -36,6 +44,36 @@ impl Profile {
     pub fn verified_email(mut self, email: Option<impl Into<String>>) -> Self {
         self.email = email.map(Into::into).filter(|e: &String| !e.is_empty());
         self
+    }
+
+    /// Another fact the provider states about the user (a Slack workspace, an Entra ID
+    /// tenant), for the [`authorize`](crate::SocialAuthLayerBuilder::authorize) hook to decide
+    /// on: it reads it with [`UserProfile::claim`](crate::UserProfile::claim). Such claims are
+    /// not kept in the identity; the hook copies what the app needs into its
+    /// [`Grant`](crate::Grant).
+    ///
+    /// ```
+    /// use socialauth::provider::Profile;
+    /// let profile = Profile::new("U1").claim("https://slack.com/team_id", "T42");
+    /// assert_eq!(profile.get_claim("https://slack.com/team_id"), Some(&"T42".into()));
+    /// ```
+    pub fn claim(mut self, name: impl Into<String>, value: impl Into<Value>) -> Self {
+        self.claims.insert(name.into(), value.into());
+        self
+    }
+
+    /// The provider's refresh token, for the
+    /// [`authorize`](crate::SocialAuthLayerBuilder::authorize) hook to keep where the app needs
+    /// it (Apple: to revoke the user's tokens when the account is deleted). Never in the
+    /// identity, never in `Debug`.
+    pub fn refresh_token(mut self, token: Option<impl Into<String>>) -> Self {
+        self.refresh_token = token.map(|t| ProviderToken(Secret::new(t)));
+        self
+    }
+
+    /// A claim set with [`claim`](Self::claim).
+    pub fn get_claim(&self, name: &str) -> Option<&Value> {
+        self.claims.get(name)
     }
 
     /// The provider's id for the user.

@@ -90,6 +90,14 @@ impl Browser {
             .await
     }
 
+    /// POST a form as a page of another site would (Lax and Strict cookies stay home), without
+    /// following redirects.
+    pub async fn post_cross_site(&self, url: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        let url = Url::parse(url).unwrap_or_else(|e| panic!("bad URL {url}: {e}"));
+        self.send(Method::POST, &url, &[], Some(encode_form(form)), true)
+            .await
+    }
+
     /// Any method, extra headers (a `Cookie` header replaces the jar's cookies) and an
     /// optional form body. Same-site, no redirect following.
     pub async fn request(

@@ -1,5 +1,5 @@
 //! A strict fake OpenID Connect provider. Its issuer is `{base_url}/idp` (a path, as with
-//! Keycloak realms), serving `/.well-known/openid-configuration`, `/jwks`, `/authorize`
+//! Keycloak realms; another with `issuer_path`), serving `/.well-known/openid-configuration`, `/jwks`, `/authorize`
 //! (checks client_id, redirect_uri, `openid` scope, state, nonce and S256 PKCE, then 302s
 //! back with code and state, and `iss` when told to), `/token` (client authentication, a
 //! single-use code, byte-equal `redirect_uri`, PKCE; issues an access token and an ID token
@@ -44,6 +44,11 @@ pub struct OidcConfig {
     pub email: String,
     /// `email_verified` as sent (absent when `None`, as Entra ID sends emails).
     pub email_verified: Option<bool>,
+    /// Where the issuer lives under the base URL (default `/idp`).
+    pub issuer_path: String,
+    /// The host name in the issuer URL instead of `127.0.0.1` (`localhost`: another site
+    /// than an app on `127.0.0.1`, for a browser).
+    pub issuer_host: Option<String>,
 }
 
 impl OidcConfig {
@@ -58,6 +63,8 @@ impl OidcConfig {
             name: "Jane Doe".into(),
             email: "janedoe@example.com".into(),
             email_verified: Some(true),
+            issuer_path: "/idp".into(),
+            issuer_host: None,
         }
     }
 }
@@ -76,6 +83,8 @@ pub enum Endpoint {
     Token,
     Userinfo,
     EvilJwks,
+    /// Apple's `/auth/revoke`.
+    Revoke,
 }
 
 /// The algorithm the fake signs ID tokens with.
@@ -131,6 +140,58 @@ pub enum IdSignature {
 /// so a test can send what `serde_json::Value` cannot hold, such as `1e309`).
 pub type ClaimsRewrite = Arc<dyn Fn(&Value) -> String + Send + Sync>;
 
+/// What a fake Apple checks in the client secret JWT, and posts in the callback.
+#[derive(Clone, Debug)]
+pub struct AppleClient {
+    pub team_id: String,
+    pub key_id: String,
+    /// The `.p8` key's public half: an uncompressed P-256 point.
+    pub public_key: Vec<u8>,
+    /// The `user` JSON posted with the callback (Apple sends it on the first login only).
+    pub user: Option<String>,
+}
+
+/// Apple's checks of a client secret JWT: ES256 by the registered key, `kid`, `iss` the team,
+/// `sub` the client id, `aud` Apple, unexpired and at most six months long.
+fn check_apple_secret(apple: &AppleClient, client_id: &str, secret: &str) -> Result<(), String> {
+    let mut parts = secret.split('.');
+    let (Some(header), Some(claims), Some(signature), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err("client_secret is not a JWT".into());
+    };
+    let json = |part: &str| -> Result<Value, String> {
+        let bytes = URL_SAFE_NO_PAD
+            .decode(part)
+            .map_err(|_| "not base64url".to_owned())?;
+        serde_json::from_slice(&bytes).map_err(|_| "not JSON".to_owned())
+    };
+    let (header_json, claims_json) = (json(header)?, json(claims)?);
+    if header_json["alg"] != "ES256" || header_json["kid"] != apple.key_id.as_str() {
+        return Err(format!("bad client_secret header {header_json}"));
+    }
+    let now = clock::now();
+    let (iat, exp) = (claims_json["iat"].as_u64(), claims_json["exp"].as_u64());
+    let times_ok = matches!((iat, exp), (Some(iat), Some(exp)) if iat <= now + 60 && exp > now && exp - iat <= 15_777_000);
+    if claims_json["iss"] != apple.team_id.as_str()
+        || claims_json["sub"] != client_id
+        || claims_json["aud"] != "https://appleid.apple.com"
+        || !times_ok
+    {
+        return Err(format!("bad client_secret claims {claims_json}"));
+    }
+    let signature = URL_SAFE_NO_PAD
+        .decode(signature)
+        .map_err(|_| "bad signature encoding")?;
+    let message = format!("{header}.{claims}");
+    aws_lc_rs::signature::UnparsedPublicKey::new(
+        &aws_lc_rs::signature::ECDSA_P256_SHA256_FIXED,
+        &apple.public_key,
+    )
+    .verify(message.as_bytes(), &signature)
+    .map_err(|_| "client_secret signature does not verify".to_owned())
+}
+
 /// What the authorize endpoint puts in the callback's `iss` (RFC 9207).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CallbackIss {
@@ -163,6 +224,17 @@ pub struct State {
     claims_rewrite: Option<ClaimsRewrite>,
     /// The token response's `token_type`.
     token_type: String,
+    /// Added to every ID token's claims.
+    extra_claims: serde_json::Map<String, Value>,
+    /// Sign in with Apple: the callback is posted (`response_mode=form_post` required), and
+    /// the client secret must be an ES256 JWT signed by this key.
+    apple: Option<AppleClient>,
+    /// Refresh tokens issued (Apple mode), and those revoked since.
+    refresh_tokens: Vec<String>,
+    revoked: Vec<String>,
+    /// Multi-tenant, as Entra ID: discovery names `{base_url}/{tenantid}/v2.0`, and ID tokens
+    /// carry this `tid` and `iss` `{base_url}/<tid>/v2.0`.
+    tenant: Option<String>,
 }
 
 impl Default for State {
@@ -183,6 +255,11 @@ impl Default for State {
             header_override: None,
             claims_rewrite: None,
             token_type: "Bearer".into(),
+            extra_claims: serde_json::Map::new(),
+            apple: None,
+            refresh_tokens: Vec::new(),
+            revoked: Vec::new(),
+            tenant: None,
         }
     }
 }
@@ -218,9 +295,38 @@ pub async fn start(cfg: OidcConfig) -> FakeOidc {
 }
 
 impl FakeOidc {
-    /// `{base_url}/idp`
+    /// `{base_url}/idp` (or the configured `issuer_path`)
     pub fn issuer(&self) -> String {
-        format!("{}/idp", self.base_url)
+        let cfg = self.config();
+        match &cfg.issuer_host {
+            Some(host) => format!("http://{host}:{}{}", self.addr.port(), cfg.issuer_path),
+            None => format!("{}{}", self.base_url, cfg.issuer_path),
+        }
+    }
+
+    /// Every ID token from now on also carries these claims (a JSON object).
+    pub fn set_extra_claims(&self, claims: Value) {
+        self.state().extra_claims = claims.as_object().cloned().unwrap_or_default();
+    }
+
+    /// Answers as Sign in with Apple does: requires `response_mode=form_post` and answers
+    /// the authorization with a page that posts `code`, `state` and, when given, the `user`
+    /// JSON to the `redirect_uri`; takes only client secrets that are ES256 JWTs signed by
+    /// `apple.public_key` (uncompressed P-256 point) for `apple.team_id` and `apple.key_id`.
+    pub fn set_apple(&self, apple: Option<AppleClient>) {
+        self.state().apple = apple;
+    }
+
+    /// The refresh tokens revoked at `/auth/revoke`, oldest first.
+    pub fn revoked_tokens(&self) -> Vec<String> {
+        self.state().revoked.clone()
+    }
+
+    /// Answers as a multi-tenant issuer (Entra ID's `common`) whose user is in `tenant`:
+    /// discovery names the template `{base_url}/{tenantid}/v2.0`, ID tokens carry
+    /// `tid` = `tenant` and `iss` = `{base_url}/<tenant>/v2.0`.
+    pub fn set_tenant(&self, tenant: Option<&str>) {
+        self.state().tenant = tenant.map(str::to_owned);
     }
 
     pub fn set_signing_alg(&self, alg: SigningAlg) {
@@ -359,12 +465,13 @@ impl Provider for OidcConfig {
     const AUTHORIZE: Endpoint = Endpoint::Authorize;
 
     fn route(&self, path: &str) -> Option<Endpoint> {
-        Some(match path.strip_prefix("/idp") {
+        Some(match path.strip_prefix(self.issuer_path.as_str()) {
             Some("/.well-known/openid-configuration") => Endpoint::Discovery,
             Some("/jwks") => Endpoint::Jwks,
             Some("/authorize") => Endpoint::Authorize,
             Some("/token") => Endpoint::Token,
             Some("/userinfo") => Endpoint::Userinfo,
+            Some("/auth/revoke") => Endpoint::Revoke,
             _ if path == "/evil/jwks" => Endpoint::EvilJwks,
             _ => return None,
         })
@@ -392,6 +499,9 @@ impl Provider for OidcConfig {
                 token(fake, parts, body)
             }
             (Endpoint::Userinfo, &Method::GET) => userinfo(fake, parts),
+            (Endpoint::Revoke, &Method::POST) if server::is_form(&parts.headers) => {
+                revoke(fake, body)
+            }
             (_, method) => Err(oauth(
                 405,
                 "invalid_request",
@@ -404,6 +514,12 @@ impl Provider for OidcConfig {
 fn discovery(fake: &FakeOidc) -> Response<FakeBody> {
     let state = fake.state();
     let issuer = fake.issuer();
+    let template = format!("{}/{{tenantid}}/v2.0", fake.base_url);
+    let named = match (&state.discovery_issuer, &state.tenant) {
+        (Some(issuer), _) => issuer.clone(),
+        (None, Some(_)) => template,
+        (None, None) => issuer.clone(),
+    };
     let auth_method = match fake.config().client_auth {
         TokenAuth::Basic => "client_secret_basic",
         TokenAuth::Post => "client_secret_post",
@@ -411,7 +527,7 @@ fn discovery(fake: &FakeOidc) -> Response<FakeBody> {
     server::json(
         200,
         &json!({
-            "issuer": state.discovery_issuer.as_deref().unwrap_or(&issuer),
+            "issuer": named,
             "authorization_endpoint": format!("{issuer}/authorize"),
             "token_endpoint": format!("{issuer}/token"),
             "userinfo_endpoint": format!("{issuer}/userinfo"),
@@ -462,20 +578,55 @@ fn authorize(fake: &FakeOidc, parts: &Parts) -> Result<Response<FakeBody>, Rejec
         CallbackIss::Wrong => Some(("iss", "https://attacker.example/idp")),
     };
     let grant = harness::Grant { nonce, ..grant };
-    let refusal = [("error", "access_denied")];
-    let location = fake.consent(grant, &refusal, iss.as_slice());
-    Ok(server::redirect(&location))
+    let apple = fake.state().apple.clone();
+    let Some(apple) = apple else {
+        let refusal = [("error", "access_denied")];
+        let location = fake.consent(grant, &refusal, iss.as_slice());
+        return Ok(server::redirect(&location));
+    };
+    if get("response_mode") != Some("form_post") {
+        return Err(Reject::page(
+            "response_mode must be form_post when name or email is asked",
+        ));
+    }
+    let redirect_uri = grant.redirect_uri.clone();
+    let user: Vec<(&str, &str)> = apple.user.iter().map(|u| ("user", u.as_str())).collect();
+    let refusal = [("error", "user_cancelled_authorize")];
+    let location = fake.consent(grant, &refusal, &user);
+    let fields = server::query_pairs(&location.parse().expect("callback URL"));
+    let inputs: String = fields
+        .iter()
+        .map(|(name, value)| {
+            let value = value
+                .replace('&', "&amp;")
+                .replace('"', "&quot;")
+                .replace('<', "&lt;");
+            format!(r#"<input type="hidden" name="{name}" value="{value}">"#)
+        })
+        .collect();
+    let page = format!(
+        r#"<!DOCTYPE html><html><body><form method="post" action="{redirect_uri}">{inputs}</form><script>document.forms[0].submit();</script></body></html>"#
+    );
+    Ok(server::html(200, &page))
 }
 
 fn token(fake: &FakeOidc, parts: &Parts, body: &[u8]) -> Result<Response<FakeBody>, Reject> {
     let cfg = fake.config();
     let form = server::form_pairs(body);
+    let apple = fake.state().apple.clone();
+    let mut client_secret = cfg.client_secret.clone();
+    if let Some(apple) = apple {
+        let sent = server::param(&form, "client_secret").unwrap_or("");
+        check_apple_secret(&apple, &cfg.client_id, sent)
+            .map_err(|why| oauth(400, "invalid_client", why))?;
+        client_secret = sent.to_owned();
+    }
     let exchanged = fake.exchange_code(
         parts,
         &form,
         cfg.client_auth,
         &cfg.client_id,
-        &cfg.client_secret,
+        &client_secret,
     );
     let grant = exchanged.map_err(|refusal| match refusal {
         TokenRefusal::Client(_, why) => oauth(401, "invalid_client", why),
@@ -500,6 +651,11 @@ fn token(fake: &FakeOidc, parts: &Parts, body: &[u8]) -> Result<Response<FakeBod
     drop(state);
     let mut answer =
         json!({"access_token": access_token, "token_type": token_type, "expires_in": 300});
+    if fake.state().apple.is_some() {
+        let refresh_token = server::random_token("r-", 16);
+        fake.state().refresh_tokens.push(refresh_token.clone());
+        answer["refresh_token"] = json!(refresh_token);
+    }
     if let Some(id_token) = id_token {
         answer["id_token"] = json!(id_token);
     }
@@ -514,12 +670,19 @@ fn id_token(fake: &FakeOidc, state: &State, nonce: &str) -> Option<String> {
         "iss": fake.issuer(), "sub": cfg.sub, "aud": cfg.client_id,
         "exp": now + 300, "iat": now, "auth_time": now, "nonce": nonce,
     });
+    if let Some(tenant) = &state.tenant {
+        claims["iss"] = json!(format!("{}/{tenant}/v2.0", fake.base_url));
+        claims["tid"] = json!(tenant);
+    }
     if state.profile_in_id_token {
         claims["name"] = json!(cfg.name);
         claims["email"] = json!(cfg.email);
         if let Some(verified) = cfg.email_verified {
             claims["email_verified"] = json!(verified);
         }
+    }
+    for (name, value) in &state.extra_claims {
+        claims[name] = value.clone();
     }
     let (rsa_kid, rsa) = (&state.rsa.0, &state.rsa.1);
     let (ec_kid, ec) = (&state.ec.0, &state.ec.1);
@@ -650,6 +813,28 @@ fn id_token(fake: &FakeOidc, state: &State, nonce: &str) -> Option<String> {
         }
     };
     Some(token)
+}
+
+/// Apple's `/auth/revoke`: the client authenticated as at the token endpoint; 200 whether or
+/// not the token is known.
+fn revoke(fake: &FakeOidc, body: &[u8]) -> Result<Response<FakeBody>, Reject> {
+    let form = server::form_pairs(body);
+    let cfg = fake.config();
+    let apple = fake.state().apple.clone();
+    let apple = apple.ok_or_else(|| oauth(404, "not_found", "no revocation here"))?;
+    if server::param(&form, "client_id") != Some(cfg.client_id.as_str()) {
+        return Err(oauth(400, "invalid_client", "unknown client_id"));
+    }
+    let secret = server::param(&form, "client_secret").unwrap_or("");
+    check_apple_secret(&apple, &cfg.client_id, secret)
+        .map_err(|why| oauth(400, "invalid_client", why))?;
+    let token = server::param(&form, "token").unwrap_or("").to_owned();
+    let mut state = fake.state();
+    if let Some(at) = state.refresh_tokens.iter().position(|t| *t == token) {
+        state.refresh_tokens.remove(at);
+        state.revoked.push(token);
+    }
+    Ok(server::response(200, "text/plain", ""))
 }
 
 fn userinfo(fake: &FakeOidc, parts: &Parts) -> Result<Response<FakeBody>, Reject> {

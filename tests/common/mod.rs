@@ -9,11 +9,14 @@
 pub mod app;
 pub mod browser;
 pub mod captured_logs;
+pub mod chromium;
 pub mod clock;
+pub mod fake_discord;
 pub mod fake_facebook;
 pub mod fake_github;
 pub mod fake_oidc;
 pub mod fake_twitter;
+pub mod fake_x;
 pub mod fault;
 pub mod forge;
 pub mod harness;

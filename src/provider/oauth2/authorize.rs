@@ -106,7 +106,8 @@ pub(crate) fn callback_key(params: &CallbackParams) -> Result<CallbackKey<'_>, A
     if let Some(error) = params.get("error") {
         return Ok(CallbackKey::Refused {
             key: state,
-            by_user: error == "access_denied",
+            // Apple's cancel button answers `user_cancelled_authorize`.
+            by_user: matches!(error, "access_denied" | "user_cancelled_authorize"),
         });
     }
     state

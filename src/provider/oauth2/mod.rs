@@ -65,6 +65,7 @@ use crate::provider::{
 
 mod authorize;
 mod client;
+pub(crate) mod signed_secret;
 mod token;
 
 pub(crate) use self::authorize::{callback_key, check_authorize_params, AuthorizeRequest};

@@ -183,8 +183,13 @@ impl CodeExchange<'_> {
 }
 
 /// Token-endpoint errors that say the client itself was refused: the app's client id or
-/// secret is wrong, not the user's login.
-const CLIENT_REFUSED: &[&str] = &["invalid_client", "incorrect_client_credentials"];
+/// secret is wrong (or, `unauthorized_client`, the app's registration does not allow this
+/// grant; X answers wrong credentials so), not the user's login.
+const CLIENT_REFUSED: &[&str] = &[
+    "invalid_client",
+    "incorrect_client_credentials",
+    "unauthorized_client",
+];
 
 fn read_answer(
     provider: &str,

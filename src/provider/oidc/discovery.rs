@@ -11,6 +11,7 @@ use serde::Deserialize;
 use tokio::sync::{Mutex, OnceCell};
 use url::Url;
 
+use super::tenant::TenantIssuer;
 use crate::error::AuthError;
 use crate::outbound::Outbound;
 use crate::provider::endpoint;
@@ -73,6 +74,7 @@ impl DiscoveryCache {
         outbound: &Outbound,
         url: &Url,
         issuer: &str,
+        tenant: Option<&TenantIssuer>,
     ) -> Result<&Metadata, AuthError> {
         if let Some(metadata) = self.cell.get() {
             return Ok(metadata);
@@ -84,7 +86,7 @@ impl DiscoveryCache {
         if let Some(last) = failure.as_ref().filter(|f| Instant::now() < f.retry_at) {
             return Err(last.error.clone());
         }
-        match fetch(outbound, url, issuer).await {
+        match fetch(outbound, url, issuer, tenant).await {
             Ok(metadata) => {
                 *failure = None;
                 Ok(self.cell.get_or_init(|| async { metadata }).await)
@@ -113,7 +115,12 @@ pub(super) fn discovery_url(issuer: &str) -> String {
     )
 }
 
-async fn fetch(outbound: &Outbound, url: &Url, issuer: &str) -> Result<Metadata, AuthError> {
+async fn fetch(
+    outbound: &Outbound,
+    url: &Url,
+    issuer: &str,
+    tenant: Option<&TenantIssuer>,
+) -> Result<Metadata, AuthError> {
     let reply = ProviderHttp { outbound }
         .get(url.clone(), "oidc_discovery")
         .send()
@@ -128,15 +135,22 @@ async fn fetch(outbound: &Outbound, url: &Url, issuer: &str) -> Result<Metadata,
         ));
     }
     let document: Document = reply.json()?;
-    let metadata = from_document(document, issuer)?;
+    let metadata = from_document(document, issuer, tenant)?;
     tracing::debug!("OpenID Connect discovery document fetched");
     Ok(metadata)
 }
 
 /// Checks a document against the configured issuer: its `issuer` must be the same string
-/// exactly, and every endpoint an `http`/`https` URL (`https` when the issuer is).
-fn from_document(document: Document, issuer: &str) -> Result<Metadata, AuthError> {
-    if document.issuer != issuer {
+/// exactly (or, for a multi-tenant issuer, its template), and every endpoint an
+/// `http`/`https` URL (`https` when the issuer is).
+fn from_document(
+    document: Document,
+    issuer: &str,
+    tenant: Option<&TenantIssuer>,
+) -> Result<Metadata, AuthError> {
+    let named = document.issuer == issuer
+        || tenant.is_some_and(|tenant| tenant.names_this_issuer(&document.issuer));
+    if !named {
         tracing::warn!("the discovery document names another issuer");
         return Err(AuthError::provider(
             "the provider's discovery document names another issuer",
@@ -196,13 +210,13 @@ mod tests {
     #[test]
     fn the_issuer_must_match_exactly() {
         let issuer = "https://idp.example";
-        assert!(from_document(document(issuer, issuer), issuer).is_ok());
+        assert!(from_document(document(issuer, issuer), issuer, None).is_ok());
         for other in [
             "https://idp.example/",
             "https://IDP.example",
             "https://evil.example",
         ] {
-            let error = from_document(document(other, issuer), issuer).unwrap_err();
+            let error = from_document(document(other, issuer), issuer, None).unwrap_err();
             assert_eq!(error.kind(), AuthErrorKind::ProviderError, "{other}");
         }
     }
@@ -210,10 +224,11 @@ mod tests {
     #[test]
     fn an_https_issuer_needs_https_endpoints() {
         let issuer = "https://idp.example";
-        let error = from_document(document(issuer, "http://idp.example"), issuer).unwrap_err();
+        let error =
+            from_document(document(issuer, "http://idp.example"), issuer, None).unwrap_err();
         assert_eq!(error.kind(), AuthErrorKind::ProviderError);
         let loopback = "http://127.0.0.1:8080";
-        assert!(from_document(document(loopback, loopback), loopback).is_ok());
+        assert!(from_document(document(loopback, loopback), loopback, None).is_ok());
     }
 
     #[test]

@@ -75,6 +75,26 @@ pub(crate) struct Claims {
     pub(crate) email: Option<String>,
     #[serde(default)]
     pub(crate) email_verified: Option<Verified>,
+    /// The tenant of a multi-tenant issuer (Microsoft Entra ID).
+    #[serde(default)]
+    pub(crate) tid: Option<String>,
+    /// Every other claim, for [`Oidc::profile_claim`](crate::Oidc::profile_claim).
+    #[serde(flatten)]
+    pub(crate) other: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Claims {
+    /// The claim `name`, as sent.
+    pub(crate) fn get(&self, name: &str) -> Option<serde_json::Value> {
+        let text = |value: &Option<String>| value.clone().map(serde_json::Value::from);
+        match name {
+            "sub" => Some(self.sub.clone().into()),
+            "name" => text(&self.name),
+            "preferred_username" => text(&self.preferred_username),
+            "tid" => text(&self.tid),
+            _ => self.other.get(name).cloned(),
+        }
+    }
 }
 
 /// `aud`: one audience or several.

@@ -4,9 +4,12 @@
 //! provider's published keys; the user from the ID token, and from the userinfo endpoint
 //! when the ID token does not say enough.
 
+use std::sync::Arc;
+
 mod discovery;
 pub(crate) mod id_token;
 mod jwks;
+pub(crate) mod tenant;
 
 use jsonwebtoken::Algorithm;
 use serde::Deserialize;
@@ -15,7 +18,9 @@ use url::Url;
 use self::discovery::{discovery_url, DiscoveryCache, Metadata};
 use self::id_token::{Claims, Expected, Verified};
 use self::jwks::JwksCache;
+use self::tenant::TenantIssuer;
 use crate::error::{AuthError, AuthErrorKind, ConfigError};
+use crate::oauth2::signed_secret::SignedSecret;
 use crate::oauth2::{
     callback_key, check_authorize_params, AccessToken, AuthorizeRequest, ClientAuth, CodeExchange,
     Credentials,
@@ -72,6 +77,21 @@ pub struct Oidc {
     /// Other spellings of the issuer that ID tokens may carry in `iss` (Google's
     /// `accounts.google.com`). Never used for discovery or RFC 9207.
     issuer_aliases: Vec<String>,
+    /// A multi-tenant issuer's template, checked against each token's own tenant.
+    pub(crate) tenant_issuer: Option<TenantIssuer>,
+    /// ID-token claims passed on in the profile, for the authorize hook.
+    profile_claims: Vec<String>,
+    /// False for a provider whose `email` is never verified, whatever it claims (Entra ID).
+    pub(crate) verified_emails: bool,
+    /// A client secret the layer signs (Apple's), in place of the configured one.
+    pub(crate) signed_secret: Option<Arc<SignedSecret>>,
+    /// The token answer's refresh token goes to the authorize hook (Apple's, for revocation).
+    pub(crate) pass_refresh_token: bool,
+    /// The provider posts its callback (`response_mode=form_post`).
+    pub(crate) form_post: bool,
+    /// The display name from the callback itself, when the ID token has none (Apple's
+    /// unsigned `user` parameter: used for the name only, never for identity).
+    pub(crate) callback_name: Option<fn(&CallbackParams) -> Option<String>>,
 }
 
 impl Oidc {
@@ -89,6 +109,13 @@ impl Oidc {
             algorithms: vec![Algorithm::RS256, Algorithm::ES256],
             userinfo: None,
             issuer_aliases: Vec::new(),
+            tenant_issuer: None,
+            profile_claims: Vec::new(),
+            verified_emails: true,
+            signed_secret: None,
+            pass_refresh_token: false,
+            form_post: false,
+            callback_name: None,
         }
     }
 
@@ -133,6 +160,20 @@ impl Oidc {
         self
     }
 
+    /// Passes the ID-token claim `name` on to the
+    /// [`authorize`](crate::SocialAuthLayerBuilder::authorize) hook, which reads it with
+    /// [`UserProfile::claim`](crate::UserProfile::claim) (e.g. `groups`, or a tenant or
+    /// workspace id to restrict who may sign in). Absent claims are simply not there.
+    ///
+    /// ```
+    /// let p = socialauth::Oidc::new("https://sso.example.com", "id", "secret").profile_claim("groups");
+    /// # let _ = p;
+    /// ```
+    pub fn profile_claim(mut self, name: impl Into<String>) -> Self {
+        self.profile_claims.push(name.into());
+        self
+    }
+
     /// The configured issuer URL.
     ///
     /// ```
@@ -141,6 +182,12 @@ impl Oidc {
     /// ```
     pub fn issuer(&self) -> &str {
         &self.issuer
+    }
+
+    /// The client authentication set with [`client_auth`](Self::client_auth).
+    #[cfg(test)]
+    pub(crate) fn configured_client_auth(&self) -> Option<ClientAuth> {
+        self.client_auth
     }
 
     /// Accepts `alias` as well as the issuer in ID tokens' `iss`.
@@ -162,6 +209,8 @@ code_flow_setters!(Oidc.config, name: "oidc", scope: "openid email profile",
 #[derive(Debug)]
 struct OidcFlow {
     oidc: Oidc,
+    /// The configured authorization parameters, and `response_mode` when it is not `query`.
+    authorize_params: Vec<(String, String)>,
     credentials: Credentials,
     discovery_url: Url,
     discovery: DiscoveryCache,
@@ -217,7 +266,12 @@ fn is_loopback(url: &url::Url) -> bool {
 impl OidcFlow {
     async fn metadata(&self, cx: &ProviderContext<'_>) -> Result<&Metadata, AuthError> {
         self.discovery
-            .get(cx.outbound, &self.discovery_url, &self.oidc.issuer)
+            .get(
+                cx.outbound,
+                &self.discovery_url,
+                &self.oidc.issuer,
+                self.oidc.tenant_issuer.as_ref(),
+            )
             .await
     }
 
@@ -287,7 +341,19 @@ impl OidcFlow {
             )
             .await?;
         let claims = id_token::verify_signature(token, &jwk, header.alg)?;
-        let mut issuers: Vec<&str> = vec![&self.oidc.issuer];
+        // A multi-tenant issuer has one issuer per tenant: the token's own, if allowed.
+        let tenant_issuer = match &self.oidc.tenant_issuer {
+            Some(tenant) => Some(
+                tenant
+                    .issuer_for(claims.tid.as_deref())
+                    .map_err(id_token::rejected)?,
+            ),
+            None => None,
+        };
+        let mut issuers: Vec<&str> = match &tenant_issuer {
+            Some(issuer) => vec![issuer],
+            None => vec![&self.oidc.issuer],
+        };
         issuers.extend(self.oidc.issuer_aliases.iter().map(String::as_str));
         let expected = Expected {
             issuers: &issuers,
@@ -354,10 +420,14 @@ impl LoginProvider for OidcFlow {
             client_id: &self.credentials.client_id,
             redirect_uri: cx.callback_url().as_str(),
             scope: &self.oidc.config.scope,
-            extra: &self.oidc.config.authorize_params,
+            extra: &self.authorize_params,
             with_nonce: true,
         }
         .start()
+    }
+
+    fn form_post(&self) -> bool {
+        self.oidc.form_post
     }
 
     fn callback_key<'q>(&self, params: &'q CallbackParams) -> Result<CallbackKey<'q>, AuthError> {
@@ -390,10 +460,21 @@ impl LoginProvider for OidcFlow {
             )
         })?;
         let code = params.require("code", "the callback has no code")?;
+        let signed;
+        let credentials = match &self.oidc.signed_secret {
+            Some(signer) => {
+                signed = Credentials {
+                    client_id: self.credentials.client_id.clone(),
+                    client_secret: signer.at(cx.now())?,
+                };
+                &signed
+            }
+            None => &self.credentials,
+        };
         let token = CodeExchange {
             provider: cx.provider_name(),
             token_url: &metadata.token_endpoint,
-            credentials: &self.credentials,
+            credentials,
             auth: self.client_auth(metadata),
             redirect_uri: cx.callback_url().as_str(),
             code,
@@ -409,6 +490,9 @@ impl LoginProvider for OidcFlow {
             AuthError::provider("the provider sent no ID token")
         })?;
         let claims = self.verify_id_token(cx, metadata, id_token, nonce).await?;
+        let passed_on: Vec<(String, serde_json::Value)> = (self.oidc.profile_claims.iter())
+            .filter_map(|name| Some((name.clone(), claims.get(name)?)))
+            .collect();
         let from_token = describe(
             claims.name,
             claims.preferred_username,
@@ -432,7 +516,18 @@ impl LoginProvider for OidcFlow {
             ),
             None => (from_token.name, from_token.email),
         };
-        Ok(Profile::new(claims.sub).name(name).verified_email(email))
+        let email = email.filter(|_| self.oidc.verified_emails);
+        let name = name.or_else(|| self.oidc.callback_name.and_then(|read| read(params)));
+        let refresh_token = token
+            .refresh_token()
+            .filter(|_| self.oidc.pass_refresh_token);
+        let profile = Profile::new(claims.sub)
+            .name(name)
+            .verified_email(email)
+            .refresh_token(refresh_token);
+        Ok(passed_on
+            .into_iter()
+            .fold(profile, |profile, (name, value)| profile.claim(name, value)))
     }
 }
 
@@ -477,7 +572,12 @@ impl Oidc {
             self.config.client_id.clone(),
             self.config.client_secret.clone(),
         )?;
+        let mut authorize_params = self.config.authorize_params.clone();
+        if self.form_post {
+            authorize_params.push(("response_mode".to_owned(), "form_post".to_owned()));
+        }
         Ok(OidcFlow {
+            authorize_params,
             discovery_url: endpoint("oidc issuer", &discovery_url(&self.issuer))?,
             credentials,
             oidc: self,

@@ -2,7 +2,7 @@
 
 use jsonwebtoken::Algorithm;
 
-use crate::provider::{Oidc, Provider};
+use crate::provider::Oidc;
 
 /// Google's issuer.
 const ISSUER: &str = "https://accounts.google.com";
@@ -27,7 +27,7 @@ const ISSUER: &str = "https://accounts.google.com";
 /// ```
 #[derive(Debug, Clone)]
 pub struct Google {
-    oidc: Oidc,
+    pub(super) oidc: Oidc,
 }
 
 impl Google {
@@ -56,21 +56,10 @@ impl Google {
 code_flow_setters!(Google.oidc.config, name: "google", scope: "openid email profile",
     "Must hold `openid`.");
 
-impl From<Google> for Oidc {
-    fn from(google: Google) -> Self {
-        google.oidc
-    }
-}
-
-impl From<Google> for Provider {
-    fn from(google: Google) -> Self {
-        Provider::from(google.oidc)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::provider::Provider;
 
     #[test]
     fn google_is_an_oidc_provider_for_its_issuer() {

@@ -1,0 +1,177 @@
+//! Callbacks a provider posts (OpenID Connect's `response_mode=form_post`): the size-capped
+//! form body, and the page that carries a cross-site `POST` over to a same-site one.
+//!
+//! Browsers do not send `SameSite=Lax` cookies on a cross-site `POST`, so the provider's
+//! `POST` arrives without the flow cookie. Rather than weaken the cookie to `SameSite=None`,
+//! the layer answers that `POST` with a small page of its own origin that posts the same
+//! fields to the same route: a same-site `POST`, on which the cookie is sent. The page is
+//! inert apart from its one script (pinned by hash in its Content-Security-Policy), may post
+//! only to its own origin, and is never cached.
+
+use std::future::poll_fn;
+use std::pin::pin;
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use bytes::{Bytes, BytesMut};
+use http::header::{CACHE_CONTROL, CONTENT_TYPE, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS};
+use http::{HeaderMap, HeaderValue, Response, StatusCode};
+use http_body::Body;
+use sha2::{Digest, Sha256};
+
+use crate::error::AuthError;
+
+/// The largest form body read (Apple's, with an ID token and the `user` JSON, is ~3 KiB).
+pub(crate) const MAX_FORM_BYTES: usize = 16 * 1024;
+
+/// The field the carried-over `POST` adds, so it is carried over once only.
+pub(crate) const CARRIED: &str = "socialauth_carried";
+
+/// The page's only script.
+const SUBMIT: &str = "document.forms[0].submit();";
+
+/// Reads a form-urlencoded body of at most [`MAX_FORM_BYTES`].
+pub(crate) async fn read_form<B>(headers: &HeaderMap, body: B) -> Result<String, AuthError>
+where
+    B: Body,
+{
+    let is_form = headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| {
+            v.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        });
+    if !is_form {
+        return Err(AuthError::invalid_request(
+            "a posted callback must be application/x-www-form-urlencoded",
+        ));
+    }
+    let too_large = || AuthError::invalid_request("the posted callback is too large");
+    if body
+        .size_hint()
+        .lower()
+        .try_into()
+        .map_or(true, |len: usize| len > MAX_FORM_BYTES)
+    {
+        return Err(too_large());
+    }
+    let mut body = pin!(body);
+    let mut read = BytesMut::new();
+    while let Some(frame) = poll_fn(|cx| body.as_mut().poll_frame(cx)).await {
+        let frame =
+            frame.map_err(|_| AuthError::invalid_request("the posted callback broke off"))?;
+        if let Ok(data) = frame.into_data() {
+            if read.len() + bytes::Buf::remaining(&data) > MAX_FORM_BYTES {
+                return Err(too_large());
+            }
+            let mut data = data;
+            while bytes::Buf::has_remaining(&data) {
+                let chunk = bytes::Buf::chunk(&data);
+                read.extend_from_slice(chunk);
+                let len = chunk.len();
+                bytes::Buf::advance(&mut data, len);
+            }
+        }
+    }
+    String::from_utf8(read.to_vec())
+        .map_err(|_| AuthError::invalid_request("the posted callback is not UTF-8"))
+}
+
+/// The page that posts `fields` (and [`CARRIED`]) to `action`, a path of this origin.
+pub(crate) fn carry_over(action: &str, fields: &[(String, String)]) -> Response<Bytes> {
+    let mut inputs = String::new();
+    for (name, value) in fields {
+        inputs.push_str(&format!(
+            r#"<input type="hidden" name="{}" value="{}">"#,
+            escape(name),
+            escape(value)
+        ));
+    }
+    inputs.push_str(&format!(
+        r#"<input type="hidden" name="{CARRIED}" value="1">"#
+    ));
+    let page = format!(
+        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Signing in</title></head>\
+         <body><form method=\"post\" action=\"{}\">{inputs}\
+         <noscript><button type=\"submit\">Continue</button></noscript></form>\
+         <script>{SUBMIT}</script></body></html>",
+        escape(action)
+    );
+    let hash = STANDARD.encode(Sha256::digest(SUBMIT.as_bytes()));
+    let csp = format!(
+        "default-src 'none'; script-src 'sha256-{hash}'; form-action 'self'; \
+         base-uri 'none'; frame-ancestors 'none'"
+    );
+    let mut response = Response::new(Bytes::from(page));
+    *response.status_mut() = StatusCode::OK;
+    let headers = response.headers_mut();
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    if let Ok(csp) = HeaderValue::from_str(&csp) {
+        headers.insert("content-security-policy", csp);
+    }
+    response
+}
+
+/// Text safe inside an HTML attribute value in double quotes.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_page_escapes_fields_and_pins_its_script() {
+        let fields = vec![
+            ("state".to_owned(), "abc".to_owned()),
+            (
+                "user".to_owned(),
+                r#""><script>alert(1)</script>"#.to_owned(),
+            ),
+        ];
+        let page = carry_over("/auth/apple", &fields);
+        let body = std::str::from_utf8(page.body()).unwrap();
+        assert!(!body.contains("<script>alert"), "{body}");
+        assert!(body.contains("&quot;&gt;&lt;script&gt;"), "{body}");
+        assert!(body.contains(r#"name="socialauth_carried""#));
+        let csp = page.headers()["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("form-action 'self'"), "{csp}");
+        assert_eq!(page.headers()[CACHE_CONTROL], "no-store");
+    }
+
+    #[tokio::test]
+    async fn form_bodies_are_capped_and_typed() {
+        let mut form = HeaderMap::new();
+        form.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("application/x-www-form-urlencoded"),
+        );
+        let ok = read_form(&form, String::from("code=1&state=2")).await;
+        assert_eq!(ok.unwrap(), "code=1&state=2");
+        let big = "a".repeat(MAX_FORM_BYTES + 1);
+        assert!(read_form(&form, big).await.is_err());
+        assert!(read_form(&HeaderMap::new(), String::from("code=1"))
+            .await
+            .is_err());
+    }
+}

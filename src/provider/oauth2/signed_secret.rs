@@ -1,0 +1,214 @@
+//! A client secret the layer signs itself: an ES256 JWT naming the client, re-signed before
+//! it expires (Sign in with Apple's `client_secret`).
+
+use std::fmt;
+use std::sync::Mutex;
+
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde::Serialize;
+
+use crate::error::{AuthError, ConfigError};
+use crate::secret::Secret;
+
+/// How long one signed secret is valid (the provider may allow more: Apple six months).
+const LIFETIME_SECS: u64 = 24 * 3600;
+/// A secret with less than this left is signed anew.
+const RENEW_BEFORE_SECS: u64 = 3600;
+
+/// Who the secret JWT names, and who it is for.
+#[derive(Debug, Clone)]
+pub(crate) struct SecretClaims {
+    /// `kid`: the signing key's id at the provider.
+    pub(crate) key_id: String,
+    /// `iss`: the account that owns the key (Apple's team id).
+    pub(crate) issuer: String,
+    /// `sub`: the client id.
+    pub(crate) subject: String,
+    /// `aud`: the provider.
+    pub(crate) audience: String,
+}
+
+/// An ES256 client-secret JWT, signed on first use and again shortly before it expires.
+pub(crate) struct SignedSecret {
+    key: EncodingKey,
+    claims: SecretClaims,
+    /// The current secret and its `exp`.
+    current: Mutex<Option<(Secret, u64)>>,
+}
+
+#[derive(Serialize)]
+struct Claims<'a> {
+    iss: &'a str,
+    sub: &'a str,
+    aud: &'a str,
+    iat: u64,
+    exp: u64,
+}
+
+impl SignedSecret {
+    /// A signer with the PKCS#8 PEM P-256 key (Apple's `.p8` file). A key that is not one,
+    /// or cannot sign ES256, is a [`ConfigError`].
+    pub(crate) fn new(
+        setting: &'static str,
+        private_key_pem: &str,
+        claims: SecretClaims,
+    ) -> Result<Self, ConfigError> {
+        let invalid = ConfigError::InvalidSetting {
+            setting,
+            reason: "must be the PEM text of a P-256 private key (a .p8 file)",
+        };
+        let der = pkcs8_der(private_key_pem).ok_or(invalid)?;
+        let signer = Self {
+            key: EncodingKey::from_ec_der(&der),
+            claims,
+            current: Mutex::new(None),
+        };
+        // A PEM of another curve parses; only signing tells.
+        signer.sign(0).map_err(|_| ConfigError::InvalidSetting {
+            setting,
+            reason: "must be the PEM text of a P-256 private key (a .p8 file)",
+        })?;
+        Ok(signer)
+    }
+
+    /// The secret to send at `now`: the kept one, or a new one when it expires within the
+    /// hour.
+    pub(crate) fn at(&self, now: u64) -> Result<Secret, AuthError> {
+        let mut current = self.current.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((secret, exp)) = current.as_ref() {
+            if now.saturating_add(RENEW_BEFORE_SECS) < *exp {
+                return Ok(secret.clone());
+            }
+        }
+        let secret = self.sign(now).map_err(|_| {
+            tracing::error!("could not sign the client secret JWT");
+            AuthError::internal("could not sign the client secret")
+        })?;
+        *current = Some((secret.clone(), now + LIFETIME_SECS));
+        Ok(secret)
+    }
+
+    fn sign(&self, now: u64) -> Result<Secret, jsonwebtoken::errors::Error> {
+        let mut header = Header::new(Algorithm::ES256);
+        header.kid = Some(self.claims.key_id.clone());
+        let claims = Claims {
+            iss: &self.claims.issuer,
+            sub: &self.claims.subject,
+            aud: &self.claims.audience,
+            iat: now,
+            exp: now + LIFETIME_SECS,
+        };
+        jsonwebtoken::encode(&header, &claims, &self.key).map(Secret::new)
+    }
+}
+
+/// The DER bytes of a PEM `PRIVATE KEY` block (PKCS#8, RFC 7468).
+fn pkcs8_der(pem: &str) -> Option<Vec<u8>> {
+    use base64::Engine as _;
+    let body = pem
+        .trim()
+        .strip_prefix("-----BEGIN PRIVATE KEY-----")?
+        .strip_suffix("-----END PRIVATE KEY-----")?;
+    let text: String = body.split_whitespace().collect();
+    base64::engine::general_purpose::STANDARD.decode(text).ok()
+}
+
+impl fmt::Debug for SignedSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SignedSecret")
+            .field("claims", &self.claims)
+            .field("key", &"[redacted]")
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine as _;
+
+    /// A P-256 key in PKCS#8 PEM, as Apple's `.p8` files are; made for these tests only.
+    pub(crate) fn test_p8() -> String {
+        use aws_lc_rs::signature::{EcdsaKeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
+        let key = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING).unwrap();
+        let der = key.to_pkcs8v1().unwrap();
+        let b64 = base64::engine::general_purpose::STANDARD.encode(der.as_ref());
+        let lines: Vec<&str> = b64
+            .as_bytes()
+            .chunks(64)
+            .map(|c| std::str::from_utf8(c).unwrap())
+            .collect();
+        format!(
+            "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
+            lines.join("\n")
+        )
+    }
+
+    fn claims() -> SecretClaims {
+        SecretClaims {
+            key_id: "ABC123DEFG".into(),
+            issuer: "TEAM123456".into(),
+            subject: "com.example.web".into(),
+            audience: "https://appleid.apple.com".into(),
+        }
+    }
+
+    fn decoded(secret: &Secret) -> (serde_json::Value, serde_json::Value) {
+        let mut parts = secret.expose().split('.');
+        let mut part = || {
+            let bytes = URL_SAFE_NO_PAD.decode(parts.next().unwrap()).unwrap();
+            serde_json::from_slice(&bytes).unwrap()
+        };
+        (part(), part())
+    }
+
+    #[test]
+    fn the_secret_is_an_es256_jwt_naming_team_client_and_audience() {
+        let signer = SignedSecret::new("k", &test_p8(), claims()).unwrap();
+        let (header, claims) = decoded(&signer.at(1_000_000).unwrap());
+        assert_eq!(header["alg"], "ES256");
+        assert_eq!(header["kid"], "ABC123DEFG");
+        assert_eq!(claims["iss"], "TEAM123456");
+        assert_eq!(claims["sub"], "com.example.web");
+        assert_eq!(claims["aud"], "https://appleid.apple.com");
+        assert_eq!(claims["iat"], 1_000_000);
+        assert_eq!(claims["exp"], 1_000_000 + LIFETIME_SECS);
+    }
+
+    #[test]
+    fn the_secret_is_kept_then_signed_anew_before_it_expires() {
+        let signer = SignedSecret::new("k", &test_p8(), claims()).unwrap();
+        let first = signer.at(1_000_000).unwrap();
+        let later = signer
+            .at(1_000_000 + LIFETIME_SECS - RENEW_BEFORE_SECS - 1)
+            .unwrap();
+        assert_eq!(first.expose(), later.expose());
+        let renewed = signer
+            .at(1_000_000 + LIFETIME_SECS - RENEW_BEFORE_SECS)
+            .unwrap();
+        assert_ne!(first.expose(), renewed.expose());
+        assert_eq!(
+            decoded(&renewed).1["iat"],
+            1_000_000 + LIFETIME_SECS - RENEW_BEFORE_SECS
+        );
+    }
+
+    #[test]
+    fn a_malformed_key_is_a_config_error_and_debug_hides_the_key() {
+        for pem in [
+            "",
+            "not a key",
+            "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+        ] {
+            assert!(
+                SignedSecret::new("apple private_key", pem, claims()).is_err(),
+                "{pem}"
+            );
+        }
+        let pem = test_p8();
+        let debug = format!("{:?}", SignedSecret::new("k", &pem, claims()).unwrap());
+        let body = pem.lines().nth(1).unwrap();
+        assert!(!debug.contains(body), "{debug}");
+    }
+}
