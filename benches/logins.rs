@@ -94,7 +94,7 @@ async fn login(app: &mut Conn, fake: &mut Conn) -> Result<(), &'static str> {
         return Err("start: status");
     }
     let flow = start
-        .set_cookie("__Secure-socialauth-flow-facebook-")
+        .set_cookie("__Host-socialauth-flow-facebook-")
         .ok_or("start: no flow cookie")?;
     let flow = HeaderValue::from_str(flow).map_err(|_| "start: cookie")?;
     let dialog = path_of(start.location().ok_or("start: no location")?).ok_or("start: url")?;

@@ -5,29 +5,35 @@
 //! ten minutes), forgotten when they expire or, under a flood, oldest first.
 
 use std::collections::{HashSet, VecDeque};
+use std::hash::{BuildHasher, RandomState};
 use std::sync::Mutex;
 
 /// How many attempts are remembered at most.
 const CAPACITY: usize = 100_000;
 
 /// The attempts taken to the provider, with the Unix time until which each is remembered.
+///
+/// An attempt is kept as a 64-bit keyed hash of its key (this process's random SipHash
+/// keys), some 40 bytes an entry: at most a few MiB when full.
 #[derive(Debug, Default)]
 pub(crate) struct ConsumedFlows {
+    hasher: RandomState,
     inner: Mutex<Entries>,
 }
 
 #[derive(Debug, Default)]
 struct Entries {
-    keys: HashSet<String>,
+    keys: HashSet<u64>,
     /// In the order they were consumed, which is also their order of expiry (every flow
     /// has the same lifetime).
-    order: VecDeque<(u64, String)>,
+    order: VecDeque<(u64, u64)>,
 }
 
 impl ConsumedFlows {
     /// Marks the attempt `key` (valid until `expires_at`) as taken to the provider; `false`
     /// when it already was.
     pub(crate) fn consume(&self, key: &str, expires_at: u64, now: u64) -> bool {
+        let key = self.hasher.hash_one(key);
         let mut entries = match self.inner.lock() {
             Ok(entries) => entries,
             Err(poisoned) => poisoned.into_inner(),
@@ -40,10 +46,10 @@ impl ConsumedFlows {
                 entries.keys.remove(&old);
             }
         }
-        if !entries.keys.insert(key.to_owned()) {
+        if !entries.keys.insert(key) {
             return false;
         }
-        entries.order.push_back((expires_at, key.to_owned()));
+        entries.order.push_back((expires_at, key));
         true
     }
 }

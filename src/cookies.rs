@@ -32,7 +32,7 @@ pub(crate) fn find<'a>(headers: &'a HeaderMap, name: &str) -> Found<'a> {
         let bytes = header.as_bytes();
         let bytes = bytes.get(..budget.min(bytes.len())).unwrap_or_default();
         budget -= bytes.len();
-        for pair in bytes.split(|&b| b == b';') {
+        for pair in pairs(bytes) {
             let Some(value) = value_of(pair, name.as_bytes()) else {
                 continue;
             };
@@ -48,15 +48,33 @@ pub(crate) fn find<'a>(headers: &'a HeaderMap, name: &str) -> Found<'a> {
     found
 }
 
+/// The `;`-separated pairs of a `Cookie` header, each `;` found with `memchr` (SIMD: this
+/// runs on every request, over a header of some hundreds of bytes).
+fn pairs(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut rest = Some(bytes);
+    std::iter::from_fn(move || {
+        let current = rest?;
+        match memchr::memchr(b';', current) {
+            Some(at) => {
+                rest = current.get(at + 1..);
+                current.get(..at)
+            }
+            None => {
+                rest = None;
+                Some(current)
+            }
+        }
+    })
+}
+
 /// The value of a `name=value` pair when its name is `name` and its value (without optional
 /// quotes) is visible ASCII.
 fn value_of<'a>(pair: &'a [u8], name: &[u8]) -> Option<&'a str> {
-    let eq = pair.iter().position(|&b| b == b'=')?;
-    let (key, value) = pair.split_at(eq);
-    if key.trim_ascii() != name {
+    let eq = memchr::memchr(b'=', pair)?;
+    if pair.get(..eq)?.trim_ascii() != name {
         return None;
     }
-    let value = value.get(1..)?.trim_ascii();
+    let value = pair.get(eq + 1..)?.trim_ascii();
     let value = value
         .strip_prefix(b"\"")
         .and_then(|v| v.strip_suffix(b"\""))
