@@ -20,6 +20,7 @@ use http_body::Body;
 use sha2::{Digest, Sha256};
 
 use crate::error::AuthError;
+use crate::html::escape;
 
 /// The largest form body read (Apple's, with an ID token and the `user` JSON, is ~3 KiB).
 pub(crate) const MAX_FORM_BYTES: usize = 16 * 1024;
@@ -118,22 +119,6 @@ pub(crate) fn carry_over(action: &str, fields: &[(String, String)]) -> Response<
         headers.insert("content-security-policy", csp);
     }
     response
-}
-
-/// Text safe inside an HTML attribute value in double quotes.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 #[cfg(test)]

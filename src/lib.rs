@@ -88,6 +88,7 @@ mod future;
 pub mod fuzzing;
 mod guard;
 mod hook;
+mod html;
 mod identity;
 mod keys;
 mod layer;

@@ -1,6 +1,8 @@
 //! The dev provider's HTML: the sign-in page and the error page. Everything echoed is
 //! escaped.
 
+use crate::html::escape;
+
 /// What the sign-in page shows.
 #[derive(Debug)]
 pub(super) struct SignInPage<'a> {
@@ -68,22 +70,6 @@ pub(super) fn error(message: &str) -> String {
         escape(message)
     );
     layout("Dev provider: bad request", &body)
-}
-
-/// Escapes text for HTML element content and double-quoted attribute values.
-pub(super) fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 #[cfg(test)]
