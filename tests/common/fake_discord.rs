@@ -60,15 +60,6 @@ pub async fn start(cfg: DiscordConfig) -> FakeDiscord {
     harness::start(cfg).await
 }
 
-fn oauth(status: u16, code: &str, description: impl Into<String>) -> Reject {
-    let description = description.into();
-    let body = json!({"error": code, "error_description": description});
-    Reject::new(
-        format!("{code}: {description}"),
-        server::json(status, &body),
-    )
-}
-
 impl Provider for DiscordConfig {
     type Endpoint = Endpoint;
     type State = State;
@@ -105,7 +96,7 @@ impl Provider for DiscordConfig {
                 token(fake, parts, body)
             }
             (Endpoint::Me, &Method::GET) => me(fake, parts),
-            (_, method) => Err(oauth(
+            (_, method) => Err(harness::oauth_error(
                 405,
                 "invalid_request",
                 format!("{method} not allowed"),
@@ -125,10 +116,12 @@ fn token(fake: &FakeDiscord, parts: &Parts, body: &[u8]) -> Result<Response<Fake
         &cfg.client_secret,
     );
     let grant = exchanged.map_err(|refusal| match refusal {
-        TokenRefusal::Client(_, why) => oauth(401, "invalid_client", why),
-        TokenRefusal::GrantType => oauth(400, "unsupported_grant_type", "bad grant_type"),
+        TokenRefusal::Client(_, why) => harness::oauth_error(401, "invalid_client", why),
+        TokenRefusal::GrantType => {
+            harness::oauth_error(400, "unsupported_grant_type", "bad grant_type")
+        }
         TokenRefusal::Code(_) | TokenRefusal::Pkce => {
-            oauth(400, "invalid_grant", "Invalid \"code\" in request.")
+            harness::oauth_error(400, "invalid_grant", "Invalid \"code\" in request.")
         }
     })?;
     let access_token = server::random_token("dc-", 16);

@@ -449,16 +449,6 @@ fn jws(header: &Value, claims: &Value, sign: impl FnOnce(&[u8]) -> Vec<u8>) -> S
     format!("{signed}.{}", b64(signature))
 }
 
-/// An OAuth 2.0 error answer: status, `error` code and description.
-fn oauth(status: u16, code: &str, description: impl Into<String>) -> Reject {
-    let description = description.into();
-    let body = json!({"error": code, "error_description": description});
-    Reject::new(
-        format!("{code}: {description}"),
-        server::json(status, &body),
-    )
-}
-
 impl Provider for OidcConfig {
     type Endpoint = Endpoint;
     type State = State;
@@ -502,7 +492,7 @@ impl Provider for OidcConfig {
             (Endpoint::Revoke, &Method::POST) if server::is_form(&parts.headers) => {
                 revoke(fake, body)
             }
-            (_, method) => Err(oauth(
+            (_, method) => Err(harness::oauth_error(
                 405,
                 "invalid_request",
                 format!("{method} not allowed"),
@@ -618,7 +608,7 @@ fn token(fake: &FakeOidc, parts: &Parts, body: &[u8]) -> Result<Response<FakeBod
     if let Some(apple) = apple {
         let sent = server::param(&form, "client_secret").unwrap_or("");
         check_apple_secret(&apple, &cfg.client_id, sent)
-            .map_err(|why| oauth(400, "invalid_client", why))?;
+            .map_err(|why| harness::oauth_error(400, "invalid_client", why))?;
         client_secret = sent.to_owned();
     }
     let exchanged = fake.exchange_code(
@@ -629,17 +619,21 @@ fn token(fake: &FakeOidc, parts: &Parts, body: &[u8]) -> Result<Response<FakeBod
         &client_secret,
     );
     let grant = exchanged.map_err(|refusal| match refusal {
-        TokenRefusal::Client(_, why) => oauth(401, "invalid_client", why),
-        TokenRefusal::GrantType => oauth(400, "unsupported_grant_type", "bad grant_type"),
+        TokenRefusal::Client(_, why) => harness::oauth_error(401, "invalid_client", why),
+        TokenRefusal::GrantType => {
+            harness::oauth_error(400, "unsupported_grant_type", "bad grant_type")
+        }
         TokenRefusal::Code(refusal) => {
             let why = match refusal {
                 Refusal::UnknownCode => "unknown code",
                 Refusal::UsedCode => "code already used",
                 Refusal::RedirectUri(_) => "redirect_uri differs",
             };
-            oauth(400, "invalid_grant", why)
+            harness::oauth_error(400, "invalid_grant", why)
         }
-        TokenRefusal::Pkce => oauth(400, "invalid_grant", "PKCE verification failed"),
+        TokenRefusal::Pkce => {
+            harness::oauth_error(400, "invalid_grant", "PKCE verification failed")
+        }
     })?;
     let access_token = server::random_token("at-", 16);
     let mut state = fake.state();
@@ -821,13 +815,18 @@ fn revoke(fake: &FakeOidc, body: &[u8]) -> Result<Response<FakeBody>, Reject> {
     let form = server::form_pairs(body);
     let cfg = fake.config();
     let apple = fake.state().apple.clone();
-    let apple = apple.ok_or_else(|| oauth(404, "not_found", "no revocation here"))?;
+    let apple =
+        apple.ok_or_else(|| harness::oauth_error(404, "not_found", "no revocation here"))?;
     if server::param(&form, "client_id") != Some(cfg.client_id.as_str()) {
-        return Err(oauth(400, "invalid_client", "unknown client_id"));
+        return Err(harness::oauth_error(
+            400,
+            "invalid_client",
+            "unknown client_id",
+        ));
     }
     let secret = server::param(&form, "client_secret").unwrap_or("");
     check_apple_secret(&apple, &cfg.client_id, secret)
-        .map_err(|why| oauth(400, "invalid_client", why))?;
+        .map_err(|why| harness::oauth_error(400, "invalid_client", why))?;
     let token = server::param(&form, "token").unwrap_or("").to_owned();
     let mut state = fake.state();
     if let Some(at) = state.refresh_tokens.iter().position(|t| *t == token) {
@@ -840,12 +839,12 @@ fn revoke(fake: &FakeOidc, body: &[u8]) -> Result<Response<FakeBody>, Reject> {
 fn userinfo(fake: &FakeOidc, parts: &Parts) -> Result<Response<FakeBody>, Reject> {
     let cfg = fake.config();
     let token = harness::authorization_value(parts, "Bearer")
-        .ok_or_else(|| oauth(401, "invalid_token", "no bearer token"))?;
+        .ok_or_else(|| harness::oauth_error(401, "invalid_token", "no bearer token"))?;
     let state = fake.state();
     let sub = state
         .tokens
         .get(token)
-        .ok_or_else(|| oauth(401, "invalid_token", "unknown token"))?;
+        .ok_or_else(|| harness::oauth_error(401, "invalid_token", "unknown token"))?;
     let sub = state.userinfo_sub.clone().unwrap_or_else(|| sub.clone());
     Ok(server::json(
         200,

@@ -58,16 +58,6 @@ pub async fn start(cfg: XConfig) -> FakeX {
     harness::start(cfg).await
 }
 
-/// X's OAuth error answer.
-fn oauth(status: u16, code: &str, description: impl Into<String>) -> Reject {
-    let description = description.into();
-    let body = json!({"error": code, "error_description": description});
-    Reject::new(
-        format!("{code}: {description}"),
-        server::json(status, &body),
-    )
-}
-
 impl Provider for XConfig {
     type Endpoint = Endpoint;
     type State = State;
@@ -98,7 +88,7 @@ impl Provider for XConfig {
                 token(fake, parts, body)
             }
             (Endpoint::Me, &Method::GET) => me(fake, parts),
-            (_, method) => Err(oauth(
+            (_, method) => Err(harness::oauth_error(
                 405,
                 "invalid_request",
                 format!("{method} not allowed"),
@@ -130,9 +120,9 @@ fn token(fake: &FakeX, parts: &Parts, body: &[u8]) -> Result<Response<FakeBody>,
         &cfg.client_secret,
     );
     let grant = exchanged.map_err(|refusal| match refusal {
-        TokenRefusal::Client(_, why) => oauth(401, "unauthorized_client", why),
-        TokenRefusal::GrantType => oauth(400, "invalid_request", "bad grant_type"),
-        TokenRefusal::Code(_) | TokenRefusal::Pkce => oauth(
+        TokenRefusal::Client(_, why) => harness::oauth_error(401, "unauthorized_client", why),
+        TokenRefusal::GrantType => harness::oauth_error(400, "invalid_request", "bad grant_type"),
+        TokenRefusal::Code(_) | TokenRefusal::Pkce => harness::oauth_error(
             400,
             "invalid_request",
             "Value passed for the authorization code was invalid.",

@@ -494,3 +494,14 @@ pub fn basic_credentials(parts: &Parts) -> Option<Result<(String, String), &'sta
 pub fn pkce_challenge(verifier: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
 }
+
+/// An OAuth 2.0 error answer (RFC 6749 §5.2): `{"error", "error_description"}` with `status`,
+/// recorded as a rejection.
+pub fn oauth_error(status: u16, code: &str, description: impl Into<String>) -> Reject {
+    let description = description.into();
+    let body = serde_json::json!({"error": code, "error_description": description});
+    Reject::new(
+        format!("{code}: {description}"),
+        super::server::json(status, &body),
+    )
+}
