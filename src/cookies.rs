@@ -126,9 +126,11 @@ impl CookieSettings {
         format!("{prefix}socialauth-flow-{provider}-{tag}")
     }
 
-    fn base<'c>(&self, name: String, value: String, path: String) -> Cookie<'c> {
+    /// Every cookie of the layer: `Path=/` (as `__Host-` requires), HttpOnly, Secure (unless
+    /// turned off), SameSite=Lax, no `Domain`.
+    fn base<'c>(&self, name: String, value: String) -> Cookie<'c> {
         Cookie::build((name, value))
-            .path(path)
+            .path("/")
             .http_only(true)
             .secure(self.secure)
             .same_site(SameSite::Lax)
@@ -137,7 +139,7 @@ impl CookieSettings {
 
     /// `Set-Cookie` for the identity cookie.
     pub(crate) fn identity_cookie(&self, token: String, lifetime: Duration) -> Option<HeaderValue> {
-        let mut cookie = self.base(self.identity_name().to_owned(), token, "/".to_owned());
+        let mut cookie = self.base(self.identity_name().to_owned(), token);
         cookie.set_max_age(max_age(lifetime));
         HeaderValue::try_from(cookie.encoded().to_string()).ok()
     }
@@ -150,14 +152,14 @@ impl CookieSettings {
         sealed: String,
         lifetime: Duration,
     ) -> Option<HeaderValue> {
-        let mut cookie = self.base(name, sealed, "/".to_owned());
+        let mut cookie = self.base(name, sealed);
         cookie.set_max_age(max_age(lifetime));
         HeaderValue::try_from(cookie.to_string()).ok()
     }
 
-    /// `Set-Cookie` that deletes the cookie `name` at `path`.
-    pub(crate) fn removal(&self, name: String, path: String) -> Option<HeaderValue> {
-        let mut cookie = self.base(name, String::new(), path);
+    /// `Set-Cookie` that deletes the cookie `name`.
+    pub(crate) fn removal(&self, name: String) -> Option<HeaderValue> {
+        let mut cookie = self.base(name, String::new());
         cookie.set_max_age(cookie::time::Duration::ZERO);
         HeaderValue::try_from(cookie.to_string()).ok()
     }

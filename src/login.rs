@@ -362,11 +362,7 @@ impl LoginRoute<'_> {
             (AfterLogin::Json, _) => json(StatusCode::OK, r#"{"status":"success"}"#.as_bytes()),
         };
         response.headers_mut().append(SET_COOKIE, cookie);
-        if let Some(removal) = self
-            .settings
-            .cookies
-            .removal(name.to_owned(), "/".to_owned())
-        {
+        if let Some(removal) = self.settings.cookies.removal(name.to_owned()) {
             response.headers_mut().append(SET_COOKIE, removal);
         }
         self.settings.observer.login_succeeded(
@@ -473,9 +469,7 @@ impl LoginRoute<'_> {
             Some(target) => failure_redirect(target, &error).unwrap_or_else(|e| e.into_response()),
             None => error.into_response(),
         };
-        if let Some(removal) =
-            flow_cookie.and_then(|name| self.settings.cookies.removal(name, "/".to_owned()))
-        {
+        if let Some(removal) = flow_cookie.and_then(|name| self.settings.cookies.removal(name)) {
             response.headers_mut().append(SET_COOKIE, removal);
         }
         response

@@ -29,7 +29,7 @@ pub(crate) fn answer(settings: &Settings, head: &RequestHead) -> Response<Bytes>
     };
     if let Some(removal) = settings
         .cookies
-        .removal(settings.cookies.identity_name().to_owned(), "/".to_owned())
+        .removal(settings.cookies.identity_name().to_owned())
     {
         response.headers_mut().append(SET_COOKIE, removal);
     }
