@@ -4,206 +4,26 @@
 //! provider's published keys; the user from the ID token, and from the userinfo endpoint
 //! when the ID token does not say enough.
 
-use std::sync::Arc;
-
+mod config;
 mod discovery;
 pub(crate) mod id_token;
 mod jwks;
 pub(crate) mod tenant;
 
-use jsonwebtoken::Algorithm;
 use serde::Deserialize;
 use url::Url;
 
-use self::discovery::{discovery_url, DiscoveryCache, Metadata};
+pub use self::config::Oidc;
+use self::discovery::{DiscoveryCache, Metadata};
 use self::id_token::{Claims, Expected, Verified};
 use self::jwks::JwksCache;
-use self::tenant::TenantIssuer;
-use crate::error::{AuthError, AuthErrorKind, ConfigError};
-use crate::oauth2::signed_secret::SignedSecret;
+use crate::error::{AuthError, AuthErrorKind};
 use crate::oauth2::{
-    callback_key, check_authorize_params, AccessToken, AuthorizeRequest, ClientAuth, CodeExchange,
-    Credentials,
+    callback_key, AccessToken, AuthorizeRequest, ClientAuth, CodeExchange, Credentials,
 };
-use crate::provider::config::CodeFlowConfig;
 use crate::provider::{
-    endpoint, CallbackKey, CallbackParams, FlowData, LoginProvider, LoginStart, Profile,
-    ProviderContext,
+    CallbackKey, CallbackParams, FlowData, LoginProvider, LoginStart, Profile, ProviderContext,
 };
-
-/// An OpenID Connect provider (Keycloak, Okta, Auth0, Microsoft Entra ID, Google, ...),
-/// configured from its issuer URL.
-///
-/// Answers at `/auth/<name>` (default `/auth/oidc`). At the first login the layer fetches
-/// `{issuer}/.well-known/openid-configuration` and keeps it (a failed fetch is answered
-/// `provider_error`, 502, and tried again at the next login); its `issuer` must be the
-/// configured one, character for character.
-///
-/// Every login sends `state`, a PKCE challenge (S256) and a fresh `nonce`. The ID token from
-/// the token endpoint must then pass every check of OpenID Connect Core §3.1.3.7:
-///
-/// | Check | On failure |
-/// |---|---|
-/// | signed with an algorithm of [`allowed_algorithms`](Self::allowed_algorithms) (never `none`, never HMAC), by a key of the matching type from the provider's JWKS, found by `kid`; `jku`, `x5u` and `jwk` headers refused, never followed | 401 `login_failed` |
-/// | `iss` is the issuer; `aud` holds the client id; `azp`, when present (required with several audiences), is the client id | 401 `login_failed` |
-/// | `exp`, `iat` and `nbf` hold, with 60 s leeway | 401 `login_failed` |
-/// | `nonce` is this login's (compared in constant time); `sub` is a non-empty string | 401 `login_failed` |
-/// | userinfo, when read, is about the same `sub` | 401 `login_failed` |
-/// | a claim the layer reads is missing or of the wrong JSON type (in a correctly signed token) | 502 `provider_error` |
-/// | no ID token, discovery or JWKS unreachable or malformed | 502 `provider_error` |
-/// | RFC 9207: the callback's `iss` is another issuer, or missing when the provider advertises `authorization_response_iss_parameter_supported` (checked before the code is exchanged) | 400 `invalid_request` |
-///
-/// The JWKS is kept too. A token signed with a key not in it (the provider rotated its keys)
-/// makes the layer fetch the JWKS again, once: logins missing at the same time share that
-/// fetch, and there is at most one such fetch a minute. Keys are fetched anew after an hour.
-///
-/// The identity: `sub` as the user id, `name` (or `preferred_username`), and `email` only
-/// when `email_verified` is `true` (as a boolean or the string `"true"`).
-///
-/// ```
-/// use socialauth::{Algorithm, Oidc};
-/// let keycloak = Oidc::new("https://sso.example.com/realms/staff", "client-id", "client-secret")
-///     .name("staff")
-///     .allowed_algorithms(&[Algorithm::RS256]);
-/// # let _ = keycloak;
-/// ```
-#[derive(Debug, Clone)]
-pub struct Oidc {
-    pub(crate) config: CodeFlowConfig,
-    issuer: String,
-    client_auth: Option<ClientAuth>,
-    algorithms: Vec<Algorithm>,
-    userinfo: Option<bool>,
-    /// Other spellings of the issuer that ID tokens may carry in `iss` (Google's
-    /// `accounts.google.com`). Never used for discovery or RFC 9207.
-    issuer_aliases: Vec<String>,
-    /// A multi-tenant issuer's template, checked against each token's own tenant.
-    pub(crate) tenant_issuer: Option<TenantIssuer>,
-    /// ID-token claims passed on in the profile, for the authorize hook.
-    profile_claims: Vec<String>,
-    /// False for a provider whose `email` is never verified, whatever it claims (Entra ID).
-    pub(crate) verified_emails: bool,
-    /// A client secret the layer signs (Apple's), in place of the configured one.
-    pub(crate) signed_secret: Option<Arc<SignedSecret>>,
-    /// The token answer's refresh token goes to the authorize hook (Apple's, for revocation).
-    pub(crate) pass_refresh_token: bool,
-    /// The provider posts its callback (`response_mode=form_post`).
-    pub(crate) form_post: bool,
-    /// The display name from the callback itself, when the ID token has none (Apple's
-    /// unsigned `user` parameter: used for the name only, never for identity).
-    pub(crate) callback_name: Option<fn(&CallbackParams) -> Option<String>>,
-}
-
-impl Oidc {
-    /// A provider for `issuer_url` (e.g. `https://accounts.google.com`, or
-    /// `https://sso.example.com/realms/staff`), with the client's id and secret.
-    pub fn new(
-        issuer_url: impl Into<String>,
-        client_id: impl Into<String>,
-        client_secret: impl Into<String>,
-    ) -> Self {
-        Self {
-            config: CodeFlowConfig::new("oidc", client_id, client_secret, "openid email profile"),
-            issuer: issuer_url.into(),
-            client_auth: None,
-            algorithms: vec![Algorithm::RS256, Algorithm::ES256],
-            userinfo: None,
-            issuer_aliases: Vec::new(),
-            tenant_issuer: None,
-            profile_claims: Vec::new(),
-            verified_emails: true,
-            signed_secret: None,
-            pass_refresh_token: false,
-            form_post: false,
-            callback_name: None,
-        }
-    }
-
-    /// How the client authenticates to the token endpoint. By default `client_secret_basic`,
-    /// or `client_secret_post` when the discovery document lists only that one.
-    ///
-    /// ```
-    /// use socialauth::{ClientAuth, Oidc};
-    /// let p = Oidc::new("https://sso.example.com", "id", "secret").client_auth(ClientAuth::Post);
-    /// # let _ = p;
-    /// ```
-    pub fn client_auth(mut self, auth: ClientAuth) -> Self {
-        self.client_auth = Some(auth);
-        self
-    }
-
-    /// The ID-token signature algorithms accepted (default RS256 and ES256). HMAC
-    /// algorithms (HS256, HS384, HS512) are refused when the layer is built: they would
-    /// make the client secret a signing key. `none` is never accepted.
-    ///
-    /// ```
-    /// use socialauth::{Algorithm, Oidc};
-    /// let p = Oidc::new("https://sso.example.com", "id", "secret")
-    ///     .allowed_algorithms(&[Algorithm::RS256, Algorithm::PS256, Algorithm::EdDSA]);
-    /// # let _ = p;
-    /// ```
-    pub fn allowed_algorithms(mut self, algorithms: &[Algorithm]) -> Self {
-        self.algorithms = algorithms.to_vec();
-        self
-    }
-
-    /// Whether to read the userinfo endpoint after the ID token: `true` always, `false`
-    /// never. By default, only when the ID token lacks the name or the email and the
-    /// provider has a userinfo endpoint.
-    ///
-    /// ```
-    /// let p = socialauth::Oidc::new("https://sso.example.com", "id", "secret").userinfo(true);
-    /// # let _ = p;
-    /// ```
-    pub fn userinfo(mut self, fetch: bool) -> Self {
-        self.userinfo = Some(fetch);
-        self
-    }
-
-    /// Passes the ID-token claim `name` on to the
-    /// [`authorize`](crate::SocialAuthLayerBuilder::authorize) hook, which reads it with
-    /// [`UserProfile::claim`](crate::UserProfile::claim) (e.g. `groups`, or a tenant or
-    /// workspace id to restrict who may sign in). Absent claims are simply not there.
-    ///
-    /// ```
-    /// let p = socialauth::Oidc::new("https://sso.example.com", "id", "secret").profile_claim("groups");
-    /// # let _ = p;
-    /// ```
-    pub fn profile_claim(mut self, name: impl Into<String>) -> Self {
-        self.profile_claims.push(name.into());
-        self
-    }
-
-    /// The configured issuer URL.
-    ///
-    /// ```
-    /// let p = socialauth::Oidc::new("https://sso.example.com", "id", "secret");
-    /// assert_eq!(p.issuer(), "https://sso.example.com");
-    /// ```
-    pub fn issuer(&self) -> &str {
-        &self.issuer
-    }
-
-    /// The client authentication set with [`client_auth`](Self::client_auth).
-    #[cfg(test)]
-    pub(crate) fn configured_client_auth(&self) -> Option<ClientAuth> {
-        self.client_auth
-    }
-
-    /// Accepts `alias` as well as the issuer in ID tokens' `iss`.
-    pub(crate) fn issuer_alias(mut self, alias: impl Into<String>) -> Self {
-        self.issuer_aliases.push(alias.into());
-        self
-    }
-
-    /// Replaces the issuer (presets pointed at a test server).
-    pub(crate) fn set_issuer(&mut self, issuer: impl Into<String>) {
-        self.issuer = issuer.into();
-    }
-}
-
-code_flow_setters!(Oidc.config, name: "oidc", scope: "openid email profile",
-    "Must hold `openid`.");
 
 /// A checked OpenID Connect provider: its configuration and its caches.
 #[derive(Debug)]
@@ -250,16 +70,6 @@ fn describe(
         // `email_verified` (Entra ID sends mutable, unverified addresses so) would let anyone
         // who sets that address take over an account linked by email.
         email: non_empty(email).filter(|_| email_verified == Some(Verified(true))),
-    }
-}
-
-/// Whether `host` is a loopback name or address, where plain `http` is acceptable.
-fn is_loopback(url: &url::Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(domain)) => domain == "localhost",
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
     }
 }
 
@@ -531,65 +341,11 @@ impl LoginProvider for OidcFlow {
     }
 }
 
-impl Oidc {
-    /// Checks the configuration and parses the issuer.
-    pub(crate) fn build(self) -> Result<impl LoginProvider, ConfigError> {
-        let issuer = endpoint("oidc issuer", &self.issuer)?;
-        if issuer.query().is_some() {
-            return Err(ConfigError::InvalidSetting {
-                setting: "oidc issuer",
-                reason: "must have no query",
-            });
-        }
-        if issuer.scheme() != "https" && !is_loopback(&issuer) {
-            return Err(ConfigError::InvalidSetting {
-                setting: "oidc issuer",
-                reason: "must be https (plain http only on a loopback host)",
-            });
-        }
-        if self.algorithms.is_empty() {
-            return Err(ConfigError::InvalidSetting {
-                setting: "oidc allowed_algorithms",
-                reason: "must name at least one algorithm",
-            });
-        }
-        let hmac = [Algorithm::HS256, Algorithm::HS384, Algorithm::HS512];
-        if self.algorithms.iter().any(|alg| hmac.contains(alg)) {
-            return Err(ConfigError::InvalidSetting {
-                setting: "oidc allowed_algorithms",
-                reason: "HMAC algorithms (HS256, HS384, HS512) are not accepted for ID tokens",
-            });
-        }
-        if !self.config.scope.split(' ').any(|scope| scope == "openid") {
-            return Err(ConfigError::InvalidSetting {
-                setting: "oidc scope",
-                reason: "must include openid",
-            });
-        }
-        check_authorize_params("oidc authorize_param", &self.config.authorize_params)?;
-        let credentials = Credentials::new(
-            "oidc client_id",
-            self.config.client_id.clone(),
-            self.config.client_secret.clone(),
-        )?;
-        let mut authorize_params = self.config.authorize_params.clone();
-        if self.form_post {
-            authorize_params.push(("response_mode".to_owned(), "form_post".to_owned()));
-        }
-        Ok(OidcFlow {
-            authorize_params,
-            discovery_url: endpoint("oidc issuer", &discovery_url(&self.issuer))?,
-            credentials,
-            oidc: self,
-            discovery: DiscoveryCache::default(),
-            jwks: JwksCache::default(),
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ConfigError;
+    use jsonwebtoken::Algorithm;
 
     fn check(oidc: Oidc) -> Result<(), ConfigError> {
         oidc.build().map(|_| ())
