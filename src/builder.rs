@@ -14,6 +14,7 @@ use crate::keys::{Keys, MIN_SECRET_LEN};
 use crate::layer::SocialAuthLayer;
 use crate::outbound::{Outbound, OutboundLimits};
 use crate::provider::{check_name, endpoint, DynProvider, Provider};
+use crate::revocation::Revocations;
 use crate::routes::Routes;
 use crate::settings::{AfterLogin, Settings};
 use crate::token::IdentityCodec;
@@ -47,6 +48,7 @@ pub struct SocialAuthLayerBuilder {
     max_provider_response: usize,
     max_concurrent_provider_logins: usize,
     clock: Clock,
+    revocations: Option<Revocations>,
 }
 
 impl Default for SocialAuthLayerBuilder {
@@ -73,6 +75,7 @@ impl Default for SocialAuthLayerBuilder {
             max_provider_response: 1024 * 1024,
             max_concurrent_provider_logins: 64,
             clock: Clock::system(),
+            revocations: None,
         }
     }
 }
@@ -201,6 +204,18 @@ impl SocialAuthLayerBuilder {
         /// How long a bearer token from `/auth/token` lasts (default 1 hour; never longer
         /// than the identity lifetime, nor past the identity it was made from).
         bearer_lifetime => bearer_lifetime: Duration;
+    }
+
+    /// Honours revocation ([`crate::revocation`]): every identity (cookie or bearer) is
+    /// checked against the local copy of the revocation facts, `POST /auth/logout` revokes
+    /// the current session, and `POST /auth/logout?everywhere=1` every session of the user.
+    /// Off by default: without it, a token is valid until it expires.
+    ///
+    /// With revocation on, an identity token without a session id (made with the layer's key
+    /// by something other than the layer) is refused.
+    pub fn revocation(mut self, revocations: Revocations) -> Self {
+        self.revocations = Some(revocations);
+        self
     }
 
     setters! {
@@ -398,6 +413,10 @@ impl SocialAuthLayerBuilder {
         if !self.secure_cookies {
             tracing::warn!("socialauth: Secure cookies are off (insecure_http_cookies); never do this in production");
         }
+        if let Some(revocations) = &self.revocations {
+            let longest = self.identity_lifetime.max(self.bearer_lifetime).as_secs();
+            revocations.cover_lifetime(longest.saturating_add(crate::token::LEEWAY_SECS));
+        }
         let settings = Settings {
             keys,
             codec: IdentityCodec::new(),
@@ -422,6 +441,7 @@ impl SocialAuthLayerBuilder {
             authorize: self.authorize,
             outbound,
             observer: Observer::new(self.on_event),
+            revocations: self.revocations,
         };
         Ok(SocialAuthLayer {
             settings: Arc::new(settings),

@@ -40,6 +40,24 @@ impl Clock {
     }
 }
 
+impl Clock {
+    /// The current Unix time in milliseconds: the system clock's, or a custom clock's
+    /// seconds times 1000.
+    pub(crate) fn now_ms(&self) -> u64 {
+        match &self.source {
+            Some(source) => source().saturating_mul(1000),
+            None => system_now_ms(),
+        }
+    }
+}
+
+/// The system's Unix time in milliseconds (0 before 1970).
+pub(crate) fn system_now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
 /// The system's Unix time in seconds (0 before 1970).
 pub(crate) fn system_now() -> u64 {
     SystemTime::now()

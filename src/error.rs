@@ -104,6 +104,9 @@ pub enum AuthErrorKind {
     ProviderTimeout,
     /// Too many logins are talking to this provider at once; try again shortly. `503`.
     ProviderBusy,
+    /// The revocation store did not take a revocation. `503`. It holds in this process and
+    /// is written back to the store when it answers again.
+    RevocationUnavailable,
     /// Something on this server failed (e.g. no randomness). `500`.
     Internal,
 }
@@ -123,7 +126,7 @@ impl AuthErrorKind {
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::ProviderError => StatusCode::BAD_GATEWAY,
             Self::ProviderTimeout => StatusCode::GATEWAY_TIMEOUT,
-            Self::ProviderBusy => StatusCode::SERVICE_UNAVAILABLE,
+            Self::ProviderBusy | Self::RevocationUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -144,6 +147,7 @@ impl AuthErrorKind {
             Self::ProviderError => "provider_error",
             Self::ProviderTimeout => "provider_timeout",
             Self::ProviderBusy => "provider_busy",
+            Self::RevocationUnavailable => "revocation_unavailable",
             Self::Internal => "internal_error",
         }
     }

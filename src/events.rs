@@ -203,6 +203,9 @@ pub(crate) enum NoIdentity {
     Invalid,
     /// A token of ours whose time is over.
     Expired,
+    /// A token of ours whose session is revoked (or cannot be checked: see
+    /// [`StalePolicy`](crate::revocation::StalePolicy)).
+    Revoked,
 }
 
 /// One call to a provider took `elapsed`.
@@ -253,6 +256,7 @@ mod metered {
         absent: Counter,
         invalid: Counter,
         expired: Counter,
+        revoked: Counter,
     }
 
     impl IdentityChecks {
@@ -263,6 +267,7 @@ mod metered {
                 absent: handle("absent"),
                 invalid: handle("invalid"),
                 expired: handle("expired"),
+                revoked: handle("revoked"),
             }
         }
 
@@ -272,6 +277,7 @@ mod metered {
                 Err(NoIdentity::Absent) => &self.absent,
                 Err(NoIdentity::Invalid) => &self.invalid,
                 Err(NoIdentity::Expired) => &self.expired,
+                Err(NoIdentity::Revoked) => &self.revoked,
             };
             counter.increment(1);
         }

@@ -6,6 +6,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value};
 
+use crate::session::{Session, SessionId};
+
 /// The user a request is signed in as, verified by [`SocialAuthLayer`](crate::SocialAuthLayer).
 ///
 /// The layer puts it in the request's extensions when, and only when, the request carries a
@@ -40,6 +42,46 @@ pub(crate) struct User {
     pub(crate) email: Option<String>,
     /// App claims granted by the authorize hook at login.
     pub(crate) claims: Option<Map<String, Value>>,
+    /// The sign-in this identity belongs to (absent only in tokens made elsewhere with the
+    /// layer's key, which revocation refuses).
+    pub(crate) session: Option<Session>,
+    /// `(provider, user_id)` hashed once, for the revocation lookup of every request.
+    pub(crate) key: u64,
+}
+
+impl User {
+    /// A user, with the hash of its provider and id computed once.
+    pub(crate) fn new(
+        provider: String,
+        user_id: String,
+        name: Option<String>,
+        email: Option<String>,
+        claims: Option<Map<String, Value>>,
+        session: Option<Session>,
+    ) -> Self {
+        let key = user_key(&provider, &user_id);
+        Self {
+            provider,
+            user_id,
+            name,
+            email,
+            claims,
+            session,
+            key,
+        }
+    }
+}
+
+/// The hash of a user's provider and id: the same in every process, so that revocation
+/// facts and identities meet in one table bucket.
+pub(crate) fn user_key(provider: &str, user_id: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    // SipHash with fixed keys: the table compares the strings too, so a collision costs a
+    // comparison, never a wrong answer.
+    let mut hasher = std::hash::DefaultHasher::new();
+    provider.hash(&mut hasher);
+    user_id.hash(&mut hasher);
+    hasher.finish()
 }
 
 impl fmt::Debug for Identity {
@@ -53,6 +95,7 @@ impl fmt::Debug for Identity {
             .field("issued_at", &self.issued_at)
             .field("expires_at", &self.expires_at)
             .field("claims", &user.claims)
+            .field("session_id", &user.session.map(|session| session.id))
             .finish()
     }
 }
@@ -104,6 +147,14 @@ impl Identity {
             .claims
             .iter()
             .flat_map(|claims| claims.iter().map(|(k, v)| (k.as_str(), v)))
+    }
+
+    /// The id of the sign-in this identity belongs to: the same for every request of that
+    /// sign-in, across renewals and bearer tokens. Pass it to
+    /// [`Revocations::revoke_session`](crate::revocation::Revocations::revoke_session) to
+    /// end that session everywhere.
+    pub fn session_id(&self) -> Option<SessionId> {
+        self.user.session.map(|session| session.id)
     }
 
     /// When the sign-in stops being valid.

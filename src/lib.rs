@@ -99,9 +99,11 @@ pub mod provider;
 mod random;
 mod response;
 mod return_to;
+pub mod revocation;
 mod routes;
 mod secret;
 mod service;
+mod session;
 mod settings;
 mod token;
 
@@ -125,3 +127,4 @@ pub use provider::{
     Microsoft, OAuth2, Oidc, Provider, Slack, Twitter, DEFAULT_GRAPH_API_VERSION, SLACK_TEAM_ID, X,
 };
 pub use service::SocialAuth;
+pub use session::{InvalidSessionId, SessionId};

@@ -26,6 +26,7 @@ use crate::random::short_tag;
 use crate::response::{json, redirect};
 use crate::return_to;
 use crate::secret::constant_time_eq;
+use crate::session::{Session, SessionId};
 use crate::settings::{AfterLogin, Settings};
 use crate::token::Audience;
 
@@ -326,14 +327,19 @@ impl LoginRoute<'_> {
             None => None,
         };
         let now = self.settings.clock.now();
+        let session = Session {
+            id: SessionId::generate()?,
+            started_ms: self.settings.clock.now_ms(),
+        };
         let identity = Identity {
-            user: Arc::new(User {
-                provider: profile.provider,
-                user_id: profile.user_id,
-                name: profile.name,
-                email: profile.email,
+            user: Arc::new(User::new(
+                profile.provider,
+                profile.user_id,
+                profile.name,
+                profile.email,
                 claims,
-            }),
+                Some(session),
+            )),
             issued_at: now,
             expires_at: now + self.settings.identity_lifetime.as_secs(),
         };

@@ -1,4 +1,7 @@
-//! `POST /auth/logout`: clears the identity cookie and redirects.
+//! `POST /auth/logout`: clears the identity cookie and redirects; with revocation on, also
+//! revokes the session (`?everywhere=1`: every session of the user).
+
+use std::sync::Arc;
 
 use bytes::Bytes;
 use http::header::{HOST, ORIGIN, SET_COOKIE};
@@ -12,8 +15,60 @@ use crate::settings::Settings;
 /// Answers the logout route. Only `POST` (a link or an image cannot log anyone out), and only
 /// from this site: a request the browser marks cross-site, or whose `Origin` is another host,
 /// is refused with `403`.
-pub(crate) fn answer(settings: &Settings, head: &RequestHead) -> Response<Bytes> {
-    let _span = tracing::info_span!("socialauth.logout").entered();
+pub(crate) async fn answer(settings: Arc<Settings>, head: RequestHead) -> Response<Bytes> {
+    let everywhere = wants_everywhere(&head);
+    let mut response = clear(&settings, &head, everywhere);
+    if !response.status().is_redirection() {
+        return response;
+    }
+    let Some(revocations) = &settings.revocations else {
+        return response;
+    };
+    let Ok((identity, _)) = settings.identify(&head.headers) else {
+        return response;
+    };
+    let revoked = match (everywhere, identity.session_id()) {
+        (true, _) => {
+            revocations
+                .revoke_user(identity.provider(), identity.user_id())
+                .await
+        }
+        (false, Some(session)) => revocations.revoke_session(session).await,
+        // Refused by revocation already: nothing to revoke.
+        (false, None) => Ok(()),
+    };
+    if let Err(error) = revoked {
+        tracing::warn!(%error, everywhere, "logout: the revocation store did not take the revocation");
+        let cookies = response.headers_mut().remove(SET_COOKIE);
+        response = AuthError::new(
+            AuthErrorKind::RevocationUnavailable,
+            "signed out here; the revocation reaches other servers once the store answers",
+        )
+        .into_response();
+        if let Some(cookies) = cookies {
+            response.headers_mut().append(SET_COOKIE, cookies);
+        }
+    }
+    response
+}
+
+/// `?everywhere=1` (or `true`): revoke every session of the user, not only this one.
+fn wants_everywhere(head: &RequestHead) -> bool {
+    form_urlencoded::parse(head.uri.query().unwrap_or_default().as_bytes())
+        .any(|(name, value)| name == "everywhere" && matches!(&*value, "1" | "true"))
+}
+
+/// Checks the request, clears the identity cookie and tells the observer: the redirect, or
+/// the refusal.
+fn clear(settings: &Settings, head: &RequestHead, everywhere: bool) -> Response<Bytes> {
+    let _span = tracing::info_span!("socialauth.logout", everywhere).entered();
+    if everywhere && settings.revocations.is_none() {
+        return AuthError::new(
+            AuthErrorKind::InvalidRequest,
+            "signing out everywhere needs revocation, which is not configured",
+        )
+        .into_response();
+    }
     if head.method != Method::POST {
         return AuthError::new(AuthErrorKind::MethodNotAllowed, "log out with POST")
             .into_response_allowing("POST");

@@ -93,8 +93,8 @@ where
             }
             Route::Logout => {
                 let head = RequestHead::from_request(request);
-                let response = crate::logout::answer(&self.settings, &head);
-                ResponseFuture::ready(response)
+                let answer = crate::logout::answer(self.settings.clone(), head);
+                ResponseFuture::own(Box::pin(answer))
             }
             Route::Token => {
                 let head = RequestHead::from_request(request);

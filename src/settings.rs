@@ -10,6 +10,7 @@ use crate::events::{NoIdentity, Observer};
 use crate::keys::Keys;
 use crate::outbound::Outbound;
 use crate::provider::DynProvider;
+use crate::revocation::Revocations;
 use crate::routes::Routes;
 use crate::token::{Audience, IdentityCodec, Rejected};
 
@@ -55,6 +56,8 @@ pub(crate) struct Settings {
     pub(crate) outbound: Outbound,
     /// The app's event hook, the log and the metrics.
     pub(crate) observer: Observer,
+    /// Revocation, when configured.
+    pub(crate) revocations: Option<Revocations>,
 }
 
 impl std::fmt::Debug for Settings {
@@ -113,6 +116,7 @@ impl Settings {
                 Err(match rejected {
                     Rejected::Expired => NoIdentity::Expired,
                     Rejected::Invalid => NoIdentity::Invalid,
+                    Rejected::Revoked => NoIdentity::Revoked,
                 })
             }
         }
@@ -126,7 +130,11 @@ impl Settings {
     }
 
     /// [`verify`](Self::verify), saying why a token is refused.
-    fn check(&self, token: &str, audience: Audience) -> Result<crate::Identity, Rejected> {
+    pub(crate) fn check(
+        &self,
+        token: &str,
+        audience: Audience,
+    ) -> Result<crate::Identity, Rejected> {
         let identity = self
             .codec
             .check(&self.keys, token, self.clock.now(), audience)?;
@@ -135,9 +143,13 @@ impl Settings {
             Audience::Bearer => self.bearer_lifetime,
         };
         let allowed = lifetime.as_secs().saturating_add(crate::token::LEEWAY_SECS);
-        (identity.expires_at.saturating_sub(identity.issued_at) <= allowed)
-            .then_some(identity)
-            .ok_or(Rejected::Invalid)
+        if identity.expires_at.saturating_sub(identity.issued_at) > allowed {
+            return Err(Rejected::Invalid);
+        }
+        match &self.revocations {
+            Some(revocations) if !revocations.allows(&identity.user) => Err(Rejected::Revoked),
+            _ => Ok(identity),
+        }
     }
 
     /// With sliding renewal on, a fresh identity cookie for a cookie identity past half its

@@ -21,6 +21,7 @@ use self::claims::{Claims, Verified, BEARER_AUDIENCE, IDENTITY_AUDIENCE, ISSUER}
 use crate::error::AuthError;
 use crate::identity::{Identity, User};
 use crate::keys::Keys;
+use crate::session::Session;
 
 mod cache;
 mod claims;
@@ -81,6 +82,8 @@ impl IdentityCodec {
             exp: identity.expires_at,
             nbf: None,
             app: user.claims.as_ref().map(Cow::Borrowed),
+            sid: user.session.map(|session| session.id),
+            auth_ms: user.session.map(|session| session.started_ms),
         };
         let failed = || AuthError::internal("could not sign the identity token");
         let json = serde_json::to_vec(&claims).map_err(|_| failed())?;
@@ -187,13 +190,19 @@ fn read(keys: &Keys, token: &str) -> Option<Verified> {
     if claims.iss != ISSUER || claims.sub.is_empty() {
         return None;
     }
-    let user = User {
-        provider: claims.provider.into_owned(),
-        user_id: claims.sub.into_owned(),
-        name: claims.name.map(Cow::into_owned),
-        email: claims.email.map(Cow::into_owned),
-        claims: claims.app.map(Cow::into_owned),
+    let session = match (claims.sid, claims.auth_ms) {
+        (Some(id), Some(started_ms)) => Some(Session { id, started_ms }),
+        (None, None) => None,
+        _ => return None,
     };
+    let user = User::new(
+        claims.provider.into_owned(),
+        claims.sub.into_owned(),
+        claims.name.map(Cow::into_owned),
+        claims.email.map(Cow::into_owned),
+        claims.app.map(Cow::into_owned),
+        session,
+    );
     Some(Verified {
         identity: Identity {
             user: Arc::new(user),
@@ -229,14 +238,11 @@ mod tests {
 
     fn identity(iat: u64, exp: u64) -> Identity {
         let (provider, user_id, name) = ("twitter".into(), "12345".into(), Some("jack".into()));
-        let user = User {
-            provider,
-            user_id,
-            name,
-            email: None,
-            claims: None,
-        };
-        user_identity(user, iat, exp)
+        user_identity(
+            User::new(provider, user_id, name, None, None, None),
+            iat,
+            exp,
+        )
     }
 
     fn user_identity(user: User, iat: u64, exp: u64) -> Identity {
@@ -446,13 +452,13 @@ mod tests {
         let mut claims = Map::new();
         claims.insert("role".into(), serde_json::json!("admin"));
         claims.insert("ids".into(), serde_json::json!([1, 2]));
-        let user = User {
-            provider: "github".into(),
-            user_id: "a\"b\\c\u{1}".into(),
-            name: Some("Zoë \"Z\" 😀".into()),
-            email: Some("z@example.com".into()),
-            claims: Some(claims),
+        let session = crate::session::Session {
+            id: crate::session::SessionId::generate().unwrap(),
+            started_ms: now() * 1000,
         };
+        let (name, email) = (Some("Zoë \"Z\" 😀".into()), Some("z@example.com".into()));
+        let (sub, claims) = ("a\"b\\c\u{1}".into(), Some(claims));
+        let user = User::new("github".into(), sub, name, email, claims, Some(session));
         let who = user_identity(user, now(), now() + 60);
         let token = codec.sign(&keys(), &who, Cookie).unwrap();
         let back = codec.verify(&keys(), &token, now(), Cookie).unwrap();

@@ -50,10 +50,17 @@ fn identity_kid(signing_key: &[u8]) -> String {
 }
 
 /// An identity token signed the way the layer signs one: HS256 JWT keyed with the signing
-/// half of `cookie::Key::derive_from(secret)`, with its `kid`; `iss`/`aud`/`sub`/`provider`/`iat`/`exp`.
+/// half of `cookie::Key::derive_from(secret)`, with its `kid`; `iss`/`aud`/`sub`/`provider`/`iat`/`exp`/`sid`/`auth_ms`.
 pub fn sign_identity(user_id: &str, iat: u64, exp: u64) -> String {
+    use base64::Engine;
+    use sha2::Digest;
     let key = cookie::Key::derive_from(SECRET);
+    // A session id per user (16 bytes, as the layer's random ones), and the sign-in time.
+    let sid = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(&sha2::Sha256::digest(user_id.as_bytes())[..16]);
     let claims = serde_json::json!({
+        "sid": sid,
+        "auth_ms": iat * 1000,
         "iss": "socialauth",
         "aud": "socialauth:identity",
         "sub": user_id,

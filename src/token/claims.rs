@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 
 use super::LEEWAY_SECS;
 use crate::identity::Identity;
+use crate::session::SessionId;
 
 /// `iss` of every identity token.
 pub(super) const ISSUER: &str = "socialauth";
@@ -62,6 +63,12 @@ pub(super) struct Claims<'a> {
     /// App claims from the authorize hook.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(super) app: Option<Cow<'a, Map<String, Value>>>,
+    /// The session id, shared by every token of one sign-in (renewed or bearer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) sid: Option<SessionId>,
+    /// When that sign-in happened, in Unix milliseconds (kept by renewal, unlike `iat`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) auth_ms: Option<u64>,
 }
 
 /// A token whose signature and claims passed: its identity, and the times to check it
@@ -95,4 +102,7 @@ pub(crate) enum Rejected {
     Invalid,
     /// A token of ours whose time is over.
     Expired,
+    /// A token of ours for a session that was revoked, or that cannot be checked against
+    /// revocation (no session id, or a stale copy under the fail-closed policy).
+    Revoked,
 }

@@ -149,6 +149,14 @@ pub fn axum_app() -> axum::Router {
             get(|user: Identity| async move { Json(describe(&user)) }),
         )
         .route(
+            "/session",
+            get(|user: Identity| async move {
+                user.session_id()
+                    .map(|id| id.to_string())
+                    .unwrap_or_default()
+            }),
+        )
+        .route(
             "/maybe",
             get(|user: Option<Identity>| async move {
                 user.map_or("anonymous".to_owned(), |u| u.user_id().to_owned())

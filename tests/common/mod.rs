@@ -21,4 +21,5 @@ pub mod fault;
 pub mod forge;
 pub mod harness;
 pub mod oauth1_verify;
+pub mod redis;
 pub mod server;

@@ -1,0 +1,214 @@
+//! Revocation across replicas on a real Redis (Debian's `redis-server`, started by each test
+//! on a free loopback port): two layers sharing the secret and one Redis, and what happens
+//! when Redis dies, comes back empty, is cut off from one replica, or holds garbage.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::app::{self, App, Stack, IDENTITY_COOKIE};
+use common::browser::Browser;
+use common::captured_logs;
+use common::redis::{CuttableProxy, RedisServer};
+use socialauth::revocation::{RedisStore, Revocations, StalePolicy};
+
+/// A replica: its own layer (same secret as every test app) on its own port, with its own
+/// connection to Redis at `url`.
+async fn replica(url: &str, policy: StalePolicy) -> (App, Revocations) {
+    let store = RedisStore::connect(url).await.expect("redis reachable");
+    let revocations = Revocations::builder(store)
+        .policy(policy)
+        .staleness(Duration::from_secs(2))
+        .ping_every(Duration::from_millis(200))
+        .resync_every(Duration::from_secs(1))
+        .start()
+        .await
+        .expect("first load");
+    let handle = revocations.clone();
+    let app = app::start_with(Stack::Axum, move |b| b.revocation(handle)).await;
+    (app, revocations)
+}
+
+async fn signed_in(app: &App) -> (Browser, String) {
+    let browser = Browser::new();
+    let visit = browser.follow(&app.url("/auth/facebook?login=start")).await;
+    assert_eq!(visit.status, 200, "login failed: {}", visit.body);
+    let cookie = browser.cookie(IDENTITY_COOKIE).expect("an identity cookie");
+    (browser, cookie)
+}
+
+async fn who(app: &App, cookie: &str) -> String {
+    let header = format!("{IDENTITY_COOKIE}={cookie}");
+    let answer = Browser::new()
+        .get_with_headers(&app.url("/maybe"), &[("cookie", &header)])
+        .await;
+    answer.text().await.expect("a body")
+}
+
+/// Polls until `app` says `expected` for `cookie`, for at most `limit`: how long it took.
+async fn until(app: &App, cookie: &str, expected: &str, limit: Duration) -> Duration {
+    let started = Instant::now();
+    loop {
+        let now = who(app, cookie).await;
+        if now == expected {
+            return started.elapsed();
+        }
+        assert!(
+            started.elapsed() < limit,
+            "still {now:?} after {limit:?}, expected {expected:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn sign_out_everywhere_on_one_replica_reaches_the_other_within_a_second() {
+    let redis = RedisServer::start().await;
+    let (a, _) = replica(&redis.url(), StalePolicy::FailClosed).await;
+    let (b, _) = replica(&redis.url(), StalePolicy::FailClosed).await;
+    let (on_a, cookie_a) = signed_in(&a).await;
+    let (_, cookie_b) = signed_in(&b).await;
+    for app in [&a, &b] {
+        for cookie in [&cookie_a, &cookie_b] {
+            assert_eq!(who(app, cookie).await, "10001");
+        }
+    }
+
+    let visit = on_a
+        .post_follow(&a.url("/auth/logout?everywhere=1"), &[])
+        .await;
+    assert_eq!(visit.status, 200, "{}", visit.body);
+    let took = until(&b, &cookie_b, "anonymous", Duration::from_secs(1)).await;
+    eprintln!("replica B saw the revocation after {took:?}");
+    assert_eq!(who(&b, &cookie_a).await, "anonymous");
+    assert_eq!(who(&a, &cookie_b).await, "anonymous");
+
+    // A new login afterwards works on both.
+    let (_, fresh) = signed_in(&b).await;
+    assert_eq!(who(&a, &fresh).await, "10001");
+    assert_eq!(who(&b, &fresh).await, "10001");
+}
+
+#[tokio::test]
+async fn logout_on_one_replica_ends_that_session_on_the_other_only() {
+    let redis = RedisServer::start().await;
+    let (a, _) = replica(&redis.url(), StalePolicy::FailClosed).await;
+    let (b, _) = replica(&redis.url(), StalePolicy::FailClosed).await;
+    let (browser, copied) = signed_in(&a).await;
+    let (_, other) = signed_in(&a).await;
+    browser.post_follow(&a.url("/auth/logout"), &[]).await;
+    until(&b, &copied, "anonymous", Duration::from_secs(1)).await;
+    assert_eq!(who(&b, &other).await, "10001");
+    // The fact is in Redis, with an expiry: a member of the set and a TTL on it.
+    assert_eq!(
+        redis
+            .command(&["ZCARD", "socialauth:revoked"])
+            .await
+            .as_deref(),
+        Some(":1")
+    );
+    let ttl = redis.command(&["TTL", "socialauth:revoked"]).await.unwrap();
+    let ttl: i64 = ttl.trim_start_matches(':').parse().unwrap();
+    assert!(ttl > 0 && ttl <= 7 * 24 * 3600 + 60, "TTL {ttl}");
+}
+
+#[tokio::test]
+async fn redis_killed_then_back_empty_serves_from_the_copy_applies_the_policy_and_heals() {
+    let mut redis = RedisServer::start().await;
+    let port = redis.port;
+    let (closed, _) = replica(&redis.url(), StalePolicy::FailClosed).await;
+    let (open, _) = replica(&redis.url(), StalePolicy::FailOpen).await;
+    let (browser, revoked) = signed_in(&closed).await;
+    let (_, valid) = signed_in(&closed).await;
+    browser.post_follow(&closed.url("/auth/logout"), &[]).await;
+    until(&open, &revoked, "anonymous", Duration::from_secs(1)).await;
+
+    redis.kill();
+    // Within the staleness window both serve from their copy.
+    for app in [&closed, &open] {
+        assert_eq!(who(app, &valid).await, "10001");
+        assert_eq!(who(app, &revoked).await, "anonymous");
+    }
+    // Past it (2 s), the policy: fail closed treats everyone as anonymous, fail open keeps
+    // the last copy (the revoked session stays revoked).
+    until(&closed, &valid, "anonymous", Duration::from_secs(4)).await;
+    assert_eq!(who(&open, &valid).await, "10001");
+    assert_eq!(who(&open, &revoked).await, "anonymous");
+
+    // Redis comes back empty: the replicas reconnect, reload, and write back what they know.
+    let redis = RedisServer::start_on(port).await;
+    until(&closed, &valid, "10001", Duration::from_secs(5)).await;
+    assert_eq!(who(&closed, &revoked).await, "anonymous");
+    let started = Instant::now();
+    while redis
+        .command(&["ZCARD", "socialauth:revoked"])
+        .await
+        .as_deref()
+        != Some(":1")
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "facts not written back"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // A replica started now learns the fact from Redis alone.
+    let (late, _) = replica(&redis.url(), StalePolicy::FailClosed).await;
+    assert_eq!(who(&late, &revoked).await, "anonymous");
+    assert_eq!(who(&late, &valid).await, "10001");
+}
+
+#[tokio::test]
+async fn facts_written_while_a_replica_was_cut_off_reach_it_when_it_reconnects() {
+    let redis = RedisServer::start().await;
+    let proxy = CuttableProxy::start(redis.addr()).await;
+    let (cut_off, _) = replica(&proxy.url(), StalePolicy::FailOpen).await;
+    let (b, _) = replica(&redis.url(), StalePolicy::FailClosed).await;
+    let (browser, cookie) = signed_in(&b).await;
+    assert_eq!(who(&cut_off, &cookie).await, "10001");
+
+    proxy.cut();
+    browser.post_follow(&b.url("/auth/logout"), &[]).await;
+    assert_eq!(who(&b, &cookie).await, "anonymous");
+    // Cut off (and failing open), the replica has not heard.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(who(&cut_off, &cookie).await, "10001");
+
+    proxy.restore();
+    let took = until(&cut_off, &cookie, "anonymous", Duration::from_secs(5)).await;
+    eprintln!("the cut-off replica resynced {took:?} after the link came back");
+}
+
+#[tokio::test]
+async fn malformed_facts_in_redis_are_ignored_with_a_warning() {
+    let redis = RedisServer::start().await;
+    let logs = captured_logs::capture();
+    let (a, revocations) = replica(&redis.url(), StalePolicy::FailClosed).await;
+    let (browser, revoked) = signed_in(&a).await;
+    let (_, valid) = signed_in(&a).await;
+    browser.post_follow(&a.url("/auth/logout"), &[]).await;
+
+    let far = "4000000000";
+    for garbage in ["not a fact", "s short 12", "u x y facebook 10001"] {
+        redis
+            .command(&["ZADD", "socialauth:revoked", far, garbage])
+            .await
+            .unwrap();
+        redis
+            .command(&["PUBLISH", "socialauth:revocations", garbage])
+            .await
+            .unwrap();
+    }
+    // The next reload (every second) reads the set with the garbage in it.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(who(&a, &revoked).await, "anonymous");
+    assert_eq!(who(&a, &valid).await, "10001");
+    assert_eq!(revocations.len(), 1);
+    assert!(revocations.is_fresh());
+    let text = logs.text();
+    assert!(
+        text.contains("members of the revocation set that are not facts were ignored"),
+        "{text}"
+    );
+    assert!(text.contains("malformed=3"), "{text}");
+}
