@@ -121,7 +121,7 @@ pub use hook::{Denied, Grant, UserProfile};
 pub use identity::Identity;
 pub use layer::SocialAuthLayer;
 pub use provider::oauth2;
-pub use provider::oauth2::ClientAuth;
+pub use provider::oauth2::{AssertionAudience, ClientAssertionKey, ClientAuth};
 pub use provider::{
     Algorithm, Apple, AppleRevocation, Discord, Facebook, GitHub, GitLab, Google, LinkedIn,
     Microsoft, OAuth2, Oidc, Provider, Slack, Twitter, DEFAULT_GRAPH_API_VERSION, SLACK_TEAM_ID, X,

@@ -3,6 +3,9 @@
 //! The scripted browser goes through its built-in login and consent pages, reading the
 //! forms from the HTML as a user's browser would.
 //!
+//! Also logs in as a client that authenticates with `private_key_jwt` (RFC 7523), by RS256
+//! and ES256 keys made for the test.
+//!
 //! Needs `node` and `npm`. `npm ci` runs first when `node_modules` is missing or holds
 //! another version than `package.json` pins (offline too, from a warm npm cache).
 
@@ -15,9 +18,10 @@ use std::time::Duration;
 
 use common::app::{self, json_of};
 use common::browser::{query_param, Browser, Visit};
+use common::client_assertion::ClientKey;
 use common::server::{self, BoxError};
 use hyper::body::Incoming;
-use socialauth::{Oidc, SocialAuthLayer};
+use socialauth::{AssertionAudience, ClientAssertionKey, ClientAuth, Oidc, SocialAuthLayer};
 use tokio::io::{AsyncBufReadExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdout, Command};
 use tower::ServiceExt;
@@ -28,6 +32,8 @@ use tower::ServiceExt;
 const CLIENT_ID: &str = "socialauth:interop";
 const CLIENT_SECRET: &str = "s3cret +/%&=:?# 0123456789abcdef";
 const IDENTITY_COOKIE: &str = "__Host-socialauth";
+/// The client that authenticates with `private_key_jwt`: no secret at all.
+const JWT_CLIENT_ID: &str = "socialauth:interop:private-key-jwt";
 
 fn interop_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/oidc-provider")
@@ -94,16 +100,25 @@ struct OidcProvider {
 }
 
 impl OidcProvider {
-    /// Starts oidc-provider with one client that may redirect to `redirect_uri`.
-    async fn start(redirect_uri: &str) -> Self {
+    /// Starts oidc-provider with one client that may redirect to `redirect_uri`, and a
+    /// second, [`JWT_CLIENT_ID`], authenticating with `private_key_jwt` by these public
+    /// keys (a JWK Set), when given.
+    async fn start(redirect_uri: &str, jwt_client_jwks: Option<&serde_json::Value>) -> Self {
         ensure_node_modules();
-        let mut child = Command::new("node")
+        let mut command = Command::new("node");
+        command
             .arg("server.mjs")
             .current_dir(interop_dir())
             .env("OIDC_PORT", "0")
             .env("OIDC_CLIENT_ID", CLIENT_ID)
             .env("OIDC_CLIENT_SECRET", CLIENT_SECRET)
-            .env("OIDC_REDIRECT_URIS", redirect_uri)
+            .env("OIDC_REDIRECT_URIS", redirect_uri);
+        if let Some(jwks) = jwt_client_jwks {
+            command
+                .env("OIDC_JWT_CLIENT_ID", JWT_CLIENT_ID)
+                .env("OIDC_JWT_CLIENT_JWKS", jwks.to_string());
+        }
+        let mut child = command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -158,9 +173,18 @@ impl Setup {
     }
 }
 
-/// Binds the app first, so that its redirect URI is known when oidc-provider starts; the
-/// layer, which needs oidc-provider's issuer URL, is put in place once that has started.
+/// [`start_with`] the `client_secret_basic` client.
 async fn start() -> Setup {
+    start_with(None, |issuer| Oidc::new(issuer, CLIENT_ID, CLIENT_SECRET)).await
+}
+
+/// Binds the app first, so that its redirect URI is known when oidc-provider starts; the
+/// layer, which needs oidc-provider's issuer URL, is put in place once that has started,
+/// with the provider `oidc` makes for that issuer.
+async fn start_with(
+    jwt_client_jwks: Option<&serde_json::Value>,
+    oidc: impl FnOnce(&str) -> Oidc,
+) -> Setup {
     let slot: Arc<OnceLock<axum::Router>> = Arc::default();
     let service = tower::service_fn({
         let slot = slot.clone();
@@ -177,10 +201,10 @@ async fn start() -> Setup {
     let addr = server::serve(service).await;
     let base_url = format!("http://{addr}");
 
-    let provider = OidcProvider::start(&format!("{base_url}/auth/oidc")).await;
+    let provider = OidcProvider::start(&format!("{base_url}/auth/oidc"), jwt_client_jwks).await;
     let layer = SocialAuthLayer::builder()
         .secret(app::SECRET)
-        .provider(Oidc::new(&provider.issuer, CLIENT_ID, CLIENT_SECRET))
+        .provider(oidc(&provider.issuer))
         .build()
         .expect("valid layer configuration");
     assert!(slot.set(app::axum_app().layer(layer)).is_ok());
@@ -469,4 +493,75 @@ async fn cancelling_at_oidc_provider_is_401_access_denied_without_identity() {
             whoami.body
         );
     }
+}
+
+#[tokio::test]
+async fn private_key_jwt_logins_at_oidc_provider_with_rs256_and_es256_keys() {
+    let (rsa, ec) = (ClientKey::rs256(), ClientKey::es256());
+    let rsa_key = ClientAssertionKey::rs256_pem(&rsa.pem)
+        .expect("RSA key")
+        .key_id("rsa-1");
+    let ec_key = ClientAssertionKey::es256_pem(&ec.pem)
+        .expect("P-256 key")
+        .key_id("ec-1");
+    // What the app's operator registers: the public JWKs the keys describe themselves with.
+    let jwks = serde_json::json!({"keys": [rsa_key.public_jwk(), ec_key.public_jwk()]});
+    // oidc-provider takes the token endpoint or the issuer as the assertion's audience.
+    let cases = [
+        (rsa_key, AssertionAudience::TokenEndpoint, "rs-token"),
+        (ec_key, AssertionAudience::Issuer, "ec-issuer"),
+    ];
+    for (key, audience, login) in cases {
+        let auth = ClientAuth::PrivateKeyJwt { key, audience };
+        let setup = start_with(Some(&jwks), |issuer| {
+            Oidc::new(issuer, JWT_CLIENT_ID, "").client_auth(auth)
+        })
+        .await;
+        let browser = Browser::new();
+        let sign_in_page = open_sign_in(&setup, &browser).await;
+        let consent_page = sign_in(&browser, &sign_in_page, login).await;
+        assert_consent_page(&setup, &consent_page);
+        let consent = Form::first_in(&consent_page.body);
+        let done = browser
+            .post_follow(
+                &consent.action_url(&consent_page.final_url),
+                &consent.submission(&[]),
+            )
+            .await;
+        assert_eq!(done.status, 200, "{login}: {:?}\n{}", done.hops, done.body);
+        assert_eq!(done.final_url, setup.url("/"), "{:?}", done.hops);
+
+        let whoami = browser.follow(&setup.url("/whoami")).await;
+        assert_eq!(whoami.status, 200, "{login}: {}", whoami.body);
+        let who = json_of(&whoami.body);
+        assert_eq!(who["user_id"], login);
+        assert_eq!(who["email"], format!("{login}@example.com"));
+    }
+}
+
+#[tokio::test]
+async fn oidc_provider_refuses_a_key_it_does_not_know() {
+    let (registered, used) = (ClientKey::es256(), ClientKey::es256());
+    let jwks = serde_json::json!({"keys": [registered.public.jwk(Some("ec-1"))]});
+    let key = ClientAssertionKey::es256_pem(&used.pem)
+        .expect("P-256 key")
+        .key_id("ec-1");
+    let setup = start_with(Some(&jwks), |issuer| {
+        Oidc::new(issuer, JWT_CLIENT_ID, "").client_auth(ClientAuth::private_key_jwt(key))
+    })
+    .await;
+    let browser = Browser::new();
+    let sign_in_page = open_sign_in(&setup, &browser).await;
+    let consent_page = sign_in(&browser, &sign_in_page, "mallory").await;
+    assert_consent_page(&setup, &consent_page);
+    let consent = Form::first_in(&consent_page.body);
+    let done = browser
+        .post_follow(
+            &consent.action_url(&consent_page.final_url),
+            &consent.submission(&[]),
+        )
+        .await;
+    assert_eq!(done.status, 502, "{:?}\n{}", done.hops, done.body);
+    assert_eq!(json_of(&done.body)["error"], "provider_error");
+    assert_eq!(browser.cookie(IDENTITY_COOKIE), None);
 }

@@ -9,9 +9,11 @@
 //! `aws-lc-rs`, by hand-written JWS code independent of the crate under test. Knobs make
 //! the ID tokens wrong in one chosen way ([`IdTokenFault`]), rotate the keys, advertise and
 //! send RFC 9207 `iss`, or describe another user at `/userinfo`. An attacker's key is
-//! published at `{base_url}/evil/jwks`, which a correct client never fetches.
+//! published at `{base_url}/evil/jwks`, which a correct client never fetches. In
+//! `private_key_jwt` mode ([`FakeOidc::set_private_key_jwt`]) the token endpoint takes only
+//! client assertions signed by the registered key ([`client_assertion::check`]).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use aws_lc_rs::encoding::AsDer;
@@ -29,6 +31,7 @@ use http::{Method, Response};
 use serde_json::{json, Value};
 use sha2::Sha256;
 
+use super::client_assertion::{self, PublicKey};
 use super::clock;
 pub use super::harness::TokenAuth;
 use super::harness::{self, Fake, Provider, Refusal, Reject, TokenRefusal};
@@ -151,6 +154,31 @@ pub struct AppleClient {
     pub user: Option<String>,
 }
 
+/// A client registered for `private_key_jwt`: its public key and which `aud` values the
+/// token endpoint accepts.
+#[derive(Clone, Debug)]
+pub struct PrivateKeyJwtClient {
+    pub public_key: PublicKey,
+    /// The `kid` the key is registered under (assertions must name it when set).
+    pub key_id: Option<String>,
+    /// Whether the token endpoint URL is an accepted `aud`.
+    pub token_endpoint_audience: bool,
+    /// Whether the issuer is an accepted `aud`.
+    pub issuer_audience: bool,
+}
+
+impl PrivateKeyJwtClient {
+    /// `public_key` under `key_id`, with the token endpoint or the issuer as audience.
+    pub fn new(public_key: PublicKey, key_id: Option<&str>) -> Self {
+        PrivateKeyJwtClient {
+            public_key,
+            key_id: key_id.map(str::to_owned),
+            token_endpoint_audience: true,
+            issuer_audience: true,
+        }
+    }
+}
+
 /// Apple's checks of a client secret JWT: ES256 by the registered key, `kid`, `iss` the team,
 /// `sub` the client id, `aud` Apple, unexpired and at most six months long.
 fn check_apple_secret(apple: &AppleClient, client_id: &str, secret: &str) -> Result<(), String> {
@@ -232,6 +260,14 @@ pub struct State {
     /// Refresh tokens issued (Apple mode), and those revoked since.
     refresh_tokens: Vec<String>,
     revoked: Vec<String>,
+    /// Plain OAuth 2.0 authorization requests are taken too (no `openid`, no nonce).
+    plain_oauth2: bool,
+    /// `private_key_jwt`: the token endpoint takes only assertions signed by this client's key.
+    private_key_jwt: Option<PrivateKeyJwtClient>,
+    /// Every client assertion received, oldest first.
+    assertions: Vec<String>,
+    /// The `jti` of every assertion accepted.
+    seen_jtis: HashSet<String>,
     /// Multi-tenant, as Entra ID: discovery names `{base_url}/{tenantid}/v2.0`, and ID tokens
     /// carry this `tid` and `iss` `{base_url}/<tid>/v2.0`.
     tenant: Option<String>,
@@ -259,6 +295,10 @@ impl Default for State {
             apple: None,
             refresh_tokens: Vec::new(),
             revoked: Vec::new(),
+            plain_oauth2: false,
+            private_key_jwt: None,
+            assertions: Vec::new(),
+            seen_jtis: HashSet::new(),
             tenant: None,
         }
     }
@@ -315,6 +355,29 @@ impl FakeOidc {
     /// `apple.public_key` (uncompressed P-256 point) for `apple.team_id` and `apple.key_id`.
     pub fn set_apple(&self, apple: Option<AppleClient>) {
         self.state().apple = apple;
+    }
+
+    /// Authenticates the client at the token endpoint by `private_key_jwt` only, with
+    /// `client`'s key (`None`: back to the configured secret). Discovery then lists
+    /// `private_key_jwt` alone.
+    pub fn set_private_key_jwt(&self, client: Option<PrivateKeyJwtClient>) {
+        self.state().private_key_jwt = client;
+    }
+
+    /// Also takes plain OAuth 2.0 authorization requests (without `openid` in the scope,
+    /// and then without a nonce), as a generic OAuth 2.0 server: for the `OAuth2` provider.
+    pub fn set_plain_oauth2(&self, plain: bool) {
+        self.state().plain_oauth2 = plain;
+    }
+
+    /// Every `client_assertion` the token endpoint received, oldest first.
+    pub fn client_assertions(&self) -> Vec<String> {
+        self.state().assertions.clone()
+    }
+
+    /// The token endpoint's URL.
+    pub fn token_endpoint(&self) -> String {
+        format!("{}/token", self.issuer())
     }
 
     /// The refresh tokens revoked at `/auth/revoke`, oldest first.
@@ -510,16 +573,17 @@ fn discovery(fake: &FakeOidc) -> Response<FakeBody> {
         (None, Some(_)) => template,
         (None, None) => issuer.clone(),
     };
-    let auth_method = match fake.config().client_auth {
-        TokenAuth::Basic => "client_secret_basic",
-        TokenAuth::Post => "client_secret_post",
+    let auth_method = match (&state.private_key_jwt, fake.config().client_auth) {
+        (Some(_), _) => "private_key_jwt",
+        (None, TokenAuth::Basic) => "client_secret_basic",
+        (None, TokenAuth::Post) => "client_secret_post",
     };
     server::json(
         200,
         &json!({
             "issuer": named,
             "authorization_endpoint": format!("{issuer}/authorize"),
-            "token_endpoint": format!("{issuer}/token"),
+            "token_endpoint": fake.token_endpoint(),
             "userinfo_endpoint": format!("{issuer}/userinfo"),
             "jwks_uri": format!("{issuer}/jwks"),
             "response_types_supported": ["code"],
@@ -527,6 +591,7 @@ fn discovery(fake: &FakeOidc) -> Response<FakeBody> {
             "id_token_signing_alg_values_supported": ["RS256", "ES256"],
             "code_challenge_methods_supported": ["S256"],
             "token_endpoint_auth_methods_supported": [auth_method],
+            "token_endpoint_auth_signing_alg_values_supported": ["RS256", "ES256"],
             "authorization_response_iss_parameter_supported": state.advertise_iss,
         }),
     )
@@ -552,11 +617,11 @@ fn authorize(fake: &FakeOidc, parts: &Parts) -> Result<Response<FakeBody>, Rejec
     if get("response_type") != Some("code") {
         return Err(Reject::page("response_type must be code"));
     }
-    if !get("scope").unwrap_or("").split(' ').any(|s| s == "openid") {
-        return Err(Reject::page("scope lacks openid"));
-    }
+    let openid = get("scope").unwrap_or("").split(' ').any(|s| s == "openid");
     let nonce = match get("nonce") {
-        Some(n) if n.len() >= 32 => n.to_owned(),
+        Some(n) if n.len() >= 32 && openid => n.to_owned(),
+        None if !openid && fake.state().plain_oauth2 => String::new(),
+        _ if !openid => return Err(Reject::page("scope lacks openid")),
         _ => return Err(Reject::page("nonce missing or short")),
     };
     let grant =
@@ -611,13 +676,21 @@ fn token(fake: &FakeOidc, parts: &Parts, body: &[u8]) -> Result<Response<FakeBod
             .map_err(|why| harness::oauth_error(400, "invalid_client", why))?;
         client_secret = sent.to_owned();
     }
-    let exchanged = fake.exchange_code(
-        parts,
-        &form,
-        cfg.client_auth,
-        &cfg.client_id,
-        &client_secret,
-    );
+    let private_key_jwt = fake.state().private_key_jwt.clone();
+    let exchanged = match private_key_jwt {
+        Some(client) => {
+            check_client_assertion(fake, &client, parts, &form)
+                .map_err(|why| harness::oauth_error(401, "invalid_client", why))?;
+            fake.redeem_grant(&form)
+        }
+        None => fake.exchange_code(
+            parts,
+            &form,
+            cfg.client_auth,
+            &cfg.client_id,
+            &client_secret,
+        ),
+    };
     let grant = exchanged.map_err(|refusal| match refusal {
         TokenRefusal::Client(_, why) => harness::oauth_error(401, "invalid_client", why),
         TokenRefusal::GrantType => {
@@ -654,6 +727,35 @@ fn token(fake: &FakeOidc, parts: &Parts, body: &[u8]) -> Result<Response<FakeBod
         answer["id_token"] = json!(id_token);
     }
     Ok(server::json(200, &answer))
+}
+
+/// The client assertion of a token request, checked against `client`'s registration and
+/// recorded.
+fn check_client_assertion(
+    fake: &FakeOidc,
+    client: &PrivateKeyJwtClient,
+    parts: &Parts,
+    form: &[(String, String)],
+) -> Result<(), String> {
+    let mut audiences = Vec::new();
+    if client.token_endpoint_audience {
+        audiences.push(fake.token_endpoint());
+    }
+    if client.issuer_audience {
+        audiences.push(fake.issuer());
+    }
+    let expected = client_assertion::Expected {
+        client_id: &fake.config().client_id,
+        public_key: &client.public_key,
+        key_id: client.key_id.as_deref(),
+        audiences: &audiences,
+        now: clock::now(),
+    };
+    let mut state = fake.state();
+    if let Some(assertion) = server::param(form, "client_assertion") {
+        state.assertions.push(assertion.to_owned());
+    }
+    client_assertion::check(parts, form, &expected, &mut state.seen_jtis)
 }
 
 /// The ID token for this login, made wrong as the knob says.

@@ -346,6 +346,13 @@ impl<P: Provider> Fake<P> {
         if id != client_id || secret != client_secret {
             return Err(client("wrong client credentials".into()));
         }
+        self.redeem_grant(form)
+    }
+
+    /// The checks of [`exchange_code`](Self::exchange_code) after the client is
+    /// authenticated: `grant_type=authorization_code`, a single-use code redeemed for the
+    /// same `redirect_uri`, and the PKCE verifier of its challenge.
+    pub fn redeem_grant(&self, form: &[(String, String)]) -> Result<Grant, TokenRefusal> {
         let get = |name| server::param(form, name);
         if get("grant_type") != Some("authorization_code") {
             return Err(TokenRefusal::GrantType);

@@ -1,6 +1,6 @@
 //! Shared test infrastructure: real HTTP servers on 127.0.0.1, strict fake identity
 //! providers on one harness (Twitter OAuth 1.0a, Facebook, GitHub, OpenID Connect), an
-//! independent RFC 5849 verifier, injectable faults, forged identity tokens, the clock and a
+//! independent RFC 5849 verifier, RFC 7523 client keys and assertion checks, injectable faults, forged identity tokens, the clock and a
 //! scripted browser with its own cookie jar.
 //!
 //! Each test binary declares `mod common;` and uses a subset of it.
@@ -10,6 +10,7 @@ pub mod app;
 pub mod browser;
 pub mod captured_logs;
 pub mod chromium;
+pub mod client_assertion;
 pub mod clock;
 pub mod fake_discord;
 pub mod fake_facebook;

@@ -3,19 +3,20 @@
 use url::Url;
 
 use super::authorize::{check_authorize_params, AuthorizeRequest};
+use super::client_assertion::{AssertionAudience, ClientAssertionKey};
 use super::token::{CodeExchange, TokenResponse};
 use crate::error::{AuthError, ConfigError};
 use crate::provider::{endpoint, LoginStart, ProviderContext};
 use crate::secret::Secret;
 
-/// How the client authenticates itself to the token endpoint (RFC 6749 §2.3.1).
+/// How the client authenticates itself to the token endpoint (RFC 6749 §2.3.1, RFC 7523).
 ///
 /// ```
 /// use socialauth::{ClientAuth, OAuth2};
 /// let provider = OAuth2::new("corp", "client-id", "client-secret").client_auth(ClientAuth::Post);
 /// # let _ = provider;
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum ClientAuth {
     /// `client_secret_basic`: HTTP Basic authentication, the id and the secret each
@@ -26,6 +27,48 @@ pub enum ClientAuth {
     /// `client_secret_post`: `client_id` and `client_secret` in the request body, for servers
     /// that do not take Basic authentication (Facebook, GitHub).
     Post,
+    /// `private_key_jwt` (RFC 7523 §2.2, OpenID Connect Core §9): no secret is sent. Each
+    /// token request carries `client_id`, `client_assertion_type`
+    /// (`urn:ietf:params:oauth:client-assertion-type:jwt-bearer`) and `client_assertion`, a
+    /// JWT signed with `key`: `iss` and `sub` the client id, `aud` as `audience` says, a
+    /// random `jti`, `iat` now and `exp` a minute later. The client secret given to the
+    /// provider is not used (pass `""`).
+    ///
+    /// ```
+    /// use socialauth::{AssertionAudience, ClientAssertionKey, ClientAuth, Oidc};
+    /// # fn main() -> Result<(), socialauth::ConfigError> {
+    /// # use aws_lc_rs::signature::{EcdsaKeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
+    /// # use base64::Engine as _;
+    /// # let der = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING).unwrap().to_pkcs8v1().unwrap();
+    /// # let der = base64::engine::general_purpose::STANDARD.encode(der.as_ref());
+    /// # let pem = format!("-----BEGIN PRIVATE KEY-----\n{der}\n-----END PRIVATE KEY-----\n");
+    /// // let pem = std::fs::read_to_string("client-key.pem")?;
+    /// let auth = ClientAuth::PrivateKeyJwt {
+    ///     key: ClientAssertionKey::es256_pem(&pem)?.key_id("2025-01"),
+    ///     audience: AssertionAudience::Issuer,
+    /// };
+    /// let provider = Oidc::new("https://sso.example.com", "client-id", "").client_auth(auth);
+    /// # let _ = provider;
+    /// # Ok(())
+    /// # }
+    /// ```
+    PrivateKeyJwt {
+        /// The client's private key, its algorithm and key id.
+        key: ClientAssertionKey,
+        /// What the assertions name as `aud`.
+        audience: AssertionAudience,
+    },
+}
+
+impl ClientAuth {
+    /// [`PrivateKeyJwt`](Self::PrivateKeyJwt) with `key`, naming the token endpoint as the
+    /// audience.
+    pub fn private_key_jwt(key: ClientAssertionKey) -> Self {
+        Self::PrivateKeyJwt {
+            key,
+            audience: AssertionAudience::TokenEndpoint,
+        }
+    }
 }
 
 /// The client's id and secret. `Debug` never shows the secret.
@@ -130,7 +173,10 @@ impl Client {
             provider: cx.provider_name(),
             token_url: &self.token_url,
             credentials: &self.credentials,
-            auth: self.auth,
+            auth: &self.auth,
+            // `build` refused the issuer as audience: a plain OAuth 2.0 client has none.
+            assertion_audience: self.token_url.as_str(),
+            now: cx.now(),
             redirect_uri: cx.callback_url().as_str(),
             code,
             verifier,
@@ -182,10 +228,20 @@ impl ClientBuilder {
     }
 
     /// Checks the configuration: a client id, two absolute http(s) endpoints, no reserved
-    /// authorization parameter.
+    /// authorization parameter, and no [`AssertionAudience::Issuer`] (there is none).
     pub fn build(self) -> Result<Client, ConfigError> {
         let credentials = Credentials::new("client_id", self.client_id, self.client_secret)?;
         check_authorize_params("authorize_param", &self.authorize_params)?;
+        if let ClientAuth::PrivateKeyJwt {
+            audience: AssertionAudience::Issuer,
+            ..
+        } = self.auth
+        {
+            return Err(ConfigError::InvalidSetting {
+                setting: "client_auth",
+                reason: "a plain OAuth 2.0 client has no issuer: name the token endpoint as the audience",
+            });
+        }
         Ok(Client {
             credentials,
             auth: self.auth,
@@ -228,6 +284,31 @@ mod tests {
             .token_url("https://sso.example/token")
             .build()
             .is_err());
+    }
+
+    #[test]
+    fn a_plain_client_has_no_issuer_to_name_as_assertion_audience() {
+        use crate::oauth2::signing_key::tests::p256_pem;
+        let key = || ClientAssertionKey::es256_pem(&p256_pem()).unwrap();
+        let with = |auth| {
+            Client::builder("id", "")
+                .authorize_url("https://sso.example/authorize")
+                .token_url("https://sso.example/token")
+                .client_auth(auth)
+                .build()
+        };
+        assert!(with(ClientAuth::private_key_jwt(key())).is_ok());
+        let issuer = ClientAuth::PrivateKeyJwt {
+            key: key(),
+            audience: AssertionAudience::Issuer,
+        };
+        assert!(matches!(
+            with(issuer),
+            Err(ConfigError::InvalidSetting {
+                setting: "client_auth",
+                ..
+            })
+        ));
     }
 
     #[test]

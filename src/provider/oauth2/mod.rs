@@ -65,12 +65,15 @@ use crate::provider::{
 
 mod authorize;
 mod client;
+mod client_assertion;
 pub(crate) mod signed_secret;
+pub(crate) mod signing_key;
 mod token;
 
 pub(crate) use self::authorize::{callback_key, check_authorize_params, AuthorizeRequest};
 pub(crate) use self::client::{required_url, Credentials};
 pub use self::client::{Client, ClientAuth, ClientBuilder};
+pub use self::client_assertion::{AssertionAudience, ClientAssertionKey};
 pub(crate) use self::token::CodeExchange;
 pub use self::token::{AccessToken, TokenResponse};
 

@@ -4,9 +4,9 @@
 use std::fmt;
 use std::sync::Mutex;
 
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde::Serialize;
 
+use super::signing_key::SigningKey;
 use crate::error::{AuthError, ConfigError};
 use crate::secret::Secret;
 
@@ -30,7 +30,7 @@ pub(crate) struct SecretClaims {
 
 /// An ES256 client-secret JWT, signed on first use and again shortly before it expires.
 pub(crate) struct SignedSecret {
-    key: EncodingKey,
+    key: SigningKey,
     claims: SecretClaims,
     /// The current secret and its `exp`.
     current: Mutex<Option<(Secret, u64)>>,
@@ -46,29 +46,22 @@ struct Claims<'a> {
 }
 
 impl SignedSecret {
-    /// A signer with the PKCS#8 PEM P-256 key (Apple's `.p8` file). A key that is not one,
-    /// or cannot sign ES256, is a [`ConfigError`].
+    /// A signer with the PKCS#8 PEM P-256 key (Apple's `.p8` file). A key that is not one
+    /// is a [`ConfigError`].
     pub(crate) fn new(
         setting: &'static str,
         private_key_pem: &str,
         claims: SecretClaims,
     ) -> Result<Self, ConfigError> {
-        let invalid = ConfigError::InvalidSetting {
-            setting,
-            reason: "must be the PEM text of a P-256 private key (a .p8 file)",
-        };
-        let der = pkcs8_der(private_key_pem).ok_or(invalid)?;
-        let signer = Self {
-            key: EncodingKey::from_ec_der(&der),
-            claims,
-            current: Mutex::new(None),
-        };
-        // A PEM of another curve parses; only signing tells.
-        signer.sign(0).map_err(|_| ConfigError::InvalidSetting {
+        let key = SigningKey::es256_pem(private_key_pem).ok_or(ConfigError::InvalidSetting {
             setting,
             reason: "must be the PEM text of a P-256 private key (a .p8 file)",
         })?;
-        Ok(signer)
+        Ok(Self {
+            key,
+            claims,
+            current: Mutex::new(None),
+        })
     }
 
     /// The secret to send at `now`: the kept one, or a new one when it expires within the
@@ -80,17 +73,6 @@ impl SignedSecret {
                 return Ok(secret.clone());
             }
         }
-        let secret = self.sign(now).map_err(|_| {
-            tracing::error!("could not sign the client secret JWT");
-            AuthError::internal("could not sign the client secret")
-        })?;
-        *current = Some((secret.clone(), now + LIFETIME_SECS));
-        Ok(secret)
-    }
-
-    fn sign(&self, now: u64) -> Result<Secret, jsonwebtoken::errors::Error> {
-        let mut header = Header::new(Algorithm::ES256);
-        header.kid = Some(self.claims.key_id.clone());
         let claims = Claims {
             iss: &self.claims.issuer,
             sub: &self.claims.subject,
@@ -98,26 +80,23 @@ impl SignedSecret {
             iat: now,
             exp: now + LIFETIME_SECS,
         };
-        jsonwebtoken::encode(&header, &claims, &self.key).map(Secret::new)
+        let secret = self
+            .key
+            .sign(Some(&self.claims.key_id), &claims)
+            .map_err(|_| {
+                tracing::error!("could not sign the client secret JWT");
+                AuthError::internal("could not sign the client secret")
+            })?;
+        *current = Some((secret.clone(), claims.exp));
+        Ok(secret)
     }
-}
-
-/// The DER bytes of a PEM `PRIVATE KEY` block (PKCS#8, RFC 7468).
-fn pkcs8_der(pem: &str) -> Option<Vec<u8>> {
-    use base64::Engine as _;
-    let body = pem
-        .trim()
-        .strip_prefix("-----BEGIN PRIVATE KEY-----")?
-        .strip_suffix("-----END PRIVATE KEY-----")?;
-    let text: String = body.split_whitespace().collect();
-    base64::engine::general_purpose::STANDARD.decode(text).ok()
 }
 
 impl fmt::Debug for SignedSecret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SignedSecret")
             .field("claims", &self.claims)
-            .field("key", &"[redacted]")
+            .field("key", &self.key)
             .finish_non_exhaustive()
     }
 }
@@ -128,22 +107,7 @@ pub(crate) mod tests {
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use base64::Engine as _;
 
-    /// A P-256 key in PKCS#8 PEM, as Apple's `.p8` files are; made for these tests only.
-    pub(crate) fn test_p8() -> String {
-        use aws_lc_rs::signature::{EcdsaKeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
-        let key = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING).unwrap();
-        let der = key.to_pkcs8v1().unwrap();
-        let b64 = base64::engine::general_purpose::STANDARD.encode(der.as_ref());
-        let lines: Vec<&str> = b64
-            .as_bytes()
-            .chunks(64)
-            .map(|c| std::str::from_utf8(c).unwrap())
-            .collect();
-        format!(
-            "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
-            lines.join("\n")
-        )
-    }
+    pub(crate) use crate::oauth2::signing_key::tests::p256_pem as test_p8;
 
     fn claims() -> SecretClaims {
         SecretClaims {

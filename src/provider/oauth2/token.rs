@@ -9,6 +9,7 @@ use serde::Deserialize;
 use url::Url;
 
 use super::client::{ClientAuth, Credentials};
+use super::client_assertion::ASSERTION_TYPE;
 use crate::error::{AuthError, AuthErrorKind};
 use crate::outbound::Outbound;
 use crate::secret::Secret;
@@ -140,7 +141,12 @@ pub(crate) struct CodeExchange<'a> {
     pub(crate) provider: &'a str,
     pub(crate) token_url: &'a Url,
     pub(crate) credentials: &'a Credentials,
-    pub(crate) auth: ClientAuth,
+    pub(crate) auth: &'a ClientAuth,
+    /// The `aud` of a client assertion ([`ClientAuth::PrivateKeyJwt`]): the token endpoint
+    /// or the issuer.
+    pub(crate) assertion_audience: &'a str,
+    /// The time, for a client assertion's `iat` and `exp`.
+    pub(crate) now: u64,
     pub(crate) redirect_uri: &'a str,
     pub(crate) code: &'a str,
     pub(crate) verifier: &'a str,
@@ -157,9 +163,19 @@ impl CodeExchange<'_> {
                 .append_pair("code", self.code)
                 .append_pair("redirect_uri", self.redirect_uri)
                 .append_pair("code_verifier", self.verifier);
-            if self.auth == ClientAuth::Post {
-                form.append_pair("client_id", &self.credentials.client_id)
-                    .append_pair("client_secret", self.credentials.client_secret.expose());
+            let client_id = &self.credentials.client_id;
+            match self.auth {
+                ClientAuth::Basic => {}
+                ClientAuth::Post => {
+                    form.append_pair("client_id", client_id)
+                        .append_pair("client_secret", self.credentials.client_secret.expose());
+                }
+                ClientAuth::PrivateKeyJwt { key, .. } => {
+                    let assertion = key.assertion(client_id, self.assertion_audience, self.now)?;
+                    form.append_pair("client_id", client_id)
+                        .append_pair("client_assertion_type", ASSERTION_TYPE)
+                        .append_pair("client_assertion", assertion.expose());
+                }
             }
             form.finish()
         };
@@ -171,7 +187,7 @@ impl CodeExchange<'_> {
                 "application/x-www-form-urlencoded",
             )
             .header(http::header::ACCEPT, "application/json");
-        if self.auth == ClientAuth::Basic {
+        if matches!(self.auth, ClientAuth::Basic) {
             request = request.header(
                 http::header::AUTHORIZATION,
                 basic_credentials(&self.credentials.client_id, &self.credentials.client_secret),
@@ -206,7 +222,7 @@ fn read_answer(
                 provider,
                 status = status.as_u16(),
                 error = loggable_error(&serde_json::Value::String(code)),
-                "the provider refused this app's client credentials; check the client id and secret"
+                "the provider refused this app's client credentials; check the client id and its secret or key"
             );
             Err(AuthError::provider(
                 "the provider refused this site's credentials; the site must fix its settings",

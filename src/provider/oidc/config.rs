@@ -104,7 +104,10 @@ impl Oidc {
     }
 
     /// How the client authenticates to the token endpoint. By default `client_secret_basic`,
-    /// or `client_secret_post` when the discovery document lists only that one.
+    /// or `client_secret_post` when the discovery document lists only that one; a method set
+    /// here is used whatever the discovery document lists. With
+    /// [`ClientAuth::PrivateKeyJwt`], the assertion's audience may be the token endpoint
+    /// (from discovery) or the issuer ([`AssertionAudience`](crate::AssertionAudience)).
     ///
     /// ```
     /// use socialauth::{ClientAuth, Oidc};
@@ -171,7 +174,7 @@ impl Oidc {
     /// The client authentication set with [`client_auth`](Self::client_auth).
     #[cfg(test)]
     pub(crate) fn configured_client_auth(&self) -> Option<ClientAuth> {
-        self.client_auth
+        self.client_auth.clone()
     }
 
     /// Accepts `alias` as well as the issuer in ID tokens' `iss`.

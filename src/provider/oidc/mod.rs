@@ -19,7 +19,8 @@ use self::id_token::{Claims, Expected, Verified};
 use self::jwks::JwksCache;
 use crate::error::{AuthError, AuthErrorKind};
 use crate::oauth2::{
-    callback_key, AccessToken, AuthorizeRequest, ClientAuth, CodeExchange, Credentials,
+    callback_key, AccessToken, AssertionAudience, AuthorizeRequest, ClientAuth, CodeExchange,
+    Credentials,
 };
 use crate::provider::{
     CallbackKey, CallbackParams, FlowData, LoginProvider, LoginStart, Profile, ProviderContext,
@@ -87,8 +88,8 @@ impl OidcFlow {
 
     /// The configured client authentication, or the one the discovery document allows.
     fn client_auth(&self, metadata: &Metadata) -> ClientAuth {
-        if let Some(auth) = self.oidc.client_auth {
-            return auth;
+        if let Some(auth) = &self.oidc.client_auth {
+            return auth.clone();
         }
         match &metadata.token_endpoint_auth_methods {
             Some(methods)
@@ -98,6 +99,18 @@ impl OidcFlow {
                 ClientAuth::Post
             }
             _ => ClientAuth::Basic,
+        }
+    }
+
+    /// The `aud` of a client assertion ([`ClientAuth::PrivateKeyJwt`]) sent to this
+    /// provider's token endpoint.
+    fn assertion_audience<'m>(&'m self, auth: &ClientAuth, metadata: &'m Metadata) -> &'m str {
+        match auth {
+            ClientAuth::PrivateKeyJwt {
+                audience: AssertionAudience::Issuer,
+                ..
+            } => &self.oidc.issuer,
+            _ => metadata.token_endpoint.as_str(),
         }
     }
 
@@ -281,11 +294,14 @@ impl LoginProvider for OidcFlow {
             }
             None => &self.credentials,
         };
+        let auth = self.client_auth(metadata);
         let token = CodeExchange {
             provider: cx.provider_name(),
             token_url: &metadata.token_endpoint,
             credentials,
-            auth: self.client_auth(metadata),
+            assertion_audience: self.assertion_audience(&auth, metadata),
+            auth: &auth,
+            now: cx.now(),
             redirect_uri: cx.callback_url().as_str(),
             code,
             verifier: flow.secret(),
@@ -414,6 +430,23 @@ mod tests {
         assert_eq!(d.email, None, "no email_verified is not verified");
         let d = describe(None, None, Some("a@b.c".into()), Some(Verified(true)));
         assert_eq!(d.email.as_deref(), Some("a@b.c"));
+    }
+
+    #[test]
+    fn a_private_key_jwt_client_auth_is_kept_and_debug_hides_its_key() {
+        use crate::oauth2::signing_key::tests::p256_pem;
+        let pem = p256_pem();
+        let key = crate::ClientAssertionKey::es256_pem(&pem).unwrap();
+        let oidc = Oidc::new("https://idp.example", "id", "")
+            .client_auth(ClientAuth::private_key_jwt(key.clone()));
+        assert_eq!(
+            oidc.configured_client_auth(),
+            Some(ClientAuth::private_key_jwt(key))
+        );
+        let debug = format!("{oidc:?}");
+        let body = pem.lines().nth(1).unwrap();
+        assert!(!debug.contains(body), "{debug}");
+        assert!(debug.contains("[redacted]"), "{debug}");
     }
 
     #[test]

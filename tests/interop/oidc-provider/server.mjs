@@ -5,6 +5,9 @@
 //   OIDC_CLIENT_ID      the one client's id
 //   OIDC_CLIENT_SECRET  its secret (client_secret_basic at the token endpoint)
 //   OIDC_REDIRECT_URIS  its redirect URIs, space-separated
+//   OIDC_JWT_CLIENT_ID    optional: a second client, with the same redirect URIs, that
+//                         authenticates with private_key_jwt (RFC 7523)
+//   OIDC_JWT_CLIENT_JWKS  its public keys, a JWK Set as JSON (required with the above)
 //
 // Prints one line `LISTENING <issuer-url>` on stdout once it answers requests. Exits when
 // stdin closes (the test that spawned it is gone) or on SIGTERM/SIGINT.
@@ -31,6 +34,8 @@ function required(name) {
 const clientId = required('OIDC_CLIENT_ID');
 const clientSecret = required('OIDC_CLIENT_SECRET');
 const redirectUris = required('OIDC_REDIRECT_URIS').split(/\s+/).filter(Boolean);
+const jwtClientId = process.env.OIDC_JWT_CLIENT_ID;
+const jwtClientJwks = jwtClientId ? JSON.parse(required('OIDC_JWT_CLIENT_JWKS')) : undefined;
 const port = Number.parseInt(process.env.OIDC_PORT ?? '0', 10);
 if (!Number.isInteger(port) || port < 0 || port > 65535) {
   console.error(`server.mjs: bad OIDC_PORT ${process.env.OIDC_PORT}`);
@@ -71,6 +76,18 @@ const provider = new Provider(issuer, {
       response_types: ['code'],
       token_endpoint_auth_method: 'client_secret_basic',
     },
+    ...(jwtClientId
+      ? [
+          {
+            client_id: jwtClientId,
+            redirect_uris: redirectUris,
+            grant_types: ['authorization_code'],
+            response_types: ['code'],
+            token_endpoint_auth_method: 'private_key_jwt',
+            jwks: jwtClientJwks,
+          },
+        ]
+      : []),
   ],
   async findAccount(ctx, id) {
     return {
