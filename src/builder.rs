@@ -49,6 +49,7 @@ pub struct SocialAuthLayerBuilder {
     max_concurrent_provider_logins: usize,
     clock: Clock,
     revocations: Option<Revocations>,
+    keep_provider_tokens: bool,
 }
 
 impl Default for SocialAuthLayerBuilder {
@@ -76,6 +77,7 @@ impl Default for SocialAuthLayerBuilder {
             max_concurrent_provider_logins: 64,
             clock: Clock::system(),
             revocations: None,
+            keep_provider_tokens: false,
         }
     }
 }
@@ -216,6 +218,24 @@ impl SocialAuthLayerBuilder {
     pub fn revocation(mut self, revocations: Revocations) -> Self {
         self.revocations = Some(revocations);
         self
+    }
+
+    setters! {
+        /// Keeps the provider's tokens (access, refresh, expiry, scopes, ID token) after a
+        /// login, for handlers to call the provider's API through
+        /// [`ProviderTokens`](crate::ProviderTokens), refreshed when they expire (off by
+        /// default). They go in their own cookie, `__Host-socialauth-tokens` (HttpOnly, Secure,
+        /// SameSite=Lax), encrypted and authenticated with the layer's key and bound to the
+        /// sign-in: a tokens cookie of another user or another login does not open. A login
+        /// whose tokens would not fit in a cookie (4,096 bytes with its name) fails with a
+        /// `500` saying so. Apps with a database can leave this off and keep
+        /// [`UserProfile::tokens`](crate::UserProfile::tokens) from the authorize hook.
+        ///
+        /// ```
+        /// let builder = socialauth::SocialAuthLayer::builder().keep_provider_tokens(true);
+        /// # let _ = builder;
+        /// ```
+        keep_provider_tokens => keep_provider_tokens: bool;
     }
 
     setters! {
@@ -442,6 +462,8 @@ impl SocialAuthLayerBuilder {
             outbound,
             observer: Observer::new(self.on_event),
             revocations: self.revocations,
+            keep_provider_tokens: self.keep_provider_tokens,
+            refreshes: Default::default(),
         };
         Ok(SocialAuthLayer {
             settings: Arc::new(settings),

@@ -116,6 +116,16 @@ impl CookieSettings {
         }
     }
 
+    /// The provider tokens cookie's name (`keep_provider_tokens`): `__Host-socialauth-tokens`,
+    /// or `socialauth-tokens` when Secure is turned off.
+    pub(crate) fn tokens_name(&self) -> &'static str {
+        if self.secure {
+            "__Host-socialauth-tokens"
+        } else {
+            "socialauth-tokens"
+        }
+    }
+
     /// The name of the flow cookie for one login attempt: provider plus a tag of the attempt's
     /// `state` (or OAuth 1.0a request token), so parallel attempts never overwrite each other.
     /// `__Host-` (Secure, `Path=/`, no `Domain`): no other host, not even a sibling subdomain,
@@ -146,6 +156,12 @@ impl CookieSettings {
 
     /// `Set-Cookie` for a flow cookie whose value is already sealed (`Path=/`, as `__Host-`
     /// requires).
+    pub(crate) fn tokens_cookie(&self, sealed: String, lifetime: Duration) -> Option<HeaderValue> {
+        let mut cookie = self.base(self.tokens_name().to_owned(), sealed);
+        cookie.set_max_age(max_age(lifetime));
+        HeaderValue::try_from(cookie.to_string()).ok()
+    }
+
     pub(crate) fn flow_cookie(
         &self,
         name: String,

@@ -9,7 +9,10 @@ use http::header::{CACHE_CONTROL, SET_COOKIE, VARY};
 use http::{HeaderMap, HeaderValue, Response};
 use pin_project_lite::pin_project;
 
+use std::sync::Arc;
+
 use crate::body::ResponseBody;
+use crate::provider_tokens::TokensRequest;
 
 type OwnAnswer = Pin<Box<dyn Future<Output = Response<Bytes>> + Send>>;
 
@@ -24,7 +27,7 @@ pin_project! {
 pin_project! {
     #[project = KindProj]
     enum Kind<F> {
-        Inner { #[pin] future: F, renewal: Option<Renewal> },
+        Inner { #[pin] future: F, renewal: Option<Renewal>, tokens: Option<Arc<TokensRequest>> },
         Own { future: OwnAnswer },
         Ready { response: Option<Response<Bytes>> },
     }
@@ -32,9 +35,17 @@ pin_project! {
 
 impl<F> ResponseFuture<F> {
     /// The inner service's future; `renewal` is a renewed identity cookie for its response.
-    pub(crate) fn inner(future: F, renewal: Option<Renewal>) -> Self {
+    pub(crate) fn inner(
+        future: F,
+        renewal: Option<Renewal>,
+        tokens: Option<Arc<TokensRequest>>,
+    ) -> Self {
         Self {
-            kind: Kind::Inner { future, renewal },
+            kind: Kind::Inner {
+                future,
+                renewal,
+                tokens,
+            },
         }
     }
 
@@ -119,10 +130,22 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().kind.project() {
-            KindProj::Inner { future, renewal } => future.poll(cx).map(|result| {
+            KindProj::Inner {
+                future,
+                renewal,
+                tokens,
+            } => future.poll(cx).map(|result| {
                 result.map(|mut response| {
                     if let Some(renewal) = renewal.take() {
                         renewal.apply(response.headers_mut());
+                    }
+                    // Provider tokens a handler refreshed: their new cookie, under the same
+                    // rules as a renewal.
+                    let refreshed = tokens
+                        .take()
+                        .and_then(|tokens| tokens.rewritten.lock().ok()?.take());
+                    if let Some(refreshed) = refreshed {
+                        refreshed.apply(response.headers_mut());
                     }
                     response.map(ResponseBody::inner)
                 })

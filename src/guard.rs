@@ -105,7 +105,7 @@ where
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         if request.extensions().get::<Identity>().is_some() {
-            return ResponseFuture::inner(self.inner.call(request), None);
+            return ResponseFuture::inner(self.inner.call(request), None, None);
         }
         let response = match &self.login_url {
             Some(login_url) if is_page_load(&request) => login_redirect(login_url, &request),

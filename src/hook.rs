@@ -18,6 +18,7 @@ pub struct UserProfile {
     pub(crate) email: Option<String>,
     pub(crate) claims: Map<String, Value>,
     pub(crate) refresh_token: Option<crate::secret::ProviderToken>,
+    pub(crate) tokens: Option<crate::provider::TokenSet>,
 }
 
 impl UserProfile {
@@ -60,6 +61,14 @@ impl UserProfile {
     /// [`AppleRevocation::revoke`]: crate::AppleRevocation::revoke
     pub fn refresh_token(&self) -> Option<&str> {
         self.refresh_token.as_ref().map(|t| t.0.expose())
+    }
+
+    /// The tokens the provider issued at this login (access token, refresh token, expiry,
+    /// granted scopes, ID token), to keep in the app's database for calling the provider's
+    /// API on the user's behalf. Every OAuth 2.0 and OpenID Connect provider has them; OAuth
+    /// 1.0a (Twitter) has none. Secrets: `Debug` never shows them.
+    pub fn tokens(&self) -> Option<&crate::provider::TokenSet> {
+        self.tokens.as_ref()
     }
 }
 

@@ -96,6 +96,7 @@ mod login;
 mod logout;
 mod outbound;
 pub mod provider;
+mod provider_tokens;
 mod random;
 mod response;
 mod return_to;
@@ -122,9 +123,11 @@ pub use identity::Identity;
 pub use layer::SocialAuthLayer;
 pub use provider::oauth2;
 pub use provider::oauth2::{AssertionAudience, ClientAssertionKey, ClientAuth};
+pub use provider::TokenSet;
 pub use provider::{
     Algorithm, Apple, AppleRevocation, Discord, Facebook, GitHub, GitLab, Google, LinkedIn,
     Microsoft, OAuth2, Oidc, Provider, Slack, Twitter, DEFAULT_GRAPH_API_VERSION, SLACK_TEAM_ID, X,
 };
+pub use provider_tokens::{ProviderTokens, ProviderTokensError};
 pub use service::SocialAuth;
 pub use session::{InvalidSessionId, SessionId};

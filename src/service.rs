@@ -7,9 +7,11 @@ use http::{Request, Response};
 use tower_service::Service;
 
 use crate::body::ResponseBody;
+use crate::cookies::Found;
 use crate::future::ResponseFuture;
 use crate::identity::Identity;
 use crate::login::{self, RequestHead};
+use crate::provider_tokens::ProviderTokens;
 use crate::routes::Route;
 use crate::settings::{CheckedAnonymous, Settings};
 
@@ -65,17 +67,22 @@ where
                 let identity = self.settings.identify(request.headers());
                 #[cfg(feature = "metrics")]
                 self.settings.observer.identity_checked(&identity);
-                let extensions = request.extensions_mut();
                 // Only the layer puts an identity here: one from elsewhere is replaced or
                 // dropped.
+                let mut tokens = None;
                 let renewal = match identity {
                     Ok((identity, source)) => {
                         let renewal = self.settings.renewal(&identity, source);
-                        extensions.insert(identity);
+                        if self.settings.keep_provider_tokens {
+                            tokens = provider_tokens(&self.settings, &identity, &mut request);
+                        }
+                        request.extensions_mut().insert(identity);
                         renewal
                     }
                     Err(_) => {
+                        let extensions = request.extensions_mut();
                         extensions.remove::<Identity>();
+                        extensions.remove::<ProviderTokens>();
                         // So the axum extractor can tell "not signed in" from "the layer is
                         // not installed": zero-sized, so a table entry, not an allocation of
                         // its own.
@@ -83,7 +90,7 @@ where
                         None
                     }
                 };
-                ResponseFuture::inner(self.inner.call(request), renewal)
+                ResponseFuture::inner(self.inner.call(request), renewal, tokens)
             }
             Route::Provider(index) => {
                 let (parts, body) = request.into_parts();
@@ -107,4 +114,23 @@ where
             }
         }
     }
+}
+
+/// With `keep_provider_tokens`, gives a signed-in request carrying its tokens cookie a
+/// [`ProviderTokens`] (nothing is decrypted until a handler asks): what the response reads a
+/// refreshed cookie from.
+fn provider_tokens<B>(
+    settings: &Arc<Settings>,
+    identity: &Identity,
+    request: &mut Request<B>,
+) -> Option<Arc<crate::provider_tokens::TokensRequest>> {
+    request.extensions_mut().remove::<ProviderTokens>();
+    let name = settings.cookies.tokens_name();
+    let Found::One(sealed) = crate::cookies::find(request.headers(), name) else {
+        return None;
+    };
+    let handle = ProviderTokens::new(settings.clone(), identity.clone(), sealed.to_owned());
+    let shared = handle.request();
+    request.extensions_mut().insert(handle);
+    Some(shared)
 }

@@ -58,6 +58,10 @@ pub(crate) struct Settings {
     pub(crate) observer: Observer,
     /// Revocation, when configured.
     pub(crate) revocations: Option<Revocations>,
+    /// Keep the provider's tokens in their own cookie, for [`crate::ProviderTokens`].
+    pub(crate) keep_provider_tokens: bool,
+    /// Provider token refreshes under way or just done.
+    pub(crate) refreshes: crate::provider_tokens::Refreshes,
 }
 
 impl std::fmt::Debug for Settings {

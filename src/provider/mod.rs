@@ -25,7 +25,8 @@ use std::sync::Arc;
 
 use url::Url;
 
-use crate::error::{AuthError, ConfigError};
+use self::oauth2::TokenResponse;
+use crate::error::{AuthError, AuthErrorKind, ConfigError};
 
 #[macro_use]
 mod config;
@@ -38,6 +39,7 @@ pub(crate) mod oidc;
 pub(crate) mod presets;
 mod profile;
 mod start;
+mod tokens;
 
 pub use self::callback::{CallbackKey, CallbackParams};
 pub use self::context::{FlowData, ProviderContext};
@@ -48,6 +50,7 @@ pub use self::presets::{
 };
 pub use self::profile::Profile;
 pub use self::start::LoginStart;
+pub use self::tokens::TokenSet;
 pub use jsonwebtoken::Algorithm;
 pub use oidc::Oidc;
 
@@ -98,6 +101,24 @@ pub trait LoginProvider: Send + Sync + 'static {
         callback: &CallbackParams,
         flow: &FlowData,
     ) -> impl Future<Output = Result<Profile, AuthError>> + Send;
+
+    /// Trades a refresh token for new tokens (RFC 6749 §6), for
+    /// [`ProviderTokens`](crate::ProviderTokens). Every code-flow and OpenID Connect provider
+    /// has it, with the client's authentication; the default says the provider cannot. A
+    /// refresh has no callback: `cx.callback_url()` is `about:blank` here.
+    fn refresh(
+        &self,
+        cx: &ProviderContext<'_>,
+        refresh_token: &str,
+    ) -> impl Future<Output = Result<TokenResponse, AuthError>> + Send {
+        let _ = (cx, refresh_token);
+        async {
+            Err(AuthError::new(
+                AuthErrorKind::InvalidRequest,
+                "this provider cannot refresh tokens",
+            ))
+        }
+    }
 }
 
 /// [`LoginProvider`] with boxed futures, so the layer can keep providers of different types.
@@ -115,6 +136,11 @@ pub(crate) trait DynProvider: Send + Sync {
         callback: &'a CallbackParams,
         flow: &'a FlowData,
     ) -> BoxFuture<'a, Result<Profile, AuthError>>;
+    fn refresh<'a>(
+        &'a self,
+        cx: &'a ProviderContext<'a>,
+        refresh_token: &'a str,
+    ) -> BoxFuture<'a, Result<TokenResponse, AuthError>>;
 }
 
 impl<P: LoginProvider> DynProvider for P {
@@ -144,6 +170,14 @@ impl<P: LoginProvider> DynProvider for P {
         flow: &'a FlowData,
     ) -> BoxFuture<'a, Result<Profile, AuthError>> {
         Box::pin(LoginProvider::finish(self, cx, callback, flow))
+    }
+
+    fn refresh<'a>(
+        &'a self,
+        cx: &'a ProviderContext<'a>,
+        refresh_token: &'a str,
+    ) -> BoxFuture<'a, Result<TokenResponse, AuthError>> {
+        Box::pin(LoginProvider::refresh(self, cx, refresh_token))
     }
 }
 

@@ -2,6 +2,7 @@
 
 use serde_json::{Map, Value};
 
+use super::TokenSet;
 use crate::secret::{ProviderToken, Secret};
 
 /// The user as the provider describes them, returned by a provider at the end of a login.
@@ -18,6 +19,8 @@ pub struct Profile {
     pub(crate) email: Option<String>,
     pub(crate) claims: Map<String, Value>,
     pub(crate) refresh_token: Option<ProviderToken>,
+    /// The provider's tokens, attached by the layer's OAuth 2.0 / OpenID Connect core.
+    pub(crate) tokens: Option<TokenSet>,
 }
 
 impl Profile {
@@ -30,6 +33,7 @@ impl Profile {
             email: None,
             claims: Map::new(),
             refresh_token: None,
+            tokens: None,
         }
     }
 
@@ -68,6 +72,13 @@ impl Profile {
     /// identity, never in `Debug`.
     pub fn refresh_token(mut self, token: Option<impl Into<String>>) -> Self {
         self.refresh_token = token.map(|t| ProviderToken(Secret::new(t)));
+        self
+    }
+
+    /// The profile with the provider's tokens attached (by the layer's core, after the token
+    /// request).
+    pub(crate) fn with_tokens(mut self, tokens: TokenSet) -> Self {
+        self.tokens = Some(tokens);
         self
     }
 

@@ -10,7 +10,8 @@ use http_body_util::Full;
 use hyper::body::Incoming;
 use serde_json::json;
 use socialauth::{
-    Facebook, GitHub, Identity, Oidc, Provider, SocialAuthLayer, SocialAuthLayerBuilder, Twitter,
+    Facebook, GitHub, Identity, Oidc, Provider, ProviderTokens, SocialAuthLayer,
+    SocialAuthLayerBuilder, Twitter,
 };
 
 use super::browser::{Browser, Visit};
@@ -147,6 +148,15 @@ pub fn axum_app() -> axum::Router {
         .route(
             "/whoami",
             get(|user: Identity| async move { Json(describe(&user)) }),
+        )
+        .route(
+            "/provider-token",
+            get(|tokens: ProviderTokens| async move {
+                tokens
+                    .access_token()
+                    .await
+                    .map(|token| token.secret().to_owned())
+            }),
         )
         .route(
             "/session",

@@ -257,8 +257,19 @@ pub struct State {
     /// Sign in with Apple: the callback is posted (`response_mode=form_post` required), and
     /// the client secret must be an ES256 JWT signed by this key.
     apple: Option<AppleClient>,
-    /// Refresh tokens issued (Apple mode), and those revoked since.
+    /// Refresh tokens issued (Apple mode, or with `set_refresh_tokens`) and still valid, and
+    /// those revoked since.
     refresh_tokens: Vec<String>,
+    /// Issue a refresh token with every code exchange.
+    issue_refresh_tokens: bool,
+    /// A refresh spends its refresh token and issues a new one.
+    rotate_refresh_tokens: bool,
+    /// `expires_in` of access tokens.
+    token_lifetime: u64,
+    /// Random bytes of each access token (hex-encoded: twice as many characters).
+    access_token_bytes: usize,
+    /// Refresh requests received (`grant_type=refresh_token`), valid or not.
+    refreshes: usize,
     revoked: Vec<String>,
     /// Plain OAuth 2.0 authorization requests are taken too (no `openid`, no nonce).
     plain_oauth2: bool,
@@ -294,6 +305,11 @@ impl Default for State {
             extra_claims: serde_json::Map::new(),
             apple: None,
             refresh_tokens: Vec::new(),
+            issue_refresh_tokens: false,
+            rotate_refresh_tokens: false,
+            token_lifetime: 300,
+            access_token_bytes: 16,
+            refreshes: 0,
             revoked: Vec::new(),
             plain_oauth2: false,
             private_key_jwt: None,
@@ -368,6 +384,32 @@ impl FakeOidc {
     /// and then without a nonce), as a generic OAuth 2.0 server: for the `OAuth2` provider.
     pub fn set_plain_oauth2(&self, plain: bool) {
         self.state().plain_oauth2 = plain;
+    }
+
+    /// Issues a refresh token with every login, access tokens lasting `lifetime` seconds,
+    /// and (with `rotate`) a new refresh token at every refresh, the spent one refused after.
+    pub fn set_refresh_tokens(&self, lifetime: u64, rotate: bool) {
+        let mut state = self.state();
+        state.issue_refresh_tokens = true;
+        state.token_lifetime = lifetime;
+        state.rotate_refresh_tokens = rotate;
+    }
+
+    /// Makes access tokens of `bytes` random bytes (twice as many characters).
+    pub fn set_access_token_bytes(&self, bytes: usize) {
+        self.state().access_token_bytes = bytes;
+    }
+
+    /// Refresh requests received so far.
+    pub fn refreshes(&self) -> usize {
+        self.state().refreshes
+    }
+
+    /// Refuses every refresh token issued so far (revoked at the provider).
+    pub fn revoke_refresh_tokens(&self) {
+        let mut state = self.state();
+        let revoked: Vec<String> = state.refresh_tokens.drain(..).collect();
+        state.revoked.extend(revoked);
     }
 
     /// Every `client_assertion` the token endpoint received, oldest first.
@@ -677,20 +719,25 @@ fn token(fake: &FakeOidc, parts: &Parts, body: &[u8]) -> Result<Response<FakeBod
         client_secret = sent.to_owned();
     }
     let private_key_jwt = fake.state().private_key_jwt.clone();
-    let exchanged = match private_key_jwt {
-        Some(client) => {
-            check_client_assertion(fake, &client, parts, &form)
-                .map_err(|why| harness::oauth_error(401, "invalid_client", why))?;
-            fake.redeem_grant(&form)
-        }
-        None => fake.exchange_code(
+    match private_key_jwt {
+        Some(client) => check_client_assertion(fake, &client, parts, &form)
+            .map_err(|why| harness::oauth_error(401, "invalid_client", why))?,
+        None => harness::authenticate_client(
             parts,
             &form,
             cfg.client_auth,
             &cfg.client_id,
             &client_secret,
-        ),
-    };
+        )
+        .map_err(|refusal| match refusal {
+            TokenRefusal::Client(_, why) => harness::oauth_error(401, "invalid_client", why),
+            _ => harness::oauth_error(401, "invalid_client", "client authentication"),
+        })?,
+    }
+    if server::param(&form, "grant_type") == Some("refresh_token") {
+        return refresh(fake, &form);
+    }
+    let exchanged = fake.redeem_grant(&form);
     let grant = exchanged.map_err(|refusal| match refusal {
         TokenRefusal::Client(_, why) => harness::oauth_error(401, "invalid_client", why),
         TokenRefusal::GrantType => {
@@ -708,23 +755,55 @@ fn token(fake: &FakeOidc, parts: &Parts, body: &[u8]) -> Result<Response<FakeBod
             harness::oauth_error(400, "invalid_grant", "PKCE verification failed")
         }
     })?;
-    let access_token = server::random_token("at-", 16);
     let mut state = fake.state();
+    let access_token = server::random_token("at-", state.access_token_bytes);
     state.tokens.insert(access_token.clone(), cfg.sub.clone());
     let id_token = id_token(fake, &state, &grant.nonce);
     let token_type = state.token_type.clone();
+    let lifetime = state.token_lifetime;
     state.issued.push(access_token.clone());
     state.issued.extend(id_token.clone());
     drop(state);
     let mut answer =
-        json!({"access_token": access_token, "token_type": token_type, "expires_in": 300});
-    if fake.state().apple.is_some() {
+        json!({"access_token": access_token, "token_type": token_type, "expires_in": lifetime});
+    if fake.state().apple.is_some() || fake.state().issue_refresh_tokens {
         let refresh_token = server::random_token("r-", 16);
         fake.state().refresh_tokens.push(refresh_token.clone());
         answer["refresh_token"] = json!(refresh_token);
     }
     if let Some(id_token) = id_token {
         answer["id_token"] = json!(id_token);
+    }
+    Ok(server::json(200, &answer))
+}
+
+/// `grant_type=refresh_token` from an authenticated client: a refresh token issued and not
+/// spent or revoked gets a new access token (and, rotating, a new refresh token).
+fn refresh(fake: &FakeOidc, form: &[(String, String)]) -> Result<Response<FakeBody>, Reject> {
+    let sent = server::param(form, "refresh_token").unwrap_or("");
+    let mut state = fake.state();
+    state.refreshes += 1;
+    let Some(at) = state.refresh_tokens.iter().position(|t| t == sent) else {
+        return Err(harness::oauth_error(
+            400,
+            "invalid_grant",
+            "unknown, spent or revoked refresh token",
+        ));
+    };
+    let access_token = server::random_token("at-", state.access_token_bytes);
+    let sub = fake.config().sub.clone();
+    state.tokens.insert(access_token.clone(), sub);
+    state.issued.push(access_token.clone());
+    let mut answer = json!({
+        "access_token": access_token,
+        "token_type": "Bearer",
+        "expires_in": state.token_lifetime,
+    });
+    if state.rotate_refresh_tokens {
+        state.refresh_tokens.remove(at);
+        let next = server::random_token("r-", 16);
+        state.refresh_tokens.push(next.clone());
+        answer["refresh_token"] = json!(next);
     }
     Ok(server::json(200, &answer))
 }

@@ -336,16 +336,7 @@ impl<P: Provider> Fake<P> {
         client_id: &str,
         client_secret: &str,
     ) -> Result<Grant, TokenRefusal> {
-        let (used, id, secret) = client_credentials(parts, form)?;
-        let client = |why: String| TokenRefusal::Client("invalid_client", why);
-        if used != auth {
-            return Err(client(format!(
-                "expected {auth:?} client authentication, got {used:?}"
-            )));
-        }
-        if id != client_id || secret != client_secret {
-            return Err(client("wrong client credentials".into()));
-        }
+        authenticate_client(parts, form, auth, client_id, client_secret)?;
         self.redeem_grant(form)
     }
 
@@ -365,6 +356,28 @@ impl<P: Provider> Fake<P> {
         }
         Ok(grant)
     }
+}
+
+/// A strict token endpoint's client authentication: exactly as `auth` says, with
+/// `client_id` and `client_secret`.
+pub fn authenticate_client(
+    parts: &Parts,
+    form: &[(String, String)],
+    auth: TokenAuth,
+    client_id: &str,
+    client_secret: &str,
+) -> Result<(), TokenRefusal> {
+    let (used, id, secret) = client_credentials(parts, form)?;
+    let client = |why: String| TokenRefusal::Client("invalid_client", why);
+    if used != auth {
+        return Err(client(format!(
+            "expected {auth:?} client authentication, got {used:?}"
+        )));
+    }
+    if id != client_id || secret != client_secret {
+        return Err(client("wrong client credentials".into()));
+    }
+    Ok(())
 }
 
 /// The client credentials of a token request, and how they were sent: HTTP Basic or the

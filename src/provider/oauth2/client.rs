@@ -4,7 +4,7 @@ use url::Url;
 
 use super::authorize::{check_authorize_params, AuthorizeRequest};
 use super::client_assertion::{AssertionAudience, ClientAssertionKey};
-use super::token::{CodeExchange, TokenResponse};
+use super::token::{Grant, TokenRequest, TokenResponse};
 use crate::error::{AuthError, ConfigError};
 use crate::provider::{endpoint, LoginStart, ProviderContext};
 use crate::secret::Secret;
@@ -169,7 +169,26 @@ impl Client {
         code: &str,
         verifier: &str,
     ) -> Result<TokenResponse, AuthError> {
-        CodeExchange {
+        let grant = Grant::Code {
+            redirect_uri: cx.callback_url().as_str(),
+            code,
+            verifier,
+        };
+        self.token_request(cx, grant).send(cx.outbound).await
+    }
+
+    /// Trades a refresh token for new tokens at the token endpoint.
+    pub(crate) async fn refresh(
+        &self,
+        cx: &ProviderContext<'_>,
+        refresh_token: &str,
+    ) -> Result<TokenResponse, AuthError> {
+        let grant = Grant::Refresh { refresh_token };
+        self.token_request(cx, grant).send(cx.outbound).await
+    }
+
+    fn token_request<'a>(&'a self, cx: &ProviderContext<'a>, grant: Grant<'a>) -> TokenRequest<'a> {
+        TokenRequest {
             provider: cx.provider_name(),
             token_url: &self.token_url,
             credentials: &self.credentials,
@@ -177,12 +196,8 @@ impl Client {
             // `build` refused the issuer as audience: a plain OAuth 2.0 client has none.
             assertion_audience: self.token_url.as_str(),
             now: cx.now(),
-            redirect_uri: cx.callback_url().as_str(),
-            code,
-            verifier,
+            grant,
         }
-        .send(cx.outbound)
-        .await
     }
 }
 

@@ -60,7 +60,7 @@ use std::future::Future;
 
 use crate::error::AuthError;
 use crate::provider::{
-    CallbackParams, FlowData, LoginProvider, LoginStart, Profile, ProviderContext,
+    CallbackParams, FlowData, LoginProvider, LoginStart, Profile, ProviderContext, TokenSet,
 };
 
 mod authorize;
@@ -74,8 +74,8 @@ pub(crate) use self::authorize::{callback_key, check_authorize_params, Authorize
 pub(crate) use self::client::{required_url, Credentials};
 pub use self::client::{Client, ClientAuth, ClientBuilder};
 pub use self::client_assertion::{AssertionAudience, ClientAssertionKey};
-pub(crate) use self::token::CodeExchange;
 pub use self::token::{AccessToken, TokenResponse};
+pub(crate) use self::token::{Grant, TokenRequest};
 
 /// An OAuth 2.0 authorization-code provider: its [`Client`] and how a token becomes a
 /// [`Profile`]. Every such type is a [`LoginProvider`], and goes to
@@ -117,6 +117,15 @@ impl<P: CodeFlowProvider> LoginProvider for P {
     ) -> Result<Profile, AuthError> {
         let code = callback.require("code", "the callback has no code")?;
         let token = self.client().exchange(cx, code, flow.secret()).await?;
-        self.profile(cx, &token).await
+        let profile = self.profile(cx, &token).await?;
+        Ok(profile.with_tokens(TokenSet::from_response(&token, cx.now())))
+    }
+
+    async fn refresh(
+        &self,
+        cx: &ProviderContext<'_>,
+        refresh_token: &str,
+    ) -> Result<TokenResponse, AuthError> {
+        self.client().refresh(cx, refresh_token).await
     }
 }

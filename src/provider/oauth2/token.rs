@@ -18,6 +18,10 @@ use crate::secret::Secret;
 pub struct AccessToken(Secret);
 
 impl AccessToken {
+    pub(crate) fn new(token: &str) -> Self {
+        Self(Secret::new(token))
+    }
+
     /// The token itself, to send to the provider's API.
     pub fn secret(&self) -> &str {
         self.0.expose()
@@ -135,8 +139,21 @@ fn basic_credentials(client_id: &str, client_secret: &Secret) -> String {
     format!("Basic {}", STANDARD.encode(format!("{id}:{secret}")))
 }
 
-/// A code to exchange at a token endpoint.
-pub(crate) struct CodeExchange<'a> {
+/// What a token request trades for tokens.
+pub(crate) enum Grant<'a> {
+    /// An authorization code (RFC 6749 §4.1.3), with the redirect URI and PKCE verifier of
+    /// its login.
+    Code {
+        redirect_uri: &'a str,
+        code: &'a str,
+        verifier: &'a str,
+    },
+    /// A refresh token (RFC 6749 §6).
+    Refresh { refresh_token: &'a str },
+}
+
+/// A request to a token endpoint, with the client's authentication.
+pub(crate) struct TokenRequest<'a> {
     /// The provider's route name, for logs.
     pub(crate) provider: &'a str,
     pub(crate) token_url: &'a Url,
@@ -147,22 +164,30 @@ pub(crate) struct CodeExchange<'a> {
     pub(crate) assertion_audience: &'a str,
     /// The time, for a client assertion's `iat` and `exp`.
     pub(crate) now: u64,
-    pub(crate) redirect_uri: &'a str,
-    pub(crate) code: &'a str,
-    pub(crate) verifier: &'a str,
+    pub(crate) grant: Grant<'a>,
 }
 
-impl CodeExchange<'_> {
-    /// Exchanges the code. An `error` member is the provider refusing the code
+impl TokenRequest<'_> {
+    /// Sends the request. An `error` member is the provider refusing the grant
     /// (`login_failed`), with status 200 as well (GitHub answers so); a 5xx, HTML, garbage or
     /// a token of another type than `Bearer` (in any case) is a provider error.
     pub(crate) async fn send(self, outbound: &Outbound) -> Result<TokenResponse, AuthError> {
         let body = {
             let mut form = form_urlencoded::Serializer::new(String::new());
-            form.append_pair("grant_type", "authorization_code")
-                .append_pair("code", self.code)
-                .append_pair("redirect_uri", self.redirect_uri)
-                .append_pair("code_verifier", self.verifier);
+            match self.grant {
+                Grant::Code {
+                    redirect_uri,
+                    code,
+                    verifier,
+                } => form
+                    .append_pair("grant_type", "authorization_code")
+                    .append_pair("code", code)
+                    .append_pair("redirect_uri", redirect_uri)
+                    .append_pair("code_verifier", verifier),
+                Grant::Refresh { refresh_token } => form
+                    .append_pair("grant_type", "refresh_token")
+                    .append_pair("refresh_token", refresh_token),
+            };
             let client_id = &self.credentials.client_id;
             match self.auth {
                 ClientAuth::Basic => {}

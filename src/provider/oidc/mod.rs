@@ -19,11 +19,12 @@ use self::id_token::{Claims, Expected, Verified};
 use self::jwks::JwksCache;
 use crate::error::{AuthError, AuthErrorKind};
 use crate::oauth2::{
-    callback_key, AccessToken, AssertionAudience, AuthorizeRequest, ClientAuth, CodeExchange,
-    Credentials,
+    callback_key, AccessToken, AssertionAudience, AuthorizeRequest, ClientAuth, Credentials, Grant,
+    TokenRequest, TokenResponse,
 };
 use crate::provider::{
     CallbackKey, CallbackParams, FlowData, LoginProvider, LoginStart, Profile, ProviderContext,
+    TokenSet,
 };
 
 /// A checked OpenID Connect provider: its configuration and its caches.
@@ -112,6 +113,39 @@ impl OidcFlow {
             } => &self.oidc.issuer,
             _ => metadata.token_endpoint.as_str(),
         }
+    }
+
+    /// A request to the token endpoint, with the client's authentication (Apple's signed
+    /// secret, signed anew when due).
+    async fn token(
+        &self,
+        cx: &ProviderContext<'_>,
+        metadata: &Metadata,
+        grant: Grant<'_>,
+    ) -> Result<TokenResponse, AuthError> {
+        let signed;
+        let credentials = match &self.oidc.signed_secret {
+            Some(signer) => {
+                signed = Credentials {
+                    client_id: self.credentials.client_id.clone(),
+                    client_secret: signer.at(cx.now())?,
+                };
+                &signed
+            }
+            None => &self.credentials,
+        };
+        let auth = self.client_auth(metadata);
+        TokenRequest {
+            provider: cx.provider_name(),
+            token_url: &metadata.token_endpoint,
+            credentials,
+            assertion_audience: self.assertion_audience(&auth, metadata),
+            auth: &auth,
+            now: cx.now(),
+            grant,
+        }
+        .send(cx.outbound)
+        .await
     }
 
     /// RFC 9207: an `iss` in the callback must be the issuer, and must be there when the
@@ -283,31 +317,12 @@ impl LoginProvider for OidcFlow {
             )
         })?;
         let code = params.require("code", "the callback has no code")?;
-        let signed;
-        let credentials = match &self.oidc.signed_secret {
-            Some(signer) => {
-                signed = Credentials {
-                    client_id: self.credentials.client_id.clone(),
-                    client_secret: signer.at(cx.now())?,
-                };
-                &signed
-            }
-            None => &self.credentials,
-        };
-        let auth = self.client_auth(metadata);
-        let token = CodeExchange {
-            provider: cx.provider_name(),
-            token_url: &metadata.token_endpoint,
-            credentials,
-            assertion_audience: self.assertion_audience(&auth, metadata),
-            auth: &auth,
-            now: cx.now(),
+        let grant = Grant::Code {
             redirect_uri: cx.callback_url().as_str(),
             code,
             verifier: flow.secret(),
-        }
-        .send(cx.outbound)
-        .await?;
+        };
+        let token = self.token(cx, metadata, grant).await?;
         let id_token = token.id_token().ok_or_else(|| {
             tracing::warn!(
                 provider = self.oidc.config.name,
@@ -350,10 +365,21 @@ impl LoginProvider for OidcFlow {
         let profile = Profile::new(claims.sub)
             .name(name)
             .verified_email(email)
-            .refresh_token(refresh_token);
+            .refresh_token(refresh_token)
+            .with_tokens(TokenSet::from_response(&token, cx.now()));
         Ok(passed_on
             .into_iter()
             .fold(profile, |profile, (name, value)| profile.claim(name, value)))
+    }
+
+    async fn refresh(
+        &self,
+        cx: &ProviderContext<'_>,
+        refresh_token: &str,
+    ) -> Result<TokenResponse, AuthError> {
+        let metadata = self.metadata(cx).await?;
+        self.token(cx, metadata, Grant::Refresh { refresh_token })
+            .await
     }
 }
 

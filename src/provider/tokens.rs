@@ -1,0 +1,149 @@
+//! [`TokenSet`]: the tokens a provider issued at a login (or a refresh), for the app to call
+//! the provider's API on the user's behalf.
+
+use std::fmt;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+use super::oauth2::TokenResponse;
+use crate::secret::Secret;
+
+/// The provider's tokens: the access token, and the refresh token, expiry, granted scopes and
+/// OpenID Connect ID token when the provider sent them. Every token is a secret: none shows
+/// in `Debug`, in logs or in errors.
+///
+/// The [`authorize`](crate::SocialAuthLayerBuilder::authorize) hook gets them
+/// ([`UserProfile::tokens`](crate::UserProfile::tokens)) to keep in the app's database; with
+/// [`keep_provider_tokens`](crate::SocialAuthLayerBuilder::keep_provider_tokens), handlers get
+/// them through [`ProviderTokens`](crate::ProviderTokens), refreshed when they expire.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenSet {
+    #[serde(rename = "a")]
+    access_token: Secret,
+    #[serde(rename = "r", default, skip_serializing_if = "Option::is_none")]
+    refresh_token: Option<Secret>,
+    /// Unix seconds.
+    #[serde(rename = "e", default, skip_serializing_if = "Option::is_none")]
+    expires_at: Option<u64>,
+    #[serde(rename = "s", default, skip_serializing_if = "Option::is_none")]
+    scope: Option<String>,
+    #[serde(rename = "i", default, skip_serializing_if = "Option::is_none")]
+    id_token: Option<Secret>,
+}
+
+impl TokenSet {
+    /// The tokens of a token answer received at `now` (Unix seconds).
+    pub(crate) fn from_response(response: &TokenResponse, now: u64) -> Self {
+        Self {
+            access_token: Secret::new(response.access_token().secret()),
+            refresh_token: response.refresh_token().map(Secret::new),
+            expires_at: response
+                .expires_in()
+                .map(|lifetime| now.saturating_add(lifetime.as_secs())),
+            scope: response.scope().map(str::to_owned),
+            id_token: response.id_token().map(Secret::new),
+        }
+    }
+
+    /// These tokens after a refresh answered `response` at `now`: what the answer left out
+    /// (a provider that does not rotate refresh tokens, a refresh without a new ID token) is
+    /// kept.
+    pub(crate) fn refreshed(&self, response: &TokenResponse, now: u64) -> Self {
+        let fresh = Self::from_response(response, now);
+        Self {
+            refresh_token: fresh.refresh_token.or_else(|| self.refresh_token.clone()),
+            scope: fresh.scope.or_else(|| self.scope.clone()),
+            id_token: fresh.id_token.or_else(|| self.id_token.clone()),
+            ..fresh
+        }
+    }
+
+    /// The access token, to send to the provider's API (`Authorization: Bearer`).
+    pub fn access_token(&self) -> &str {
+        self.access_token.expose()
+    }
+
+    /// The refresh token, when the provider issued one.
+    pub fn refresh_token(&self) -> Option<&str> {
+        self.refresh_token.as_ref().map(Secret::expose)
+    }
+
+    /// When the access token expires, when the provider said (`expires_in`).
+    pub fn expires_at(&self) -> Option<SystemTime> {
+        self.expires_at
+            .map(|secs| UNIX_EPOCH + Duration::from_secs(secs))
+    }
+
+    /// The scopes granted, when the provider said (they may differ from those asked for).
+    pub fn scopes(&self) -> impl Iterator<Item = &str> {
+        self.scope
+            .iter()
+            .flat_map(|scope| scope.split(' '))
+            .filter(|scope| !scope.is_empty())
+    }
+
+    /// The OpenID Connect ID token (a JWT) of the login, when the provider issued one.
+    pub fn id_token(&self) -> Option<&str> {
+        self.id_token.as_ref().map(Secret::expose)
+    }
+
+    /// Whether the access token has expired at `now`, or will within `margin` seconds.
+    pub(crate) fn expires_within(&self, now: u64, margin: u64) -> bool {
+        self.expires_at
+            .is_some_and(|expires_at| expires_at <= now.saturating_add(margin))
+    }
+}
+
+impl fmt::Debug for TokenSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenSet")
+            .field("access_token", &"[redacted]")
+            .field(
+                "refresh_token",
+                &self.refresh_token.as_ref().map(|_| "[redacted]"),
+            )
+            .field("expires_at", &self.expires_at)
+            .field("scope", &self.scope)
+            .field("id_token", &self.id_token.as_ref().map(|_| "[redacted]"))
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(access: &str, refresh: Option<&str>, expires_at: Option<u64>) -> TokenSet {
+        TokenSet {
+            access_token: Secret::new(access),
+            refresh_token: refresh.map(Secret::new),
+            expires_at,
+            scope: Some("read:user  repo".into()),
+            id_token: Some(Secret::new("h.p.s")),
+        }
+    }
+
+    #[test]
+    fn debug_hides_every_token_and_scopes_split_on_spaces() {
+        let tokens = set("at-secret", Some("rt-secret"), Some(100));
+        let debug = format!("{tokens:?}");
+        for secret in ["at-secret", "rt-secret", "h.p.s"] {
+            assert!(!debug.contains(secret), "{debug}");
+        }
+        assert_eq!(tokens.scopes().collect::<Vec<_>>(), ["read:user", "repo"]);
+        assert_eq!(
+            tokens.expires_at(),
+            Some(UNIX_EPOCH + Duration::from_secs(100))
+        );
+    }
+
+    #[test]
+    fn expiry_counts_the_margin_and_no_expiry_never_expires() {
+        let tokens = set("a", None, Some(100));
+        assert!(!tokens.expires_within(50, 30));
+        assert!(tokens.expires_within(70, 30));
+        assert!(tokens.expires_within(100, 0));
+        assert!(!set("a", None, None).expires_within(u64::MAX - 1, 30));
+    }
+}
