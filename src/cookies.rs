@@ -11,11 +11,11 @@ pub(crate) const MAX_COOKIE_HEADER_LEN: usize = 64 * 1024;
 
 /// What a request's `Cookie` headers hold under one name.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Found<'a> {
+pub(crate) enum Found<T> {
     /// No cookie of that name.
     None,
     /// Exactly one.
-    One(&'a str),
+    One(T),
     /// More than one (cookie tossing, or a stale cookie on another path): none is trusted.
     Many,
 }
@@ -25,7 +25,22 @@ pub(crate) enum Found<'a> {
 /// The headers are read as bytes, pair by pair: a pair that is not `name=value` with a value
 /// of visible ASCII (another app's `pref=café`) is skipped on its own, and never hides the
 /// pairs around it.
-pub(crate) fn find<'a>(headers: &'a HeaderMap, name: &str) -> Found<'a> {
+pub(crate) fn find<'a>(headers: &'a HeaderMap, name: &str) -> Found<&'a str> {
+    find_with(headers, name, value_of)
+}
+
+/// [`find`], with the value's bytes as they are: for the identity cookie, whose value is
+/// checked byte by byte anyway (compared with a verified token, or base64-decoded and
+/// HMAC-verified), so a second pass over it here would only cost time.
+pub(crate) fn find_raw<'a>(headers: &'a HeaderMap, name: &str) -> Found<&'a [u8]> {
+    find_with(headers, name, raw_value_of)
+}
+
+fn find_with<'a, T>(
+    headers: &'a HeaderMap,
+    name: &str,
+    value_of: impl Fn(&'a [u8], &[u8]) -> Option<T>,
+) -> Found<T> {
     let mut found = Found::None;
     let mut budget = MAX_COOKIE_HEADER_LEN;
     for header in headers.get_all(COOKIE) {
@@ -70,15 +85,7 @@ fn pairs(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
 /// The value of a `name=value` pair when its name is `name` and its value (without optional
 /// quotes) is visible ASCII.
 fn value_of<'a>(pair: &'a [u8], name: &[u8]) -> Option<&'a str> {
-    let eq = memchr::memchr(b'=', pair)?;
-    if pair.get(..eq)?.trim_ascii() != name {
-        return None;
-    }
-    let value = pair.get(eq + 1..)?.trim_ascii();
-    let value = value
-        .strip_prefix(b"\"")
-        .and_then(|v| v.strip_suffix(b"\""))
-        .unwrap_or(value);
+    let value = raw_value_of(pair, name)?;
     let visible = value
         .iter()
         .fold(true, |ok, &b| ok & (b'!'..=b'~').contains(&b));
@@ -87,6 +94,21 @@ fn value_of<'a>(pair: &'a [u8], name: &[u8]) -> Option<&'a str> {
     } else {
         None
     }
+}
+
+/// The value of a `name=value` pair when its name is `name`, without optional quotes.
+fn raw_value_of<'a>(pair: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
+    let eq = memchr::memchr(b'=', pair)?;
+    if pair.get(..eq)?.trim_ascii() != name {
+        return None;
+    }
+    let value = pair.get(eq + 1..)?.trim_ascii();
+    Some(
+        value
+            .strip_prefix(b"\"")
+            .and_then(|v| v.strip_suffix(b"\""))
+            .unwrap_or(value),
+    )
 }
 
 /// The most a cookie's name and value may hold together: browsers drop larger cookies

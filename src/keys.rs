@@ -96,8 +96,8 @@ impl Keys {
     }
 
     /// The key whose tokens start with this exact (base64url) header.
-    pub(crate) fn by_header(&self, header: &str) -> Option<&KeySlot> {
-        self.all().find(|slot| slot.header == header)
+    pub(crate) fn by_header(&self, header: &[u8]) -> Option<&KeySlot> {
+        self.all().find(|slot| slot.header.as_bytes() == header)
     }
 }
 
@@ -134,8 +134,11 @@ mod tests {
         assert_ne!(kids[0], kids[1]);
         assert_eq!(kids[0], Keys::derive(&[7; 32]).unwrap().current().kid);
         let previous_header = &keys.all().nth(1).unwrap().header;
-        assert_eq!(keys.by_header(previous_header).unwrap().kid, kids[1]);
-        assert!(keys.by_header("eyJhbGciOiJub25lIn0").is_none());
+        assert_eq!(
+            keys.by_header(previous_header.as_bytes()).unwrap().kid,
+            kids[1]
+        );
+        assert!(keys.by_header(b"eyJhbGciOiJub25lIn0").is_none());
     }
 
     #[test]

@@ -98,14 +98,15 @@ impl Settings {
         headers: &http::HeaderMap,
     ) -> Result<(crate::Identity, Source), NoIdentity> {
         use crate::cookies::Found;
-        let (token, source) = match crate::cookies::find(headers, self.cookies.identity_name()) {
+        let (token, source) = match crate::cookies::find_raw(headers, self.cookies.identity_name())
+        {
             Found::One(token) => (token, Source::Cookie),
             Found::Many => {
                 tracing::warn!("several identity cookies in one request; none is trusted");
                 return Err(NoIdentity::Invalid);
             }
             Found::None => (
-                bearer_token(headers).ok_or(NoIdentity::Absent)?,
+                bearer_token(headers).ok_or(NoIdentity::Absent)?.as_bytes(),
                 Source::Bearer,
             ),
         };
@@ -130,13 +131,13 @@ impl Settings {
     /// token whose `exp - iat` exceeds it (a token issued long ago with a far `exp`, or under
     /// a longer lifetime since shortened) is not valid.
     pub(crate) fn verify(&self, token: &str, audience: Audience) -> Option<crate::Identity> {
-        self.check(token, audience).ok()
+        self.check(token.as_bytes(), audience).ok()
     }
 
     /// [`verify`](Self::verify), saying why a token is refused.
     pub(crate) fn check(
         &self,
-        token: &str,
+        token: &[u8],
         audience: Audience,
     ) -> Result<crate::Identity, Rejected> {
         let identity = self

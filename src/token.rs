@@ -108,7 +108,7 @@ impl IdentityCodec {
         now: u64,
         audience: Audience,
     ) -> Option<Identity> {
-        self.check(keys, token, now, audience).ok()
+        self.check(keys, token.as_bytes(), now, audience).ok()
     }
 
     /// The identity in a valid token for `audience`, or why there is none. A token verified
@@ -117,15 +117,15 @@ impl IdentityCodec {
     pub(crate) fn check(
         &self,
         keys: &Keys,
-        token: &str,
+        token: &[u8],
         now: u64,
         audience: Audience,
     ) -> Result<Identity, Rejected> {
         // What has not even the shape of a token of one of our keys never reaches the cache.
         let shaped = token.len() <= MAX_TOKEN_LEN
-            && token
-                .split_once('.')
-                .is_some_and(|(header, _)| keys.by_header(header).is_some());
+            && memchr::memchr(b'.', token)
+                .and_then(|dot| token.get(..dot))
+                .is_some_and(|header| keys.by_header(header).is_some());
         if !shaped {
             return Err(Rejected::Invalid);
         }
@@ -142,14 +142,16 @@ impl IdentityCodec {
 
 /// Verifies a token's header and signature and reads its claims, checking everything but
 /// the times: size, header (so the algorithm), signature, issuer, audience, the claims' types.
-fn read(keys: &Keys, token: &str) -> Option<Verified> {
+fn read(keys: &Keys, token: &[u8]) -> Option<Verified> {
     if token.len() > MAX_TOKEN_LEN {
         return None;
     }
     // Exactly `header.claims.signature`, the header one of our keys writes; base64url has no
     // `.`, so a fourth part fails the claims' decoding below.
-    let (signed, signature) = token.rsplit_once('.')?;
-    let (header, claims) = signed.split_once('.')?;
+    let last = memchr::memrchr(b'.', token)?;
+    let (signed, signature) = (token.get(..last)?, token.get(last + 1..)?);
+    let first = memchr::memchr(b'.', signed)?;
+    let (header, claims) = (signed.get(..first)?, signed.get(first + 1..)?);
     let key = keys.by_header(header)?;
     if signature.len() != SIGNATURE_LEN {
         return None;
@@ -159,7 +161,7 @@ fn read(keys: &Keys, token: &str) -> Option<Verified> {
     let mut tag = [0u8; SIGNATURE_LEN];
     let tag_len = URL_SAFE_NO_PAD.decode_slice(signature, &mut tag).ok()?;
     let mut mac = key.mac.clone();
-    mac.update(signed.as_bytes());
+    mac.update(signed);
     // Constant-time, and refuses a tag of any other length.
     mac.verify_slice(tag.get(..tag_len)?).ok()?;
 

@@ -37,7 +37,7 @@ struct Set<V> {
 
 struct Entry<V> {
     hash: u64,
-    token: Box<str>,
+    token: Box<[u8]>,
     value: V,
 }
 
@@ -60,15 +60,14 @@ impl<V: Clone> VerifiedCache<V> {
 
     /// What `check` returned for `token` when it was last run and passed, or else what it
     /// returns now, kept if it passes. `check` runs without any lock held.
-    pub(crate) fn get_or_verify(
+    pub(crate) fn get_or_verify<T: AsRef<[u8]> + ?Sized>(
         &self,
-        token: &str,
+        token: &T,
         check: impl FnOnce() -> Option<V>,
     ) -> Option<V> {
+        let token = token.as_ref();
         let tail = token.len().saturating_sub(HASHED);
-        let hash = self
-            .hasher
-            .hash_one(token.as_bytes().get(tail..).unwrap_or_default());
+        let hash = self.hasher.hash_one(token.get(tail..).unwrap_or_default());
         if let Some(set) = self.set(hash) {
             if let Some(entry) = set.find(hash, token) {
                 return Some(entry.value.clone());
@@ -99,7 +98,7 @@ impl<V: Clone> VerifiedCache<V> {
 }
 
 impl<V> Set<V> {
-    fn find(&self, hash: u64, token: &str) -> Option<&Entry<V>> {
+    fn find(&self, hash: u64, token: &[u8]) -> Option<&Entry<V>> {
         // The hashes first: only a token with the kept one's 64-bit keyed hash reaches the
         // byte comparison.
         self.entries
@@ -108,7 +107,7 @@ impl<V> Set<V> {
             .find(|entry| entry.hash == hash && *entry.token == *token)
     }
 
-    fn insert(&mut self, hash: u64, token: &str, value: V) {
+    fn insert(&mut self, hash: u64, token: &[u8], value: V) {
         let entry = Entry {
             hash,
             token: token.into(),
