@@ -9,7 +9,6 @@
 
 use std::borrow::Cow;
 use std::fmt;
-use std::sync::Arc;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -17,14 +16,16 @@ use hmac::Mac;
 
 use self::cache::VerifiedCache;
 pub(crate) use self::claims::{Audience, Rejected};
-use self::claims::{Claims, Verified, BEARER_AUDIENCE, IDENTITY_AUDIENCE, ISSUER};
+use self::claims::{Claims, Verified, ISSUER};
 use crate::error::AuthError;
-use crate::identity::{Identity, User};
+use crate::identity::Identity;
 use crate::keys::Keys;
-use crate::session::Session;
 
 mod cache;
 mod claims;
+mod read;
+
+use self::read::read;
 
 /// Tokens longer than this are refused before any parsing.
 pub(crate) const MAX_TOKEN_LEN: usize = 4096;
@@ -38,10 +39,6 @@ const VERIFIED_TOKENS: usize = 8192;
 // `{"typ":"JWT","alg":"HS256","kid":"<kid>"}` base64url-encoded (see `Keys`): the `kid` picks
 // the key, and any other header (another `alg`, `none`, an unknown `kid`, `crit`, other
 // spacing) is refused without being parsed.
-/// Length of a base64url HMAC-SHA256 tag without padding.
-const SIGNATURE_LEN: usize = 43;
-/// Decoded claims up to this size stay on the stack.
-const CLAIMS_ON_STACK: usize = 768;
 
 /// Signs identity tokens, and verifies them through a cache of tokens verified lately.
 pub(crate) struct IdentityCodec {
@@ -140,85 +137,13 @@ impl IdentityCodec {
     }
 }
 
-/// Verifies a token's header and signature and reads its claims, checking everything but
-/// the times: size, header (so the algorithm), signature, issuer, audience, the claims' types.
-fn read(keys: &Keys, token: &[u8]) -> Option<Verified> {
-    if token.len() > MAX_TOKEN_LEN {
-        return None;
-    }
-    // Exactly `header.claims.signature`, the header one of our keys writes; base64url has no
-    // `.`, so a fourth part fails the claims' decoding below.
-    let last = memchr::memrchr(b'.', token)?;
-    let (signed, signature) = (token.get(..last)?, token.get(last + 1..)?);
-    let first = memchr::memchr(b'.', signed)?;
-    let (header, claims) = (signed.get(..first)?, signed.get(first + 1..)?);
-    let key = keys.by_header(header)?;
-    if signature.len() != SIGNATURE_LEN {
-        return None;
-    }
-
-    // The signature first: nothing the key did not sign reaches the JSON parser.
-    let mut tag = [0u8; SIGNATURE_LEN];
-    let tag_len = URL_SAFE_NO_PAD.decode_slice(signature, &mut tag).ok()?;
-    let mut mac = key.mac.clone();
-    mac.update(signed);
-    // Constant-time, and refuses a tag of any other length.
-    mac.verify_slice(tag.get(..tag_len)?).ok()?;
-
-    // Decoded on the stack when it fits (it does for every identity with a name and an email
-    // of ordinary length), else on the heap.
-    let mut stack = [0u8; CLAIMS_ON_STACK];
-    let mut heap = Vec::new();
-    let room = claims.len() / 4 * 3 + 3;
-    let buffer = if room <= CLAIMS_ON_STACK {
-        stack.get_mut(..room)?
-    } else {
-        heap.resize(room, 0);
-        heap.as_mut_slice()
-    };
-    let json_len = URL_SAFE_NO_PAD.decode_slice(claims, buffer).ok()?;
-    let json = buffer.get(..json_len)?;
-    // An object, from the first byte: serde's derived code would also read an array,
-    // member by member, and this crate writes neither arrays nor whitespace.
-    if json.first() != Some(&b'{') {
-        return None;
-    }
-    let claims: Claims<'_> = serde_json::from_slice(json).ok()?;
-    let audience = match claims.aud.as_ref() {
-        IDENTITY_AUDIENCE => Audience::Cookie,
-        BEARER_AUDIENCE => Audience::Bearer,
-        _ => return None,
-    };
-    if claims.iss != ISSUER || claims.sub.is_empty() {
-        return None;
-    }
-    let session = match (claims.sid, claims.auth_ms) {
-        (Some(id), Some(started_ms)) => Some(Session { id, started_ms }),
-        (None, None) => None,
-        _ => return None,
-    };
-    let user = User::new(
-        claims.provider.into_owned(),
-        claims.sub.into_owned(),
-        claims.name.map(Cow::into_owned),
-        claims.email.map(Cow::into_owned),
-        claims.app.map(Cow::into_owned),
-        session,
-    );
-    Some(Verified {
-        identity: Identity {
-            user: Arc::new(user),
-            issued_at: claims.iat,
-            expires_at: claims.exp,
-        },
-        not_before: claims.nbf,
-        audience,
-    })
-}
-
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
+    use super::claims::IDENTITY_AUDIENCE;
     use super::*;
+    use crate::identity::User;
     use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
     use serde_json::Map;
     use Audience::Cookie;
