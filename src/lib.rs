@@ -96,6 +96,7 @@ mod login;
 mod logout;
 mod outbound;
 pub mod provider;
+mod provider_logout;
 mod provider_tokens;
 mod random;
 mod response;

@@ -525,7 +525,11 @@ impl LoginRoute<'_> {
 }
 
 /// The URL the provider must call back: the configured public URL, or this request's origin.
-fn callback_url(settings: &Settings, path: &str, head: &RequestHead) -> Result<Url, AuthError> {
+pub(crate) fn callback_url(
+    settings: &Settings,
+    path: &str,
+    head: &RequestHead,
+) -> Result<Url, AuthError> {
     let url = match &settings.public_url {
         Some(base) => format!("{base}{path}"),
         None => request_origin(settings, head)? + path,

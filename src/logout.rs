@@ -1,16 +1,21 @@
 //! `POST /auth/logout`: clears the identity cookie and redirects; with revocation on, also
-//! revokes the session (`?everywhere=1`: every session of the user).
+//! revokes the session (`?everywhere=1`: every session of the user); for a provider that
+//! ends sessions too ([`Oidc::provider_logout`](crate::Oidc::provider_logout)), the
+//! redirect goes to the provider, which sends the browser on to the after-logout URL.
 
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::header::{HOST, ORIGIN, SET_COOKIE};
+use http::header::{HeaderValue, HOST, LOCATION, ORIGIN, SET_COOKIE};
 use http::{Method, Response};
 
 use crate::error::{AuthError, AuthErrorKind};
+use crate::identity::Identity;
 use crate::login::RequestHead;
+use crate::provider_logout;
 use crate::response::redirect;
-use crate::settings::Settings;
+use crate::revocation::{RevocationError, Revocations};
+use crate::settings::{Settings, Source};
 
 /// Answers the logout route. Only `POST` (a link or an image cannot log anyone out), and only
 /// from this site: a request the browser marks cross-site, or whose `Origin` is another host,
@@ -21,13 +26,36 @@ pub(crate) async fn answer(settings: Arc<Settings>, head: RequestHead) -> Respon
     if !response.status().is_redirection() {
         return response;
     }
-    let Some(revocations) = &settings.revocations else {
+    let Ok((identity, source)) = settings.identify(&head.headers) else {
         return response;
     };
-    let Ok((identity, _)) = settings.identify(&head.headers) else {
-        return response;
-    };
-    let revoked = match (everywhere, identity.session_id()) {
+    if let Some(revocations) = &settings.revocations {
+        if let Err(error) = revoke(revocations, &identity, everywhere).await {
+            tracing::warn!(%error, everywhere, "logout: the revocation store did not take the revocation");
+            return revocation_unavailable(response);
+        }
+    }
+    if source == Source::Cookie {
+        // The ID token is not kept yet (it would go as `id_token_hint`): the provider gets
+        // the user id as `logout_hint`.
+        let id_token = None;
+        let at_provider =
+            provider_logout::end_session_url(&settings, &head, &identity, id_token).await;
+        if let Some(location) = at_provider.and_then(|url| HeaderValue::try_from(url.as_str()).ok())
+        {
+            response.headers_mut().insert(LOCATION, location);
+        }
+    }
+    response
+}
+
+/// Revokes the session of `identity` (`everywhere`: every session of its user).
+async fn revoke(
+    revocations: &Revocations,
+    identity: &Identity,
+    everywhere: bool,
+) -> Result<(), RevocationError> {
+    match (everywhere, identity.session_id()) {
         (true, _) => {
             revocations
                 .revoke_user(identity.provider(), identity.user_id())
@@ -36,18 +64,20 @@ pub(crate) async fn answer(settings: Arc<Settings>, head: RequestHead) -> Respon
         (false, Some(session)) => revocations.revoke_session(session).await,
         // Refused by revocation already: nothing to revoke.
         (false, None) => Ok(()),
-    };
-    if let Err(error) = revoked {
-        tracing::warn!(%error, everywhere, "logout: the revocation store did not take the revocation");
-        let cookies = response.headers_mut().remove(SET_COOKIE);
-        response = AuthError::new(
-            AuthErrorKind::RevocationUnavailable,
-            "signed out here; the revocation reaches other servers once the store answers",
-        )
-        .into_response();
-        if let Some(cookies) = cookies {
-            response.headers_mut().append(SET_COOKIE, cookies);
-        }
+    }
+}
+
+/// The answer when the revocation store did not take a logout's revocation: that error,
+/// still clearing the cookie of `logout`.
+fn revocation_unavailable(mut logout: Response<Bytes>) -> Response<Bytes> {
+    let cookies = logout.headers_mut().remove(SET_COOKIE);
+    let mut response = AuthError::new(
+        AuthErrorKind::RevocationUnavailable,
+        "signed out here; the revocation reaches other servers once the store answers",
+    )
+    .into_response();
+    if let Some(cookies) = cookies {
+        response.headers_mut().append(SET_COOKIE, cookies);
     }
     response
 }

@@ -578,6 +578,162 @@ async fn junk_gets_short_4xx_answers() {
     assert_eq!(browser.get(&get("/jwks")).await.status(), 200);
 }
 
+/// `GET /logout` with these parameters.
+fn logout_url(dev: &DevProvider, params: &[(&str, &str)]) -> String {
+    let query = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(params)
+        .finish();
+    format!("{}/logout?{query}", dev.issuer())
+}
+
+#[tokio::test]
+async fn provider_logout_through_the_layer_comes_back_to_the_app_signed_out() {
+    let dev = dev().await.sign_in_as("Ada", "ada@example.com");
+    let discovery = json_of(
+        &Browser::new()
+            .follow(&format!(
+                "{}/.well-known/openid-configuration",
+                dev.issuer()
+            ))
+            .await
+            .body,
+    );
+    assert_eq!(
+        discovery["end_session_endpoint"],
+        format!("{}/logout", dev.issuer())
+    );
+    let layer = SocialAuthLayer::builder()
+        .secret(app::SECRET)
+        .provider(dev.oidc().provider_logout(true))
+        .after_logout_redirect("/maybe")
+        .build()
+        .expect("valid configuration");
+    let base = format!(
+        "http://{}",
+        server::serve(app::axum_app().layer(layer)).await
+    );
+    let browser = Browser::new();
+    browser
+        .follow(&format!("{base}/auth/dev?login=start"))
+        .await;
+    assert_ne!(
+        browser.follow(&format!("{base}/maybe")).await.body,
+        "anonymous"
+    );
+
+    let visit = browser
+        .post_follow(&format!("{base}/auth/logout"), &[])
+        .await;
+    let statuses: Vec<u16> = visit.hops.iter().map(|(_, s)| *s).collect();
+    assert_eq!(statuses, [303, 303, 200], "{:?} {}", visit.hops, visit.body);
+    assert!(
+        visit.hops[1].0.starts_with(&format!(
+            "{}/logout?client_id=socialauth-dev&",
+            dev.issuer()
+        )),
+        "{:?}",
+        visit.hops
+    );
+    assert!(
+        visit.final_url.starts_with(&format!("{base}/maybe?state=")),
+        "{}",
+        visit.final_url
+    );
+    assert_eq!(visit.body, "anonymous");
+    assert_eq!(browser.cookie(IDENTITY_COOKIE), None);
+}
+
+#[tokio::test]
+async fn logout_with_its_id_token_revokes_the_users_tokens_and_redirects_with_state() {
+    let dev = dev().await;
+    let browser = Browser::new();
+    let code = code_for(&browser, &dev).await;
+    let (status, answer) = redeem(&browser, &dev, &token_form(&code, VERIFIER)).await;
+    assert_eq!(status, 200, "{answer}");
+    let bearer = format!("Bearer {}", answer["access_token"].as_str().unwrap());
+    let userinfo = format!("{}/userinfo", dev.issuer());
+    let headers = [("authorization", bearer.as_str())];
+    assert_eq!(
+        browser.get_with_headers(&userinfo, &headers).await.status(),
+        200
+    );
+
+    let id_token = answer["id_token"].as_str().unwrap();
+    let resp = browser
+        .get(&logout_url(
+            &dev,
+            &[
+                ("id_token_hint", id_token),
+                ("post_logout_redirect_uri", "http://127.0.0.1:3000/bye?x=1"),
+                ("state", "s 1"),
+            ],
+        ))
+        .await;
+    assert_eq!(resp.status(), 303);
+    assert_eq!(
+        resp.headers()[LOCATION],
+        "http://127.0.0.1:3000/bye?x=1&state=s+1"
+    );
+    assert_eq!(
+        browser.get_with_headers(&userinfo, &headers).await.status(),
+        401,
+        "the logout ended the tokens it issued"
+    );
+
+    // By POST, without a place to go back to: a signed-out page.
+    let page = browser
+        .post_follow(
+            &format!("{}/logout", dev.issuer()),
+            &[("client_id", "socialauth-dev")],
+        )
+        .await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("Signed out of the dev provider"));
+}
+
+#[tokio::test]
+async fn bad_logout_requests_are_400_pages_that_send_the_browser_nowhere() {
+    let dev = dev().await;
+    let browser = Browser::new();
+    let back = ("post_logout_redirect_uri", "http://127.0.0.1:3000/");
+    let client = ("client_id", "socialauth-dev");
+    let cases: [(&[(&str, &str)], &str); 5] = [
+        (&[back], "client_id"),
+        (&[back, ("client_id", "someone-else")], "unknown client_id"),
+        (
+            &[
+                client,
+                ("post_logout_redirect_uri", "https://evil.example/"),
+            ],
+            "is not allowed",
+        ),
+        (
+            &[client, back, ("id_token_hint", "e30.e30.AAAA")],
+            "not an ID token from this provider",
+        ),
+        (&[client, back, ("state", &"s".repeat(5000))], "too long"),
+    ];
+    for (params, message) in cases {
+        let resp = browser.get(&logout_url(&dev, params)).await;
+        assert_eq!(resp.status(), 400, "{params:?}");
+        assert!(resp.headers().get(LOCATION).is_none(), "{params:?}");
+        let body = resp.text().await.unwrap();
+        assert!(body.contains(message), "{params:?}: {body}");
+    }
+    let twice = format!(
+        "{}&state=again",
+        logout_url(&dev, &[client, ("state", "a")])
+    );
+    assert_eq!(browser.get(&twice).await.status(), 400);
+    assert_eq!(
+        browser
+            .request(Method::PUT, &logout_url(&dev, &[client]), &[], None)
+            .await
+            .status(),
+        405
+    );
+}
+
 #[tokio::test]
 async fn it_listens_on_loopback_only_and_stops_when_dropped() {
     for addr in ["0.0.0.0:0", "[::]:0"] {

@@ -4,7 +4,8 @@
 //! forms from the HTML as a user's browser would.
 //!
 //! Also logs in as a client that authenticates with `private_key_jwt` (RFC 7523), by RS256
-//! and ES256 keys made for the test.
+//! and ES256 keys made for the test, and logs out at oidc-provider (RP-initiated logout)
+//! through its confirmation page.
 //!
 //! Needs `node` and `npm`. `npm ci` runs first when `node_modules` is missing or holds
 //! another version than `package.json` pins (offline too, from a warm npm cache).
@@ -100,10 +101,14 @@ struct OidcProvider {
 }
 
 impl OidcProvider {
-    /// Starts oidc-provider with one client that may redirect to `redirect_uri`, and a
-    /// second, [`JWT_CLIENT_ID`], authenticating with `private_key_jwt` by these public
-    /// keys (a JWK Set), when given.
-    async fn start(redirect_uri: &str, jwt_client_jwks: Option<&serde_json::Value>) -> Self {
+    /// Starts oidc-provider with one client that may redirect to `redirect_uri` (and, after
+    /// a logout, to `post_logout_redirect_uri`), and a second, [`JWT_CLIENT_ID`],
+    /// authenticating with `private_key_jwt` by these public keys (a JWK Set), when given.
+    async fn start(
+        redirect_uri: &str,
+        post_logout_redirect_uri: &str,
+        jwt_client_jwks: Option<&serde_json::Value>,
+    ) -> Self {
         ensure_node_modules();
         let mut command = Command::new("node");
         command
@@ -112,7 +117,8 @@ impl OidcProvider {
             .env("OIDC_PORT", "0")
             .env("OIDC_CLIENT_ID", CLIENT_ID)
             .env("OIDC_CLIENT_SECRET", CLIENT_SECRET)
-            .env("OIDC_REDIRECT_URIS", redirect_uri);
+            .env("OIDC_REDIRECT_URIS", redirect_uri)
+            .env("OIDC_POST_LOGOUT_REDIRECT_URIS", post_logout_redirect_uri);
         if let Some(jwks) = jwt_client_jwks {
             command
                 .env("OIDC_JWT_CLIENT_ID", JWT_CLIENT_ID)
@@ -201,7 +207,13 @@ async fn start_with(
     let addr = server::serve(service).await;
     let base_url = format!("http://{addr}");
 
-    let provider = OidcProvider::start(&format!("{base_url}/auth/oidc"), jwt_client_jwks).await;
+    // The layer's after-logout URL (the default, `/`), absolute.
+    let provider = OidcProvider::start(
+        &format!("{base_url}/auth/oidc"),
+        &format!("{base_url}/"),
+        jwt_client_jwks,
+    )
+    .await;
     let layer = SocialAuthLayer::builder()
         .secret(app::SECRET)
         .provider(oidc(&provider.issuer))
@@ -447,6 +459,102 @@ async fn login_and_consent_at_oidc_provider_sign_alice_in() {
     assert_eq!(who["user_id"], "alice");
     assert_eq!(who["email"], "alice@example.com");
     assert_eq!(who["name"], "Alice Example");
+}
+
+/// Signs `login` in at oidc-provider and consents: the browser is back at the app, signed in.
+async fn log_in(setup: &Setup, browser: &Browser, login: &str) {
+    let sign_in_page = open_sign_in(setup, browser).await;
+    let consent_page = sign_in(browser, &sign_in_page, login).await;
+    assert_consent_page(setup, &consent_page);
+    let consent = Form::first_in(&consent_page.body);
+    let done = browser
+        .post_follow(
+            &consent.action_url(&consent_page.final_url),
+            &consent.submission(&[]),
+        )
+        .await;
+    assert_eq!(done.final_url, setup.url("/"), "{:?}", done.hops);
+    assert_eq!(
+        json_of(&browser.follow(&setup.url("/whoami")).await.body)["user_id"],
+        login
+    );
+}
+
+#[tokio::test]
+async fn logout_ends_the_session_at_oidc_provider() {
+    let setup = start_with(None, |issuer| {
+        Oidc::new(issuer, CLIENT_ID, CLIENT_SECRET).provider_logout(true)
+    })
+    .await;
+    let browser = Browser::new();
+    log_in(&setup, &browser, "carol").await;
+
+    // While oidc-provider's session lives, a new login goes through without a page.
+    let again = browser.follow(&setup.url("/auth/oidc?login=start")).await;
+    assert_eq!(again.final_url, setup.url("/"), "{:?}", again.hops);
+    assert!(
+        !again
+            .hops
+            .iter()
+            .any(|(url, _)| url.contains("/interaction/")),
+        "{:?}",
+        again.hops
+    );
+
+    // Logout: the layer clears its cookie and sends the browser to oidc-provider, which asks.
+    let confirm_page = browser.post_follow(&setup.url("/auth/logout"), &[]).await;
+    assert_eq!(
+        confirm_page.status, 200,
+        "{:?}\n{}",
+        confirm_page.hops, confirm_page.body
+    );
+    assert_eq!(browser.cookie(IDENTITY_COOKIE), None);
+    let end_session = &confirm_page.hops[1].0;
+    assert!(
+        end_session.starts_with(&format!("{}/", setup.provider.issuer)),
+        "{:?}",
+        confirm_page.hops
+    );
+    assert_eq!(
+        query_param(end_session, "client_id").as_deref(),
+        Some(CLIENT_ID)
+    );
+    assert_eq!(
+        query_param(end_session, "post_logout_redirect_uri"),
+        Some(setup.url("/"))
+    );
+    assert_eq!(
+        query_param(end_session, "logout_hint").as_deref(),
+        Some("carol")
+    );
+    let state = query_param(end_session, "state").expect("a state");
+    assert!(
+        confirm_page.body.contains("Do you want to sign-out"),
+        "{}",
+        confirm_page.body
+    );
+
+    // "Yes, sign me out": the button submits the form with `logout=yes`.
+    let form = Form::first_in(&confirm_page.body);
+    assert!(form.has_input("xsrf", "hidden"), "{form:?}");
+    let done = browser
+        .post_follow(
+            &form.action_url(&confirm_page.final_url),
+            &form.submission(&[("logout", "yes")]),
+        )
+        .await;
+    assert_eq!(done.status, 200, "{:?}\n{}", done.hops, done.body);
+    assert!(
+        done.final_url.starts_with(&setup.url("/?")),
+        "not back at the after-logout page: {:?}",
+        done.hops
+    );
+    assert_eq!(query_param(&done.final_url, "state"), Some(state));
+    assert_eq!(done.body, "home");
+    assert_eq!(browser.follow(&setup.url("/whoami")).await.status, 401);
+
+    // oidc-provider's session is over: the next login asks who it is again.
+    open_sign_in(&setup, &browser).await;
 }
 
 #[tokio::test]

@@ -1,5 +1,5 @@
 //! `/.well-known/openid-configuration`: the dev provider's metadata (OpenID Connect
-//! Discovery 1.0, RFC 8414, RFC 9207).
+//! Discovery 1.0, RFC 8414, RFC 9207, RP-Initiated Logout 1.0).
 
 use serde_json::{json, Value};
 
@@ -11,6 +11,7 @@ pub(super) fn metadata(issuer: &str) -> Value {
         "token_endpoint": format!("{issuer}/token"),
         "userinfo_endpoint": format!("{issuer}/userinfo"),
         "jwks_uri": format!("{issuer}/jwks"),
+        "end_session_endpoint": format!("{issuer}/logout"),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "grant_types_supported": ["authorization_code"],

@@ -13,10 +13,11 @@
 //! | `POST /authorize` | the page's form: signs in with the typed name and email (or cancels), and redirects back with `code`, `state` and `iss` (RFC 9207) |
 //! | `POST /token` | `client_secret_basic` or `client_secret_post`; the code is single-use and lives 60 s, `redirect_uri` must be the authorization's, the PKCE verifier must match; answers an access token and an ES256 ID token (`iss`, `aud`, `sub`, `name`, `email`, `email_verified`, `nonce`, `iat`, `exp`) |
 //! | `GET /userinfo` | the same claims, for the access token |
+//! | `GET` or `POST /logout` | RP-Initiated Logout: checks `client_id`, `post_logout_redirect_uri` (loopback `http`, or the origin of a registered redirect URI) and, when sent, `id_token_hint` (its own signature, for this client; that user's access tokens are then revoked), and redirects back with `state` |
 //!
 //! The user id (`sub`) is derived from the email, so the same email is the same user across
-//! restarts. Bad input gets a 400 with a short message (an HTML page on `/authorize`, an
-//! OAuth JSON error elsewhere); nothing a request sends can make it panic.
+//! restarts. Bad input gets a 400 with a short message (an HTML page on `/authorize` and
+//! `/logout`, an OAuth JSON error elsewhere); nothing a request sends can make it panic.
 //!
 //! **Never use it in production**: anyone who can reach it signs in as anyone. It therefore
 //! listens only on loopback addresses, and serves plain `http`.
@@ -103,6 +104,7 @@
 
 mod authorize;
 mod discovery;
+mod end_session;
 mod keys;
 mod page;
 mod redirect;
@@ -163,6 +165,13 @@ impl Shared {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .allows(uri)
+    }
+
+    fn post_logout_allowed(&self, uri: &str) -> bool {
+        self.redirects
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .allows_post_logout(uri)
     }
 
     fn auto_user(&self) -> Option<User> {

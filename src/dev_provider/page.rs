@@ -72,6 +72,23 @@ pub(super) fn error(message: &str) -> String {
     layout("Dev provider: bad request", &body)
 }
 
+/// The page a logout without a `post_logout_redirect_uri` ends on.
+pub(super) fn signed_out() -> String {
+    layout(
+        "Signed out of the dev provider",
+        "<h1>Signed out of the dev provider</h1><p>You may close this page.</p>",
+    )
+}
+
+/// A page saying what is wrong with a logout request.
+pub(super) fn logout_error(message: &str) -> String {
+    let body = format!(
+        "<h1>The dev provider cannot sign you out</h1><p class=\"error\">{}</p>",
+        escape(message)
+    );
+    layout("Dev provider: bad logout request", &body)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,5 +107,6 @@ mod tests {
         assert!(!html.contains(r#"alert('x')"#), "{html}");
         assert!(html.contains("&quot;&gt;&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&amp;"));
         assert!(!error(evil).contains("<script>"));
+        assert!(!logout_error(evil).contains("<script>"));
     }
 }

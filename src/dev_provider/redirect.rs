@@ -22,6 +22,34 @@ impl RedirectPolicy {
     }
 }
 
+impl RedirectPolicy {
+    /// Where a logout may send the browser back: any loopback `http` URL, or a URL on the
+    /// origin of a registered redirect URI; written the way a URL parser writes it, with no
+    /// fragment or user info.
+    pub(super) fn allows_post_logout(&self, uri: &str) -> bool {
+        let Ok(url) = Url::parse(uri) else {
+            return false;
+        };
+        let well_formed = url.as_str() == uri
+            && url.username().is_empty()
+            && url.password().is_none()
+            && url.fragment().is_none();
+        let registered_origin = self.registered.iter().any(|registered| {
+            Url::parse(registered).is_ok_and(|registered| registered.origin() == url.origin())
+        });
+        well_formed && ((url.scheme() == "http" && is_loopback(&url)) || registered_origin)
+    }
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(Host::Domain(domain)) => domain == "localhost",
+        Some(Host::Ipv4(ip)) => ip == std::net::Ipv4Addr::LOCALHOST,
+        Some(Host::Ipv6(ip)) => ip == std::net::Ipv6Addr::LOCALHOST,
+        None => false,
+    }
+}
+
 /// `http://127.0.0.1[:port]`, `http://localhost[:port]` or `http://[::1][:port]`, with a
 /// path ending in `/auth/dev`, no query, fragment or user info, written the way a URL
 /// parser writes it (so what is checked is what the browser is sent to).
@@ -29,15 +57,9 @@ fn is_loopback_dev_callback(uri: &str) -> bool {
     let Ok(url) = Url::parse(uri) else {
         return false;
     };
-    let loopback = match url.host() {
-        Some(Host::Domain(domain)) => domain == "localhost",
-        Some(Host::Ipv4(ip)) => ip == std::net::Ipv4Addr::LOCALHOST,
-        Some(Host::Ipv6(ip)) => ip == std::net::Ipv6Addr::LOCALHOST,
-        None => false,
-    };
     url.as_str() == uri
         && url.scheme() == "http"
-        && loopback
+        && is_loopback(&url)
         && url.username().is_empty()
         && url.password().is_none()
         && url.query().is_none()
@@ -79,6 +101,32 @@ mod tests {
         ] {
             assert!(!policy.allows(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn post_logout_uris_are_loopback_or_on_a_registered_origin() {
+        let mut policy = RedirectPolicy::default();
+        for ok in [
+            "http://127.0.0.1:3000/",
+            "http://localhost:8080/bye?x=1",
+            "http://[::1]:3000/",
+        ] {
+            assert!(policy.allows_post_logout(ok), "{ok}");
+        }
+        for bad in [
+            "https://app.test/",
+            "http://example.com/",
+            "http://127.0.0.1:3000/#x",
+            "http://u@127.0.0.1:3000/",
+            "http://127.0.0.1:3000",
+            "/relative",
+            "",
+        ] {
+            assert!(!policy.allows_post_logout(bad), "{bad}");
+        }
+        policy.register("https://app.test/auth/dev".into());
+        assert!(policy.allows_post_logout("https://app.test/"));
+        assert!(!policy.allows_post_logout("https://app.test:8443/"));
     }
 
     #[test]

@@ -15,7 +15,7 @@ use tokio::task::JoinSet;
 
 use super::request::{self, Params};
 use super::response::{self, Body};
-use super::{authorize, discovery, token, userinfo, Shared};
+use super::{authorize, discovery, end_session, token, userinfo, Shared};
 
 /// How long a client may take to send a request's headers.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
@@ -71,6 +71,12 @@ async fn handle(shared: &Shared, req: Request<Incoming>) -> Response<Body> {
         ("/token", _) => response::method_not_allowed("POST"),
         ("/userinfo", &Method::GET | &Method::POST) => userinfo::userinfo(shared, &parts.headers),
         ("/userinfo", _) => response::method_not_allowed("GET, POST"),
+        ("/logout", &Method::GET) => end_session::end(shared, parts.uri.query().unwrap_or("")),
+        ("/logout", &Method::POST) => match read_form(&parts.headers, body).await {
+            Ok(form) => end_session::end_with(shared, &form),
+            Err(why) => response::html(StatusCode::BAD_REQUEST, super::page::logout_error(&why)),
+        },
+        ("/logout", _) => response::method_not_allowed("GET, POST"),
         _ => response::not_found(),
     }
 }

@@ -97,6 +97,11 @@ impl<T> Map<T> {
             .map(|entry| &mut entry.value)
     }
 
+    /// Removes every entry whose value `remove` picks.
+    fn remove_where(&mut self, remove: impl Fn(&T) -> bool) {
+        self.entries.retain(|_, entry| !remove(&entry.value));
+    }
+
     fn remove(&mut self, key: &str) -> Option<T> {
         let now = Instant::now();
         self.entries
@@ -157,6 +162,12 @@ impl Store {
 
     pub(super) fn revoke_token(&mut self, token: &str) {
         self.tokens.remove(token);
+    }
+
+    /// Revokes every access token of the user `sub`: how a logout ends what the dev
+    /// provider issued.
+    pub(super) fn revoke_user(&mut self, sub: &str) {
+        self.tokens.remove_where(|user| user.sub == sub);
     }
 }
 

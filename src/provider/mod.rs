@@ -32,6 +32,7 @@ use crate::error::{AuthError, AuthErrorKind, ConfigError};
 mod config;
 mod callback;
 mod context;
+mod end_session;
 mod http;
 pub(crate) mod oauth1;
 pub mod oauth2;
@@ -43,6 +44,7 @@ mod tokens;
 
 pub use self::callback::{CallbackKey, CallbackParams};
 pub use self::context::{FlowData, ProviderContext};
+pub use self::end_session::EndSessionRequest;
 pub use self::http::{ProviderHttp, ProviderReply, ProviderRequest};
 pub use self::presets::{
     Apple, AppleRevocation, Discord, Facebook, GitHub, GitLab, Google, LinkedIn, Microsoft, OAuth2,
@@ -119,6 +121,20 @@ pub trait LoginProvider: Send + Sync + 'static {
             ))
         }
     }
+
+    /// Where to send the browser to end the user's session at the provider too, once
+    /// `POST /auth/logout` has cleared the layer's cookies (OpenID Connect RP-Initiated
+    /// Logout: [`Oidc::provider_logout`]). `Ok(None)`, the default, leaves the logout
+    /// local. An error is logged and the logout stays local as well: the user is signed out
+    /// of the app either way.
+    fn end_session_url(
+        &self,
+        cx: &ProviderContext<'_>,
+        request: &EndSessionRequest<'_>,
+    ) -> impl Future<Output = Result<Option<Url>, AuthError>> + Send {
+        let _ = (cx, request);
+        async { Ok(None) }
+    }
 }
 
 /// [`LoginProvider`] with boxed futures, so the layer can keep providers of different types.
@@ -141,6 +157,11 @@ pub(crate) trait DynProvider: Send + Sync {
         cx: &'a ProviderContext<'a>,
         refresh_token: &'a str,
     ) -> BoxFuture<'a, Result<TokenResponse, AuthError>>;
+    fn end_session_url<'a>(
+        &'a self,
+        cx: &'a ProviderContext<'a>,
+        request: &'a EndSessionRequest<'a>,
+    ) -> BoxFuture<'a, Result<Option<Url>, AuthError>>;
 }
 
 impl<P: LoginProvider> DynProvider for P {
@@ -178,6 +199,14 @@ impl<P: LoginProvider> DynProvider for P {
         refresh_token: &'a str,
     ) -> BoxFuture<'a, Result<TokenResponse, AuthError>> {
         Box::pin(LoginProvider::refresh(self, cx, refresh_token))
+    }
+
+    fn end_session_url<'a>(
+        &'a self,
+        cx: &'a ProviderContext<'a>,
+        request: &'a EndSessionRequest<'a>,
+    ) -> BoxFuture<'a, Result<Option<Url>, AuthError>> {
+        Box::pin(LoginProvider::end_session_url(self, cx, request))
     }
 }
 

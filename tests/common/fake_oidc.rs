@@ -12,6 +12,12 @@
 //! published at `{base_url}/evil/jwks`, which a correct client never fetches. In
 //! `private_key_jwt` mode ([`FakeOidc::set_private_key_jwt`]) the token endpoint takes only
 //! client assertions signed by the registered key ([`client_assertion::check`]).
+//!
+//! It advertises an `end_session_endpoint` (`{issuer}/logout`, RP-Initiated Logout 1.0;
+//! [`FakeOidc::set_end_session_endpoint`] turns that off), which checks `client_id`, an
+//! absolute `post_logout_redirect_uri` on the origin of the app that logged in, `state`,
+//! and exactly one of an `id_token_hint` it issued or a `logout_hint` naming its user,
+//! records each request it accepts, and 302s back with `state`.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -88,6 +94,8 @@ pub enum Endpoint {
     EvilJwks,
     /// Apple's `/auth/revoke`.
     Revoke,
+    /// RP-Initiated Logout's `end_session_endpoint`.
+    EndSession,
 }
 
 /// The algorithm the fake signs ID tokens with.
@@ -282,6 +290,10 @@ pub struct State {
     /// Multi-tenant, as Entra ID: discovery names `{base_url}/{tenantid}/v2.0`, and ID tokens
     /// carry this `tid` and `iss` `{base_url}/<tid>/v2.0`.
     tenant: Option<String>,
+    /// Discovery advertises `end_session_endpoint`.
+    end_session: bool,
+    /// The parameters of every end-session request accepted, oldest first.
+    end_sessions: Vec<Vec<(String, String)>>,
 }
 
 impl Default for State {
@@ -316,6 +328,8 @@ impl Default for State {
             assertions: Vec::new(),
             seen_jtis: HashSet::new(),
             tenant: None,
+            end_session: true,
+            end_sessions: Vec::new(),
         }
     }
 }
@@ -420,6 +434,21 @@ impl FakeOidc {
     /// The token endpoint's URL.
     pub fn token_endpoint(&self) -> String {
         format!("{}/token", self.issuer())
+    }
+
+    /// The `end_session_endpoint`'s URL.
+    pub fn end_session_endpoint(&self) -> String {
+        format!("{}/logout", self.issuer())
+    }
+
+    /// Whether discovery advertises `end_session_endpoint` (default yes).
+    pub fn set_end_session_endpoint(&self, advertised: bool) {
+        self.state().end_session = advertised;
+    }
+
+    /// The parameters of every end-session request accepted, oldest first.
+    pub fn end_session_requests(&self) -> Vec<Vec<(String, String)>> {
+        self.state().end_sessions.clone()
     }
 
     /// The refresh tokens revoked at `/auth/revoke`, oldest first.
@@ -567,6 +596,7 @@ impl Provider for OidcConfig {
             Some("/token") => Endpoint::Token,
             Some("/userinfo") => Endpoint::Userinfo,
             Some("/auth/revoke") => Endpoint::Revoke,
+            Some("/logout") => Endpoint::EndSession,
             _ if path == "/evil/jwks" => Endpoint::EvilJwks,
             _ => return None,
         })
@@ -594,6 +624,7 @@ impl Provider for OidcConfig {
                 token(fake, parts, body)
             }
             (Endpoint::Userinfo, &Method::GET) => userinfo(fake, parts),
+            (Endpoint::EndSession, &Method::GET) => end_session(fake, parts),
             (Endpoint::Revoke, &Method::POST) if server::is_form(&parts.headers) => {
                 revoke(fake, body)
             }
@@ -620,9 +651,7 @@ fn discovery(fake: &FakeOidc) -> Response<FakeBody> {
         (None, TokenAuth::Basic) => "client_secret_basic",
         (None, TokenAuth::Post) => "client_secret_post",
     };
-    server::json(
-        200,
-        &json!({
+    let mut document = json!({
             "issuer": named,
             "authorization_endpoint": format!("{issuer}/authorize"),
             "token_endpoint": fake.token_endpoint(),
@@ -635,8 +664,11 @@ fn discovery(fake: &FakeOidc) -> Response<FakeBody> {
             "token_endpoint_auth_methods_supported": [auth_method],
             "token_endpoint_auth_signing_alg_values_supported": ["RS256", "ES256"],
             "authorization_response_iss_parameter_supported": state.advertise_iss,
-        }),
-    )
+    });
+    if state.end_session {
+        document["end_session_endpoint"] = json!(fake.end_session_endpoint());
+    }
+    server::json(200, &document)
 }
 
 fn jwks(fake: &FakeOidc) -> Response<FakeBody> {
@@ -1032,4 +1064,44 @@ fn userinfo(fake: &FakeOidc, parts: &Parts) -> Result<Response<FakeBody>, Reject
         &json!({"sub": sub, "name": cfg.name, "preferred_username": "jane",
                 "email": cfg.email, "email_verified": cfg.email_verified}),
     ))
+}
+
+/// RP-Initiated Logout 1.0 §2, strictly: the client, an absolute `post_logout_redirect_uri`
+/// on the origin of the app's `redirect_uri` (from the last authorization), a `state`, and
+/// exactly one of `id_token_hint` (a token issued here) or `logout_hint` (the user's `sub`).
+fn end_session(fake: &FakeOidc, parts: &Parts) -> Result<Response<FakeBody>, Reject> {
+    let cfg = fake.config();
+    let query = server::query_pairs(&parts.uri);
+    let get = |name| server::param(&query, name);
+    if get("client_id") != Some(cfg.client_id.as_str()) {
+        return Err(Reject::page("end session: unknown client_id"));
+    }
+    let app = server::param(&fake.last_authorize_params(), "redirect_uri")
+        .and_then(|uri| url::Url::parse(uri).ok())
+        .ok_or_else(|| Reject::page("end session: nobody logged in here"))?;
+    let back = get("post_logout_redirect_uri")
+        .and_then(|uri| url::Url::parse(uri).ok())
+        .filter(|uri| uri.origin() == app.origin())
+        .ok_or_else(|| {
+            Reject::page(
+                "end session: post_logout_redirect_uri is not absolute on the app's origin",
+            )
+        })?;
+    let state = get("state")
+        .filter(|state| !state.is_empty())
+        .ok_or_else(|| Reject::page("end session: no state"))?;
+    match (get("id_token_hint"), get("logout_hint")) {
+        (Some(hint), None) if fake.state().issued.iter().any(|t| t == hint) => {}
+        (None, Some(hint)) if hint == cfg.sub => {}
+        (Some(_), None) => return Err(Reject::page("end session: unknown id_token_hint")),
+        (None, Some(_)) => return Err(Reject::page("end session: logout_hint is another user")),
+        _ => {
+            return Err(Reject::page(
+                "end session: exactly one of id_token_hint and logout_hint",
+            ))
+        }
+    }
+    let location = harness::back_to(back.as_str(), &[("state", state)]);
+    fake.state().end_sessions.push(query.clone());
+    Ok(server::redirect(&location))
 }

@@ -76,6 +76,8 @@ pub struct Oidc {
     /// The display name from the callback itself, when the ID token has none (Apple's
     /// unsigned `user` parameter: used for the name only, never for identity).
     pub(crate) callback_name: Option<fn(&CallbackParams) -> Option<String>>,
+    /// Logout also ends the session at the provider (RP-Initiated Logout).
+    pub(super) provider_logout: bool,
 }
 
 impl Oidc {
@@ -100,6 +102,7 @@ impl Oidc {
             pass_refresh_token: false,
             form_post: false,
             callback_name: None,
+            provider_logout: false,
         }
     }
 
@@ -158,6 +161,39 @@ impl Oidc {
     /// ```
     pub fn profile_claim(mut self, name: impl Into<String>) -> Self {
         self.profile_claims.push(name.into());
+        self
+    }
+
+    /// Also ends the user's session at the provider when they log out of the app (OpenID
+    /// Connect RP-Initiated Logout 1.0). Off by default.
+    ///
+    /// Without it, `POST /auth/logout` signs the user out of the app only: they stay signed
+    /// in at the provider, and the next login there may go through without asking who they
+    /// are (on a shared computer, as the same person). With it, and when the discovery
+    /// document has an `end_session_endpoint`, logout clears the layer's cookies as always,
+    /// then answers `303` to that endpoint with `client_id`, `post_logout_redirect_uri`,
+    /// a random `state`, and `logout_hint` (the user id). The provider may ask the user to
+    /// confirm; it then sends the browser back to `post_logout_redirect_uri`.
+    ///
+    /// `post_logout_redirect_uri` is the
+    /// [after-logout URL](crate::SocialAuthLayerBuilder::after_logout_redirect) made
+    /// absolute on the [public URL](crate::SocialAuthLayerBuilder::public_url) (or, without
+    /// one, the request's loopback or allowed host): register it at the provider as a
+    /// post-logout redirect URI. An after-logout URL on another origin is never sent.
+    ///
+    /// The user is signed out of the app whatever happens at the provider: when the
+    /// provider has no `end_session_endpoint`, discovery fails, or no absolute
+    /// after-logout URL can be made, the logout stays local (a redirect to the after-logout
+    /// URL) and a warning is logged. A logout the revocation store could not record answers
+    /// its error without visiting the provider. The OIDC presets ([`Google`](crate::Google),
+    /// [`Microsoft`](crate::Microsoft), ...) become an `Oidc` with `Oidc::from(preset)`.
+    ///
+    /// ```
+    /// let p = socialauth::Oidc::new("https://sso.example.com", "id", "secret").provider_logout(true);
+    /// # let _ = p;
+    /// ```
+    pub fn provider_logout(mut self, on: bool) -> Self {
+        self.provider_logout = on;
         self
     }
 

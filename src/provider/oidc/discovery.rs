@@ -27,6 +27,8 @@ pub(super) struct Metadata {
     /// RFC 9207: the provider adds `iss` to its authorization responses.
     pub(super) iss_parameter_supported: bool,
     pub(super) token_endpoint_auth_methods: Option<Vec<String>>,
+    /// OpenID Connect RP-Initiated Logout 1.0: where the browser ends its session there.
+    pub(super) end_session_endpoint: Option<Url>,
 }
 
 /// The discovery document as served. Every member has a fixed JSON type: a member of another
@@ -43,6 +45,8 @@ struct Document {
     authorization_response_iss_parameter_supported: Option<bool>,
     #[serde(default)]
     token_endpoint_auth_methods_supported: Option<Vec<String>>,
+    #[serde(default)]
+    end_session_endpoint: Option<String>,
 }
 
 /// The first pause after a failed fetch.
@@ -175,6 +179,11 @@ fn from_document(
             .authorization_response_iss_parameter_supported
             .unwrap_or(false),
         token_endpoint_auth_methods: document.token_endpoint_auth_methods_supported,
+        // Only logout uses it: an unusable one is dropped (logout stays local), not fatal.
+        end_session_endpoint: document
+            .end_session_endpoint
+            .as_deref()
+            .and_then(|value| url(value).ok()),
     })
 }
 
@@ -192,6 +201,7 @@ mod tests {
             userinfo_endpoint: None,
             authorization_response_iss_parameter_supported: None,
             token_endpoint_auth_methods_supported: None,
+            end_session_endpoint: None,
         }
     }
 
@@ -229,6 +239,25 @@ mod tests {
         assert_eq!(error.kind(), AuthErrorKind::ProviderError);
         let loopback = "http://127.0.0.1:8080";
         assert!(from_document(document(loopback, loopback), loopback, None).is_ok());
+    }
+
+    #[test]
+    fn the_end_session_endpoint_is_kept_when_usable_and_dropped_when_not() {
+        let issuer = "https://idp.example";
+        let mut doc = document(issuer, issuer);
+        doc.end_session_endpoint = Some("https://idp.example/logout?ui=1".to_owned());
+        let metadata = from_document(doc, issuer, None).unwrap();
+        assert_eq!(
+            metadata.end_session_endpoint.map(String::from).as_deref(),
+            Some("https://idp.example/logout?ui=1")
+        );
+        let mut doc = document(issuer, issuer);
+        doc.end_session_endpoint = Some("http://idp.example/logout".to_owned());
+        let metadata = from_document(doc, issuer, None).unwrap();
+        assert_eq!(
+            metadata.end_session_endpoint, None,
+            "dropped, logins still work"
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 mod config;
 mod discovery;
+mod end_session;
 pub(crate) mod id_token;
 mod jwks;
 pub(crate) mod tenant;
@@ -22,6 +23,7 @@ use crate::oauth2::{
     callback_key, AccessToken, AssertionAudience, AuthorizeRequest, ClientAuth, Credentials, Grant,
     TokenRequest, TokenResponse,
 };
+use crate::provider::EndSessionRequest;
 use crate::provider::{
     CallbackKey, CallbackParams, FlowData, LoginProvider, LoginStart, Profile, ProviderContext,
     TokenSet,
@@ -380,6 +382,25 @@ impl LoginProvider for OidcFlow {
         let metadata = self.metadata(cx).await?;
         self.token(cx, metadata, Grant::Refresh { refresh_token })
             .await
+    }
+
+    async fn end_session_url(
+        &self,
+        cx: &ProviderContext<'_>,
+        request: &EndSessionRequest<'_>,
+    ) -> Result<Option<Url>, AuthError> {
+        if !self.oidc.provider_logout {
+            return Ok(None);
+        }
+        let metadata = self.metadata(cx).await?;
+        let endpoint = metadata.end_session_endpoint.as_ref().ok_or_else(|| {
+            AuthError::provider("the provider's discovery document has no end_session_endpoint")
+        })?;
+        Ok(Some(end_session::end_session_url(
+            endpoint,
+            &self.credentials.client_id,
+            request,
+        )))
     }
 }
 

@@ -5,6 +5,8 @@
 //   OIDC_CLIENT_ID      the one client's id
 //   OIDC_CLIENT_SECRET  its secret (client_secret_basic at the token endpoint)
 //   OIDC_REDIRECT_URIS  its redirect URIs, space-separated
+//   OIDC_POST_LOGOUT_REDIRECT_URIS  optional: where RP-initiated logout may send the browser
+//                       back to, space-separated
 //   OIDC_JWT_CLIENT_ID    optional: a second client, with the same redirect URIs, that
 //                         authenticates with private_key_jwt (RFC 7523)
 //   OIDC_JWT_CLIENT_JWKS  its public keys, a JWK Set as JSON (required with the above)
@@ -34,6 +36,9 @@ function required(name) {
 const clientId = required('OIDC_CLIENT_ID');
 const clientSecret = required('OIDC_CLIENT_SECRET');
 const redirectUris = required('OIDC_REDIRECT_URIS').split(/\s+/).filter(Boolean);
+const postLogoutRedirectUris = (process.env.OIDC_POST_LOGOUT_REDIRECT_URIS ?? '')
+  .split(/\s+/)
+  .filter(Boolean);
 const jwtClientId = process.env.OIDC_JWT_CLIENT_ID;
 const jwtClientJwks = jwtClientId ? JSON.parse(required('OIDC_JWT_CLIENT_JWKS')) : undefined;
 const port = Number.parseInt(process.env.OIDC_PORT ?? '0', 10);
@@ -72,6 +77,7 @@ const provider = new Provider(issuer, {
       client_id: clientId,
       client_secret: clientSecret,
       redirect_uris: redirectUris,
+      post_logout_redirect_uris: postLogoutRedirectUris,
       grant_types: ['authorization_code'],
       response_types: ['code'],
       token_endpoint_auth_method: 'client_secret_basic',
@@ -113,6 +119,8 @@ const provider = new Provider(issuer, {
     // The built-in login and consent pages; development only, which is what this is.
     devInteractions: { enabled: true },
     userinfo: { enabled: true },
+    // RP-initiated logout: its default pages ask the user to confirm the sign-out.
+    rpInitiatedLogout: { enabled: true },
   },
   jwks: { keys: [signingKey] },
   cookies: { keys: [randomBytes(32).toString('base64url')] },
