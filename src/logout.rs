@@ -1,7 +1,8 @@
-//! `POST /auth/logout`: clears the identity cookie and redirects; with revocation on, also
-//! revokes the session (`?everywhere=1`: every session of the user); for a provider that
-//! ends sessions too ([`Oidc::provider_logout`](crate::Oidc::provider_logout)), the
-//! redirect goes to the provider, which sends the browser on to the after-logout URL.
+//! `POST /auth/logout`: clears the identity cookie (and the provider tokens cookie) and
+//! redirects; with revocation on, also revokes the session (`?everywhere=1`: every session
+//! of the user); for a provider that ends sessions too
+//! ([`Oidc::provider_logout`](crate::Oidc::provider_logout)), the redirect goes to the
+//! provider, which sends the browser on to the after-logout URL.
 
 use std::sync::Arc;
 
@@ -9,9 +10,11 @@ use bytes::Bytes;
 use http::header::{HeaderValue, HOST, LOCATION, ORIGIN, SET_COOKIE};
 use http::{Method, Response};
 
+use crate::cookies::Found;
 use crate::error::{AuthError, AuthErrorKind};
 use crate::identity::Identity;
 use crate::login::RequestHead;
+use crate::provider::TokenSet;
 use crate::provider_logout;
 use crate::response::redirect;
 use crate::revocation::{RevocationError, Revocations};
@@ -36,9 +39,10 @@ pub(crate) async fn answer(settings: Arc<Settings>, head: RequestHead) -> Respon
         }
     }
     if source == Source::Cookie {
-        // The ID token is not kept yet (it would go as `id_token_hint`): the provider gets
-        // the user id as `logout_hint`.
-        let id_token = None;
+        // With the sign-in's tokens kept, its ID token goes as `id_token_hint`; else the
+        // provider gets the user id as `logout_hint`.
+        let kept = provider_logout::kept_tokens(&settings, &head.headers, &identity);
+        let id_token = kept.as_ref().and_then(TokenSet::id_token);
         let at_provider =
             provider_logout::end_session_url(&settings, &head, &identity, id_token).await;
         if let Some(location) = at_provider.and_then(|url| HeaderValue::try_from(url.as_str()).ok())
@@ -117,6 +121,14 @@ fn clear(settings: &Settings, head: &RequestHead, everywhere: bool) -> Response<
         .removal(settings.cookies.identity_name().to_owned())
     {
         response.headers_mut().append(SET_COOKIE, removal);
+    }
+    // The provider tokens go with the sign-in they are bound to.
+    let tokens = settings.cookies.tokens_name();
+    let carried = !matches!(crate::cookies::find(&head.headers, tokens), Found::None);
+    if settings.keep_provider_tokens || carried {
+        if let Some(removal) = settings.cookies.removal(tokens.to_owned()) {
+            response.headers_mut().append(SET_COOKIE, removal);
+        }
     }
     let identity = settings.identify(&head.headers).ok();
     settings

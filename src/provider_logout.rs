@@ -7,12 +7,14 @@
 //! leave the redirect to the after-logout URL in place (with a warning where something is
 //! wrong). The user is signed out of the app in every case.
 
+use http::HeaderMap;
 use url::Url;
 
+use crate::cookies::{self, Found};
 use crate::error::AuthError;
 use crate::identity::Identity;
 use crate::login::{callback_url, RequestHead};
-use crate::provider::{EndSessionRequest, ProviderContext};
+use crate::provider::{EndSessionRequest, ProviderContext, TokenSet};
 use crate::random::random_token;
 use crate::return_to;
 use crate::settings::Settings;
@@ -63,6 +65,24 @@ pub(crate) async fn end_session_url(
             );
             None
         }
+    }
+}
+
+/// The provider tokens of `identity`'s sign-in, from the request's tokens cookie (with
+/// `keep_provider_tokens`), when it carries one that opens for that sign-in: where the ID
+/// token for `id_token_hint` comes from.
+pub(crate) fn kept_tokens(
+    settings: &Settings,
+    headers: &HeaderMap,
+    identity: &Identity,
+) -> Option<TokenSet> {
+    if !settings.keep_provider_tokens {
+        return None;
+    }
+    let name = settings.cookies.tokens_name();
+    match cookies::find(headers, name) {
+        Found::One(sealed) => crate::provider_tokens::open(&settings.keys, name, sealed, identity),
+        Found::None | Found::Many => None,
     }
 }
 

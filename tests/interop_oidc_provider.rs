@@ -22,7 +22,10 @@ use common::browser::{query_param, Browser, Visit};
 use common::client_assertion::ClientKey;
 use common::server::{self, BoxError};
 use hyper::body::Incoming;
-use socialauth::{AssertionAudience, ClientAssertionKey, ClientAuth, Oidc, SocialAuthLayer};
+use socialauth::{
+    AssertionAudience, ClientAssertionKey, ClientAuth, Oidc, SocialAuthLayer,
+    SocialAuthLayerBuilder,
+};
 use tokio::io::{AsyncBufReadExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdout, Command};
 use tower::ServiceExt;
@@ -191,6 +194,15 @@ async fn start_with(
     jwt_client_jwks: Option<&serde_json::Value>,
     oidc: impl FnOnce(&str) -> Oidc,
 ) -> Setup {
+    start_configured(jwt_client_jwks, oidc, |builder| builder).await
+}
+
+/// [`start_with`], the layer's builder adjusted by `configure`.
+async fn start_configured(
+    jwt_client_jwks: Option<&serde_json::Value>,
+    oidc: impl FnOnce(&str) -> Oidc,
+    configure: impl FnOnce(SocialAuthLayerBuilder) -> SocialAuthLayerBuilder,
+) -> Setup {
     let slot: Arc<OnceLock<axum::Router>> = Arc::default();
     let service = tower::service_fn({
         let slot = slot.clone();
@@ -214,9 +226,10 @@ async fn start_with(
         jwt_client_jwks,
     )
     .await;
-    let layer = SocialAuthLayer::builder()
+    let builder = SocialAuthLayer::builder()
         .secret(app::SECRET)
-        .provider(oidc(&provider.issuer))
+        .provider(oidc(&provider.issuer));
+    let layer = configure(builder)
         .build()
         .expect("valid layer configuration");
     assert!(slot.set(app::axum_app().layer(layer)).is_ok());
@@ -480,14 +493,24 @@ async fn log_in(setup: &Setup, browser: &Browser, login: &str) {
     );
 }
 
+/// Without the tokens kept, the layer sends `logout_hint`; with them (`keep_provider_tokens`),
+/// the login's ID token as `id_token_hint`, which oidc-provider verifies.
 #[tokio::test]
 async fn logout_ends_the_session_at_oidc_provider() {
-    let setup = start_with(None, |issuer| {
-        Oidc::new(issuer, CLIENT_ID, CLIENT_SECRET).provider_logout(true)
-    })
-    .await;
+    for (keep_tokens, login) in [(false, "carol"), (true, "dave")] {
+        let setup = start_configured(
+            None,
+            |issuer| Oidc::new(issuer, CLIENT_ID, CLIENT_SECRET).provider_logout(true),
+            |builder| builder.keep_provider_tokens(keep_tokens),
+        )
+        .await;
+        log_out_at_oidc_provider(&setup, login, keep_tokens).await;
+    }
+}
+
+async fn log_out_at_oidc_provider(setup: &Setup, login: &str, keep_tokens: bool) {
     let browser = Browser::new();
-    log_in(&setup, &browser, "carol").await;
+    log_in(setup, &browser, login).await;
 
     // While oidc-provider's session lives, a new login goes through without a page.
     let again = browser.follow(&setup.url("/auth/oidc?login=start")).await;
@@ -523,10 +546,16 @@ async fn logout_ends_the_session_at_oidc_provider() {
         query_param(end_session, "post_logout_redirect_uri"),
         Some(setup.url("/"))
     );
-    assert_eq!(
-        query_param(end_session, "logout_hint").as_deref(),
-        Some("carol")
-    );
+    if keep_tokens {
+        assert!(query_param(end_session, "id_token_hint").is_some());
+        assert_eq!(query_param(end_session, "logout_hint"), None);
+    } else {
+        assert_eq!(
+            query_param(end_session, "logout_hint").as_deref(),
+            Some(login)
+        );
+        assert_eq!(query_param(end_session, "id_token_hint"), None);
+    }
     let state = query_param(end_session, "state").expect("a state");
     assert!(
         confirm_page.body.contains("Do you want to sign-out"),
@@ -554,7 +583,7 @@ async fn logout_ends_the_session_at_oidc_provider() {
     assert_eq!(browser.follow(&setup.url("/whoami")).await.status, 401);
 
     // oidc-provider's session is over: the next login asks who it is again.
-    open_sign_in(&setup, &browser).await;
+    open_sign_in(setup, &browser).await;
 }
 
 #[tokio::test]

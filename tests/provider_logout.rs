@@ -119,6 +119,33 @@ async fn logout_ends_the_session_at_the_provider_and_comes_back_to_the_after_log
 }
 
 #[tokio::test]
+async fn with_the_tokens_kept_the_id_token_is_the_hint_and_the_tokens_cookie_goes_too() {
+    const TOKENS_COOKIE: &str = "__Host-socialauth-tokens";
+    let fake = fake_oidc::start(OidcConfig::new()).await;
+    let base = serve(with_provider_logout(&fake), |b| {
+        b.keep_provider_tokens(true)
+    })
+    .await;
+    let browser = signed_in(&base).await;
+    assert!(browser.cookie(TOKENS_COOKIE).is_some());
+
+    let to_provider = log_out(&browser, &format!("{base}/auth/logout")).await;
+    let hint = query_param(&to_provider, "id_token_hint").expect("an id_token_hint");
+    assert!(
+        fake.issued_tokens().contains(&hint),
+        "the login's ID token: {hint}"
+    );
+    assert_eq!(query_param(&to_provider, "logout_hint"), None);
+    assert_eq!(browser.cookie(TOKENS_COOKIE), None, "tokens cookie left");
+
+    let back = browser.follow(&to_provider).await;
+    assert_eq!(back.status, 200, "{:?} {}", back.hops, back.body);
+    assert!(fake.rejections().is_empty(), "{:?}", fake.rejections());
+    assert_eq!(fake.end_session_requests().len(), 1);
+    assert_signed_out(&browser, &base).await;
+}
+
+#[tokio::test]
 async fn without_provider_logout_the_logout_stays_local() {
     let fake = fake_oidc::start(OidcConfig::new()).await;
     let base = serve(app::oidc_for(&fake), |b| b).await;

@@ -37,7 +37,9 @@ impl<'a> EndSessionRequest<'a> {
         self.state
     }
 
-    /// The ID token of the login, when the layer kept it: the `id_token_hint`.
+    /// The ID token of the sign-in, when the layer kept it
+    /// ([`keep_provider_tokens`](crate::SocialAuthLayerBuilder::keep_provider_tokens)): the
+    /// `id_token_hint`.
     pub fn id_token(&self) -> Option<&'a str> {
         self.id_token
     }

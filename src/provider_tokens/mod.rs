@@ -40,6 +40,7 @@ use crate::settings::Settings;
 /// Seconds before its expiry that an access token is refreshed.
 const REFRESH_MARGIN_SECS: u64 = 30;
 
+pub(crate) use self::cookie::open;
 pub(crate) use self::cookie::seal;
 
 /// The signed-in user's tokens at their provider: put in a request's extensions by the layer

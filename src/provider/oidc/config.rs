@@ -172,8 +172,10 @@ impl Oidc {
     /// are (on a shared computer, as the same person). With it, and when the discovery
     /// document has an `end_session_endpoint`, logout clears the layer's cookies as always,
     /// then answers `303` to that endpoint with `client_id`, `post_logout_redirect_uri`,
-    /// a random `state`, and `logout_hint` (the user id). The provider may ask the user to
-    /// confirm; it then sends the browser back to `post_logout_redirect_uri`.
+    /// a random `state`, and `id_token_hint` (the sign-in's ID token, when
+    /// [`keep_provider_tokens`](crate::SocialAuthLayerBuilder::keep_provider_tokens) keeps
+    /// it) or else `logout_hint` (the user id). The provider may ask the user to confirm; it
+    /// then sends the browser back to `post_logout_redirect_uri`.
     ///
     /// `post_logout_redirect_uri` is the
     /// [after-logout URL](crate::SocialAuthLayerBuilder::after_logout_redirect) made
