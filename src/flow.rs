@@ -2,7 +2,6 @@
 //! back", encrypted and authenticated (AES-256-GCM, the `cookie` crate's private jar) so the
 //! browser that carries it can neither read nor change it.
 
-use cookie::{Cookie, CookieJar};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{AuthError, AuthErrorKind};
@@ -39,11 +38,7 @@ impl FlowState {
     pub(crate) fn seal(&self, keys: &Keys, name: &str) -> Result<String, AuthError> {
         let json = serde_json::to_string(self)
             .map_err(|_| AuthError::internal("could not encode the flow state"))?;
-        let mut jar = CookieJar::new();
-        jar.private_mut(&keys.current().flow_cookie)
-            .add(Cookie::new(name.to_owned(), json));
-        jar.get(name)
-            .map(|cookie| cookie.value().to_owned())
+        keys.seal(name, json)
             .ok_or_else(|| AuthError::internal("could not seal the flow state"))
     }
 
@@ -51,15 +46,8 @@ impl FlowState {
     /// (a login started just before a key rotation still completes); any failure is an
     /// invalid flow cookie.
     pub(crate) fn open(keys: &Keys, name: &str, sealed: &str) -> Result<Self, AuthError> {
-        let jar = CookieJar::new();
-        let opened = keys
-            .all()
-            .find_map(|key| {
-                let cookie = Cookie::new(name.to_owned(), sealed.to_owned());
-                jar.private(&key.flow_cookie).decrypt(cookie)
-            })
-            .ok_or_else(invalid)?;
-        serde_json::from_str(opened.value()).map_err(|_| invalid())
+        let opened = keys.open(name, sealed).ok_or_else(invalid)?;
+        serde_json::from_str(&opened).map_err(|_| invalid())
     }
 }
 

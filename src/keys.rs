@@ -95,6 +95,28 @@ impl Keys {
         std::iter::once(&self.current).chain(&self.previous)
     }
 
+    /// `value` encrypted and authenticated (AES-256-GCM, the `cookie` crate's private jar)
+    /// with the current key, for a cookie named `name`: the name is authenticated with the
+    /// value, so the sealed value opens under no other cookie name.
+    pub(crate) fn seal(&self, name: &str, value: String) -> Option<String> {
+        let mut jar = cookie::CookieJar::new();
+        jar.private_mut(&self.current.flow_cookie)
+            .add(cookie::Cookie::new(name.to_owned(), value));
+        jar.get(name).map(|cookie| cookie.value().to_owned())
+    }
+
+    /// What [`seal`](Self::seal) sealed under `name`, opened with the current key or a
+    /// previous one (sealed before a rotation); `None` for anything else.
+    pub(crate) fn open(&self, name: &str, sealed: &str) -> Option<String> {
+        let jar = cookie::CookieJar::new();
+        self.all().find_map(|key| {
+            let cookie = cookie::Cookie::new(name.to_owned(), sealed.to_owned());
+            jar.private(&key.flow_cookie)
+                .decrypt(cookie)
+                .map(|opened| opened.value().to_owned())
+        })
+    }
+
     /// The key whose tokens start with this exact (base64url) header.
     pub(crate) fn by_header(&self, header: &[u8]) -> Option<&KeySlot> {
         self.all().find(|slot| slot.header.as_bytes() == header)

@@ -1,7 +1,6 @@
 //! The tokens cookie: a sign-in's provider tokens, encrypted and authenticated (AES-256-GCM,
 //! the `cookie` crate's private jar, under the cookie's name), and bound to that sign-in.
 
-use cookie::{Cookie, CookieJar};
 use serde::{Deserialize, Serialize};
 
 use crate::identity::Identity;
@@ -31,23 +30,14 @@ pub(crate) fn seal(
         provider: identity.provider().to_owned(),
         tokens: tokens.clone(),
     };
-    let json = serde_json::to_string(&sealed).ok()?;
-    let mut jar = CookieJar::new();
-    jar.private_mut(&keys.current().flow_cookie)
-        .add(Cookie::new(name.to_owned(), json));
-    jar.get(name).map(|cookie| cookie.value().to_owned())
+    keys.seal(name, serde_json::to_string(&sealed).ok()?)
 }
 
 /// The tokens in a cookie value, when it opens with one of the layer's keys under this name
 /// and belongs to `identity`'s sign-in (same session id and provider): a tokens cookie of
 /// another user, or of another login of the same user, does not open.
 pub(crate) fn open(keys: &Keys, name: &str, value: &str, identity: &Identity) -> Option<TokenSet> {
-    let jar = CookieJar::new();
-    let opened = keys.all().find_map(|key| {
-        jar.private(&key.flow_cookie)
-            .decrypt(Cookie::new(name.to_owned(), value.to_owned()))
-    })?;
-    let sealed: Sealed = serde_json::from_str(opened.value()).ok()?;
+    let sealed: Sealed = serde_json::from_str(&keys.open(name, value)?).ok()?;
     let same = Some(sealed.sid) == identity.session_id() && sealed.provider == identity.provider();
     same.then_some(sealed.tokens)
 }
