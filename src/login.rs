@@ -9,7 +9,7 @@ const MAX_EMAIL_LEN: usize = 254;
 
 use bytes::Bytes;
 use http::header::SET_COOKIE;
-use http::{HeaderMap, HeaderValue, Method, Response, StatusCode, Uri};
+use http::{HeaderMap, Method, Response, StatusCode, Uri};
 use tokio::sync::{Semaphore, SemaphorePermit};
 use tracing::Instrument;
 use url::Url;
@@ -21,9 +21,7 @@ use crate::form_post;
 use crate::hook::UserProfile;
 use crate::identity::{Identity, User};
 use crate::outbound::Outbound;
-use crate::provider::{
-    CallbackKey, CallbackParams, DynProvider, FlowData, ProviderContext, TokenSet,
-};
+use crate::provider::{CallbackKey, CallbackParams, DynProvider, FlowData, ProviderContext};
 use crate::random::short_tag;
 use crate::response::{json, redirect};
 use crate::return_to;
@@ -367,7 +365,11 @@ impl LoginRoute<'_> {
             .identity_cookie(token, self.settings.identity_lifetime)
             .ok_or_else(|| AuthError::internal("could not write the identity cookie"))?;
         let tokens_cookie = match self.settings.keep_provider_tokens {
-            true => Some(self.tokens_cookie(&identity, provider_tokens.as_ref())?),
+            true => Some(crate::provider_tokens::login_cookie(
+                self.settings,
+                &identity,
+                provider_tokens.as_ref(),
+            )?),
             false => None,
         };
         let mut response = match (&self.settings.after_login, return_to) {
@@ -388,37 +390,6 @@ impl LoginRoute<'_> {
             identity.user.claims.is_some(),
         );
         Ok(response)
-    }
-
-    /// The provider tokens cookie of this sign-in (`keep_provider_tokens`), or the removal of
-    /// an earlier sign-in's when the provider issued no tokens. Tokens that would not fit in a
-    /// browser cookie fail the login, rather than set a cookie the browser would drop.
-    fn tokens_cookie(
-        &self,
-        identity: &Identity,
-        tokens: Option<&TokenSet>,
-    ) -> Result<Option<HeaderValue>, AuthError> {
-        let name = self.settings.cookies.tokens_name();
-        let Some(tokens) = tokens else {
-            return Ok(self.settings.cookies.removal(name.to_owned()));
-        };
-        let sealed = crate::provider_tokens::seal(&self.settings.keys, name, identity, tokens)
-            .ok_or_else(|| AuthError::internal("could not seal the provider's tokens"))?;
-        if !cookies::fits(name, &sealed) {
-            tracing::error!(
-                provider = self.provider.name(),
-                "the provider tokens cookie would exceed 4096 bytes"
-            );
-            return Err(AuthError::internal(
-                "the provider's tokens are too large for a browser cookie (4096 bytes with its \
-                 name): keep them from the authorize hook instead of keep_provider_tokens",
-            ));
-        }
-        self.settings
-            .cookies
-            .tokens_cookie(sealed, self.settings.identity_lifetime)
-            .map(Some)
-            .ok_or_else(|| AuthError::internal("could not write the provider tokens cookie"))
     }
 
     /// The flow cookie must be there once, open with the layer's key, be for this provider,

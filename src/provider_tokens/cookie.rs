@@ -3,10 +3,14 @@
 
 use serde::{Deserialize, Serialize};
 
+use http::HeaderValue;
+
+use crate::error::AuthError;
 use crate::identity::Identity;
 use crate::keys::Keys;
 use crate::provider::TokenSet;
 use crate::session::SessionId;
+use crate::settings::Settings;
 
 /// What the cookie holds: the tokens, and the sign-in they belong to.
 #[derive(Serialize, Deserialize)]
@@ -19,7 +23,7 @@ struct Sealed {
 
 /// The tokens of `identity`'s sign-in, sealed for the cookie `name`; `None` for an identity
 /// without a session id.
-pub(crate) fn seal(
+fn seal(
     keys: &Keys,
     name: &str,
     identity: &Identity,
@@ -40,4 +44,45 @@ pub(crate) fn open(keys: &Keys, name: &str, value: &str, identity: &Identity) ->
     let sealed: Sealed = serde_json::from_str(&keys.open(name, value)?).ok()?;
     let same = Some(sealed.sid) == identity.session_id() && sealed.provider == identity.provider();
     same.then_some(sealed.tokens)
+}
+
+/// The `Set-Cookie` of `identity`'s tokens. Tokens that would not fit in a browser cookie
+/// (4,096 bytes with its name) are an error saying so, never a cookie the browser would drop.
+pub(crate) fn set_cookie(
+    settings: &Settings,
+    identity: &Identity,
+    tokens: &TokenSet,
+) -> Result<HeaderValue, AuthError> {
+    let name = settings.cookies.tokens_name();
+    let sealed = seal(&settings.keys, name, identity, tokens)
+        .ok_or_else(|| AuthError::internal("could not seal the provider's tokens"))?;
+    if !crate::cookies::fits(name, &sealed) {
+        tracing::error!(
+            provider = identity.provider(),
+            "the provider tokens cookie would exceed 4096 bytes"
+        );
+        return Err(AuthError::internal(
+            "the provider's tokens are too large for a browser cookie (4096 bytes with its \
+             name): keep them from the authorize hook instead of keep_provider_tokens",
+        ));
+    }
+    settings
+        .cookies
+        .tokens_cookie(sealed, settings.identity_lifetime)
+        .ok_or_else(|| AuthError::internal("could not write the provider tokens cookie"))
+}
+
+/// At the end of a login with `keep_provider_tokens`: the tokens cookie of this sign-in, or
+/// the removal of an earlier sign-in's when the provider issued no tokens.
+pub(crate) fn login_cookie(
+    settings: &Settings,
+    identity: &Identity,
+    tokens: Option<&TokenSet>,
+) -> Result<Option<HeaderValue>, AuthError> {
+    match tokens {
+        Some(tokens) => set_cookie(settings, identity, tokens).map(Some),
+        None => Ok(settings
+            .cookies
+            .removal(settings.cookies.tokens_name().to_owned())),
+    }
 }

@@ -40,8 +40,7 @@ use crate::settings::Settings;
 /// Seconds before its expiry that an access token is refreshed.
 const REFRESH_MARGIN_SECS: u64 = 30;
 
-pub(crate) use self::cookie::open;
-pub(crate) use self::cookie::seal;
+pub(crate) use self::cookie::{login_cookie, open};
 
 /// The signed-in user's tokens at their provider: put in a request's extensions by the layer
 /// when [`keep_provider_tokens`](crate::SocialAuthLayerBuilder::keep_provider_tokens) is on
@@ -148,15 +147,10 @@ impl ProviderTokens {
                 self.refresh(&current, &refresh_token)
             })
             .await?;
-        let name = settings.cookies.tokens_name();
-        let sealed = seal(&settings.keys, name, identity, &refreshed)
-            .filter(|sealed| crate::cookies::fits(name, sealed))
-            .ok_or(ProviderTokensError::Internal)?;
-        let cookie = settings
-            .cookies
-            .tokens_cookie(sealed, settings.identity_lifetime)
-            .ok_or(ProviderTokensError::Internal)?;
+        let cookie = cookie::set_cookie(settings, identity, &refreshed)
+            .map_err(|_| ProviderTokensError::Internal)?;
         if let Ok(mut slot) = self.request.rewritten.lock() {
+            let name = settings.cookies.tokens_name();
             *slot = Some(Renewal { name, cookie });
         }
         Ok(refreshed)
