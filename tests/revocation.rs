@@ -26,66 +26,48 @@ async fn app_with(revocations: &Revocations) -> App {
     .await
 }
 
-/// Signs a new browser in with the Facebook fake (user 10001): the browser and its cookie.
-async fn signed_in(app: &App) -> (Browser, String) {
-    let browser = Browser::new();
-    let visit = browser.follow(&app.url("/auth/facebook?login=start")).await;
-    assert_eq!(visit.status, 200, "login failed: {}", visit.body);
-    let cookie = browser.cookie(IDENTITY_COOKIE).expect("an identity cookie");
-    (browser, cookie)
-}
-
-/// Who `/maybe` says a request with this identity cookie is.
-async fn who(app: &App, cookie: &str) -> String {
-    let header = format!("{IDENTITY_COOKIE}={cookie}");
-    let answer = Browser::new()
-        .get_with_headers(&app.url("/maybe"), &[("cookie", &header)])
-        .await;
-    answer.text().await.expect("a body")
-}
-
 #[tokio::test]
 async fn logout_ends_the_session_for_a_copy_of_its_cookie_and_no_other_session() {
     let revocations = revocations().await;
     let app = app_with(&revocations).await;
-    let (browser, stolen) = signed_in(&app).await;
-    let (_, other_device) = signed_in(&app).await;
-    assert_eq!(who(&app, &stolen).await, "10001");
+    let (browser, stolen) = app.signed_in().await;
+    let (_, other_device) = app.signed_in().await;
+    assert_eq!(app.who(&stolen).await, "10001");
 
     let visit = browser.post_follow(&app.url("/auth/logout"), &[]).await;
     assert_eq!(visit.status, 200, "{}", visit.body);
     assert!(browser.cookie(IDENTITY_COOKIE).is_none());
-    assert_eq!(who(&app, &stolen).await, "anonymous");
-    assert_eq!(who(&app, &other_device).await, "10001");
+    assert_eq!(app.who(&stolen).await, "anonymous");
+    assert_eq!(app.who(&other_device).await, "10001");
     assert_eq!(revocations.len(), 1);
 
     // Without revocation, the same copy outlives the logout (the gap revocation closes).
     let plain = app::start().await;
-    let (browser, copy) = signed_in(&plain).await;
+    let (browser, copy) = plain.signed_in().await;
     browser.post_follow(&plain.url("/auth/logout"), &[]).await;
-    assert_eq!(who(&plain, &copy).await, "10001");
+    assert_eq!(plain.who(&copy).await, "10001");
 }
 
 #[tokio::test]
 async fn logout_everywhere_ends_every_session_of_the_user_and_later_logins_work() {
     let revocations = revocations().await;
     let app = app_with(&revocations).await;
-    let (browser, first) = signed_in(&app).await;
-    let (_, second) = signed_in(&app).await;
+    let (browser, first) = app.signed_in().await;
+    let (_, second) = app.signed_in().await;
 
     let visit = browser
         .post_follow(&app.url("/auth/logout?everywhere=1"), &[])
         .await;
     assert_eq!(visit.status, 200, "{}", visit.body);
-    assert_eq!(who(&app, &first).await, "anonymous");
-    assert_eq!(who(&app, &second).await, "anonymous");
+    assert_eq!(app.who(&first).await, "anonymous");
+    assert_eq!(app.who(&second).await, "anonymous");
 
-    let (_, after) = signed_in(&app).await;
-    assert_eq!(who(&app, &after).await, "10001");
+    let (_, after) = app.signed_in().await;
+    assert_eq!(app.who(&after).await, "10001");
 
     // Without revocation configured, "everywhere" cannot be honoured: said, not ignored.
     let plain = app::start().await;
-    let (browser, _) = signed_in(&plain).await;
+    let (browser, _) = plain.signed_in().await;
     let refused = browser
         .post(&plain.url("/auth/logout?everywhere=1"), &[])
         .await;
@@ -100,8 +82,8 @@ async fn logout_everywhere_ends_every_session_of_the_user_and_later_logins_work(
 async fn the_apps_handle_revokes_one_session_or_a_user() {
     let revocations = revocations().await;
     let app = app_with(&revocations).await;
-    let (browser, first) = signed_in(&app).await;
-    let (_, second) = signed_in(&app).await;
+    let (browser, first) = app.signed_in().await;
+    let (_, second) = app.signed_in().await;
 
     let session = browser.follow(&app.url("/session")).await.body;
     assert_eq!(session.len(), 22, "{session}");
@@ -109,22 +91,22 @@ async fn the_apps_handle_revokes_one_session_or_a_user() {
         .revoke_session(session.parse().unwrap())
         .await
         .unwrap();
-    assert_eq!(who(&app, &first).await, "anonymous");
-    assert_eq!(who(&app, &second).await, "10001");
+    assert_eq!(app.who(&first).await, "anonymous");
+    assert_eq!(app.who(&second).await, "10001");
 
     revocations.revoke_user("facebook", "10001").await.unwrap();
-    assert_eq!(who(&app, &second).await, "anonymous");
+    assert_eq!(app.who(&second).await, "anonymous");
     // Another user's id at another provider is not touched.
     revocations.revoke_user("twitter", "10001").await.unwrap();
-    let (_, third) = signed_in(&app).await;
-    assert_eq!(who(&app, &third).await, "10001");
+    let (_, third) = app.signed_in().await;
+    assert_eq!(app.who(&third).await, "10001");
 }
 
 #[tokio::test]
 async fn a_bearer_token_dies_with_its_session() {
     let revocations = revocations().await;
     let app = app_with(&revocations).await;
-    let (browser, _) = signed_in(&app).await;
+    let (browser, _) = app.signed_in().await;
     let answer = browser.follow(&app.url("/auth/token")).await;
     assert_eq!(answer.status, 200, "{}", answer.body);
     let bearer = format!(
@@ -152,7 +134,7 @@ async fn sliding_renewal_never_revives_a_revoked_session() {
             .sliding_renewal(true)
     })
     .await;
-    let (browser, first) = signed_in(&app).await;
+    let (browser, first) = app.signed_in().await;
     tokio::time::sleep(Duration::from_millis(2100)).await;
     // Past half its life: renewed, in the same session.
     let renewed = browser.get(&app.url("/maybe")).await;
@@ -182,8 +164,8 @@ async fn with_revocation_a_token_without_a_session_id_is_refused() {
     // Signed with the layer's key, but not by the layer: no `sid`.
     let forged = forge::forge(&forge::claims_for("10001")).await;
     let plain = app::start().await;
-    assert_eq!(who(&plain, &forged).await, "10001");
+    assert_eq!(plain.who(&forged).await, "10001");
     let revocations = revocations().await;
     let app = app_with(&revocations).await;
-    assert_eq!(who(&app, &forged).await, "anonymous");
+    assert_eq!(app.who(&forged).await, "anonymous");
 }

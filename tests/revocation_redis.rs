@@ -6,8 +6,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::app::{self, App, Stack, IDENTITY_COOKIE};
-use common::browser::Browser;
+use common::app::{self, App, Stack};
 use common::captured_logs;
 use common::redis::{CuttableProxy, RedisServer};
 use socialauth::revocation::{RedisStore, Revocations, StalePolicy};
@@ -29,27 +28,11 @@ async fn replica(url: &str, policy: StalePolicy) -> (App, Revocations) {
     (app, revocations)
 }
 
-async fn signed_in(app: &App) -> (Browser, String) {
-    let browser = Browser::new();
-    let visit = browser.follow(&app.url("/auth/facebook?login=start")).await;
-    assert_eq!(visit.status, 200, "login failed: {}", visit.body);
-    let cookie = browser.cookie(IDENTITY_COOKIE).expect("an identity cookie");
-    (browser, cookie)
-}
-
-async fn who(app: &App, cookie: &str) -> String {
-    let header = format!("{IDENTITY_COOKIE}={cookie}");
-    let answer = Browser::new()
-        .get_with_headers(&app.url("/maybe"), &[("cookie", &header)])
-        .await;
-    answer.text().await.expect("a body")
-}
-
 /// Polls until `app` says `expected` for `cookie`, for at most `limit`: how long it took.
 async fn until(app: &App, cookie: &str, expected: &str, limit: Duration) -> Duration {
     let started = Instant::now();
     loop {
-        let now = who(app, cookie).await;
+        let now = app.who(cookie).await;
         if now == expected {
             return started.elapsed();
         }
@@ -66,11 +49,11 @@ async fn sign_out_everywhere_on_one_replica_reaches_the_other_within_a_second() 
     let redis = RedisServer::start().await;
     let (a, _) = replica(&redis.url(), StalePolicy::FailClosed).await;
     let (b, _) = replica(&redis.url(), StalePolicy::FailClosed).await;
-    let (on_a, cookie_a) = signed_in(&a).await;
-    let (_, cookie_b) = signed_in(&b).await;
+    let (on_a, cookie_a) = a.signed_in().await;
+    let (_, cookie_b) = b.signed_in().await;
     for app in [&a, &b] {
         for cookie in [&cookie_a, &cookie_b] {
-            assert_eq!(who(app, cookie).await, "10001");
+            assert_eq!(app.who(cookie).await, "10001");
         }
     }
 
@@ -80,13 +63,13 @@ async fn sign_out_everywhere_on_one_replica_reaches_the_other_within_a_second() 
     assert_eq!(visit.status, 200, "{}", visit.body);
     let took = until(&b, &cookie_b, "anonymous", Duration::from_secs(1)).await;
     eprintln!("replica B saw the revocation after {took:?}");
-    assert_eq!(who(&b, &cookie_a).await, "anonymous");
-    assert_eq!(who(&a, &cookie_b).await, "anonymous");
+    assert_eq!(b.who(&cookie_a).await, "anonymous");
+    assert_eq!(a.who(&cookie_b).await, "anonymous");
 
     // A new login afterwards works on both.
-    let (_, fresh) = signed_in(&b).await;
-    assert_eq!(who(&a, &fresh).await, "10001");
-    assert_eq!(who(&b, &fresh).await, "10001");
+    let (_, fresh) = b.signed_in().await;
+    assert_eq!(a.who(&fresh).await, "10001");
+    assert_eq!(b.who(&fresh).await, "10001");
 }
 
 #[tokio::test]
@@ -94,11 +77,11 @@ async fn logout_on_one_replica_ends_that_session_on_the_other_only() {
     let redis = RedisServer::start().await;
     let (a, _) = replica(&redis.url(), StalePolicy::FailClosed).await;
     let (b, _) = replica(&redis.url(), StalePolicy::FailClosed).await;
-    let (browser, copied) = signed_in(&a).await;
-    let (_, other) = signed_in(&a).await;
+    let (browser, copied) = a.signed_in().await;
+    let (_, other) = a.signed_in().await;
     browser.post_follow(&a.url("/auth/logout"), &[]).await;
     until(&b, &copied, "anonymous", Duration::from_secs(1)).await;
-    assert_eq!(who(&b, &other).await, "10001");
+    assert_eq!(b.who(&other).await, "10001");
     // The fact is in Redis, with an expiry: a member of the set and a TTL on it.
     assert_eq!(
         redis
@@ -118,27 +101,27 @@ async fn redis_killed_then_back_empty_serves_from_the_copy_applies_the_policy_an
     let port = redis.port;
     let (closed, _) = replica(&redis.url(), StalePolicy::FailClosed).await;
     let (open, _) = replica(&redis.url(), StalePolicy::FailOpen).await;
-    let (browser, revoked) = signed_in(&closed).await;
-    let (_, valid) = signed_in(&closed).await;
+    let (browser, revoked) = closed.signed_in().await;
+    let (_, valid) = closed.signed_in().await;
     browser.post_follow(&closed.url("/auth/logout"), &[]).await;
     until(&open, &revoked, "anonymous", Duration::from_secs(1)).await;
 
     redis.kill();
     // Within the staleness window both serve from their copy.
     for app in [&closed, &open] {
-        assert_eq!(who(app, &valid).await, "10001");
-        assert_eq!(who(app, &revoked).await, "anonymous");
+        assert_eq!(app.who(&valid).await, "10001");
+        assert_eq!(app.who(&revoked).await, "anonymous");
     }
     // Past it (2 s), the policy: fail closed treats everyone as anonymous, fail open keeps
     // the last copy (the revoked session stays revoked).
     until(&closed, &valid, "anonymous", Duration::from_secs(4)).await;
-    assert_eq!(who(&open, &valid).await, "10001");
-    assert_eq!(who(&open, &revoked).await, "anonymous");
+    assert_eq!(open.who(&valid).await, "10001");
+    assert_eq!(open.who(&revoked).await, "anonymous");
 
     // Redis comes back empty: the replicas reconnect, reload, and write back what they know.
     let redis = RedisServer::start_on(port).await;
     until(&closed, &valid, "10001", Duration::from_secs(5)).await;
-    assert_eq!(who(&closed, &revoked).await, "anonymous");
+    assert_eq!(closed.who(&revoked).await, "anonymous");
     let started = Instant::now();
     while redis
         .command(&["ZCARD", "socialauth:revoked"])
@@ -154,8 +137,8 @@ async fn redis_killed_then_back_empty_serves_from_the_copy_applies_the_policy_an
     }
     // A replica started now learns the fact from Redis alone.
     let (late, _) = replica(&redis.url(), StalePolicy::FailClosed).await;
-    assert_eq!(who(&late, &revoked).await, "anonymous");
-    assert_eq!(who(&late, &valid).await, "10001");
+    assert_eq!(late.who(&revoked).await, "anonymous");
+    assert_eq!(late.who(&valid).await, "10001");
 }
 
 #[tokio::test]
@@ -164,15 +147,15 @@ async fn facts_written_while_a_replica_was_cut_off_reach_it_when_it_reconnects()
     let proxy = CuttableProxy::start(redis.addr()).await;
     let (cut_off, _) = replica(&proxy.url(), StalePolicy::FailOpen).await;
     let (b, _) = replica(&redis.url(), StalePolicy::FailClosed).await;
-    let (browser, cookie) = signed_in(&b).await;
-    assert_eq!(who(&cut_off, &cookie).await, "10001");
+    let (browser, cookie) = b.signed_in().await;
+    assert_eq!(cut_off.who(&cookie).await, "10001");
 
     proxy.cut();
     browser.post_follow(&b.url("/auth/logout"), &[]).await;
-    assert_eq!(who(&b, &cookie).await, "anonymous");
+    assert_eq!(b.who(&cookie).await, "anonymous");
     // Cut off (and failing open), the replica has not heard.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(who(&cut_off, &cookie).await, "10001");
+    assert_eq!(cut_off.who(&cookie).await, "10001");
 
     proxy.restore();
     let took = until(&cut_off, &cookie, "anonymous", Duration::from_secs(5)).await;
@@ -184,8 +167,8 @@ async fn malformed_facts_in_redis_are_ignored_with_a_warning() {
     let redis = RedisServer::start().await;
     let logs = captured_logs::capture();
     let (a, revocations) = replica(&redis.url(), StalePolicy::FailClosed).await;
-    let (browser, revoked) = signed_in(&a).await;
-    let (_, valid) = signed_in(&a).await;
+    let (browser, revoked) = a.signed_in().await;
+    let (_, valid) = a.signed_in().await;
     browser.post_follow(&a.url("/auth/logout"), &[]).await;
 
     let far = "4000000000";
@@ -201,8 +184,8 @@ async fn malformed_facts_in_redis_are_ignored_with_a_warning() {
     }
     // The next reload (every second) reads the set with the garbage in it.
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert_eq!(who(&a, &revoked).await, "anonymous");
-    assert_eq!(who(&a, &valid).await, "10001");
+    assert_eq!(a.who(&revoked).await, "anonymous");
+    assert_eq!(a.who(&valid).await, "10001");
     assert_eq!(revocations.len(), 1);
     assert!(revocations.is_fresh());
     let text = logs.text();

@@ -23,12 +23,7 @@ struct Sealed {
 
 /// The tokens of `identity`'s sign-in, sealed for the cookie `name`; `None` for an identity
 /// without a session id.
-fn seal(
-    keys: &Keys,
-    name: &str,
-    identity: &Identity,
-    tokens: &TokenSet,
-) -> Option<String> {
+fn seal(keys: &Keys, name: &str, identity: &Identity, tokens: &TokenSet) -> Option<String> {
     let sealed = Sealed {
         sid: identity.session_id()?,
         provider: identity.provider().to_owned(),

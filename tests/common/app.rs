@@ -39,6 +39,27 @@ impl App {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base_url)
     }
+
+    /// Signs a new browser in with the Facebook fake (user 10001): the browser and its
+    /// identity cookie.
+    pub async fn signed_in(&self) -> (Browser, String) {
+        let browser = Browser::new();
+        let visit = browser
+            .follow(&self.url("/auth/facebook?login=start"))
+            .await;
+        assert_eq!(visit.status, 200, "login failed: {}", visit.body);
+        let cookie = browser.cookie(IDENTITY_COOKIE).expect("an identity cookie");
+        (browser, cookie)
+    }
+
+    /// Who `/maybe` says a request with exactly this identity cookie is.
+    pub async fn who(&self, cookie: &str) -> String {
+        let header = format!("{IDENTITY_COOKIE}={cookie}");
+        let answer = Browser::new()
+            .get_with_headers(&self.url("/maybe"), &[("cookie", &header)])
+            .await;
+        answer.text().await.expect("a body")
+    }
 }
 
 /// Which server stack the layer wraps.
