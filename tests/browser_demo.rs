@@ -1,7 +1,7 @@
 //! The demo (`examples/demo.rs`) in a real browser: headless Chromium driven through
 //! chromedriver (Debian's `chromium` and `chromium-driver`). Open the home page, click
 //! "Sign in with Dev", type a name and an email at the dev provider, submit, land back on the
-//! home page signed in, sign out. A PNG screenshot of each step goes to
+//! home page signed in, sign out (through the dev provider's end-session endpoint). A PNG screenshot of each step goes to
 //! `target/browser-screenshots/`.
 //!
 //! Without chromium and chromedriver the test is skipped with a message, unless `CI` is set:
@@ -132,7 +132,8 @@ async fn walk_through(client: &Client, home: &str, screenshots: &Path) -> Result
     }
     shoot("4-home-signed-in.png").await?;
 
-    // 5. Sign out: the home page again, signed out.
+    // 5. Sign out: through the dev provider's end-session endpoint (the demo turns on
+    // RP-initiated logout), back to the home page, signed out.
     find(
         client,
         Locator::XPath("//button[normalize-space()='Sign out']"),
@@ -147,6 +148,16 @@ async fn walk_through(client: &Client, home: &str, screenshots: &Path) -> Result
         "after sign-out: {page}"
     );
     ensure!(!page.contains("ada@example.com"), "still shown: {page}");
+    // The provider sends the browser back with the `state` the layer gave it: the proof
+    // that the sign-out went through the provider rather than only clearing the cookie.
+    let back = client.current_url().await?;
+    ensure!(
+        back.path() == "/"
+            && back
+                .query_pairs()
+                .any(|(k, v)| k == "state" && !v.is_empty()),
+        "sign-out did not come back from the dev provider's end-session endpoint: {back}"
+    );
     shoot("5-home-signed-out-again.png").await?;
     Ok(())
 }

@@ -79,7 +79,9 @@ pub async fn build(config: Config) -> Result<Demo, Box<dyn std::error::Error>> {
     let mut providers = Vec::new();
     let all = config.providers.into_iter().chain([Enabled {
         label: "Dev",
-        provider: dev.oidc().into(),
+        // "Sign out" also ends the sign-in at the dev provider (RP-initiated logout): the
+        // browser passes through its end-session endpoint and comes back here.
+        provider: dev.oidc().provider_logout(true).into(),
     }]);
     for enabled in all {
         providers.push((enabled.provider.name().to_owned(), enabled.label));
