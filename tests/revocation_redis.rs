@@ -1,6 +1,7 @@
 //! Revocation across replicas on a real Redis (Debian's `redis-server`, started by each test
 //! on a free loopback port): two layers sharing the secret and one Redis, and what happens
-//! when Redis dies, comes back empty, is cut off from one replica, or holds garbage.
+//! when Redis dies, comes back empty, is cut off from one replica, or holds garbage; and the
+//! same over TLS with a private CA and client certificates.
 
 mod common;
 
@@ -9,12 +10,18 @@ use std::time::{Duration, Instant};
 use common::app::{self, App, Stack};
 use common::captured_logs;
 use common::redis::{CuttableProxy, RedisServer};
+use common::test_pki::TestPki;
 use socialauth::revocation::{RedisStore, Revocations, StalePolicy};
 
 /// A replica: its own layer (same secret as every test app) on its own port, with its own
 /// connection to Redis at `url`.
 async fn replica(url: &str, policy: StalePolicy) -> (App, Revocations) {
     let store = RedisStore::connect(url).await.expect("redis reachable");
+    replica_on(store, policy).await
+}
+
+/// A replica on its own `store`.
+async fn replica_on(store: RedisStore, policy: StalePolicy) -> (App, Revocations) {
     let revocations = Revocations::builder(store)
         .policy(policy)
         .staleness(Duration::from_secs(2))
@@ -44,14 +51,13 @@ async fn until(app: &App, cookie: &str, expected: &str, limit: Duration) -> Dura
     }
 }
 
-#[tokio::test]
-async fn sign_out_everywhere_on_one_replica_reaches_the_other_within_a_second() {
-    let redis = RedisServer::start().await;
-    let (a, _) = replica(&redis.url(), StalePolicy::FailClosed).await;
-    let (b, _) = replica(&redis.url(), StalePolicy::FailClosed).await;
+/// Two replicas, a user signed in on each: "sign out everywhere" on `a` makes `b` treat the
+/// other device's cookie as anonymous within a second (how long it took), and a new login
+/// afterwards works on both.
+async fn sign_out_everywhere_across(a: &App, b: &App) -> Duration {
     let (on_a, cookie_a) = a.signed_in().await;
     let (_, cookie_b) = b.signed_in().await;
-    for app in [&a, &b] {
+    for app in [a, b] {
         for cookie in [&cookie_a, &cookie_b] {
             assert_eq!(app.who(cookie).await, "10001");
         }
@@ -61,15 +67,38 @@ async fn sign_out_everywhere_on_one_replica_reaches_the_other_within_a_second() 
         .post_follow(&a.url("/auth/logout?everywhere=1"), &[])
         .await;
     assert_eq!(visit.status, 200, "{}", visit.body);
-    let took = until(&b, &cookie_b, "anonymous", Duration::from_secs(1)).await;
-    eprintln!("replica B saw the revocation after {took:?}");
+    let took = until(b, &cookie_b, "anonymous", Duration::from_secs(1)).await;
     assert_eq!(b.who(&cookie_a).await, "anonymous");
     assert_eq!(a.who(&cookie_b).await, "anonymous");
 
-    // A new login afterwards works on both.
     let (_, fresh) = b.signed_in().await;
     assert_eq!(a.who(&fresh).await, "10001");
     assert_eq!(b.who(&fresh).await, "10001");
+    took
+}
+
+/// Redis holds one fact, in a set with an expiry (a TTL no longer than the longest token
+/// lifetime, with leeway).
+async fn assert_one_fact_with_an_expiry(redis: &RedisServer) {
+    assert_eq!(
+        redis
+            .command(&["ZCARD", "socialauth:revoked"])
+            .await
+            .as_deref(),
+        Some(":1")
+    );
+    let ttl = redis.command(&["TTL", "socialauth:revoked"]).await.unwrap();
+    let ttl: i64 = ttl.trim_start_matches(':').parse().unwrap();
+    assert!(ttl > 0 && ttl <= 7 * 24 * 3600 + 60, "TTL {ttl}");
+}
+
+#[tokio::test]
+async fn sign_out_everywhere_on_one_replica_reaches_the_other_within_a_second() {
+    let redis = RedisServer::start().await;
+    let (a, _) = replica(&redis.url(), StalePolicy::FailClosed).await;
+    let (b, _) = replica(&redis.url(), StalePolicy::FailClosed).await;
+    let took = sign_out_everywhere_across(&a, &b).await;
+    eprintln!("replica B saw the revocation after {took:?}");
 }
 
 #[tokio::test]
@@ -83,16 +112,7 @@ async fn logout_on_one_replica_ends_that_session_on_the_other_only() {
     until(&b, &copied, "anonymous", Duration::from_secs(1)).await;
     assert_eq!(b.who(&other).await, "10001");
     // The fact is in Redis, with an expiry: a member of the set and a TTL on it.
-    assert_eq!(
-        redis
-            .command(&["ZCARD", "socialauth:revoked"])
-            .await
-            .as_deref(),
-        Some(":1")
-    );
-    let ttl = redis.command(&["TTL", "socialauth:revoked"]).await.unwrap();
-    let ttl: i64 = ttl.trim_start_matches(':').parse().unwrap();
-    assert!(ttl > 0 && ttl <= 7 * 24 * 3600 + 60, "TTL {ttl}");
+    assert_one_fact_with_an_expiry(&redis).await;
 }
 
 #[tokio::test]
@@ -194,4 +214,89 @@ async fn malformed_facts_in_redis_are_ignored_with_a_warning() {
         "{text}"
     );
     assert!(text.contains("malformed=3"), "{text}");
+}
+
+/// A store on `redis`'s TLS port, trusting `pki`'s CA and showing its client certificate.
+async fn tls_store(redis: &RedisServer, pki: &TestPki) -> RedisStore {
+    RedisStore::builder(&redis.tls_url())
+        .root_certificate_pem(pki.read("ca.pem"))
+        .client_certificate_pem(pki.read("client.pem"), pki.read("client.key"))
+        .connect()
+        .await
+        .expect("redis over TLS")
+}
+
+#[tokio::test]
+async fn replicas_share_revocations_over_tls_with_a_private_ca_and_a_client_certificate() {
+    let pki = TestPki::create("socialauth-redis-tls");
+    let redis = RedisServer::start_tls(&pki).await;
+    let (a, _) = replica_on(tls_store(&redis, &pki).await, StalePolicy::FailClosed).await;
+    let (b, _) = replica_on(tls_store(&redis, &pki).await, StalePolicy::FailClosed).await;
+    // Written through A's TLS connection, followed through B's TLS subscription.
+    let took = sign_out_everywhere_across(&a, &b).await;
+    eprintln!("over TLS, replica B saw the revocation after {took:?}");
+    assert_one_fact_with_an_expiry(&redis).await;
+}
+
+#[tokio::test]
+async fn tls_that_cannot_be_verified_or_is_misconfigured_is_refused_with_the_cause() {
+    let pki = TestPki::create("socialauth-redis-tls-refused");
+    let redis = RedisServer::start_tls(&pki).await;
+    let url = redis.tls_url();
+    let with_password = url.replace("rediss://", "rediss://:hunter2@");
+    let refused = |outcome: Result<RedisStore, socialauth::revocation::RevocationError>| {
+        let error = outcome.expect_err("must not connect").to_string();
+        assert!(!error.contains("hunter2"), "the password leaked: {error}");
+        assert!(!error.contains("PRIVATE KEY"), "the key leaked: {error}");
+        eprintln!("refused: {error}");
+        error
+    };
+
+    // The private CA is not among the system's roots: the handshake fails.
+    let untrusted = refused(RedisStore::connect(&with_password).await);
+    assert!(untrusted.contains("certificate"), "{untrusted}");
+    // Trusted, but Redis asks for a client certificate that is not given.
+    let anonymous = refused(
+        RedisStore::builder(&with_password)
+            .root_certificate_pem(pki.read("ca.pem"))
+            .connect()
+            .await,
+    );
+    assert!(anonymous.contains("CertificateRequired"), "{anonymous}");
+    // redis-rs's #insecure fragment would turn the certificate check off.
+    let insecure = refused(RedisStore::connect(&format!("{with_password}#insecure")).await);
+    assert!(insecure.contains("#insecure"), "{insecure}");
+    // Certificates for a plain redis:// URL would be silently unused.
+    let plain = refused(
+        RedisStore::builder(&redis.url())
+            .root_certificate_pem(pki.read("ca.pem"))
+            .connect()
+            .await,
+    );
+    assert!(plain.contains("not rediss://"), "{plain}");
+    // A CA that does not parse.
+    let garbage = refused(
+        RedisStore::builder(&url)
+            .root_certificate_pem(b"-----BEGIN CERTIFICATE-----\nnot base64\n".to_vec())
+            .connect()
+            .await,
+    );
+    assert!(
+        garbage.contains("root certificate is not valid PEM"),
+        "{garbage}"
+    );
+    let bad_key = refused(
+        RedisStore::builder(&url)
+            .root_certificate_pem(pki.read("ca.pem"))
+            .client_certificate_pem(
+                pki.read("client.pem"),
+                b"-----BEGIN PRIVATE KEY-----\nAAAA".to_vec(),
+            )
+            .connect()
+            .await,
+    );
+    assert!(bad_key.contains("client key is not valid PEM"), "{bad_key}");
+
+    // The same server, trusted and shown the client certificate, is fine.
+    tls_store(&redis, &pki).await;
 }

@@ -54,7 +54,7 @@ pub use self::fact::{Fact, InvalidFact};
 pub use self::memory::InMemoryStore;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
-pub use self::redis::RedisStore;
+pub use self::redis::{RedisStore, RedisStoreBuilder};
 pub use self::store::{FactSender, RevocationError, RevocationStore, Subscription};
 
 use self::copy::LocalCopy;

@@ -24,3 +24,4 @@ pub mod harness;
 pub mod oauth1_verify;
 pub mod redis;
 pub mod server;
+pub mod test_pki;

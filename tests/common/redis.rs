@@ -1,5 +1,5 @@
 //! A real `redis-server` (Debian's package) on a free 127.0.0.1 port, one per test, with no
-//! persistence: killed, it comes back empty. And a TCP proxy in front of it that a test can
+//! persistence: killed, it comes back empty. It can also speak TLS, with a throwaway PKI. And a TCP proxy in front of it that a test can
 //! cut, to take one replica off Redis while the others stay on.
 
 use std::net::SocketAddr;
@@ -11,29 +11,62 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
+use super::test_pki::TestPki;
+
 /// A running `redis-server`; killed when dropped.
 pub struct RedisServer {
     pub port: u16,
+    /// The TLS port, when started by [`start_tls`](Self::start_tls).
+    pub tls_port: Option<u16>,
     child: Option<Child>,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
 }
 
 impl RedisServer {
     /// Starts one on a free port.
     pub async fn start() -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
-        Self::start_on(port).await
+        Self::start_on(free_port()).await
     }
 
     /// Starts one on `port` (again, after [`kill`](Self::kill)): empty.
     pub async fn start_on(port: u16) -> Self {
+        Self::start_with(port, None, &[]).await
+    }
+
+    /// Starts one that also speaks TLS on a second free port ([`tls_url`](Self::tls_url)),
+    /// with `pki`'s server certificate, and asks TLS clients for a certificate its CA signed
+    /// (`tls-auth-clients yes`). The plain port stays open for [`command`](Self::command).
+    pub async fn start_tls(pki: &TestPki) -> Self {
+        let tls_port = free_port();
+        let path = |file: &str| pki.path(file).to_string_lossy().into_owned();
+        let tls_args = [
+            "--tls-port".to_owned(),
+            tls_port.to_string(),
+            "--tls-cert-file".to_owned(),
+            path("server.pem"),
+            "--tls-key-file".to_owned(),
+            path("server.key"),
+            "--tls-ca-cert-file".to_owned(),
+            path("ca.pem"),
+            "--tls-auth-clients".to_owned(),
+            "yes".to_owned(),
+        ];
+        Self::start_with(free_port(), Some(tls_port), &tls_args).await
+    }
+
+    async fn start_with(port: u16, tls_port: Option<u16>, extra: &[String]) -> Self {
         let dir = std::env::temp_dir().join(format!("socialauth-redis-{port}"));
         std::fs::create_dir_all(&dir).expect("redis dir");
         let child = Command::new("redis-server")
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no", "--protected-mode", "no"])
+            .args(extra)
             .current_dir(&dir)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -41,6 +74,7 @@ impl RedisServer {
             .expect("redis-server (Debian's redis-server package; .ci/run installs it)");
         let server = Self {
             port,
+            tls_port,
             child: Some(child),
         };
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -56,6 +90,12 @@ impl RedisServer {
 
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    /// `rediss://127.0.0.1:<tls port>/`.
+    pub fn tls_url(&self) -> String {
+        let port = self.tls_port.expect("started with start_tls");
+        format!("rediss://127.0.0.1:{port}/")
     }
 
     pub fn addr(&self) -> SocketAddr {

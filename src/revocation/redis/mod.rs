@@ -12,13 +12,18 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 use super::{Fact, RevocationError, RevocationStore, Subscription};
 
+mod builder;
+
+pub use self::builder::RedisStoreBuilder;
+
 /// How long connecting, or one command, may take.
 const REDIS_TIMEOUT: Duration = Duration::from_secs(2);
 /// Facts per `ZADD` when giving many back.
 const RESTORE_BATCH: usize = 1000;
 
 /// Revocation facts in Redis (feature `redis`, with the `redis` crate's tokio connection
-/// manager, which reconnects by itself). Needs Redis 7.0 or later (`EXPIREAT` with `NX`/`GT`), or Valkey.
+/// manager, which reconnects by itself), over TCP or TLS (`rediss://`, rustls). Needs Redis
+/// 7.0 or later (`EXPIREAT` with `NX`/`GT`), or Valkey.
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), socialauth::revocation::RevocationError> {
@@ -49,17 +54,33 @@ fn failed(what: &'static str) -> impl Fn(redis::RedisError) -> RevocationError {
 }
 
 impl RedisStore {
-    /// Connects to the Redis at `url` (`redis://[user:password@]host[:port][/db]`), with
-    /// keys under the prefix `socialauth`.
+    /// Connects to the Redis at `url`, with keys under the prefix `socialauth`.
+    ///
+    /// `redis://[user:password@]host[:port][/db]`, or `rediss://` for TLS, with the server's
+    /// certificate checked against the system's trusted roots. For a private CA, a client
+    /// certificate or another prefix: [`builder`](Self::builder).
     pub async fn connect(url: &str) -> Result<Self, RevocationError> {
-        Self::connect_with_prefix(url, "socialauth").await
+        Self::builder(url).connect().await
     }
 
-    /// [`connect`](Self::connect), with keys and the channel under `prefix` (for several apps
-    /// on one Redis).
-    pub async fn connect_with_prefix(url: &str, prefix: &str) -> Result<Self, RevocationError> {
-        let client = redis::Client::open(url)
-            .map_err(|_| RevocationError::new("the Redis URL is not valid"))?;
+    /// How to connect to the Redis at `url`: the key prefix, and for `rediss://` the
+    /// certificates.
+    ///
+    /// ```no_run
+    /// # async fn run(ca_pem: Vec<u8>) -> Result<(), socialauth::revocation::RevocationError> {
+    /// let store = socialauth::revocation::RedisStore::builder("rediss://redis.internal:6380/")
+    ///     .prefix("shop")
+    ///     .root_certificate_pem(ca_pem)
+    ///     .connect()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn builder(url: &str) -> RedisStoreBuilder {
+        RedisStoreBuilder::new(url)
+    }
+
+    /// Connects with `client`, keys under `prefix`.
+    async fn open(client: redis::Client, prefix: &str) -> Result<Self, RevocationError> {
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(REDIS_TIMEOUT))
             .set_response_timeout(Some(REDIS_TIMEOUT))
@@ -70,7 +91,9 @@ impl RedisStore {
         )
         .await
         .map_err(|_| RevocationError::new("redis connect: no answer in time"))?
-        .map_err(failed("connect"))?;
+        // The whole error: for a refused TLS handshake, the cause (an unknown issuer, a
+        // missing client certificate). redis-rs does not put the URL or password in it.
+        .map_err(|error| RevocationError::new(format!("redis connect: {error}")))?;
         Ok(Self {
             client,
             connection,
