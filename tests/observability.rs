@@ -280,3 +280,64 @@ async fn a_panicking_hook_changes_no_answer() {
         .await;
     assert_eq!(refused.status(), 400);
 }
+
+/// Polls `recorder()`'s text until `done` says yes, for at most 10 s: the text then.
+async fn scrape_until(what: &str, done: impl Fn(&str) -> bool) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let text = recorder().render();
+        if done(&text) {
+            return text;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "waited for {what}: {text}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+#[cfg(feature = "redis")]
+#[tokio::test]
+async fn the_revocation_copy_is_measured_and_redis_failures_are_counted() {
+    use socialauth::revocation::{RedisStore, Revocations};
+    use std::time::Duration;
+
+    recorder();
+    let mut redis = common::redis::RedisServer::start().await;
+    let store = RedisStore::connect(&redis.url()).await.unwrap();
+    let revocations = Revocations::builder(store)
+        .staleness(Duration::from_millis(600))
+        .ping_every(Duration::from_millis(100))
+        .start()
+        .await
+        .unwrap();
+    // A layer using it: facts then live as long as the layer's tokens.
+    let handle = revocations.clone();
+    let _app = app::start_with(Stack::Axum, move |b| b.revocation(handle)).await;
+    revocations.revoke_user("dev", "ada").await.unwrap();
+    revocations.revoke_user("dev", "grace").await.unwrap();
+    let current = scrape_until("two facts in a current copy", |text| {
+        metric(text, "socialauth_revocation_facts ") == Some(2.0)
+            && metric(text, "socialauth_revocation_copy_stale ") == Some(0.0)
+    })
+    .await;
+    let age = metric(&current, "socialauth_revocation_copy_age_seconds ").unwrap();
+    assert!(age < 0.6, "a current copy's age: {age}");
+    let errors_before =
+        metric(&current, "socialauth_revocation_store_errors_total ").unwrap_or(0.0);
+
+    // Redis dies: the failures are counted, the copy ages past the staleness and says so,
+    // and still holds its facts.
+    redis.kill();
+    let stale = scrape_until("a stale copy and a counted failure", |text| {
+        metric(text, "socialauth_revocation_copy_stale ") == Some(1.0)
+            && metric(text, "socialauth_revocation_store_errors_total ")
+                .is_some_and(|errors| errors > errors_before)
+    })
+    .await;
+    let age = metric(&stale, "socialauth_revocation_copy_age_seconds ").unwrap();
+    assert!(age > 0.6, "a stale copy's age: {age}");
+    assert_eq!(metric(&stale, "socialauth_revocation_facts "), Some(2.0));
+    drop(revocations);
+}

@@ -41,6 +41,7 @@
 mod copy;
 mod fact;
 mod memory;
+mod metrics;
 #[cfg(feature = "redis")]
 mod redis;
 mod store;

@@ -121,6 +121,7 @@ pub(super) async fn follow_store(shared: Arc<Shared>, first: Subscription) {
         }
         .await;
         if let Err(error) = outcome {
+            super::metrics::store_failed();
             if failing {
                 tracing::debug!(%error, "revocation store still out of reach");
             } else {
@@ -141,8 +142,10 @@ pub(super) async fn watch_staleness(shared: Arc<Shared>) {
     let mut tick = tokio::time::interval(period);
     loop {
         tick.tick().await;
-        let stale = shared.age() > shared.config.staleness;
+        let age = shared.age();
+        let stale = age > shared.config.staleness;
         let was = shared.stale.swap(stale, Ordering::Relaxed);
+        super::metrics::copy_state(shared.copy.len(), age, stale);
         match (was, stale) {
             (false, true) => tracing::warn!(
                 policy = ?shared.config.policy,
