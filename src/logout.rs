@@ -12,6 +12,7 @@ use http::{Method, Response};
 
 use crate::cookies::Found;
 use crate::error::{AuthError, AuthErrorKind};
+use crate::events::NoIdentity;
 use crate::identity::Identity;
 use crate::login::RequestHead;
 use crate::provider::TokenSet;
@@ -29,10 +30,20 @@ pub(crate) async fn answer(settings: Arc<Settings>, head: RequestHead) -> Respon
     if !response.status().is_redirection() {
         return response;
     }
-    let Ok((identity, source)) = settings.identify(&head.headers) else {
-        return response;
+    let (identity, source, valid) = match settings.identify(&head.headers) {
+        Ok((identity, source)) => (identity, source, true),
+        // A sign-in that lapsed here (expired, or revoked elsewhere) may still be open at the
+        // provider: its cookie still names the provider and the user, so the logout still
+        // goes there. Nothing is revoked on its word.
+        Err(NoIdentity::Expired | NoIdentity::Revoked) => {
+            match settings.lapsed_identity(&head.headers) {
+                Some(lapsed) => (lapsed, Source::Cookie, false),
+                None => return response,
+            }
+        }
+        Err(NoIdentity::Absent | NoIdentity::Invalid) => return response,
     };
-    if let Some(revocations) = &settings.revocations {
+    if let (Some(revocations), true) = (&settings.revocations, valid) {
         if let Err(error) = revoke(revocations, &identity, everywhere).await {
             tracing::warn!(%error, everywhere, "logout: the revocation store did not take the revocation");
             return revocation_unavailable(response);

@@ -127,6 +127,17 @@ impl Settings {
         }
     }
 
+    /// The identity of the request's one identity cookie when its token is ours but no
+    /// longer valid (expired or revoked): for a logout's redirect to the provider only.
+    pub(crate) fn lapsed_identity(&self, headers: &http::HeaderMap) -> Option<crate::Identity> {
+        match crate::cookies::find_raw(headers, self.cookies.identity_name()) {
+            crate::cookies::Found::One(token) => {
+                self.codec.read_lapsed(&self.keys, token, Audience::Cookie)
+            }
+            _ => None,
+        }
+    }
+
     /// Verifies a token for `audience`, and holds it to this layer's lifetime for it: a
     /// token whose `exp - iat` exceeds it (a token issued long ago with a far `exp`, or under
     /// a longer lifetime since shortened) is not valid.

@@ -8,6 +8,7 @@ mod common;
 use common::app::{self, IDENTITY_COOKIE};
 use common::browser::{location, query_param, with_param, Browser};
 use common::captured_logs;
+use common::clock::Shifted;
 use common::fake_oidc::{self, Endpoint, FakeOidc, OidcConfig};
 use common::fault::Fault;
 use common::server;
@@ -58,6 +59,21 @@ async fn assert_signed_out(browser: &Browser, base: &str) {
         browser.follow(&format!("{base}/maybe")).await.body,
         "anonymous"
     );
+}
+
+/// The fake, and the app behind a layer with provider logout and in-memory revocation.
+async fn with_revocation() -> (FakeOidc, String, Revocations) {
+    let revocations = Revocations::builder(InMemoryStore::new())
+        .start()
+        .await
+        .expect("an in-memory store starts");
+    let fake = fake_oidc::start(OidcConfig::new()).await;
+    let base = serve(with_provider_logout(&fake), {
+        let revocations = revocations.clone();
+        move |b| b.revocation(revocations)
+    })
+    .await;
+    (fake, base, revocations)
 }
 
 fn with_provider_logout(fake: &FakeOidc) -> Oidc {
@@ -238,16 +254,7 @@ async fn a_cross_site_logout_is_refused_and_never_sent_to_the_provider() {
 
 #[tokio::test]
 async fn logout_everywhere_revokes_every_session_and_ends_the_provider_session() {
-    let revocations = Revocations::builder(InMemoryStore::new())
-        .start()
-        .await
-        .expect("an in-memory store starts");
-    let fake = fake_oidc::start(OidcConfig::new()).await;
-    let base = serve(with_provider_logout(&fake), {
-        let revocations = revocations.clone();
-        move |b| b.revocation(revocations)
-    })
-    .await;
+    let (fake, base, _revocations) = with_revocation().await;
     let browser = signed_in(&base).await;
     let other_device = signed_in(&base).await;
 
@@ -264,6 +271,81 @@ async fn logout_everywhere_revokes_every_session_and_ends_the_provider_session()
         "every session of the user is revoked"
     );
     assert_eq!(fake.end_session_requests().len(), 1);
+}
+
+#[tokio::test]
+async fn an_expired_sign_in_still_ends_at_the_provider() {
+    let fake = fake_oidc::start(OidcConfig::new()).await;
+    let time = Shifted::default();
+    let base = serve(with_provider_logout(&fake), {
+        let clock = time.clock();
+        move |b| b.clock(clock)
+    })
+    .await;
+    let browser = signed_in(&base).await;
+    time.advance(8 * 24 * 3600); // past the 7-day identity lifetime
+    assert_eq!(
+        browser.follow(&format!("{base}/maybe")).await.body,
+        "anonymous",
+        "expired here"
+    );
+
+    let to_provider = log_out(&browser, &format!("{base}/auth/logout")).await;
+    assert!(
+        to_provider.starts_with(&format!("{}?", fake.end_session_endpoint())),
+        "an expired sign-in got only a local logout: {to_provider}"
+    );
+    assert_eq!(
+        query_param(&to_provider, "logout_hint").as_deref(),
+        Some("248289761001")
+    );
+    let back = browser.follow(&to_provider).await;
+    assert_eq!(back.status, 200, "{:?} {}", back.hops, back.body);
+    assert_signed_out(&browser, &base).await;
+}
+
+#[tokio::test]
+async fn a_revoked_sign_in_ends_at_the_provider_without_revoking_more_on_its_word() {
+    let (fake, base, revocations) = with_revocation().await;
+    let browser = signed_in(&base).await;
+    revocations
+        .revoke_user("oidc", "248289761001")
+        .await
+        .expect("revoked");
+    // Signed in again after the revocation, on another device.
+    let other_device = signed_in(&base).await;
+    assert_eq!(revocations.len(), 1);
+
+    // The revoked cookie's "sign out everywhere" still reaches the provider, but revokes
+    // nothing: a lapsed token is not trusted to end the newer session.
+    let to_provider = log_out(&browser, &format!("{base}/auth/logout?everywhere=1")).await;
+    assert!(
+        to_provider.starts_with(&format!("{}?", fake.end_session_endpoint())),
+        "{to_provider}"
+    );
+    assert_eq!(revocations.len(), 1, "nothing more revoked");
+    assert_eq!(
+        other_device.follow(&format!("{base}/maybe")).await.body,
+        "248289761001"
+    );
+}
+
+#[tokio::test]
+async fn a_forged_identity_cookie_gets_a_local_logout_only() {
+    let fake = fake_oidc::start(OidcConfig::new()).await;
+    let base = serve(with_provider_logout(&fake), |b| b).await;
+    let browser = signed_in(&base).await;
+    let real = browser.cookie(IDENTITY_COOKIE).expect("signed in");
+    // Same header and claims, another signature.
+    let (signed, _) = real.rsplit_once('.').expect("a JWT");
+    let forged = format!("{signed}.{}", "A".repeat(43));
+    browser.set_cookie("127.0.0.1", IDENTITY_COOKIE, &forged, "/");
+    assert_eq!(browser.cookie(IDENTITY_COOKIE), Some(forged));
+
+    let answer = browser.post(&format!("{base}/auth/logout"), &[]).await;
+    assert_eq!(answer.status(), 303);
+    assert_eq!(location(&answer), "/", "a forged cookie is never sent on");
+    assert!(fake.end_session_requests().is_empty());
 }
 
 /// The fake is strict, so the tests above mean something: it refuses what a real

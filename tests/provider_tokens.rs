@@ -6,32 +6,17 @@
 
 mod common;
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use common::app::{axum_app, json_of, oidc_for, SECRET};
 use common::browser::Browser;
+use common::clock::Shifted;
 use common::fake_oidc::{self, FakeOidc, OidcConfig};
 use common::server;
-use socialauth::{Clock, Grant, OAuth2, SocialAuthLayer, SocialAuthLayerBuilder, UserProfile};
+use socialauth::{Grant, OAuth2, SocialAuthLayer, SocialAuthLayerBuilder, UserProfile};
 
 const TOKENS_COOKIE: &str = "__Host-socialauth-tokens";
 const IDENTITY_COOKIE: &str = "__Host-socialauth";
-
-/// A clock the test moves: the system's, plus an offset.
-#[derive(Clone, Default)]
-struct Shifted(Arc<AtomicU64>);
-
-impl Shifted {
-    fn clock(&self) -> Clock {
-        let offset = self.0.clone();
-        Clock::from_fn(move || common::clock::now() + offset.load(Ordering::SeqCst))
-    }
-
-    fn advance(&self, secs: u64) {
-        self.0.fetch_add(secs, Ordering::SeqCst);
-    }
-}
 
 struct Setup {
     fake: FakeOidc,

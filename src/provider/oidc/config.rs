@@ -187,7 +187,9 @@ impl Oidc {
     /// provider has no `end_session_endpoint`, discovery fails, or no absolute
     /// after-logout URL can be made, the logout stays local (a redirect to the after-logout
     /// URL) and a warning is logged. A logout the revocation store could not record answers
-    /// its error without visiting the provider. The OIDC presets ([`Google`](crate::Google),
+    /// its error without visiting the provider. A sign-in that expired or was revoked in the
+    /// app still ends at the provider (the layer signed its cookie); a forged cookie gets a
+    /// local logout. The OIDC presets ([`Google`](crate::Google),
     /// [`Microsoft`](crate::Microsoft), ...) become an `Oidc` with `Oidc::from(preset)`.
     ///
     /// ```
