@@ -22,6 +22,9 @@ use crate::token::IdentityCodec;
 /// The longest a login may take between start and callback.
 pub const MAX_FLOW_LIFETIME: Duration = Duration::from_secs(10 * 60);
 
+/// How long an identity cookie lives unless `.identity_lifetime(..)` says otherwise.
+pub(crate) const DEFAULT_IDENTITY_LIFETIME: Duration = Duration::from_secs(7 * 24 * 60 * 60);
+
 /// Builds a [`SocialAuthLayer`]. Start with [`SocialAuthLayer::builder`].
 ///
 /// Only [`secret`](Self::secret) and one [`provider`](Self::provider) are required; every
@@ -61,7 +64,7 @@ impl Default for SocialAuthLayerBuilder {
             route_prefix: "/auth".to_owned(),
             public_url: None,
             allowed_hosts: Vec::new(),
-            identity_lifetime: Duration::from_secs(7 * 24 * 60 * 60),
+            identity_lifetime: DEFAULT_IDENTITY_LIFETIME,
             token_endpoint: false,
             bearer_lifetime: Duration::from_secs(60 * 60),
             sliding_renewal: false,

@@ -312,7 +312,7 @@ async fn the_revocation_copy_is_measured_and_redis_failures_are_counted() {
         .start()
         .await
         .unwrap();
-    // A layer using it: facts then live as long as the layer's tokens.
+    // A layer using it, as on a real replica.
     let handle = revocations.clone();
     let _app = app::start_with(Stack::Axum, move |b| b.revocation(handle)).await;
     revocations.revoke_user("dev", "ada").await.unwrap();

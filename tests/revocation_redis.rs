@@ -102,6 +102,35 @@ async fn sign_out_everywhere_on_one_replica_reaches_the_other_within_a_second() 
 }
 
 #[tokio::test]
+async fn an_admin_process_without_a_layer_revokes_a_user_on_every_replica() {
+    let redis = RedisServer::start().await;
+    let (app, _) = replica(&redis.url(), StalePolicy::FailClosed).await;
+    let (_, cookie) = app.signed_in().await;
+    assert_eq!(app.who(&cookie).await, "10001");
+
+    // A separate process (an admin tool, a job on account deletion) with no layer of its own.
+    let store = RedisStore::connect(&redis.url())
+        .await
+        .expect("redis reachable");
+    let admin = Revocations::builder(store)
+        .start()
+        .await
+        .expect("first load");
+    admin
+        .revoke_user("facebook", "10001")
+        .await
+        .expect("revoked");
+    drop(admin);
+
+    until(&app, &cookie, "anonymous", Duration::from_secs(1)).await;
+    // The fact lives as long as the tokens it revokes could, not a moment: a replica started
+    // later still learns it from Redis.
+    assert_one_fact_with_an_expiry(&redis).await;
+    let (late, _) = replica(&redis.url(), StalePolicy::FailClosed).await;
+    assert_eq!(late.who(&cookie).await, "anonymous");
+}
+
+#[tokio::test]
 async fn logout_on_one_replica_ends_that_session_on_the_other_only() {
     let redis = RedisServer::start().await;
     let (a, _) = replica(&redis.url(), StalePolicy::FailClosed).await;

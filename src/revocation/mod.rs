@@ -233,10 +233,27 @@ impl RevocationsBuilder {
         self
     }
 
+    /// How long a fact lives at least (default 7 days, the default identity lifetime): it
+    /// must outlive every token it revokes. Each layer using this handle raises it to its own
+    /// longest token lifetime, so this matters for a process with no layer (an admin tool or
+    /// a job that revokes) and lets a deployment with short-lived tokens keep fewer facts.
+    ///
+    /// **Warning:** in a process with no layer, a lifetime shorter than the replicas'
+    /// identity lifetime lets a revoked token work again once its fact expires.
+    pub fn fact_lifetime(mut self, lifetime: Duration) -> Self {
+        self.config.fact_lifetime = lifetime;
+        self
+    }
+
     /// Subscribes, loads every live fact, and starts keeping the copy current in the
     /// background (on the current tokio runtime). Fails when the store cannot be reached
     /// now: a misconfigured store should stop a deployment, not sign everyone out.
     pub async fn start(self) -> Result<Revocations, RevocationError> {
+        let fact_lifetime_secs = self
+            .config
+            .fact_lifetime
+            .as_secs()
+            .saturating_add(crate::token::LEEWAY_SECS);
         let shared = Arc::new(Shared {
             store: self.store,
             copy: LocalCopy::default(),
@@ -244,7 +261,7 @@ impl RevocationsBuilder {
             stale: AtomicBool::new(false),
             fresh_at_ms: AtomicU64::new(0),
             origin: tokio::time::Instant::now(),
-            fact_lifetime_secs: AtomicU64::new(0),
+            fact_lifetime_secs: AtomicU64::new(fact_lifetime_secs),
         });
         let subscription = shared.with_timeout(shared.store.subscribe()).await?;
         shared.resync().await?;

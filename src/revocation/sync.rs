@@ -20,6 +20,7 @@ pub(super) struct Config {
     pub(super) policy: StalePolicy,
     pub(super) resync_every: Duration,
     pub(super) ping_every: Duration,
+    pub(super) fact_lifetime: Duration,
 }
 
 impl Default for Config {
@@ -29,6 +30,7 @@ impl Default for Config {
             policy: StalePolicy::FailClosed,
             resync_every: Duration::from_secs(60),
             ping_every: Duration::from_secs(5),
+            fact_lifetime: crate::builder::DEFAULT_IDENTITY_LIFETIME,
         }
     }
 }
