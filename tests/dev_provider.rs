@@ -439,27 +439,53 @@ async fn tokens_are_signed_by_the_published_key_and_userinfo_agrees() {
     assert_eq!(userinfo["email"], "ada@example.com");
 }
 
+/// A code redeemed for tokens.
+struct Issued {
+    code: String,
+    answer: serde_json::Value,
+    userinfo: String,
+    bearer: String,
+}
+
+impl Issued {
+    /// What `/userinfo` answers the access token now.
+    async fn userinfo_status(&self, browser: &Browser) -> u16 {
+        let headers = [("authorization", self.bearer.as_str())];
+        browser
+            .get_with_headers(&self.userinfo, &headers)
+            .await
+            .status()
+            .as_u16()
+    }
+}
+
+/// A new code redeemed at `dev`, with an access token that `/userinfo` takes.
+async fn issued(browser: &Browser, dev: &DevProvider) -> Issued {
+    let code = code_for(browser, dev).await;
+    let (status, answer) = redeem(browser, dev, &token_form(&code, VERIFIER)).await;
+    assert_eq!(status, 200, "{answer}");
+    let issued = Issued {
+        bearer: format!("Bearer {}", answer["access_token"].as_str().unwrap()),
+        userinfo: format!("{}/userinfo", dev.issuer()),
+        code,
+        answer,
+    };
+    assert_eq!(issued.userinfo_status(browser).await, 200);
+    issued
+}
+
 #[tokio::test]
 async fn a_code_works_once_and_its_reuse_revokes_the_token() {
     let dev = dev().await;
     let browser = Browser::new();
-    let code = code_for(&browser, &dev).await;
-    let (status, answer) = redeem(&browser, &dev, &token_form(&code, VERIFIER)).await;
-    assert_eq!(status, 200, "{answer}");
-    let bearer = format!("Bearer {}", answer["access_token"].as_str().unwrap());
-    let userinfo = format!("{}/userinfo", dev.issuer());
-    let headers = [("authorization", bearer.as_str())];
-    assert_eq!(
-        browser.get_with_headers(&userinfo, &headers).await.status(),
-        200
-    );
+    let issued = issued(&browser, &dev).await;
 
-    let (status, answer) = redeem(&browser, &dev, &token_form(&code, VERIFIER)).await;
+    let (status, answer) = redeem(&browser, &dev, &token_form(&issued.code, VERIFIER)).await;
     assert_eq!(status, 400);
     assert_eq!(answer["error"], "invalid_grant");
     assert_eq!(answer["error_description"], "the code was already used");
     assert_eq!(
-        browser.get_with_headers(&userinfo, &headers).await.status(),
+        issued.userinfo_status(&browser).await,
         401,
         "the first token is revoked"
     );
@@ -647,18 +673,9 @@ async fn provider_logout_through_the_layer_comes_back_to_the_app_signed_out() {
 async fn logout_with_its_id_token_revokes_the_users_tokens_and_redirects_with_state() {
     let dev = dev().await;
     let browser = Browser::new();
-    let code = code_for(&browser, &dev).await;
-    let (status, answer) = redeem(&browser, &dev, &token_form(&code, VERIFIER)).await;
-    assert_eq!(status, 200, "{answer}");
-    let bearer = format!("Bearer {}", answer["access_token"].as_str().unwrap());
-    let userinfo = format!("{}/userinfo", dev.issuer());
-    let headers = [("authorization", bearer.as_str())];
-    assert_eq!(
-        browser.get_with_headers(&userinfo, &headers).await.status(),
-        200
-    );
+    let issued = issued(&browser, &dev).await;
 
-    let id_token = answer["id_token"].as_str().unwrap();
+    let id_token = issued.answer["id_token"].as_str().unwrap();
     let resp = browser
         .get(&logout_url(
             &dev,
@@ -675,7 +692,7 @@ async fn logout_with_its_id_token_revokes_the_users_tokens_and_redirects_with_st
         "http://127.0.0.1:3000/bye?x=1&state=s+1"
     );
     assert_eq!(
-        browser.get_with_headers(&userinfo, &headers).await.status(),
+        issued.userinfo_status(&browser).await,
         401,
         "the logout ended the tokens it issued"
     );

@@ -411,6 +411,21 @@ async fn sign_in(browser: &Browser, page: &Visit, login: &str) -> Visit {
         .await
 }
 
+/// Opens the sign-in page, signs `login` in, checks the consent page and consents: the
+/// visit that follows (back at the app, when all went well).
+async fn sign_in_and_consent(setup: &Setup, browser: &Browser, login: &str) -> Visit {
+    let sign_in_page = open_sign_in(setup, browser).await;
+    let consent_page = sign_in(browser, &sign_in_page, login).await;
+    assert_consent_page(setup, &consent_page);
+    let consent = Form::first_in(&consent_page.body);
+    browser
+        .post_follow(
+            &consent.action_url(&consent_page.final_url),
+            &consent.submission(&[]),
+        )
+        .await
+}
+
 fn assert_consent_page(setup: &Setup, visit: &Visit) {
     assert_eq!(visit.status, 200, "{:?}\n{}", visit.hops, visit.body);
     assert!(
@@ -428,17 +443,7 @@ async fn login_and_consent_at_oidc_provider_sign_alice_in() {
     let setup = start().await;
     let browser = Browser::new();
 
-    let sign_in_page = open_sign_in(&setup, &browser).await;
-    let consent_page = sign_in(&browser, &sign_in_page, "alice").await;
-    assert_consent_page(&setup, &consent_page);
-
-    let consent = Form::first_in(&consent_page.body);
-    let done = browser
-        .post_follow(
-            &consent.action_url(&consent_page.final_url),
-            &consent.submission(&[]),
-        )
-        .await;
+    let done = sign_in_and_consent(&setup, &browser, "alice").await;
     assert_eq!(done.status, 200, "{:?}\n{}", done.hops, done.body);
     assert_eq!(done.final_url, setup.url("/"), "{:?}", done.hops);
     assert_eq!(done.body, "home");
@@ -476,16 +481,7 @@ async fn login_and_consent_at_oidc_provider_sign_alice_in() {
 
 /// Signs `login` in at oidc-provider and consents: the browser is back at the app, signed in.
 async fn log_in(setup: &Setup, browser: &Browser, login: &str) {
-    let sign_in_page = open_sign_in(setup, browser).await;
-    let consent_page = sign_in(browser, &sign_in_page, login).await;
-    assert_consent_page(setup, &consent_page);
-    let consent = Form::first_in(&consent_page.body);
-    let done = browser
-        .post_follow(
-            &consent.action_url(&consent_page.final_url),
-            &consent.submission(&[]),
-        )
-        .await;
+    let done = sign_in_and_consent(setup, browser, login).await;
     assert_eq!(done.final_url, setup.url("/"), "{:?}", done.hops);
     assert_eq!(
         json_of(&browser.follow(&setup.url("/whoami")).await.body)["user_id"],
@@ -655,16 +651,7 @@ async fn private_key_jwt_logins_at_oidc_provider_with_rs256_and_es256_keys() {
         })
         .await;
         let browser = Browser::new();
-        let sign_in_page = open_sign_in(&setup, &browser).await;
-        let consent_page = sign_in(&browser, &sign_in_page, login).await;
-        assert_consent_page(&setup, &consent_page);
-        let consent = Form::first_in(&consent_page.body);
-        let done = browser
-            .post_follow(
-                &consent.action_url(&consent_page.final_url),
-                &consent.submission(&[]),
-            )
-            .await;
+        let done = sign_in_and_consent(&setup, &browser, login).await;
         assert_eq!(done.status, 200, "{login}: {:?}\n{}", done.hops, done.body);
         assert_eq!(done.final_url, setup.url("/"), "{:?}", done.hops);
 
@@ -688,16 +675,7 @@ async fn oidc_provider_refuses_a_key_it_does_not_know() {
     })
     .await;
     let browser = Browser::new();
-    let sign_in_page = open_sign_in(&setup, &browser).await;
-    let consent_page = sign_in(&browser, &sign_in_page, "mallory").await;
-    assert_consent_page(&setup, &consent_page);
-    let consent = Form::first_in(&consent_page.body);
-    let done = browser
-        .post_follow(
-            &consent.action_url(&consent_page.final_url),
-            &consent.submission(&[]),
-        )
-        .await;
+    let done = sign_in_and_consent(&setup, &browser, "mallory").await;
     assert_eq!(done.status, 502, "{:?}\n{}", done.hops, done.body);
     assert_eq!(json_of(&done.body)["error"], "provider_error");
     assert_eq!(browser.cookie(IDENTITY_COOKIE), None);

@@ -37,7 +37,7 @@ use http::{Method, Response};
 use serde_json::{json, Value};
 use sha2::Sha256;
 
-use super::client_assertion::{self, PublicKey};
+use super::client_assertion::{self, CompactJws, PublicKey};
 use super::clock;
 pub use super::harness::TokenAuth;
 use super::harness::{self, Fake, Provider, Refusal, Reject, TokenRefusal};
@@ -190,19 +190,8 @@ impl PrivateKeyJwtClient {
 /// Apple's checks of a client secret JWT: ES256 by the registered key, `kid`, `iss` the team,
 /// `sub` the client id, `aud` Apple, unexpired and at most six months long.
 fn check_apple_secret(apple: &AppleClient, client_id: &str, secret: &str) -> Result<(), String> {
-    let mut parts = secret.split('.');
-    let (Some(header), Some(claims), Some(signature), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err("client_secret is not a JWT".into());
-    };
-    let json = |part: &str| -> Result<Value, String> {
-        let bytes = URL_SAFE_NO_PAD
-            .decode(part)
-            .map_err(|_| "not base64url".to_owned())?;
-        serde_json::from_slice(&bytes).map_err(|_| "not JSON".to_owned())
-    };
-    let (header_json, claims_json) = (json(header)?, json(claims)?);
+    let jws = CompactJws::parse(secret, "client_secret")?;
+    let (header_json, claims_json) = (&jws.header, &jws.claims);
     if header_json["alg"] != "ES256" || header_json["kid"] != apple.key_id.as_str() {
         return Err(format!("bad client_secret header {header_json}"));
     }
@@ -216,15 +205,11 @@ fn check_apple_secret(apple: &AppleClient, client_id: &str, secret: &str) -> Res
     {
         return Err(format!("bad client_secret claims {claims_json}"));
     }
-    let signature = URL_SAFE_NO_PAD
-        .decode(signature)
-        .map_err(|_| "bad signature encoding")?;
-    let message = format!("{header}.{claims}");
     aws_lc_rs::signature::UnparsedPublicKey::new(
         &aws_lc_rs::signature::ECDSA_P256_SHA256_FIXED,
         &apple.public_key,
     )
-    .verify(message.as_bytes(), &signature)
+    .verify(jws.signed.as_bytes(), &jws.signature)
     .map_err(|_| "client_secret signature does not verify".to_owned())
 }
 
