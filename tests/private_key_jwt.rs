@@ -4,15 +4,13 @@
 
 mod common;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
-use common::app::{json_of, serve_with, IDENTITY_COOKIE};
+use common::app::{json_of, login_with as login, serve_with, IDENTITY_COOKIE};
 use common::browser::{Browser, Visit};
-use common::client_assertion::{ClientKey, ASSERTION_TYPE};
+use common::client_assertion::{ClientKey, CompactJws, ASSERTION_TYPE};
 use common::clock;
 use common::fake_oidc::{self, Endpoint, FakeOidc, OidcConfig, PrivateKeyJwtClient};
 use serde_json::{json, Value};
-use socialauth::{AssertionAudience, ClientAssertionKey, ClientAuth, OAuth2, Oidc, Provider};
+use socialauth::{AssertionAudience, ClientAssertionKey, ClientAuth, OAuth2, Oidc};
 
 const KID: &str = "client-key-1";
 
@@ -40,25 +38,10 @@ fn oidc(fake: &FakeOidc, auth: ClientAuth) -> Oidc {
     Oidc::new(fake.issuer(), &fake.config().client_id, "").client_auth(auth)
 }
 
-async fn login(provider: impl Into<Provider>, route: &str) -> (Browser, Visit, String) {
-    let base = serve_with(provider).await;
-    let browser = Browser::new();
-    let visit = browser
-        .follow(&format!("{base}/auth/{route}?login=start"))
-        .await;
-    (browser, visit, base)
-}
-
 /// The decoded header and claims of a JWT.
 fn decode(jwt: &str) -> (Value, Value) {
-    let mut parts = jwt.split('.');
-    let mut part = || {
-        let bytes = URL_SAFE_NO_PAD
-            .decode(parts.next().expect("a JWT part"))
-            .expect("base64url");
-        serde_json::from_slice::<Value>(&bytes).expect("JSON")
-    };
-    (part(), part())
+    let jws = CompactJws::parse(jwt, "jwt").expect("a compact JWS");
+    (jws.header, jws.claims)
 }
 
 /// The login failed at the token endpoint: 502 `provider_error`, nobody signed in, and the
