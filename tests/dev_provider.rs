@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
-use common::app::{self, json_of};
+use common::app::{self, json_of, IDENTITY_COOKIE};
 use common::browser::{Browser, Visit};
 use common::harness::pkce_challenge;
 use common::server;
@@ -20,7 +20,6 @@ use serde_json::Value;
 use socialauth::dev_provider::DevProvider;
 use socialauth::SocialAuthLayer;
 
-const IDENTITY_COOKIE: &str = "__Host-socialauth";
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 
 async fn dev() -> DevProvider {

@@ -17,7 +17,7 @@ use std::process::Stdio;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use common::app::{self, json_of};
+use common::app::{self, json_of, IDENTITY_COOKIE};
 use common::browser::{query_param, Browser, Visit};
 use common::client_assertion::ClientKey;
 use common::server::{self, BoxError};
@@ -35,7 +35,6 @@ use tower::ServiceExt;
 // them that way.
 const CLIENT_ID: &str = "socialauth:interop";
 const CLIENT_SECRET: &str = "s3cret +/%&=:?# 0123456789abcdef";
-const IDENTITY_COOKIE: &str = "__Host-socialauth";
 /// The client that authenticates with `private_key_jwt`: no secret at all.
 const JWT_CLIENT_ID: &str = "socialauth:interop:private-key-jwt";
 

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::app::{self, IDENTITY_COOKIE};
+use common::app::{self, IDENTITY_COOKIE, TOKENS_COOKIE};
 use common::browser::{location, query_param, with_param, Browser};
 use common::captured_logs;
 use common::clock::Shifted;
@@ -136,7 +136,6 @@ async fn logout_ends_the_session_at_the_provider_and_comes_back_to_the_after_log
 
 #[tokio::test]
 async fn with_the_tokens_kept_the_id_token_is_the_hint_and_the_tokens_cookie_goes_too() {
-    const TOKENS_COOKIE: &str = "__Host-socialauth-tokens";
     let fake = fake_oidc::start(OidcConfig::new()).await;
     let base = serve(with_provider_logout(&fake), |b| {
         b.keep_provider_tokens(true)

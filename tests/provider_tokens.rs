@@ -8,15 +8,12 @@ mod common;
 
 use std::sync::{Arc, Mutex};
 
-use common::app::{axum_app, json_of, oidc_for, SECRET};
+use common::app::{axum_app, json_of, oidc_for, IDENTITY_COOKIE, SECRET, TOKENS_COOKIE};
 use common::browser::Browser;
 use common::clock::Shifted;
 use common::fake_oidc::{self, FakeOidc, OidcConfig};
 use common::server;
 use socialauth::{Grant, OAuth2, SocialAuthLayer, SocialAuthLayerBuilder, UserProfile};
-
-const TOKENS_COOKIE: &str = "__Host-socialauth-tokens";
-const IDENTITY_COOKIE: &str = "__Host-socialauth";
 
 struct Setup {
     fake: FakeOidc,

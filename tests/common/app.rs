@@ -27,6 +27,9 @@ pub const SECRET: &[u8] = b"test-secret-test-secret-test-sec";
 /// The identity cookie's name.
 pub const IDENTITY_COOKIE: &str = "__Host-socialauth";
 
+/// The provider tokens cookie's name (`.keep_provider_tokens(true)`).
+pub const TOKENS_COOKIE: &str = "__Host-socialauth-tokens";
+
 /// A running app and the fakes it talks to.
 pub struct App {
     /// `http://127.0.0.1:PORT`
