@@ -3,11 +3,15 @@
 
 use std::time::Duration;
 
+use super::copy::LocalCopy;
+
 /// The copy's state, recorded by the staleness watch at every tick (at least once a second).
+/// Without the feature, the copy is not even counted.
 #[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
-pub(super) fn copy_state(facts: usize, age: Duration, stale: bool) {
+pub(super) fn copy_state(copy: &LocalCopy, age: Duration, stale: bool) {
     #[cfg(feature = "metrics")]
     {
+        let facts = copy.len();
         // A gauge is an f64: exact for any count of facts a process can hold.
         #[allow(clippy::cast_precision_loss)]
         ::metrics::gauge!("socialauth_revocation_facts").set(facts as f64);

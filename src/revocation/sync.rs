@@ -147,7 +147,7 @@ pub(super) async fn watch_staleness(shared: Arc<Shared>) {
         let age = shared.age();
         let stale = age > shared.config.staleness;
         let was = shared.stale.swap(stale, Ordering::Relaxed);
-        super::metrics::copy_state(shared.copy.len(), age, stale);
+        super::metrics::copy_state(&shared.copy, age, stale);
         match (was, stale) {
             (false, true) => tracing::warn!(
                 policy = ?shared.config.policy,
