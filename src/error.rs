@@ -216,7 +216,7 @@ impl AuthError {
 
     /// The response, with `allow` as the `Allow` header of a `405`.
     pub(crate) fn into_response_allowing(self, allow: &'static str) -> Response<Bytes> {
-        let mut response = crate::response::json(self.kind.status(), self.json_body());
+        let mut response = crate::routes::response::json(self.kind.status(), self.json_body());
         if self.kind == AuthErrorKind::MethodNotAllowed {
             response
                 .headers_mut()

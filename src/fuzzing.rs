@@ -21,7 +21,7 @@ pub const SECRET: &[u8] = b"fuzzing-secret-fuzzing-secret-32";
 
 /// `return_to` validation: the value kept, or `None` when the default is used instead.
 pub fn return_to(value: &str) -> Option<&str> {
-    crate::return_to::validate(value)
+    crate::state::return_to::validate(value)
 }
 
 /// What a provider's callback says about its attempt, as each protocol reads it.

@@ -9,11 +9,11 @@ use http::{Method, Request, Response, StatusCode};
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::body::ResponseBody;
-use crate::future::ResponseFuture;
 use crate::identity::Identity;
-use crate::response::redirect;
-use crate::return_to;
+use crate::layer::body::ResponseBody;
+use crate::layer::future::ResponseFuture;
+use crate::routes::response::redirect;
+use crate::state::return_to;
 
 /// Refuses requests that carry no [`Identity`]: `401` with a JSON body, or, for a browser
 /// opening a page, a redirect to the login with `return_to` set to the page.
@@ -153,7 +153,7 @@ pub(crate) const UNAUTHENTICATED: &str = r#"{"error":"unauthenticated","message"
 
 /// `401 {"error":"unauthenticated",...}`.
 pub(crate) fn unauthenticated() -> Response<Bytes> {
-    crate::response::json(
+    crate::routes::response::json(
         StatusCode::UNAUTHORIZED,
         Bytes::from_static(UNAUTHENTICATED.as_bytes()),
     )

@@ -6,7 +6,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value};
 
-use crate::session::{Session, SessionId};
+use crate::state::session::{Session, SessionId};
+
+/// How long an identity cookie lives unless
+/// [`identity_lifetime`](crate::SocialAuthLayerBuilder::identity_lifetime) says otherwise.
+pub(crate) const DEFAULT_IDENTITY_LIFETIME: Duration = Duration::from_secs(7 * 24 * 60 * 60);
 
 /// The user a request is signed in as, verified by [`SocialAuthLayer`](crate::SocialAuthLayer).
 ///

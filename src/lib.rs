@@ -66,12 +66,7 @@
 #[macro_use]
 mod setters;
 
-mod bearer;
-mod body;
-mod builder;
 mod clock;
-mod consumed;
-mod cookies;
 #[cfg(feature = "dev-provider")]
 #[cfg_attr(docsrs, doc(cfg(feature = "dev-provider")))]
 pub mod dev_provider;
@@ -79,49 +74,37 @@ mod error;
 mod events;
 #[cfg(feature = "axum")]
 mod extract;
-mod flow;
-mod form_post;
-mod future;
 #[cfg(feature = "fuzzing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "fuzzing")))]
 #[doc(hidden)]
 pub mod fuzzing;
 mod guard;
 mod hook;
-mod html;
 mod identity;
-mod keys;
+mod identity_token;
 mod layer;
-mod login;
-mod logout;
 mod outbound;
 pub mod provider;
-mod provider_logout;
 mod provider_tokens;
-mod random;
-mod response;
-mod return_to;
 pub mod revocation;
 mod routes;
 mod secret;
-mod service;
-mod session;
 mod settings;
-mod token;
+mod state;
 
-pub use body::ResponseBody;
-pub use builder::{SocialAuthLayerBuilder, MAX_FLOW_LIFETIME};
 pub use clock::Clock;
 pub use error::{AuthError, AuthErrorKind, ConfigError};
 pub use events::AuthEvent;
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub use extract::IdentityRejection;
-pub use future::ResponseFuture;
 pub use guard::{RequireIdentity, RequireIdentityLayer};
 pub use hook::{Denied, Grant, UserProfile};
 pub use identity::Identity;
-pub use layer::SocialAuthLayer;
+pub use layer::{
+    ResponseBody, ResponseFuture, SocialAuth, SocialAuthLayer, SocialAuthLayerBuilder,
+    MAX_FLOW_LIFETIME,
+};
 pub use provider::oauth2;
 pub use provider::oauth2::{AssertionAudience, ClientAssertionKey, ClientAuth};
 pub use provider::TokenSet;
@@ -130,5 +113,4 @@ pub use provider::{
     Microsoft, OAuth2, Oidc, Provider, Slack, Twitter, DEFAULT_GRAPH_API_VERSION, SLACK_TEAM_ID, X,
 };
 pub use provider_tokens::{ProviderTokens, ProviderTokensError};
-pub use service::SocialAuth;
-pub use session::{InvalidSessionId, SessionId};
+pub use state::session::{InvalidSessionId, SessionId};

@@ -5,14 +5,15 @@ use std::time::Duration;
 use std::sync::Arc;
 
 use crate::clock::Clock;
-use crate::cookies::CookieSettings;
 use crate::events::{NoIdentity, Observer};
-use crate::keys::Keys;
+use crate::identity_token::{Audience, IdentityCodec, Rejected};
 use crate::outbound::Outbound;
 use crate::provider::DynProvider;
 use crate::revocation::Revocations;
 use crate::routes::Routes;
-use crate::token::{Audience, IdentityCodec, Rejected};
+use crate::state::cookies::CookieSettings;
+use crate::state::keys::Keys;
+use crate::state::pending_cookie::PendingCookie;
 
 /// What the layer answers after a successful login.
 #[derive(Debug, Clone)]
@@ -32,7 +33,7 @@ pub(crate) struct Settings {
     /// One bound per provider (same index) on logins talking to it at once.
     pub(crate) provider_slots: Vec<Arc<tokio::sync::Semaphore>>,
     /// Attempts already taken to their provider.
-    pub(crate) consumed: crate::consumed::ConsumedFlows,
+    pub(crate) consumed: crate::state::consumed::ConsumedFlows,
     pub(crate) routes: Routes,
     pub(crate) clock: Clock,
     /// Public origin (and path prefix) of the app, e.g. `https://app.example.com`.
@@ -97,19 +98,19 @@ impl Settings {
         &self,
         headers: &http::HeaderMap,
     ) -> Result<(crate::Identity, Source), NoIdentity> {
-        use crate::cookies::Found;
-        let (token, source) = match crate::cookies::find_raw(headers, self.cookies.identity_name())
-        {
-            Found::One(token) => (token, Source::Cookie),
-            Found::Many => {
-                tracing::warn!("several identity cookies in one request; none is trusted");
-                return Err(NoIdentity::Invalid);
-            }
-            Found::None => (
-                bearer_token(headers).ok_or(NoIdentity::Absent)?.as_bytes(),
-                Source::Bearer,
-            ),
-        };
+        use crate::state::cookies::Found;
+        let (token, source) =
+            match crate::state::cookies::find_raw(headers, self.cookies.identity_name()) {
+                Found::One(token) => (token, Source::Cookie),
+                Found::Many => {
+                    tracing::warn!("several identity cookies in one request; none is trusted");
+                    return Err(NoIdentity::Invalid);
+                }
+                Found::None => (
+                    bearer_token(headers).ok_or(NoIdentity::Absent)?.as_bytes(),
+                    Source::Bearer,
+                ),
+            };
         let audience = match source {
             Source::Cookie => Audience::Cookie,
             Source::Bearer => Audience::Bearer,
@@ -130,8 +131,8 @@ impl Settings {
     /// The identity of the request's one identity cookie when its token is ours but no
     /// longer valid (expired or revoked): for a logout's redirect to the provider only.
     pub(crate) fn lapsed_identity(&self, headers: &http::HeaderMap) -> Option<crate::Identity> {
-        match crate::cookies::find_raw(headers, self.cookies.identity_name()) {
-            crate::cookies::Found::One(token) => {
+        match crate::state::cookies::find_raw(headers, self.cookies.identity_name()) {
+            crate::state::cookies::Found::One(token) => {
                 self.codec.read_lapsed(&self.keys, token, Audience::Cookie)
             }
             _ => None,
@@ -158,7 +159,9 @@ impl Settings {
             Audience::Cookie => self.identity_lifetime,
             Audience::Bearer => self.bearer_lifetime,
         };
-        let allowed = lifetime.as_secs().saturating_add(crate::token::LEEWAY_SECS);
+        let allowed = lifetime
+            .as_secs()
+            .saturating_add(crate::identity_token::LEEWAY_SECS);
         if identity.expires_at.saturating_sub(identity.issued_at) > allowed {
             return Err(Rejected::Invalid);
         }
@@ -174,7 +177,7 @@ impl Settings {
         &self,
         identity: &crate::Identity,
         source: Source,
-    ) -> Option<crate::future::Renewal> {
+    ) -> Option<PendingCookie> {
         if !self.sliding_renewal || source != Source::Cookie {
             return None;
         }
@@ -194,7 +197,7 @@ impl Settings {
         let cookie = self
             .cookies
             .identity_cookie(token, self.identity_lifetime)?;
-        Some(crate::future::Renewal {
+        Some(PendingCookie {
             name: self.cookies.identity_name(),
             cookie,
         })

@@ -19,7 +19,7 @@ use super::request::Params;
 use super::response::{self, Body};
 use super::store::{Authorization, Grant, User};
 use super::Shared;
-use crate::random::random_token;
+use crate::state::random::random_token;
 
 /// The longest `state` and `nonce` accepted.
 const MAX_OPAQUE: usize = 2048;

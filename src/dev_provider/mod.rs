@@ -201,7 +201,7 @@ impl DevProvider {
         }
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
-        let client_secret = crate::random::random_token()
+        let client_secret = crate::state::random::random_token()
             .map_err(|_| io::Error::other("the system's random number generator failed"))?;
         let shared = Arc::new(Shared {
             issuer: format!("http://{addr}"),

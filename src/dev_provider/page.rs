@@ -1,7 +1,7 @@
 //! The dev provider's HTML: the sign-in page and the error page. Everything echoed is
 //! escaped.
 
-use crate::html::escape;
+use crate::routes::html::escape;
 
 /// What the sign-in page shows.
 #[derive(Debug)]

@@ -11,8 +11,8 @@ use super::request::{self, Params};
 use super::response::{self, Body};
 use super::store::{Grant, TOKEN_LIFETIME};
 use super::Shared;
-use crate::random::{pkce_challenge, random_token};
 use crate::secret::constant_time_eq;
+use crate::state::random::{pkce_challenge, random_token};
 
 fn invalid_request(description: &str) -> Response<Body> {
     response::oauth_error(StatusCode::BAD_REQUEST, "invalid_request", description)

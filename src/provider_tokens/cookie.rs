@@ -7,10 +7,10 @@ use http::HeaderValue;
 
 use crate::error::AuthError;
 use crate::identity::Identity;
-use crate::keys::Keys;
 use crate::provider::TokenSet;
-use crate::session::SessionId;
 use crate::settings::Settings;
+use crate::state::keys::Keys;
+use crate::state::session::SessionId;
 
 /// What the cookie holds: the tokens, and the sign-in they belong to.
 #[derive(Serialize, Deserialize)]
@@ -51,7 +51,7 @@ pub(crate) fn set_cookie(
     let name = settings.cookies.tokens_name();
     let sealed = seal(&settings.keys, name, identity, tokens)
         .ok_or_else(|| AuthError::internal("could not seal the provider's tokens"))?;
-    if !crate::cookies::fits(name, &sealed) {
+    if !crate::state::cookies::fits(name, &sealed) {
         tracing::error!(
             provider = identity.provider(),
             "the provider tokens cookie would exceed 4096 bytes"

@@ -23,7 +23,7 @@ mod error;
 mod refresh;
 
 use std::fmt;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 
 use url::Url;
 
@@ -31,11 +31,11 @@ pub use self::error::ProviderTokensError;
 pub(crate) use self::refresh::Refreshes;
 
 use crate::error::AuthErrorKind;
-use crate::future::Renewal;
 use crate::identity::Identity;
 use crate::oauth2::AccessToken;
 use crate::provider::{ProviderContext, TokenSet};
 use crate::settings::Settings;
+use crate::state::pending_cookie::{LateCookie, PendingCookie};
 
 /// Seconds before its expiry that an access token is refreshed.
 const REFRESH_MARGIN_SECS: u64 = 30;
@@ -65,14 +65,14 @@ pub struct ProviderTokens {
 }
 
 /// What one request's [`ProviderTokens`] works from, and the cookie it may rewrite.
-pub(crate) struct TokensRequest {
+struct TokensRequest {
     settings: Arc<Settings>,
     identity: Identity,
     /// The tokens cookie's value as the request sent it.
     sealed: String,
     opened: OnceLock<Option<TokenSet>>,
     /// A refreshed tokens cookie, for the response.
-    pub(crate) rewritten: Mutex<Option<Renewal>>,
+    rewritten: LateCookie,
 }
 
 impl fmt::Debug for ProviderTokens {
@@ -92,14 +92,14 @@ impl ProviderTokens {
                 identity,
                 sealed,
                 opened: OnceLock::new(),
-                rewritten: Mutex::new(None),
+                rewritten: LateCookie::default(),
             }),
         }
     }
 
-    /// What the response reads a rewritten cookie from.
-    pub(crate) fn request(&self) -> Arc<TokensRequest> {
-        self.request.clone()
+    /// Where the response finds a tokens cookie rewritten by a refresh.
+    pub(crate) fn rewritten(&self) -> LateCookie {
+        self.request.rewritten.clone()
     }
 
     /// The tokens as the cookie holds them, possibly expired.
@@ -149,10 +149,8 @@ impl ProviderTokens {
             .await?;
         let cookie = cookie::set_cookie(settings, identity, &refreshed)
             .map_err(|_| ProviderTokensError::Internal)?;
-        if let Ok(mut slot) = self.request.rewritten.lock() {
-            let name = settings.cookies.tokens_name();
-            *slot = Some(Renewal { name, cookie });
-        }
+        let name = settings.cookies.tokens_name();
+        self.request.rewritten.set(PendingCookie { name, cookie });
         Ok(refreshed)
     }
 

@@ -13,7 +13,7 @@ use tokio::sync::OnceCell;
 
 use super::ProviderTokensError;
 use crate::provider::TokenSet;
-use crate::session::SessionId;
+use crate::state::session::SessionId;
 
 /// How long a refresh's result answers for the refresh token it spent.
 const REUSE_FOR: Duration = Duration::from_secs(60);

@@ -12,7 +12,7 @@ use std::sync::RwLock;
 
 use super::Fact;
 use crate::identity::{user_key, User};
-use crate::session::Session;
+use crate::state::session::Session;
 
 /// Hashes keys that are already uniformly spread (random session ids, SipHash outputs) by
 /// taking their low 64 bits.
@@ -123,7 +123,7 @@ impl Facts {
 
     fn facts(&self) -> impl Iterator<Item = Fact> + '_ {
         let sessions = self.sessions.iter().map(|(id, expires_at)| Fact::Session {
-            id: crate::session::SessionId::from_u128(*id),
+            id: crate::state::session::SessionId::from_u128(*id),
             expires_at: *expires_at,
         });
         let users = self.users.values().flatten().map(|fact| Fact::User {
@@ -197,7 +197,7 @@ impl LocalCopy {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::session::SessionId;
+    use crate::state::session::SessionId;
 
     fn user(provider: &str, id: &str, started_ms: u64) -> (User, Session) {
         let session = Session {

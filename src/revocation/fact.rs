@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::session::SessionId;
+use crate::state::session::SessionId;
 
 /// One revocation, as stores keep it and replicas pass it on.
 ///

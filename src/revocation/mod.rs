@@ -61,7 +61,7 @@ pub use self::store::{FactSender, RevocationError, RevocationStore, Subscription
 use self::copy::LocalCopy;
 use self::store::DynStore;
 use crate::identity::User;
-use crate::session::SessionId;
+use crate::state::session::SessionId;
 
 /// What the layer does once its copy of the facts is older than the staleness limit (the
 /// store has been out of reach that long).
@@ -253,7 +253,7 @@ impl RevocationsBuilder {
             .config
             .fact_lifetime
             .as_secs()
-            .saturating_add(crate::token::LEEWAY_SECS);
+            .saturating_add(crate::identity_token::LEEWAY_SECS);
         let shared = Arc::new(Shared {
             store: self.store,
             copy: LocalCopy::default(),

@@ -30,7 +30,7 @@ impl Default for Config {
             policy: StalePolicy::FailClosed,
             resync_every: Duration::from_secs(60),
             ping_every: Duration::from_secs(5),
-            fact_lifetime: crate::builder::DEFAULT_IDENTITY_LIFETIME,
+            fact_lifetime: crate::identity::DEFAULT_IDENTITY_LIFETIME,
         }
     }
 }

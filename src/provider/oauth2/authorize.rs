@@ -5,7 +5,7 @@ use url::Url;
 
 use crate::error::{AuthError, ConfigError};
 use crate::provider::{CallbackKey, CallbackParams, LoginStart};
-use crate::random::{pkce_challenge, random_token};
+use crate::state::random::{pkce_challenge, random_token};
 
 /// Authorization-request parameters the flow sets itself; configuring one of them is a
 /// [`ConfigError`]. `response_mode` is here because the callback route answers `GET` only,

@@ -8,8 +8,8 @@ use serde::Serialize;
 
 use super::signing_key::SigningKey;
 use crate::error::{AuthError, ConfigError};
-use crate::random::random_token;
 use crate::secret::Secret;
+use crate::state::random::random_token;
 
 /// `client_assertion_type` for a JWT client assertion (RFC 7523 §2.2).
 pub(crate) const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";

@@ -12,8 +12,8 @@ use crate::provider::{
     endpoint, CallbackKey, CallbackParams, FlowData, LoginProvider, LoginStart, Profile,
     ProviderContext,
 };
-use crate::random::random_token;
 use crate::secret::Secret;
+use crate::state::random::random_token;
 
 const DEFAULT_API: &str = "https://api.twitter.com";
 

@@ -6,14 +6,15 @@ use std::task::{Context, Poll};
 use http::{Request, Response};
 use tower_service::Service;
 
-use crate::body::ResponseBody;
-use crate::cookies::Found;
-use crate::future::ResponseFuture;
 use crate::identity::Identity;
-use crate::login::{self, RequestHead};
+use crate::layer::body::ResponseBody;
+use crate::layer::future::ResponseFuture;
 use crate::provider_tokens::ProviderTokens;
+use crate::routes::login::{self, RequestHead};
 use crate::routes::Route;
 use crate::settings::{CheckedAnonymous, Settings};
+use crate::state::cookies::Found;
+use crate::state::pending_cookie::LateCookie;
 
 /// Middleware that answers `/auth/<provider>` itself and passes every other request to the
 /// inner service with the verified [`Identity`] (if any) in its extensions.
@@ -100,12 +101,12 @@ where
             }
             Route::Logout => {
                 let head = RequestHead::from_request(request);
-                let answer = crate::logout::answer(self.settings.clone(), head);
+                let answer = crate::routes::logout::answer(self.settings.clone(), head);
                 ResponseFuture::own(Box::pin(answer))
             }
             Route::Token => {
                 let head = RequestHead::from_request(request);
-                let response = crate::bearer::answer(&self.settings, &head);
+                let response = crate::routes::token_endpoint::answer(&self.settings, &head);
                 ResponseFuture::ready(response)
             }
             Route::Unknown => {
@@ -123,14 +124,14 @@ fn provider_tokens<B>(
     settings: &Arc<Settings>,
     identity: &Identity,
     request: &mut Request<B>,
-) -> Option<Arc<crate::provider_tokens::TokensRequest>> {
+) -> Option<LateCookie> {
     request.extensions_mut().remove::<ProviderTokens>();
     let name = settings.cookies.tokens_name();
-    let Found::One(sealed) = crate::cookies::find(request.headers(), name) else {
+    let Found::One(sealed) = crate::state::cookies::find(request.headers(), name) else {
         return None;
     };
     let handle = ProviderTokens::new(settings.clone(), identity.clone(), sealed.to_owned());
-    let shared = handle.request();
+    let rewritten = handle.rewritten();
     request.extensions_mut().insert(handle);
-    Some(shared)
+    Some(rewritten)
 }

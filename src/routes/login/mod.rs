@@ -14,21 +14,21 @@ use tokio::sync::{Semaphore, SemaphorePermit};
 use tracing::Instrument;
 use url::Url;
 
-use crate::cookies::{self, Found};
 use crate::error::{AuthError, AuthErrorKind};
-use crate::flow::FlowState;
-use crate::form_post;
 use crate::hook::UserProfile;
 use crate::identity::{Identity, User};
+use crate::identity_token::Audience;
 use crate::outbound::Outbound;
 use crate::provider::{CallbackKey, CallbackParams, DynProvider, FlowData, ProviderContext};
-use crate::random::short_tag;
-use crate::response::{json, redirect};
-use crate::return_to;
+use crate::routes::form_post;
+use crate::routes::response::{json, redirect};
 use crate::secret::constant_time_eq;
-use crate::session::{Session, SessionId};
 use crate::settings::{AfterLogin, Settings};
-use crate::token::Audience;
+use crate::state::cookies::{self, Found};
+use crate::state::flow::FlowState;
+use crate::state::random::short_tag;
+use crate::state::return_to;
+use crate::state::session::{Session, SessionId};
 
 /// The parts of a request the auth routes read (the body is read only for a posted
 /// callback, by [`answer`]).

@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use super::LEEWAY_SECS;
 use crate::identity::Identity;
-use crate::session::SessionId;
+use crate::state::session::SessionId;
 
 /// `iss` of every identity token.
 pub(super) const ISSUER: &str = "socialauth";

@@ -4,12 +4,12 @@
 use bytes::Bytes;
 use http::{Method, Response, StatusCode};
 
-use crate::cookies::{self, Found};
 use crate::error::{AuthError, AuthErrorKind};
 use crate::guard::unauthenticated;
-use crate::login::RequestHead;
+use crate::identity_token::Audience;
+use crate::routes::login::RequestHead;
 use crate::settings::Settings;
-use crate::token::Audience;
+use crate::state::cookies::{self, Found};
 
 /// Answers the token route: `{"token": "...", "token_type": "Bearer", "expires_at": <unix>}`
 /// for a request with a valid identity cookie, `401` otherwise, `404` when the endpoint is
@@ -55,5 +55,5 @@ pub(crate) fn answer(settings: &Settings, head: &RequestHead) -> Response<Bytes>
         "token_type": "Bearer",
         "expires_at": identity.expires_at,
     });
-    crate::response::json(StatusCode::OK, body.to_string())
+    crate::routes::response::json(StatusCode::OK, body.to_string())
 }

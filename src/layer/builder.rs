@@ -6,24 +6,22 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::clock::Clock;
-use crate::cookies::CookieSettings;
 use crate::error::ConfigError;
 use crate::events::{AuthEvent, EventHook, Observer};
 use crate::hook::{AuthorizeHook, Denied, Grant, UserProfile};
-use crate::keys::{Keys, MIN_SECRET_LEN};
+use crate::identity::DEFAULT_IDENTITY_LIFETIME;
+use crate::identity_token::IdentityCodec;
 use crate::layer::SocialAuthLayer;
 use crate::outbound::{Outbound, OutboundLimits};
 use crate::provider::{check_name, endpoint, DynProvider, Provider};
 use crate::revocation::Revocations;
 use crate::routes::Routes;
 use crate::settings::{AfterLogin, Settings};
-use crate::token::IdentityCodec;
+use crate::state::cookies::CookieSettings;
+use crate::state::keys::{Keys, MIN_SECRET_LEN};
 
 /// The longest a login may take between start and callback.
 pub const MAX_FLOW_LIFETIME: Duration = Duration::from_secs(10 * 60);
-
-/// How long an identity cookie lives unless `.identity_lifetime(..)` says otherwise.
-pub(crate) const DEFAULT_IDENTITY_LIFETIME: Duration = Duration::from_secs(7 * 24 * 60 * 60);
 
 /// Builds a [`SocialAuthLayer`]. Start with [`SocialAuthLayer::builder`].
 ///
@@ -438,7 +436,7 @@ impl SocialAuthLayerBuilder {
         }
         if let Some(revocations) = &self.revocations {
             let longest = self.identity_lifetime.max(self.bearer_lifetime).as_secs();
-            revocations.cover_lifetime(longest.saturating_add(crate::token::LEEWAY_SECS));
+            revocations.cover_lifetime(longest.saturating_add(crate::identity_token::LEEWAY_SECS));
         }
         let settings = Settings {
             keys,

@@ -1,4 +1,15 @@
-//! The layer's routes under its prefix: one per provider, plus the layer's own.
+//! What the layer answers itself, under its prefix: one route per provider (the login start
+//! and the provider's callback), the logout (and the provider's end-session redirect), the
+//! token endpoint, the `form_post` carry-over page, and the JSON error answer. `request.rs`
+//! holds what every route reads from a request.
+
+pub(crate) mod form_post;
+pub(crate) mod html;
+pub(crate) mod login;
+pub(crate) mod logout;
+pub(crate) mod provider_logout;
+pub(crate) mod response;
+pub(crate) mod token_endpoint;
 
 /// The logout route's name under the prefix.
 pub(crate) const LOGOUT: &str = "logout";

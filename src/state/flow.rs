@@ -5,8 +5,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{AuthError, AuthErrorKind};
-use crate::keys::Keys;
 use crate::secret::Secret;
+use crate::state::keys::Keys;
 
 /// One login attempt's state. Serialized with short member names: it travels in a cookie.
 #[derive(Debug, Serialize, Deserialize)]

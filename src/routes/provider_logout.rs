@@ -10,14 +10,14 @@
 use http::HeaderMap;
 use url::Url;
 
-use crate::cookies::{self, Found};
 use crate::error::AuthError;
 use crate::identity::Identity;
-use crate::login::{callback_url, RequestHead};
 use crate::provider::{EndSessionRequest, ProviderContext, TokenSet};
-use crate::random::random_token;
-use crate::return_to;
+use crate::routes::login::{callback_url, RequestHead};
 use crate::settings::Settings;
+use crate::state::cookies::{self, Found};
+use crate::state::random::random_token;
+use crate::state::return_to;
 
 /// The provider's end-session URL for `identity`, when its provider ends sessions and every
 /// piece of the request could be made; `None` for a local logout.

@@ -10,16 +10,16 @@ use bytes::Bytes;
 use http::header::{HeaderValue, HOST, LOCATION, ORIGIN, SET_COOKIE};
 use http::{Method, Response};
 
-use crate::cookies::Found;
 use crate::error::{AuthError, AuthErrorKind};
 use crate::events::NoIdentity;
 use crate::identity::Identity;
-use crate::login::RequestHead;
 use crate::provider::TokenSet;
-use crate::provider_logout;
-use crate::response::redirect;
 use crate::revocation::{RevocationError, Revocations};
+use crate::routes::login::RequestHead;
+use crate::routes::provider_logout;
+use crate::routes::response::redirect;
 use crate::settings::{Settings, Source};
+use crate::state::cookies::Found;
 
 /// Answers the logout route. Only `POST` (a link or an image cannot log anyone out), and only
 /// from this site: a request the browser marks cross-site, or whose `Origin` is another host,
@@ -135,7 +135,10 @@ fn clear(settings: &Settings, head: &RequestHead, everywhere: bool) -> Response<
     }
     // The provider tokens go with the sign-in they are bound to.
     let tokens = settings.cookies.tokens_name();
-    let carried = !matches!(crate::cookies::find(&head.headers, tokens), Found::None);
+    let carried = !matches!(
+        crate::state::cookies::find(&head.headers, tokens),
+        Found::None
+    );
     if settings.keep_provider_tokens || carried {
         if let Some(removal) = settings.cookies.removal(tokens.to_owned()) {
             response.headers_mut().append(SET_COOKIE, removal);

@@ -19,7 +19,7 @@ pub(crate) use self::claims::{Audience, Rejected};
 use self::claims::{Claims, Verified, ISSUER};
 use crate::error::AuthError;
 use crate::identity::Identity;
-use crate::keys::Keys;
+use crate::state::keys::Keys;
 
 mod cache;
 mod claims;
@@ -393,8 +393,8 @@ mod tests {
         let mut claims = Map::new();
         claims.insert("role".into(), serde_json::json!("admin"));
         claims.insert("ids".into(), serde_json::json!([1, 2]));
-        let session = crate::session::Session {
-            id: crate::session::SessionId::generate().unwrap(),
+        let session = crate::state::session::Session {
+            id: crate::state::session::SessionId::generate().unwrap(),
             started_ms: now() * 1000,
         };
         let (name, email) = (Some("Zoë \"Z\" 😀".into()), Some("z@example.com".into()));

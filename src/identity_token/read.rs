@@ -11,8 +11,8 @@ use hmac::Mac;
 use super::claims::{Audience, Claims, Verified, BEARER_AUDIENCE, IDENTITY_AUDIENCE, ISSUER};
 use super::MAX_TOKEN_LEN;
 use crate::identity::{Identity, User};
-use crate::keys::Keys;
-use crate::session::Session;
+use crate::state::keys::Keys;
+use crate::state::session::Session;
 
 /// Length of a base64url HMAC-SHA256 tag without padding.
 const SIGNATURE_LEN: usize = 43;

@@ -1,11 +1,20 @@
-//! [`SocialAuthLayer`]: the layer users stack onto their service.
+//! The Tower plumbing: [`SocialAuthLayer`], its builder, the [`SocialAuth`] service, its
+//! [`ResponseFuture`] and [`ResponseBody`]. It knows the routes and the settings, nothing
+//! about protocols.
 
 use std::sync::Arc;
 
 use tower_layer::Layer;
 
-use crate::builder::SocialAuthLayerBuilder;
-use crate::service::SocialAuth;
+pub(crate) mod body;
+pub(crate) mod builder;
+pub(crate) mod future;
+pub(crate) mod service;
+
+pub use self::body::ResponseBody;
+pub use self::builder::{SocialAuthLayerBuilder, MAX_FLOW_LIFETIME};
+pub use self::future::ResponseFuture;
+pub use self::service::SocialAuth;
 use crate::settings::Settings;
 
 /// Adds social login to a Tower service: answers `/auth/<provider>` and verifies the identity

@@ -20,7 +20,7 @@ use http_body::Body;
 use sha2::{Digest, Sha256};
 
 use crate::error::AuthError;
-use crate::html::escape;
+use crate::routes::html::escape;
 
 /// The largest form body read (Apple's, with an ID token and the `user` JSON, is ~3 KiB).
 pub(crate) const MAX_FORM_BYTES: usize = 16 * 1024;
