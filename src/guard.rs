@@ -9,10 +9,11 @@ use http::{Method, Request, Response, StatusCode};
 use tower_layer::Layer;
 use tower_service::Service;
 
+use crate::error::AuthError;
 use crate::identity::Identity;
 use crate::layer::body::ResponseBody;
 use crate::layer::future::ResponseFuture;
-use crate::routes::response::redirect;
+use crate::routes::response::{redirect, Location};
 use crate::state::return_to;
 
 /// Refuses requests that carry no [`Identity`]: `401` with a JSON body, or, for a browser
@@ -74,22 +75,7 @@ pub struct RequireIdentity<S> {
     login_url: Option<Arc<str>>,
 }
 
-impl<S> RequireIdentity<S> {
-    /// The inner service.
-    pub fn get_ref(&self) -> &S {
-        &self.inner
-    }
-
-    /// The inner service, mutably.
-    pub fn get_mut(&mut self) -> &mut S {
-        &mut self.inner
-    }
-
-    /// Unwraps the inner service.
-    pub fn into_inner(self) -> S {
-        self.inner
-    }
-}
+inner_service_accessors!(RequireIdentity);
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for RequireIdentity<S>
 where
@@ -144,7 +130,10 @@ fn login_redirect<B>(login_url: &str, request: &Request<B>) -> Response<Bytes> {
         }
         None => login_url.to_owned(),
     };
-    redirect(&location).unwrap_or_else(|error| error.into_response())
+    match Location::new(&location) {
+        Some(location) => redirect(&location),
+        None => AuthError::internal("the guard's login URL is not a valid header").into_response(),
+    }
 }
 
 /// The body of every "nobody is signed in" answer: the guard's, `/auth/token`'s and the

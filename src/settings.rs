@@ -10,16 +10,19 @@ use crate::identity_token::{Audience, IdentityCodec, Rejected};
 use crate::outbound::Outbound;
 use crate::provider::DynProvider;
 use crate::revocation::Revocations;
+use crate::routes::origin::PublicUrl;
+use crate::routes::response::Location;
 use crate::routes::Routes;
 use crate::state::cookies::CookieSettings;
 use crate::state::keys::Keys;
 use crate::state::pending_cookie::PendingCookie;
 
-/// What the layer answers after a successful login.
+/// What the layer answers after a successful login: `L` is the redirect target, as
+/// configured (`String`) or checked ([`Location`]).
 #[derive(Debug, Clone)]
-pub(crate) enum AfterLogin {
+pub(crate) enum AfterLogin<L = Location> {
     /// `303 See Other` to this URL.
-    Redirect(String),
+    Redirect(L),
     /// `200 {"status":"success"}`, as the Python socialauth did.
     Json,
 }
@@ -37,7 +40,7 @@ pub(crate) struct Settings {
     pub(crate) routes: Routes,
     pub(crate) clock: Clock,
     /// Public origin (and path prefix) of the app, e.g. `https://app.example.com`.
-    pub(crate) public_url: Option<String>,
+    pub(crate) public_url: Option<PublicUrl>,
     /// Hosts (`host[:port]`) whose `Host` header may build the callback URL when there is
     /// no public URL; loopback hosts always may.
     pub(crate) allowed_hosts: Vec<String>,
@@ -50,8 +53,8 @@ pub(crate) struct Settings {
     pub(crate) sliding_renewal: bool,
     pub(crate) flow_lifetime: Duration,
     pub(crate) after_login: AfterLogin,
-    pub(crate) failure_redirect: Option<String>,
-    pub(crate) after_logout: String,
+    pub(crate) failure_redirect: Option<Location>,
+    pub(crate) after_logout: Location,
     /// The app's authorize hook, run at the end of every login.
     pub(crate) authorize: Option<crate::hook::AuthorizeHook>,
     pub(crate) outbound: Outbound,

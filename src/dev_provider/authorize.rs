@@ -17,7 +17,7 @@ use url::Url;
 use super::page::{self, SignInPage};
 use super::request::Params;
 use super::response::{self, Body};
-use super::store::{Authorization, Grant, User};
+use super::store::{Authorization, IssuedCode, User};
 use super::Shared;
 use crate::state::random::random_token;
 
@@ -203,7 +203,7 @@ fn approve(shared: &Shared, authorization: &Authorization, user: User) -> Respon
     ) else {
         return response::internal_error();
     };
-    let grant = Grant {
+    let grant = IssuedCode {
         authorization: authorization.clone(),
         user,
         redeemed: None,

@@ -112,7 +112,7 @@ mod request;
 mod response;
 mod server;
 mod store;
-mod token;
+mod token_endpoint;
 mod userinfo;
 
 use std::fmt;

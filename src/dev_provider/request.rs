@@ -7,7 +7,7 @@ use std::time::Duration;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use bytes::Bytes;
-use http::header::{AUTHORIZATION, CONTENT_TYPE};
+use http::header::AUTHORIZATION;
 use http::HeaderMap;
 use http_body_util::{BodyExt as _, Limited};
 use hyper::body::Incoming;
@@ -58,18 +58,6 @@ pub(super) async fn read_body(body: Incoming) -> Result<Bytes, &'static str> {
         Ok(Err(_)) => Err("the request body is too large or broken"),
         Err(_) => Err("the request body took too long"),
     }
-}
-
-/// Whether the body is declared `application/x-www-form-urlencoded`.
-pub(super) fn is_form(headers: &HeaderMap) -> bool {
-    headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|v| {
-            v.trim()
-                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        })
 }
 
 /// The `Authorization` header's credentials for `scheme` (`Basic`, `Bearer`), if it has

@@ -15,7 +15,7 @@ use tokio::task::JoinSet;
 
 use super::request::{self, Params};
 use super::response::{self, Body};
-use super::{authorize, discovery, end_session, token, userinfo, Shared};
+use super::{authorize, discovery, end_session, token_endpoint, userinfo, Shared};
 
 /// How long a client may take to send a request's headers.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
@@ -65,7 +65,7 @@ async fn handle(shared: &Shared, req: Request<Incoming>) -> Response<Body> {
         },
         ("/authorize", _) => response::method_not_allowed("GET, POST"),
         ("/token", &Method::POST) => match read_form(&parts.headers, body).await {
-            Ok(form) => token::exchange(shared, &parts.headers, &form),
+            Ok(form) => token_endpoint::exchange(shared, &parts.headers, &form),
             Err(why) => response::oauth_error(StatusCode::BAD_REQUEST, "invalid_request", &why),
         },
         ("/token", _) => response::method_not_allowed("POST"),
@@ -83,7 +83,7 @@ async fn handle(shared: &Shared, req: Request<Incoming>) -> Response<Body> {
 
 /// An `application/x-www-form-urlencoded` body, each parameter at most once.
 async fn read_form(headers: &http::HeaderMap, body: Incoming) -> Result<Params, String> {
-    if !request::is_form(headers) {
+    if !crate::routes::form_post::is_form(headers) {
         return Err("the body must be application/x-www-form-urlencoded".to_owned());
     }
     let bytes = request::read_body(body).await.map_err(str::to_owned)?;

@@ -47,7 +47,7 @@ impl User {
 
 /// An authorization code: for whom, issued against which request.
 #[derive(Debug)]
-pub(super) struct Grant {
+pub(super) struct IssuedCode {
     pub(super) authorization: Authorization,
     pub(super) user: User,
     /// Set when the code is redeemed; a second use revokes this token (RFC 6749 §4.1.2).
@@ -115,7 +115,7 @@ impl<T> Map<T> {
 #[derive(Debug)]
 pub(super) struct Store {
     tickets: Map<Authorization>,
-    codes: Map<Grant>,
+    codes: Map<IssuedCode>,
     tokens: Map<User>,
 }
 
@@ -143,12 +143,12 @@ impl Store {
         self.tickets.remove(ticket)
     }
 
-    pub(super) fn add_code(&mut self, code: String, grant: Grant) -> Result<(), Full> {
+    pub(super) fn add_code(&mut self, code: String, grant: IssuedCode) -> Result<(), Full> {
         self.codes.insert(code, grant)
     }
 
     /// The code's grant, unexpired, whether redeemed already or not.
-    pub(super) fn code(&mut self, code: &str) -> Option<&mut Grant> {
+    pub(super) fn code(&mut self, code: &str) -> Option<&mut IssuedCode> {
         self.codes.get_mut(code)
     }
 

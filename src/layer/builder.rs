@@ -15,9 +15,11 @@ use crate::layer::SocialAuthLayer;
 use crate::outbound::{Outbound, OutboundLimits};
 use crate::provider::{check_name, endpoint, DynProvider, Provider};
 use crate::revocation::Revocations;
+use crate::routes::origin::{check_allowed_hosts, PublicUrl};
+use crate::routes::response::Location;
 use crate::routes::Routes;
 use crate::settings::{AfterLogin, Settings};
-use crate::state::cookies::CookieSettings;
+use crate::state::cookies::{CookieSettings, MAX_COOKIE_LIFETIME};
 use crate::state::keys::{Keys, MIN_SECRET_LEN};
 
 /// The longest a login may take between start and callback.
@@ -30,7 +32,8 @@ pub const MAX_FLOW_LIFETIME: Duration = Duration::from_secs(10 * 60);
 pub struct SocialAuthLayerBuilder {
     secret: Option<Vec<u8>>,
     previous_secrets: Vec<Vec<u8>>,
-    providers: Vec<Provider>,
+    /// The providers added, checked; the first that failed its configuration stops `build()`.
+    providers: Result<Vec<Arc<dyn DynProvider>>, ConfigError>,
     route_prefix: String,
     public_url: Option<String>,
     allowed_hosts: Vec<String>,
@@ -39,7 +42,7 @@ pub struct SocialAuthLayerBuilder {
     bearer_lifetime: Duration,
     sliding_renewal: bool,
     flow_lifetime: Duration,
-    after_login: AfterLogin,
+    after_login: AfterLogin<String>,
     failure_redirect: Option<String>,
     after_logout: String,
     authorize: Option<AuthorizeHook>,
@@ -58,7 +61,7 @@ impl Default for SocialAuthLayerBuilder {
         Self {
             secret: None,
             previous_secrets: Vec::new(),
-            providers: Vec::new(),
+            providers: Ok(Vec::new()),
             route_prefix: "/auth".to_owned(),
             public_url: None,
             allowed_hosts: Vec::new(),
@@ -88,7 +91,13 @@ impl fmt::Debug for SocialAuthLayerBuilder {
         f.debug_struct("SocialAuthLayerBuilder")
             .field("secret", &self.secret.as_ref().map(|_| "REDACTED"))
             .field("previous_secrets", &self.previous_secrets.len())
-            .field("providers", &self.providers)
+            .field(
+                "providers",
+                &self
+                    .providers
+                    .as_ref()
+                    .map(|added| added.iter().map(|p| p.name()).collect::<Vec<_>>()),
+            )
             .field("route_prefix", &self.route_prefix)
             .field("public_url", &self.public_url)
             .field("identity_lifetime", &self.identity_lifetime)
@@ -145,7 +154,13 @@ impl SocialAuthLayerBuilder {
     /// # let _ = builder;
     /// ```
     pub fn provider(mut self, provider: impl Into<Provider>) -> Self {
-        self.providers.push(provider.into());
+        self.providers = match (self.providers, provider.into().built) {
+            (Ok(mut providers), Ok(provider)) => {
+                providers.push(provider);
+                Ok(providers)
+            }
+            (Err(first), _) | (Ok(_), Err(first)) => Err(first),
+        };
         self
     }
 
@@ -367,12 +382,12 @@ impl SocialAuthLayerBuilder {
             return Err(ConfigError::SecretTooShort { len: secret.len() });
         }
         let keys = Keys::with_previous(&secret, &self.previous_secrets)?;
-        if self.providers.is_empty() {
+        let added = self.providers?;
+        if added.is_empty() {
             return Err(ConfigError::NoProvider);
         }
-        let mut providers: Vec<Arc<dyn DynProvider>> = Vec::with_capacity(self.providers.len());
-        for provider in self.providers {
-            let provider = provider.built?;
+        let mut providers: Vec<Arc<dyn DynProvider>> = Vec::with_capacity(added.len());
+        for provider in added {
             check_name(provider.name())?;
             if providers.iter().any(|p| p.name() == provider.name()) {
                 return Err(ConfigError::DuplicateProvider(provider.name().to_owned()));
@@ -400,26 +415,28 @@ impl SocialAuthLayerBuilder {
         let public_url = self
             .public_url
             .as_deref()
-            .map(check_public_url)
+            .map(PublicUrl::parse)
             .transpose()?;
+        check_allowed_hosts(&self.allowed_hosts)?;
         check_lifetime(
             "identity_lifetime",
             self.identity_lifetime,
-            Duration::from_secs(400 * 24 * 3600),
+            MAX_COOKIE_LIFETIME,
         )?;
         check_lifetime("flow_lifetime", self.flow_lifetime, MAX_FLOW_LIFETIME)?;
-        check_lifetime(
-            "bearer_lifetime",
-            self.bearer_lifetime,
-            Duration::from_secs(400 * 24 * 3600),
-        )?;
-        if let AfterLogin::Redirect(location) = &self.after_login {
-            check_location("after_login_redirect", location)?;
-        }
-        check_location("after_logout_redirect", &self.after_logout)?;
-        if let Some(location) = &self.failure_redirect {
-            check_location("failure_redirect", location)?;
-        }
+        check_lifetime("bearer_lifetime", self.bearer_lifetime, MAX_COOKIE_LIFETIME)?;
+        let after_login = match &self.after_login {
+            AfterLogin::Redirect(location) => {
+                AfterLogin::Redirect(check_location("after_login_redirect", location)?)
+            }
+            AfterLogin::Json => AfterLogin::Json,
+        };
+        let after_logout = check_location("after_logout_redirect", &self.after_logout)?;
+        let failure_redirect = self
+            .failure_redirect
+            .as_deref()
+            .map(|location| check_location("failure_redirect", location))
+            .transpose()?;
         if self.provider_timeout.is_zero() || self.max_provider_response == 0 {
             return Err(ConfigError::InvalidSetting {
                 setting: "provider_timeout / max_provider_response",
@@ -456,9 +473,9 @@ impl SocialAuthLayerBuilder {
             bearer_lifetime: self.bearer_lifetime.min(self.identity_lifetime),
             sliding_renewal: self.sliding_renewal,
             flow_lifetime: self.flow_lifetime,
-            after_login: self.after_login,
-            failure_redirect: self.failure_redirect,
-            after_logout: self.after_logout,
+            after_login,
+            failure_redirect,
+            after_logout,
             authorize: self.authorize,
             outbound,
             observer: Observer::new(self.on_event),
@@ -488,17 +505,6 @@ fn check_prefix(prefix: &str) -> Result<String, ConfigError> {
     }
 }
 
-fn check_public_url(url: &str) -> Result<String, ConfigError> {
-    let parsed = endpoint("public_url", url)?;
-    if parsed.query().is_some() {
-        return Err(ConfigError::InvalidUrl {
-            setting: "public_url",
-            reason: format!("{url:?} must have no query"),
-        });
-    }
-    Ok(url.trim_end_matches('/').to_owned())
-}
-
 fn check_lifetime(
     setting: &'static str,
     lifetime: Duration,
@@ -514,17 +520,16 @@ fn check_lifetime(
 }
 
 /// A redirect target: a path on this site (not `//host`), or an absolute http(s) URL.
-fn check_location(setting: &'static str, location: &str) -> Result<(), ConfigError> {
+fn check_location(setting: &'static str, location: &str) -> Result<Location, ConfigError> {
     let is_path = location.starts_with('/')
         && !location.starts_with("//")
         && !location.starts_with("/\\")
         && !location.bytes().any(|b| b.is_ascii_control());
-    if is_path || endpoint(setting, location).is_ok() {
-        Ok(())
-    } else {
-        Err(ConfigError::InvalidUrl {
-            setting,
-            reason: format!("{location:?} is neither a path nor an absolute http(s) URL"),
-        })
-    }
+    let checked = (is_path || endpoint(setting, location).is_ok())
+        .then(|| Location::new(location))
+        .flatten();
+    checked.ok_or_else(|| ConfigError::InvalidUrl {
+        setting,
+        reason: format!("{location:?} is neither a path nor an absolute http(s) URL"),
+    })
 }

@@ -10,7 +10,8 @@ use crate::identity::Identity;
 use crate::layer::body::ResponseBody;
 use crate::layer::future::ResponseFuture;
 use crate::provider_tokens::ProviderTokens;
-use crate::routes::login::{self, RequestHead};
+use crate::routes::login;
+use crate::routes::request::RequestHead;
 use crate::routes::Route;
 use crate::settings::{CheckedAnonymous, Settings};
 use crate::state::cookies::Found;
@@ -31,22 +32,9 @@ impl<S> SocialAuth<S> {
     pub(crate) fn new(inner: S, settings: Arc<Settings>) -> Self {
         Self { inner, settings }
     }
-
-    /// The inner service.
-    pub fn get_ref(&self) -> &S {
-        &self.inner
-    }
-
-    /// The inner service, mutably.
-    pub fn get_mut(&mut self) -> &mut S {
-        &mut self.inner
-    }
-
-    /// Unwraps the inner service.
-    pub fn into_inner(self) -> S {
-        self.inner
-    }
 }
+
+inner_service_accessors!(SocialAuth);
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for SocialAuth<S>
 where
@@ -104,7 +92,7 @@ where
                 let answer = crate::routes::logout::answer(self.settings.clone(), head);
                 ResponseFuture::own(Box::pin(answer))
             }
-            Route::Token => {
+            Route::TokenEndpoint => {
                 let head = RequestHead::from_request(request);
                 let response = crate::routes::token_endpoint::answer(&self.settings, &head);
                 ResponseFuture::ready(response)

@@ -206,43 +206,31 @@ impl std::fmt::Debug for RevocationsBuilder {
 }
 
 impl RevocationsBuilder {
-    /// How old the local copy may get while the store is out of reach before the
-    /// [`StalePolicy`] applies (default 60 s).
-    pub fn staleness(mut self, staleness: Duration) -> Self {
-        self.config.staleness = staleness;
-        self
-    }
+    setters! {
+        /// How old the local copy may get while the store is out of reach before the
+        /// [`StalePolicy`] applies (default 60 s).
+        staleness => config.staleness: Duration;
 
-    /// What to do past the staleness limit (default [`StalePolicy::FailClosed`]).
-    pub fn policy(mut self, policy: StalePolicy) -> Self {
-        self.config.policy = policy;
-        self
-    }
+        /// What to do past the staleness limit (default [`StalePolicy::FailClosed`]).
+        policy => config.policy: StalePolicy;
 
-    /// How often the whole copy is reloaded from the store, which heals a missed message
-    /// (default 60 s).
-    pub fn resync_every(mut self, every: Duration) -> Self {
-        self.config.resync_every = every;
-        self
-    }
+        /// How often the whole copy is reloaded from the store, which heals a missed message
+        /// (default 60 s).
+        resync_every => config.resync_every: Duration;
 
-    /// How often the store is pinged to know the copy is current (default 5 s; keep it well
-    /// under the staleness limit).
-    pub fn ping_every(mut self, every: Duration) -> Self {
-        self.config.ping_every = every;
-        self
-    }
+        /// How often the store is pinged to know the copy is current (default 5 s; keep it
+        /// well under the staleness limit).
+        ping_every => config.ping_every: Duration;
 
-    /// How long a fact lives at least (default 7 days, the default identity lifetime): it
-    /// must outlive every token it revokes. Each layer using this handle raises it to its own
-    /// longest token lifetime, so this matters for a process with no layer (an admin tool or
-    /// a job that revokes) and lets a deployment with short-lived tokens keep fewer facts.
-    ///
-    /// **Warning:** in a process with no layer, a lifetime shorter than the replicas'
-    /// identity lifetime lets a revoked token work again once its fact expires.
-    pub fn fact_lifetime(mut self, lifetime: Duration) -> Self {
-        self.config.fact_lifetime = lifetime;
-        self
+        /// How long a fact lives at least (default 7 days, the default identity lifetime): it
+        /// must outlive every token it revokes. Each layer using this handle raises it to its
+        /// own longest token lifetime, so this matters for a process with no layer (an admin
+        /// tool or a job that revokes) and lets a deployment with short-lived tokens keep
+        /// fewer facts.
+        ///
+        /// **Warning:** in a process with no layer, a lifetime shorter than the replicas'
+        /// identity lifetime lets a revoked token work again once its fact expires.
+        fact_lifetime => config.fact_lifetime: Duration;
     }
 
     /// Subscribes, loads every live fact, and starts keeping the copy current in the

@@ -31,20 +31,24 @@ pub(crate) const CARRIED: &str = "socialauth_carried";
 /// The page's only script.
 const SUBMIT: &str = "document.forms[0].submit();";
 
-/// Reads a form-urlencoded body of at most [`MAX_FORM_BYTES`].
-pub(crate) async fn read_form<B>(headers: &HeaderMap, body: B) -> Result<String, AuthError>
-where
-    B: Body,
-{
-    let is_form = headers
+/// Whether the body is declared `application/x-www-form-urlencoded`.
+pub(crate) fn is_form(headers: &HeaderMap) -> bool {
+    headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
         .is_some_and(|v| {
             v.trim()
                 .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        });
-    if !is_form {
+        })
+}
+
+/// Reads a form-urlencoded body of at most [`MAX_FORM_BYTES`].
+pub(crate) async fn read_form<B>(headers: &HeaderMap, body: B) -> Result<String, AuthError>
+where
+    B: Body,
+{
+    if !is_form(headers) {
         return Err(AuthError::invalid_request(
             "a posted callback must be application/x-www-form-urlencoded",
         ));

@@ -15,8 +15,8 @@ use crate::events::NoIdentity;
 use crate::identity::Identity;
 use crate::provider::TokenSet;
 use crate::revocation::{RevocationError, Revocations};
-use crate::routes::login::RequestHead;
 use crate::routes::provider_logout;
+use crate::routes::request::RequestHead;
 use crate::routes::response::redirect;
 use crate::settings::{Settings, Source};
 use crate::state::cookies::Found;
@@ -123,10 +123,7 @@ fn clear(settings: &Settings, head: &RequestHead, everywhere: bool) -> Response<
         return AuthError::new(AuthErrorKind::Forbidden, "logout must come from this site")
             .into_response();
     }
-    let mut response = match redirect(&settings.after_logout) {
-        Ok(response) => response,
-        Err(error) => return error.into_response(),
-    };
+    let mut response = redirect(&settings.after_logout);
     if let Some(removal) = settings
         .cookies
         .removal(settings.cookies.identity_name().to_owned())
@@ -166,9 +163,7 @@ fn is_cross_site(settings: &Settings, head: &RequestHead) -> bool {
     };
     let origin_authority = origin.split_once("://").map(|(_, authority)| authority);
     let own_authority = match &settings.public_url {
-        Some(public) => public
-            .split_once("://")
-            .map(|(_, rest)| rest.split('/').next().unwrap_or(rest)),
+        Some(public) => Some(public.authority()),
         None => head
             .uri
             .authority()

@@ -7,16 +7,18 @@ pub(crate) mod form_post;
 pub(crate) mod html;
 pub(crate) mod login;
 pub(crate) mod logout;
+pub(crate) mod origin;
 pub(crate) mod provider_logout;
+pub(crate) mod request;
 pub(crate) mod response;
 pub(crate) mod token_endpoint;
 
 /// The logout route's name under the prefix.
 pub(crate) const LOGOUT: &str = "logout";
 /// The bearer-token route's name under the prefix.
-pub(crate) const TOKEN: &str = "token";
+pub(crate) const TOKEN_ENDPOINT: &str = "token";
 /// Names no provider may take: the layer's own routes.
-pub(crate) const RESERVED: &[&str] = &[LOGOUT, TOKEN];
+pub(crate) const RESERVED: &[&str] = &[LOGOUT, TOKEN_ENDPOINT];
 
 /// Which auth route a path is, if any.
 #[derive(Debug, PartialEq, Eq)]
@@ -28,7 +30,7 @@ pub(crate) enum Route {
     /// `/auth/logout`.
     Logout,
     /// `/auth/token`.
-    Token,
+    TokenEndpoint,
     /// Under the prefix, but no provider has that name.
     Unknown,
 }
@@ -53,8 +55,8 @@ impl Routes {
         if rest == LOGOUT {
             return Route::Logout;
         }
-        if rest == TOKEN {
-            return Route::Token;
+        if rest == TOKEN_ENDPOINT {
+            return Route::TokenEndpoint;
         }
         match self.provider_names.iter().position(|name| name == rest) {
             Some(index) => Route::Provider(index),
@@ -80,7 +82,7 @@ mod tests {
         };
         assert_eq!(routes.route("/auth/oidc"), Route::Provider(1));
         assert_eq!(routes.route("/auth/logout"), Route::Logout);
-        assert_eq!(routes.route("/auth/token"), Route::Token);
+        assert_eq!(routes.route("/auth/token"), Route::TokenEndpoint);
         assert_eq!(routes.route("/auth/nope"), Route::Unknown);
         assert_eq!(routes.route("/authx/github"), Route::Pass);
         assert_eq!(routes.route("/"), Route::Pass);

@@ -13,7 +13,7 @@ use url::Url;
 use crate::error::AuthError;
 use crate::identity::Identity;
 use crate::provider::{EndSessionRequest, ProviderContext, TokenSet};
-use crate::routes::login::{callback_url, RequestHead};
+use crate::routes::request::{callback_url, RequestHead};
 use crate::settings::Settings;
 use crate::state::cookies::{self, Found};
 use crate::state::random::random_token;

@@ -7,7 +7,7 @@ use http::{Method, Response, StatusCode};
 use crate::error::{AuthError, AuthErrorKind};
 use crate::guard::unauthenticated;
 use crate::identity_token::Audience;
-use crate::routes::login::RequestHead;
+use crate::routes::request::RequestHead;
 use crate::settings::Settings;
 use crate::state::cookies::{self, Found};
 

@@ -203,6 +203,10 @@ impl CookieSettings {
     }
 }
 
+/// The longest lifetime a browser keeps a cookie for: RFC 6265bis caps `Max-Age` at 400
+/// days, so an identity meant to live longer would silently end sooner.
+pub(crate) const MAX_COOKIE_LIFETIME: Duration = Duration::from_secs(400 * 24 * 60 * 60);
+
 fn max_age(lifetime: Duration) -> cookie::time::Duration {
     cookie::time::Duration::seconds(i64::try_from(lifetime.as_secs()).unwrap_or(i64::MAX))
 }

@@ -9,7 +9,7 @@ use serde_json::{json, Map, Value};
 
 use super::request::{self, Params};
 use super::response::{self, Body};
-use super::store::{Grant, TOKEN_LIFETIME};
+use super::store::{IssuedCode, TOKEN_LIFETIME};
 use super::Shared;
 use crate::secret::constant_time_eq;
 use crate::state::random::{pkce_challenge, random_token};
@@ -55,7 +55,7 @@ pub(super) fn exchange(shared: &Shared, headers: &HeaderMap, form: &Params) -> R
     }
     // Whatever happens next, this code is spent.
     grant.redeemed = Some(access_token.clone());
-    if let Err(why) = check_grant(grant, form) {
+    if let Err(why) = check_code(grant, form) {
         return invalid_grant(why);
     }
     let user = grant.user.clone();
@@ -129,7 +129,7 @@ fn authenticate(shared: &Shared, headers: &HeaderMap, form: &Params) -> Result<(
 }
 
 /// The token request must name the authorization's redirect URI and prove PKCE.
-fn check_grant(grant: &Grant, form: &Params) -> Result<(), &'static str> {
+fn check_code(grant: &IssuedCode, form: &Params) -> Result<(), &'static str> {
     if form.get("redirect_uri") != Some(grant.authorization.redirect_uri.as_str()) {
         return Err("redirect_uri is not the authorization request's");
     }
@@ -152,7 +152,7 @@ fn check_grant(grant: &Grant, form: &Params) -> Result<(), &'static str> {
     Ok(())
 }
 
-fn id_token_claims(shared: &Shared, grant: &Grant) -> Value {
+fn id_token_claims(shared: &Shared, grant: &IssuedCode) -> Value {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
