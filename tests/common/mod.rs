@@ -22,6 +22,8 @@ pub mod fault;
 pub mod forge;
 pub mod harness;
 pub mod oauth1_verify;
+#[cfg(feature = "redis")]
 pub mod redis;
 pub mod server;
+#[cfg(feature = "redis")]
 pub mod test_pki;

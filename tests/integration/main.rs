@@ -10,5 +10,4 @@ mod common;
 
 mod app;
 mod logins;
-#[cfg(feature = "axum")]
 mod security;

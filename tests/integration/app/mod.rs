@@ -5,25 +5,23 @@
 
 // The demo's own app-building code, for `examples` and `browser_demo`; they use only part
 // of it.
-#[cfg(all(feature = "axum", feature = "dev-provider"))]
+#[cfg(feature = "dev-provider")]
 #[allow(dead_code)]
 #[path = "../../../examples/demo/app.rs"]
 mod demo;
 
-#[cfg(all(feature = "axum", feature = "dev-provider"))]
+#[cfg(feature = "dev-provider")]
 mod browser_demo;
-#[cfg(all(feature = "axum", feature = "dev-provider"))]
+#[cfg(feature = "dev-provider")]
 mod dev_provider;
-#[cfg(all(feature = "axum", feature = "dev-provider"))]
+#[cfg(feature = "dev-provider")]
 mod examples;
 mod identity;
 mod logs;
 mod provider_logout;
-#[cfg(feature = "axum")]
 mod provider_tokens;
-#[cfg(feature = "axum")]
 mod revocation;
-#[cfg(all(feature = "axum", feature = "redis"))]
+#[cfg(feature = "redis")]
 mod revocation_redis;
 mod session;
 #[cfg(feature = "dev-provider")]

@@ -3,11 +3,9 @@
 //! in headless Chromium), a provider written outside the crate, bad input on the auth
 //! routes, and the tests that prove the fakes themselves as strict as the real providers.
 
-#[cfg(feature = "axum")]
 mod apple_browser;
 mod apple_login;
 mod bad_input;
-#[cfg(feature = "axum")]
 mod custom_provider;
 mod facebook_login;
 mod fakes;
