@@ -216,6 +216,13 @@ async fn hyper_app(req: Request<Incoming>) -> Result<Response<Full<bytes::Bytes>
 }
 
 /// The JSON body of a response, or a panic naming what it was.
+/// Asserts `response` is the JSON error `code` with `status`.
+pub async fn assert_error(response: reqwest::Response, status: u16, code: &str) {
+    assert_eq!(response.status(), status, "{}", response.url());
+    let body = response.text().await.unwrap();
+    assert_eq!(json_of(&body)["error"], code, "{body}");
+}
+
 pub fn json_of(body: &str) -> serde_json::Value {
     serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
 }

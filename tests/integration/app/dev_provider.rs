@@ -208,8 +208,7 @@ async fn cancel_sends_access_denied_back_to_the_app() {
             &[("ticket", &ticket), ("action", "cancel")],
         )
         .await;
-    assert_eq!(visit.status, 401, "{:?} {}", visit.hops, visit.body);
-    assert_eq!(json_of(&visit.body)["error"], "access_denied");
+    visit.assert_error(401, "access_denied");
     assert_eq!(browser.cookie(IDENTITY_COOKIE), None);
 }
 
@@ -541,11 +540,7 @@ async fn clients_authenticate_with_basic_or_post_and_wrong_secrets_are_401() {
     form.push(("client_id", dev.client_id()));
     form.push(("client_secret", "wrong"));
     let resp = browser.post(&token_url, &form).await;
-    assert_eq!(resp.status(), 401);
-    assert_eq!(
-        json_of(&resp.text().await.unwrap())["error"],
-        "invalid_client"
-    );
+    crate::common::app::assert_error(resp, 401, "invalid_client").await;
 
     let resp = browser.post(&token_url, &token_form(&code, VERIFIER)).await;
     assert_eq!(resp.status(), 401, "no client authentication");

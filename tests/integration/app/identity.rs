@@ -48,8 +48,7 @@ async fn no_cookie_is_anonymous_and_the_extractor_says_sign_in() {
     let browser = Browser::new();
     assert_eq!(browser.follow(&app.url("/maybe")).await.body, "anonymous");
     let whoami = browser.follow(&app.url("/whoami")).await;
-    assert_eq!(whoami.status, 401);
-    assert_eq!(json_of(&whoami.body)["error"], "unauthenticated");
+    whoami.assert_error(401, "unauthenticated");
 }
 
 #[tokio::test]

@@ -69,11 +69,7 @@ async fn logout_everywhere_ends_every_session_of_the_user_and_later_logins_work(
     let refused = browser
         .post(&plain.url("/auth/logout?everywhere=1"), &[])
         .await;
-    assert_eq!(refused.status(), 400);
-    assert_eq!(
-        json_of(&refused.text().await.unwrap())["error"],
-        "invalid_request"
-    );
+    crate::common::app::assert_error(refused, 400, "invalid_request").await;
 }
 
 #[tokio::test]

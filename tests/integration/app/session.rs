@@ -121,11 +121,7 @@ async fn the_guard_answers_401_to_api_calls_and_redirects_page_loads() {
     let browser = Browser::new();
 
     let api = browser.get(&app.url("/account")).await;
-    assert_eq!(api.status(), 401);
-    assert_eq!(
-        json_of(&api.text().await.unwrap())["error"],
-        "unauthenticated"
-    );
+    crate::common::app::assert_error(api, 401, "unauthenticated").await;
 
     let image = browser
         .get_with_headers(

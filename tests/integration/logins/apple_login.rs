@@ -236,11 +236,7 @@ async fn a_carried_over_post_without_the_cookie_is_not_carried_again() {
     let answer = stranger
         .post(&format!("{base}{again}"), &pairs(&carried))
         .await;
-    assert_eq!(answer.status(), 400);
-    assert_eq!(
-        json_of(&answer.text().await.unwrap())["error"],
-        "missing_flow_cookie"
-    );
+    crate::common::app::assert_error(answer, 400, "missing_flow_cookie").await;
 }
 
 #[tokio::test]
@@ -254,11 +250,7 @@ async fn cancelling_at_apple_is_401_access_denied() {
     let answer = browser
         .post(&format!("{base}{again}"), &pairs(&carried))
         .await;
-    assert_eq!(answer.status(), 401);
-    assert_eq!(
-        json_of(&answer.text().await.unwrap())["error"],
-        "access_denied"
-    );
+    crate::common::app::assert_error(answer, 401, "access_denied").await;
 }
 
 #[tokio::test]
@@ -272,11 +264,7 @@ async fn a_secret_signed_with_another_key_is_502_provider_error() {
     let answer = browser
         .post(&format!("{base}{again}"), &pairs(&carried))
         .await;
-    assert_eq!(answer.status(), 502);
-    assert_eq!(
-        json_of(&answer.text().await.unwrap())["error"],
-        "provider_error"
-    );
+    crate::common::app::assert_error(answer, 502, "provider_error").await;
     assert!(fake
         .rejections()
         .iter()
@@ -313,11 +301,7 @@ async fn form_bodies_only_on_form_post_routes_and_only_small_ones() {
             &[("code", &big), ("state", "s")],
         )
         .await;
-    assert_eq!(apple.status(), 400);
-    assert_eq!(
-        json_of(&apple.text().await.unwrap())["error"],
-        "invalid_request"
-    );
+    crate::common::app::assert_error(apple, 400, "invalid_request").await;
 
     let start = browser
         .post(&format!("{base}/auth/apple"), &[("login", "start")])

@@ -132,8 +132,7 @@ async fn cancelling_at_facebook_is_401_with_no_exchange_and_no_reflection() {
     app.facebook.set_user_denies(true);
     let browser = Browser::new();
     let visit = browser.follow(&app.url("/auth/facebook?login=start")).await;
-    assert_eq!(visit.status, 401);
-    assert_eq!(json_of(&visit.body)["error"], "access_denied");
+    visit.assert_error(401, "access_denied");
     assert_eq!(app.facebook.token_calls(), 0);
     assert!(
         !visit.body.contains("Permissions"),

@@ -147,8 +147,7 @@ async fn a_wrong_client_secret_is_502_provider_error_and_nobody_is_signed_in() {
         .web_base_url(&fake.base_url)
         .api_base_url(fake.api_url());
     let (browser, visit, _) = app::login_with(provider, "github").await;
-    assert_eq!(visit.status, 502);
-    assert_eq!(json_of(&visit.body)["error"], "provider_error");
+    visit.assert_error(502, "provider_error");
     assert!(!visit.body.contains("incorrect"), "provider text reflected");
     assert_eq!(browser.cookie(IDENTITY_COOKIE), None);
     assert_eq!(fake.calls(Endpoint::User), 0);
@@ -168,8 +167,7 @@ async fn token_endpoint_5xx_html_and_garbage_are_502_provider_error() {
         let visit = browser
             .follow(&format!("{base}/auth/github?login=start"))
             .await;
-        assert_eq!(visit.status, 502, "{fault:?}: {}", visit.body);
-        assert_eq!(json_of(&visit.body)["error"], "provider_error");
+        visit.assert_error(502, "provider_error");
         assert_eq!(browser.cookie(IDENTITY_COOKIE), None);
     }
 }
@@ -179,8 +177,7 @@ async fn cancelling_at_github_is_401_access_denied() {
     let fake = fake_github::start(GitHubConfig::new()).await;
     fake.set_user_denies(true);
     let (_, visit, _) = app::login_with(github_for(&fake), "github").await;
-    assert_eq!(visit.status, 401);
-    assert_eq!(json_of(&visit.body)["error"], "access_denied");
+    visit.assert_error(401, "access_denied");
     assert_eq!(fake.calls(Endpoint::Token), 0);
 }
 
@@ -266,8 +263,7 @@ async fn generic_oauth2_with_the_wrong_client_auth_is_502_provider_error() {
     // The default is client_secret_basic; this server wants the secret in the body.
     let fake = fake_github::start(GitHubConfig::new()).await;
     let (browser, visit, _) = app::login_with(generic_for(&fake), "corp").await;
-    assert_eq!(visit.status, 502, "{}", visit.body);
-    assert_eq!(json_of(&visit.body)["error"], "provider_error");
+    visit.assert_error(502, "provider_error");
     assert_eq!(browser.cookie(IDENTITY_COOKIE), None);
 }
 
@@ -281,8 +277,7 @@ async fn generic_oauth2_userinfo_field_of_the_wrong_type_is_502() {
     // `site_admin` is a boolean: not a name.
     let provider = generic_for(&fake).name_field("/site_admin");
     let (browser, visit, _) = app::login_with(provider, "corp").await;
-    assert_eq!(visit.status, 502, "{}", visit.body);
-    assert_eq!(json_of(&visit.body)["error"], "provider_error");
+    visit.assert_error(502, "provider_error");
     assert_eq!(browser.cookie(IDENTITY_COOKIE), None);
 }
 

@@ -121,8 +121,7 @@ async fn a_failed_discovery_is_502_for_a_short_pause_then_tried_again() {
         Fault::Status(503, "unavailable".into()),
     );
     let (browser, visit) = login(&base).await;
-    assert_eq!(visit.status, 502);
-    assert_eq!(json_of(&visit.body)["error"], "provider_error");
+    visit.assert_error(502, "provider_error");
     assert_signed_out(&browser, &base).await;
 
     // Within the pause after a failure, logins fail at once without asking the issuer.
@@ -203,8 +202,7 @@ async fn discovery_naming_another_issuer_is_502() {
     let (fake, base) = start(OidcConfig::new()).await;
     fake.set_discovery_issuer(Some(format!("{}/", fake.issuer())));
     let (browser, visit) = login(&base).await;
-    assert_eq!(visit.status, 502, "{}", visit.body);
-    assert_eq!(json_of(&visit.body)["error"], "provider_error");
+    visit.assert_error(502, "provider_error");
     assert_eq!(fake.calls(Endpoint::Authorize), 0);
     assert_signed_out(&browser, &base).await;
 }
@@ -322,8 +320,7 @@ async fn rfc_9207_a_callback_from_another_issuer_is_400_before_any_token_request
     for iss in [CallbackIss::Wrong, CallbackIss::Omit] {
         fake.set_callback_iss(iss);
         let (browser, visit) = login(&base).await;
-        assert_eq!(visit.status, 400, "{iss:?}: {}", visit.body);
-        assert_eq!(json_of(&visit.body)["error"], "invalid_request");
+        visit.assert_error(400, "invalid_request");
         assert_signed_out(&browser, &base).await;
     }
     assert_eq!(
@@ -356,8 +353,7 @@ async fn rfc_9207_an_error_response_from_another_issuer_is_400_not_access_denied
             "{base}/auth/oidc?error=access_denied&state=s&iss=https%3A%2F%2Fevil.example"
         ))
         .await;
-    assert_eq!(visit.status, 400, "{}", visit.body);
-    assert_eq!(json_of(&visit.body)["error"], "invalid_request");
+    visit.assert_error(400, "invalid_request");
     assert_eq!(fake.calls(Endpoint::Token), 0);
 }
 
@@ -379,8 +375,7 @@ async fn userinfo_about_another_user_is_refused() {
     fake.set_profile_in_id_token(false);
     fake.set_userinfo_sub(Some("someone-else".into()));
     let (browser, visit) = login(&base).await;
-    assert_eq!(visit.status, 401, "{}", visit.body);
-    assert_eq!(json_of(&visit.body)["error"], "login_failed");
+    visit.assert_error(401, "login_failed");
     assert_eq!(fake.calls(Endpoint::Userinfo), 1);
     assert_signed_out(&browser, &base).await;
 }
@@ -435,8 +430,7 @@ async fn client_secret_post_is_chosen_from_discovery_or_configured() {
     // Configured Basic wins over discovery, and this server refuses it.
     let base = serve_with(oidc_for(&fake).client_auth(ClientAuth::Basic)).await;
     let (browser, visit) = login(&base).await;
-    assert_eq!(visit.status, 502, "{}", visit.body);
-    assert_eq!(json_of(&visit.body)["error"], "provider_error");
+    visit.assert_error(502, "provider_error");
     assert_signed_out(&browser, &base).await;
 }
 

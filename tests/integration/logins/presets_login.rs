@@ -97,14 +97,12 @@ async fn x_refusals_are_the_layers_errors() {
         "x",
     )
     .await;
-    assert_eq!(visit.status, 502, "{}", visit.body);
-    assert_eq!(json_of(&visit.body)["error"], "provider_error");
+    visit.assert_error(502, "provider_error");
     assert_eq!(browser.cookie(IDENTITY_COOKIE), None);
 
     fake.set_user_denies(true);
     let (_, visit, _) = app::login_with(x_for(&fake), "x").await;
-    assert_eq!(visit.status, 401);
-    assert_eq!(json_of(&visit.body)["error"], "access_denied");
+    visit.assert_error(401, "access_denied");
 }
 
 #[tokio::test]
@@ -150,13 +148,11 @@ async fn discord_refusals_are_the_layers_errors() {
         "discord",
     )
     .await;
-    assert_eq!(visit.status, 502, "{}", visit.body);
-    assert_eq!(json_of(&visit.body)["error"], "provider_error");
+    visit.assert_error(502, "provider_error");
 
     fake.set_user_denies(true);
     let (_, visit, _) = app::login_with(discord_for(&fake), "discord").await;
-    assert_eq!(visit.status, 401);
-    assert_eq!(json_of(&visit.body)["error"], "access_denied");
+    visit.assert_error(401, "access_denied");
 }
 
 fn oidc_config(client_auth: TokenAuth) -> OidcConfig {
@@ -215,8 +211,7 @@ async fn gitlab_login_on_a_self_managed_base_url() {
         "gitlab",
     )
     .await;
-    assert_eq!(visit.status, 502, "{}", visit.body);
-    assert_eq!(json_of(&visit.body)["error"], "provider_error");
+    visit.assert_error(502, "provider_error");
 }
 
 #[tokio::test]
@@ -233,8 +228,7 @@ async fn linkedin_login_with_client_secret_post_and_a_string_email_verified() {
 
     fake.set_user_denies(true);
     let (_, visit, _) = app::login_with(linkedin(), "linkedin").await;
-    assert_eq!(visit.status, 401);
-    assert_eq!(json_of(&visit.body)["error"], "access_denied");
+    visit.assert_error(401, "access_denied");
 }
 
 #[tokio::test]
@@ -257,8 +251,7 @@ async fn slack_workspace_reaches_the_authorize_hook() {
     let visit = Browser::new()
         .follow(&format!("{other_workspace}/auth/slack?login=start"))
         .await;
-    assert_eq!(visit.status, 403, "{}", visit.body);
-    assert_eq!(json_of(&visit.body)["error"], "forbidden");
+    visit.assert_error(403, "forbidden");
 }
 
 /// A fake Entra ID answering for `authority` (`common`, `organizations`), its user in
@@ -312,8 +305,7 @@ async fn microsoft_refuses_a_tenant_not_allowed_and_a_forged_tenant_issuer() {
         "microsoft",
     )
     .await;
-    assert_eq!(visit.status, 401, "{}", visit.body);
-    assert_eq!(json_of(&visit.body)["error"], "login_failed");
+    visit.assert_error(401, "login_failed");
     assert_eq!(browser.cookie(IDENTITY_COOKIE), None);
 
     // A token whose `iss` names another tenant than its `tid` is refused.
@@ -324,6 +316,5 @@ async fn microsoft_refuses_a_tenant_not_allowed_and_a_forged_tenant_issuer() {
         claims.to_string()
     })));
     let (_, visit, _) = app::login_with(microsoft_for(&fake, "organizations"), "microsoft").await;
-    assert_eq!(visit.status, 401, "{}", visit.body);
-    assert_eq!(json_of(&visit.body)["error"], "login_failed");
+    visit.assert_error(401, "login_failed");
 }

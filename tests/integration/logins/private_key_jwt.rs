@@ -45,8 +45,7 @@ fn decode(jwt: &str) -> (Value, Value) {
 /// The login failed at the token endpoint: 502 `provider_error`, nobody signed in, and the
 /// fake refused the client for `reason`.
 fn assert_client_refused(fake: &FakeOidc, browser: &Browser, visit: &Visit, reason: &str) {
-    assert_eq!(visit.status, 502, "{:?} {}", visit.hops, visit.body);
-    assert_eq!(json_of(&visit.body)["error"], "provider_error");
+    visit.assert_error(502, "provider_error");
     assert_eq!(browser.cookie(IDENTITY_COOKIE), None);
     let rejections = fake.rejections();
     assert!(

@@ -149,8 +149,7 @@ async fn request_token_without_callback_confirmed_is_a_502_before_any_redirect()
     let browser = Browser::new();
     let visit = browser.follow(&app.url("/auth/twitter?login=start")).await;
     assert_eq!(visit.hops.len(), 1, "{:?}", visit.hops);
-    assert_eq!(visit.status, 502);
-    assert_eq!(json_of(&visit.body)["error"], "provider_error");
+    visit.assert_error(502, "provider_error");
     assert!(flow_cookies(&browser).is_empty());
 }
 
@@ -184,8 +183,7 @@ async fn a_callback_without_a_verifier_is_refused_without_an_exchange() {
     let visit = browser
         .follow(&app.url(&format!("/auth/twitter?oauth_token={token}")))
         .await;
-    assert_eq!(visit.status, 400);
-    assert_eq!(json_of(&visit.body)["error"], "invalid_request");
+    visit.assert_error(400, "invalid_request");
     assert_eq!(app.twitter.access_token_calls(), 0);
 }
 
