@@ -11,41 +11,13 @@ use std::collections::HashMap;
 
 use crate::app::demo;
 use crate::common::app::{self, json_of};
-use crate::common::browser::{Browser, Visit};
+use crate::common::browser::Browser;
 use http::Method;
-use socialauth::dev_provider::DevProvider;
-use socialauth::SocialAuthLayer;
-
-/// Starts a login at `base`, fills in the dev provider's form and submits it.
-async fn sign_in(browser: &Browser, base: &str, name: &str, email: &str) -> Visit {
-    let page = browser
-        .follow(&format!("{base}/auth/dev?login=start"))
-        .await;
-    assert_eq!(page.status, 200, "{:?} {}", page.hops, page.body);
-    let marker = r#"name="ticket" value=""#;
-    let start = page.body.find(marker).expect("a ticket") + marker.len();
-    let ticket = &page.body[start..start + page.body[start..].find('"').unwrap()];
-    let authorize = page.final_url.split('?').next().unwrap().to_owned();
-    browser
-        .post_follow(
-            &authorize,
-            &[("ticket", ticket), ("name", name), ("email", email)],
-        )
-        .await
-}
 
 #[tokio::test]
 async fn the_hyper_example_serves_a_whole_login() {
-    let dev = DevProvider::start("127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
-    let auth = SocialAuthLayer::builder()
-        .secret(app::SECRET)
-        .provider(dev.oidc())
-        .build()
-        .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (_dev, auth) = app::dev_layer().await;
+    let (listener, base) = app::listen().await;
     tokio::spawn(hyper_app::serve(listener, auth));
 
     let browser = Browser::new();
@@ -55,7 +27,7 @@ async fn the_hyper_example_serves_a_whole_login() {
     );
     assert_eq!(browser.follow(&format!("{base}/whoami")).await.status, 401);
 
-    let visit = sign_in(&browser, &base, "Grace Hopper", "grace@example.com").await;
+    let visit = app::dev_sign_in(&browser, &base, "Grace Hopper", "grace@example.com").await;
     assert_eq!(visit.final_url, format!("{base}/"), "{:?}", visit.hops);
     assert_eq!(visit.body, "hello, Grace Hopper");
     let who = json_of(&browser.follow(&format!("{base}/whoami")).await.body);
@@ -73,8 +45,7 @@ async fn serve_demo() -> (demo::Demo, String) {
     })
     .await
     .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (listener, base) = app::listen().await;
     let router = std::mem::take(&mut demo.router);
     tokio::spawn(async move { axum::serve(listener, router).await });
     (demo, base)
@@ -96,7 +67,7 @@ async fn the_demo_signs_in_shows_who_escaped_and_signs_out() {
         .contains(r#"<a class="button" href="/auth/dev?login=start">Sign in with Dev</a>"#));
     assert_eq!(browser.follow(&format!("{base}/whoami")).await.status, 401);
 
-    let visit = sign_in(&browser, &base, "<i>Ada</i>", "ada@example.com").await;
+    let visit = app::dev_sign_in(&browser, &base, "<i>Ada</i>", "ada@example.com").await;
     assert_eq!(visit.final_url, format!("{base}/"));
     assert!(
         visit.body.contains("Hello, &lt;i&gt;Ada&lt;/i&gt;!"),
