@@ -42,6 +42,8 @@
 //! closes) and `E2E_PRINT_COOKIES=<prefix>:<count>` prints identity cookies, for profiling a
 //! stack by hand (`valgrind --tool=callgrind`, `perf record`).
 
+// The tests' harness; a bench uses a small part of it, and the test suites show its dead code.
+#[allow(dead_code)]
 #[path = "../tests/common/mod.rs"]
 mod common;
 mod support;

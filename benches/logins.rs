@@ -24,6 +24,8 @@
 //! Each part runs on its own runtime with named threads, so the CPU time of each per login
 //! is printed too (`/proc/self/task/*/schedstat`).
 
+// The tests' harness; a bench uses a small part of it, and the test suites show its dead code.
+#[allow(dead_code)]
 #[path = "../tests/common/mod.rs"]
 mod common;
 mod support;

@@ -36,6 +36,8 @@
 //! The fixtures (fakes, a logged-in cookie) are made once, on a current-thread runtime kept
 //! in a static; their tasks only run while a benchmark blocks on that runtime.
 
+// The tests' harness; a bench uses a small part of it, and the test suites show its dead code.
+#[allow(dead_code)]
 #[path = "../tests/common/mod.rs"]
 mod common;
 mod support;

@@ -20,6 +20,8 @@
 //! | `REVOCATION_ROUNDS` | 15 | interleaved rounds of part 1 |
 //! | `REVOCATION_REQUESTS` | 200000 | requests per layer and round |
 
+// The tests' harness; a bench uses a small part of it, and the test suites show its dead code.
+#[allow(dead_code)]
 #[path = "../tests/common/mod.rs"]
 mod common;
 mod support;

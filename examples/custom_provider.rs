@@ -1,6 +1,6 @@
 //! A provider the crate does not ship, added like any preset: `examples/custom_provider/acme.rs`
 //! implements `socialauth::oauth2::CodeFlowProvider` for "Acme", an OAuth 2.0 service with its
-//! own profile shape. `tests/custom_provider.rs` logs in through it against a loopback Acme.
+//! own profile shape. `tests/logins/custom_provider.rs` logs in through it against a loopback Acme.
 //!
 //! ```sh
 //! ACME_BASE_URL=https://acme.example ACME_CLIENT_ID=... ACME_CLIENT_SECRET=... \

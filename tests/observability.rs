@@ -2,6 +2,9 @@
 //! (through `examples/metrics.rs`'s Prometheus recorder), for whole logins and failed ones,
 //! and that none of it holds a secret, a code, a token or a cookie value.
 
+// The tests' harness; this binary uses a part of it, `tests/integration/` shows its dead
+// code.
+#[allow(dead_code)]
 mod common;
 
 #[allow(dead_code)]
@@ -16,7 +19,7 @@ use common::captured_logs;
 use common::forge;
 use metrics_exporter_prometheus::PrometheusHandle;
 use socialauth::dev_provider::DevProvider;
-use socialauth::{AuthErrorKind, AuthEvent, SocialAuthLayer};
+use socialauth::{AuthErrorKind, AuthEvent};
 
 /// The process's one `metrics` recorder, installed by the example's code before any layer
 /// of this binary is built.
@@ -31,45 +34,27 @@ fn metric(text: &str, series: &str) -> Option<f64> {
         .find_map(|line| line.strip_prefix(series)?.trim().parse().ok())
 }
 
-#[tokio::test]
-async fn the_metrics_example_counts_logins_failures_and_provider_calls() {
+/// The metrics example's app behind a layer with the dev provider, served on a free port
+/// with `recorder()`: the provider (keep it alive) and the base URL.
+async fn serve_metrics_example() -> (DevProvider, String) {
+    let (dev, auth) = app::dev_layer().await;
+    let (listener, base) = app::listen().await;
     let metrics = recorder().clone();
-    let dev = DevProvider::start("127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
-    let auth = SocialAuthLayer::builder()
-        .secret(app::SECRET)
-        .provider(dev.oidc())
-        .build()
-        .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move {
         axum::serve(listener, metrics_example::app(auth, metrics))
             .await
             .unwrap()
     });
+    (dev, base)
+}
+
+#[tokio::test]
+async fn the_metrics_example_counts_logins_failures_and_provider_calls() {
+    let (_dev, base) = serve_metrics_example().await;
 
     let browser = Browser::new();
     // A whole login with the dev provider's form, then a page with the identity cookie.
-    let page = browser
-        .follow(&format!("{base}/auth/dev?login=start"))
-        .await;
-    assert_eq!(page.status, 200, "{:?} {}", page.hops, page.body);
-    let marker = r#"name="ticket" value=""#;
-    let start = page.body.find(marker).unwrap() + marker.len();
-    let ticket = &page.body[start..start + page.body[start..].find('"').unwrap()];
-    let authorize = page.final_url.split('?').next().unwrap().to_owned();
-    let visit = browser
-        .post_follow(
-            &authorize,
-            &[
-                ("ticket", ticket),
-                ("name", "Ada"),
-                ("email", "ada@example.com"),
-            ],
-        )
-        .await;
+    let visit = app::dev_sign_in(&browser, &base, "Ada", "ada@example.com").await;
     assert_eq!(visit.body, "hello, Ada", "{:?}", visit.hops);
     // A callback this browser never started: no flow cookie.
     let failed = Browser::new()
@@ -202,22 +187,7 @@ async fn events_spans_and_metrics_hold_no_secret() {
 
 #[tokio::test]
 async fn identity_checks_are_counted_by_outcome() {
-    let metrics = recorder().clone();
-    let dev = DevProvider::start("127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
-    let auth = SocialAuthLayer::builder()
-        .secret(app::SECRET)
-        .provider(dev.oidc())
-        .build()
-        .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        axum::serve(listener, metrics_example::app(auth, metrics))
-            .await
-            .unwrap()
-    });
+    let (_dev, base) = serve_metrics_example().await;
     let now = common::clock::now();
     let mut expired = forge::identity_claims("10001");
     expired["iat"] = (now - 1200).into();

@@ -216,6 +216,55 @@ async fn hyper_app(req: Request<Incoming>) -> Result<Response<Full<bytes::Bytes>
 }
 
 /// The JSON body of a response, or a panic naming what it was.
+/// The embedded dev provider and a layer with only it, on the test secret.
+#[cfg(feature = "dev-provider")]
+pub async fn dev_layer() -> (socialauth::dev_provider::DevProvider, SocialAuthLayer) {
+    let dev = socialauth::dev_provider::DevProvider::start("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let auth = SocialAuthLayer::builder()
+        .secret(SECRET)
+        .provider(dev.oidc())
+        .build()
+        .unwrap();
+    (dev, auth)
+}
+
+/// A listener on a free loopback port, and its base URL, for an app served as its `main`
+/// serves it.
+#[cfg(feature = "dev-provider")]
+pub async fn listen() -> (tokio::net::TcpListener, String) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    (listener, base)
+}
+
+/// Starts a login at `base`, fills in the dev provider's sign-in form and submits it.
+#[cfg(feature = "dev-provider")]
+pub async fn dev_sign_in(browser: &Browser, base: &str, name: &str, email: &str) -> Visit {
+    let page = browser
+        .follow(&format!("{base}/auth/dev?login=start"))
+        .await;
+    assert_eq!(page.status, 200, "{:?} {}", page.hops, page.body);
+    let marker = r#"name="ticket" value=""#;
+    let start = page.body.find(marker).expect("a ticket") + marker.len();
+    let ticket = &page.body[start..start + page.body[start..].find('"').unwrap()];
+    let authorize = page.final_url.split('?').next().unwrap().to_owned();
+    browser
+        .post_follow(
+            &authorize,
+            &[("ticket", ticket), ("name", name), ("email", email)],
+        )
+        .await
+}
+
+/// Asserts `response` is the JSON error `code` with `status`.
+pub async fn assert_error(response: reqwest::Response, status: u16, code: &str) {
+    assert_eq!(response.status(), status, "{}", response.url());
+    let body = response.text().await.unwrap();
+    assert_eq!(json_of(&body)["error"], code, "{body}");
+}
+
 pub fn json_of(body: &str) -> serde_json::Value {
     serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
 }

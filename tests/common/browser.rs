@@ -28,6 +28,17 @@ pub struct Visit {
     pub body: String,
 }
 
+impl Visit {
+    /// Asserts the visit ended on the layer's JSON error: `status`, and `code` as `error`.
+    #[track_caller]
+    pub fn assert_error(&self, status: u16, code: &str) {
+        assert_eq!(self.status, status, "{:?}\n{}", self.hops, self.body);
+        let body: serde_json::Value = serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body));
+        assert_eq!(body["error"], code, "{}", self.body);
+    }
+}
+
 pub struct Browser {
     client: reqwest::Client,
     jar: Mutex<Jar>,

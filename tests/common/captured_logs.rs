@@ -24,6 +24,10 @@ pub fn capture() -> CapturedLogs {
 
 /// [`capture`], and every `socialauth` span too: a line when it opens and one when it
 /// closes, with all its fields (those recorded after it opened included).
+#[allow(
+    dead_code,
+    reason = "only tests/observability.rs, a binary of its own, reads spans"
+)]
 pub fn capture_with_spans() -> CapturedLogs {
     capture_with(FmtSpan::NEW | FmtSpan::CLOSE)
 }

@@ -234,6 +234,11 @@ impl<P: Provider> Fake<P> {
         self.records().last_authorize.clone()
     }
 
+    /// How many connections the fake has accepted.
+    #[allow(
+        dead_code,
+        reason = "only benches/logins.rs counts the layer's connections"
+    )]
     pub fn connection_count(&self) -> usize {
         self.connections.load(Ordering::SeqCst)
     }

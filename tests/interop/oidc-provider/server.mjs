@@ -1,4 +1,4 @@
-// panva's oidc-provider (OpenID Certified) on 127.0.0.1, for tests/interop_oidc_provider.rs.
+// panva's oidc-provider (OpenID Certified) on 127.0.0.1, for tests/logins/interop_oidc_provider.rs.
 //
 // Environment:
 //   OIDC_PORT           port to listen on (default 0: any free port)

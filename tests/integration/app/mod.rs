@@ -1,0 +1,28 @@
+//! The layer around an app once a login is done: the identity cookie on every request,
+//! sessions, logout (local and at the provider), the provider's tokens, revocation (in one
+//! process and across replicas on Redis), the logs, the embedded dev provider, and the
+//! examples' apps (the demo in headless Chromium too).
+
+// The demo's own app-building code, for `examples` and `browser_demo`; they use only part
+// of it.
+#[cfg(feature = "dev-provider")]
+#[allow(dead_code)]
+#[path = "../../../examples/demo/app.rs"]
+mod demo;
+
+#[cfg(feature = "dev-provider")]
+mod browser_demo;
+#[cfg(feature = "dev-provider")]
+mod dev_provider;
+#[cfg(feature = "dev-provider")]
+mod examples;
+mod identity;
+mod logs;
+mod provider_logout;
+mod provider_tokens;
+mod revocation;
+#[cfg(feature = "redis")]
+mod revocation_redis;
+mod session;
+#[cfg(feature = "dev-provider")]
+mod tonic_example;

@@ -1,0 +1,314 @@
+//! Provider tokens for the app: the authorize hook sees them, and with
+//! `keep_provider_tokens` a handler gets a valid access token, refreshed by the layer when it
+//! expires (once, however many requests ask at once), from a cookie bound to the sign-in.
+//! Against the strict OpenID Connect fake, which issues and rotates refresh tokens and counts
+//! refreshes; time is moved with the layer's clock.
+
+use std::sync::{Arc, Mutex};
+
+use crate::common::app::{axum_app, json_of, oidc_for, IDENTITY_COOKIE, SECRET, TOKENS_COOKIE};
+use crate::common::browser::Browser;
+use crate::common::clock::Shifted;
+use crate::common::fake_oidc::{self, FakeOidc, OidcConfig};
+use crate::common::server;
+use socialauth::{Grant, OAuth2, SocialAuthLayer, SocialAuthLayerBuilder, UserProfile};
+
+struct Setup {
+    fake: FakeOidc,
+    base: String,
+    time: Shifted,
+}
+
+async fn serve(
+    fake: FakeOidc,
+    configure: impl FnOnce(SocialAuthLayerBuilder) -> SocialAuthLayerBuilder,
+) -> Setup {
+    let time = Shifted::default();
+    let builder = SocialAuthLayer::builder()
+        .secret(SECRET)
+        .provider(oidc_for(&fake))
+        .clock(time.clock());
+    let layer = configure(builder).build().expect("valid configuration");
+    let addr = server::serve(axum_app().layer(layer)).await;
+    Setup {
+        fake,
+        base: format!("http://{addr}"),
+        time,
+    }
+}
+
+/// The fake issuing refresh tokens and 300-second access tokens, behind a layer keeping the
+/// tokens.
+async fn keeping(rotate: bool) -> Setup {
+    let fake = fake_oidc::start(OidcConfig::new()).await;
+    fake.set_refresh_tokens(300, rotate);
+    serve(fake, |b| b.keep_provider_tokens(true)).await
+}
+
+async fn login(setup: &Setup) -> Browser {
+    let browser = Browser::new();
+    let visit = browser
+        .follow(&format!("{}/auth/oidc?login=start", setup.base))
+        .await;
+    assert_eq!(visit.status, 200, "{:?} {}", visit.hops, visit.body);
+    browser
+}
+
+/// `GET /provider-token` with exactly these cookies: status, body, and the tokens cookie the
+/// response sets.
+async fn provider_token(base: &str, identity: &str, tokens: &str) -> (u16, String, Option<String>) {
+    let cookie = format!("{IDENTITY_COOKIE}={identity}; {TOKENS_COOKIE}={tokens}");
+    let answer = Browser::new()
+        .get_with_headers(&format!("{base}/provider-token"), &[("cookie", &cookie)])
+        .await;
+    let status = answer.status().as_u16();
+    let set = answer
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{TOKENS_COOKIE}=")))
+        .map(|v| {
+            let pair = v.split(';').next().unwrap_or_default();
+            pair.trim_start_matches(&format!("{TOKENS_COOKIE}="))
+                .to_owned()
+        });
+    (status, answer.text().await.unwrap_or_default(), set)
+}
+
+#[tokio::test]
+async fn a_handler_gets_the_access_token_then_one_refresh_serves_50_concurrent_requests() {
+    let setup = keeping(false).await;
+    let browser = login(&setup).await;
+    let identity = browser.cookie(IDENTITY_COOKIE).expect("identity cookie");
+    let tokens = browser.cookie(TOKENS_COOKIE).expect("tokens cookie");
+    assert!(!tokens.contains("at-"), "the tokens cookie is encrypted");
+
+    let (status, first, set) = provider_token(&setup.base, &identity, &tokens).await;
+    assert_eq!(status, 200, "{first}");
+    assert!(first.starts_with("at-"), "{first}");
+    assert!(set.is_none(), "nothing to rewrite while the token is valid");
+    assert_eq!(setup.fake.refreshes(), 0);
+
+    // Past the access token's 300 s: 50 requests at once, one refresh.
+    setup.time.advance(301);
+    let base = Arc::new(setup.base.clone());
+    let answers: Vec<_> = (0..50)
+        .map(|_| {
+            let (base, identity, tokens) = (base.clone(), identity.clone(), tokens.clone());
+            tokio::spawn(async move { provider_token(&base, &identity, &tokens).await })
+        })
+        .collect();
+    let mut renewed = Vec::new();
+    for answer in answers {
+        let (status, body, set) = answer.await.unwrap();
+        assert_eq!(status, 200, "{body}");
+        renewed.push((body, set.expect("the refreshed tokens cookie")));
+    }
+    assert_eq!(setup.fake.refreshes(), 1, "one refresh for 50 requests");
+    let second = &renewed[0].0;
+    assert_ne!(second, &first);
+    assert!(renewed.iter().all(|(body, _)| body == second));
+
+    // The rewritten cookie holds the new token: no further refresh.
+    let (status, body, set) = provider_token(&setup.base, &identity, &renewed[0].1).await;
+    assert_eq!((status, body.as_str()), (200, second.as_str()));
+    assert!(set.is_none());
+    assert_eq!(setup.fake.refreshes(), 1);
+}
+
+#[tokio::test]
+async fn with_rotating_refresh_tokens_a_late_request_with_the_old_cookie_reuses_the_refresh() {
+    let setup = keeping(true).await;
+    let browser = login(&setup).await;
+    let identity = browser.cookie(IDENTITY_COOKIE).unwrap();
+    let old = browser.cookie(TOKENS_COOKIE).unwrap();
+    setup.time.advance(301);
+    let (status, refreshed, new_cookie) = provider_token(&setup.base, &identity, &old).await;
+    assert_eq!(status, 200, "{refreshed}");
+    // Sent before the browser had the new cookie: the spent refresh token is not sent again.
+    let (status, again, _) = provider_token(&setup.base, &identity, &old).await;
+    assert_eq!((status, again.as_str()), (200, refreshed.as_str()));
+    assert_eq!(setup.fake.refreshes(), 1);
+
+    // Past the next expiry, the rotated refresh token works.
+    setup.time.advance(301);
+    let (status, third, _) = provider_token(&setup.base, &identity, &new_cookie.unwrap()).await;
+    assert_eq!(status, 200, "{third}");
+    assert_ne!(third, refreshed);
+    assert_eq!(setup.fake.refreshes(), 2);
+}
+
+#[tokio::test]
+async fn a_refused_refresh_is_a_401_and_no_refresh_token_is_one_too() {
+    let setup = keeping(false).await;
+    let browser = login(&setup).await;
+    let identity = browser.cookie(IDENTITY_COOKIE).unwrap();
+    let tokens = browser.cookie(TOKENS_COOKIE).unwrap();
+    setup.fake.revoke_refresh_tokens();
+    setup.time.advance(301);
+    let (status, body, set) = provider_token(&setup.base, &identity, &tokens).await;
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(json_of(&body)["error"], "provider_tokens_expired");
+    assert!(!body.contains("r-") && !body.contains("at-"), "{body}");
+    assert!(set.is_none());
+    assert_eq!(setup.fake.refreshes(), 1);
+
+    // A provider that issues no refresh token: expired is expired.
+    let fake = fake_oidc::start(OidcConfig::new()).await;
+    let setup = serve(fake, |b| b.keep_provider_tokens(true)).await;
+    let browser = login(&setup).await;
+    let identity = browser.cookie(IDENTITY_COOKIE).unwrap();
+    let tokens = browser.cookie(TOKENS_COOKIE).unwrap();
+    setup.time.advance(301);
+    let (status, body, _) = provider_token(&setup.base, &identity, &tokens).await;
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(json_of(&body)["error"], "provider_tokens_expired");
+    assert_eq!(setup.fake.refreshes(), 0);
+}
+
+#[tokio::test]
+async fn a_tokens_cookie_opens_only_with_the_identity_of_its_own_sign_in() {
+    let setup = keeping(false).await;
+    let first = login(&setup).await;
+    let second = login(&setup).await;
+    let identity = first.cookie(IDENTITY_COOKIE).unwrap();
+    let own = first.cookie(TOKENS_COOKIE).unwrap();
+    let other = second.cookie(TOKENS_COOKIE).unwrap();
+    assert_eq!(provider_token(&setup.base, &identity, &own).await.0, 200);
+    // Same user, another login: not this sign-in's tokens.
+    let (status, body, _) = provider_token(&setup.base, &identity, &other).await;
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(json_of(&body)["error"], "provider_tokens_missing");
+    // A damaged cookie, and none at all.
+    let mut damaged = own.clone();
+    damaged.replace_range(10..11, if &own[10..11] == "A" { "B" } else { "A" });
+    assert_eq!(
+        provider_token(&setup.base, &identity, &damaged).await.0,
+        401
+    );
+    let cookie = format!("{IDENTITY_COOKIE}={identity}");
+    let none = Browser::new()
+        .get_with_headers(
+            &format!("{}/provider-token", setup.base),
+            &[("cookie", &cookie)],
+        )
+        .await;
+    assert_eq!(none.status(), 401);
+    // Without an identity, the tokens cookie alone gives nothing.
+    let cookie = format!("{TOKENS_COOKIE}={own}");
+    let alone = Browser::new()
+        .get_with_headers(
+            &format!("{}/provider-token", setup.base),
+            &[("cookie", &cookie)],
+        )
+        .await;
+    assert_eq!(alone.status(), 401);
+}
+
+#[tokio::test]
+async fn tokens_too_large_for_a_cookie_fail_the_login_saying_so() {
+    let fake = fake_oidc::start(OidcConfig::new()).await;
+    fake.set_access_token_bytes(1600);
+    let setup = serve(fake, |b| b.keep_provider_tokens(true)).await;
+    let browser = Browser::new();
+    let visit = browser
+        .follow(&format!("{}/auth/oidc?login=start", setup.base))
+        .await;
+    assert_eq!(visit.status, 500, "{}", visit.body);
+    let error = json_of(&visit.body);
+    assert_eq!(error["error"], "internal_error");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("too large for a browser cookie"),
+        "{error}"
+    );
+    assert!(browser.cookie(IDENTITY_COOKIE).is_none());
+    assert!(browser.cookie(TOKENS_COOKIE).is_none());
+
+    // The same tokens, not kept in a cookie: the login works.
+    let fake = fake_oidc::start(OidcConfig::new()).await;
+    fake.set_access_token_bytes(1600);
+    let setup = serve(fake, |b| b).await;
+    let browser = login(&setup).await;
+    assert!(browser.cookie(TOKENS_COOKIE).is_none());
+}
+
+#[tokio::test]
+async fn the_authorize_hook_gets_the_tokens_and_debug_shows_none_of_them() {
+    let fake = fake_oidc::start(OidcConfig::new()).await;
+    fake.set_refresh_tokens(300, false);
+    let seen: Arc<Mutex<Option<UserProfile>>> = Arc::default();
+    let keep = seen.clone();
+    let setup = serve(fake, move |b| {
+        b.authorize(move |profile| {
+            let keep = keep.clone();
+            async move {
+                *keep.lock().unwrap() = Some(profile);
+                Ok(Grant::new())
+            }
+        })
+    })
+    .await;
+    let browser = login(&setup).await;
+    // Not kept in a cookie unless asked for.
+    assert!(browser.cookie(TOKENS_COOKIE).is_none());
+    let profile = seen.lock().unwrap().clone().expect("the hook ran");
+    let tokens = profile.tokens().expect("an OIDC login has tokens");
+    assert!(tokens.access_token().starts_with("at-"));
+    assert!(tokens.refresh_token().unwrap().starts_with("r-"));
+    assert_eq!(tokens.id_token().map(|t| t.split('.').count()), Some(3));
+    let expires = tokens.expires_at().unwrap();
+    let left = expires
+        .duration_since(std::time::SystemTime::now())
+        .unwrap()
+        .as_secs();
+    assert!((290..=300).contains(&left), "{left}");
+    let debug = format!("{profile:?}");
+    for secret in [
+        tokens.access_token(),
+        tokens.refresh_token().unwrap(),
+        tokens.id_token().unwrap(),
+    ] {
+        assert!(!debug.contains(secret), "{debug}");
+    }
+}
+
+#[tokio::test]
+async fn a_generic_oauth2_provider_refreshes_through_the_same_core() {
+    let fake = fake_oidc::start(OidcConfig::new()).await;
+    fake.set_plain_oauth2(true);
+    fake.set_refresh_tokens(300, true);
+    let issuer = fake.issuer();
+    let cfg = fake.config();
+    let provider = OAuth2::new("corp", &cfg.client_id, &cfg.client_secret)
+        .authorize_url(format!("{issuer}/authorize"))
+        .token_url(fake.token_endpoint())
+        .userinfo_url(format!("{issuer}/userinfo"))
+        .user_id_field("/sub");
+    let time = Shifted::default();
+    let layer = SocialAuthLayer::builder()
+        .secret(SECRET)
+        .provider(provider)
+        .clock(time.clock())
+        .keep_provider_tokens(true)
+        .build()
+        .unwrap();
+    let base = format!("http://{}", server::serve(axum_app().layer(layer)).await);
+    let browser = Browser::new();
+    let visit = browser
+        .follow(&format!("{base}/auth/corp?login=start"))
+        .await;
+    assert_eq!(visit.status, 200, "{:?} {}", visit.hops, visit.body);
+    let identity = browser.cookie(IDENTITY_COOKIE).unwrap();
+    let tokens = browser.cookie(TOKENS_COOKIE).unwrap();
+    let (_, first, _) = provider_token(&base, &identity, &tokens).await;
+    time.advance(301);
+    let (status, second, set) = provider_token(&base, &identity, &tokens).await;
+    assert_eq!(status, 200, "{second}");
+    assert_ne!(first, second);
+    assert!(set.is_some());
+    assert_eq!(fake.refreshes(), 1);
+}

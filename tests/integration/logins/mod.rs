@@ -1,0 +1,17 @@
+//! Logins through the layer, provider by provider: each preset and protocol against a strict
+//! loopback fake of its provider (and against panva's `oidc-provider`, and Apple's form POST
+//! in headless Chromium), a provider written outside the crate, bad input on the auth
+//! routes, and the tests that prove the fakes themselves as strict as the real providers.
+
+mod apple_browser;
+mod apple_login;
+mod bad_input;
+mod custom_provider;
+mod facebook_login;
+mod fakes;
+mod github_login;
+mod interop_oidc_provider;
+mod oidc_login;
+mod presets_login;
+mod private_key_jwt;
+mod twitter_login;
