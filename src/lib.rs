@@ -50,15 +50,24 @@
 //! | Key rotation | [`SocialAuthLayerBuilder::previous_secrets`] |
 //! | Stay signed in while active | [`SocialAuthLayerBuilder::sliding_renewal`] |
 //! | Audit trail: logins, failures, logouts | [`SocialAuthLayerBuilder::on_event`], `info` events, `tracing` spans |
-//!
-//! Not provided: server-side revocation of a single session (the design keeps no state; see
-//! `SECURITY.md` for what an app can do).
+//! | Call the provider's API as the user | [`SocialAuthLayerBuilder::keep_provider_tokens`], [`ProviderTokens`] |
+//! | End a session on every replica, sign out everywhere | [`revocation`], [`SocialAuthLayerBuilder::revocation`] |
 //!
 //! | Cargo feature | What it adds |
 //! |---|---|
 //! | `axum` | [`Identity`] and `Option<Identity>` as axum extractors |
 //! | `dev-provider` | `dev_provider::DevProvider`, an embedded OpenID Connect provider for development and tests |
 //! | `metrics` | login counters, provider-call latency and identity-check counters through the `metrics` facade (see the README's "Operating it") |
+//! | `redis` | `revocation::RedisStore`: revocation facts shared through Redis |
+//!
+//! The crate's map, for a reader of its source: `layer/` is the Tower plumbing (the layer,
+//! builder, service, response future and body); `routes/` is what the layer answers itself
+//! (login start and callback, logout, the token endpoint, the `form_post` page) and what every
+//! route reads from a request; `state/` is what travels in cookies (keys, cookies, the flow
+//! cookie, session ids, `return_to`); `identity_token/` is the signed identity JWT;
+//! [`provider`] holds the public provider traits, the OAuth 1.0a, OAuth 2.0 and OpenID Connect
+//! cores and the presets built on them; `provider_tokens/` and [`revocation`] are the
+//! opt-in features of those names. The root holds what they all share.
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs, missing_debug_implementations, unreachable_pub)]
