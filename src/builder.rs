@@ -16,6 +16,7 @@ use crate::outbound::{Outbound, OutboundLimits};
 use crate::provider::{check_name, endpoint, DynProvider, Provider};
 use crate::revocation::Revocations;
 use crate::routes::Routes;
+use crate::secret::IdentitySecret;
 use crate::settings::{AfterLogin, Settings};
 use crate::token::IdentityCodec;
 
@@ -30,8 +31,8 @@ pub(crate) const DEFAULT_IDENTITY_LIFETIME: Duration = Duration::from_secs(7 * 2
 /// Only [`secret`](Self::secret) and one [`provider`](Self::provider) are required; every
 /// other setting has a secure default.
 pub struct SocialAuthLayerBuilder {
-    secret: Option<Vec<u8>>,
-    previous_secrets: Vec<Vec<u8>>,
+    secret: Option<IdentitySecret>,
+    previous_secrets: Vec<IdentitySecret>,
     providers: Vec<Provider>,
     route_prefix: String,
     public_url: Option<String>,
@@ -88,7 +89,7 @@ impl Default for SocialAuthLayerBuilder {
 impl fmt::Debug for SocialAuthLayerBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SocialAuthLayerBuilder")
-            .field("secret", &self.secret.as_ref().map(|_| "REDACTED"))
+            .field("secret", &self.secret)
             .field("previous_secrets", &self.previous_secrets.len())
             .field("providers", &self.providers)
             .field("route_prefix", &self.route_prefix)
@@ -110,7 +111,7 @@ impl SocialAuthLayerBuilder {
     /// # let _ = builder;
     /// ```
     pub fn secret(mut self, secret: impl AsRef<[u8]>) -> Self {
-        self.secret = Some(secret.as_ref().to_vec());
+        self.secret = Some(IdentitySecret::new(secret.as_ref()));
         self
     }
 
@@ -133,7 +134,10 @@ impl SocialAuthLayerBuilder {
         I: IntoIterator,
         I::Item: AsRef<[u8]>,
     {
-        self.previous_secrets = secrets.into_iter().map(|s| s.as_ref().to_vec()).collect();
+        self.previous_secrets = secrets
+            .into_iter()
+            .map(|s| IdentitySecret::new(s.as_ref()))
+            .collect();
         self
     }
 
@@ -365,10 +369,11 @@ impl SocialAuthLayerBuilder {
     /// Checks the configuration and builds the layer.
     pub fn build(self) -> Result<SocialAuthLayer, ConfigError> {
         let secret = self.secret.ok_or(ConfigError::MissingSecret)?;
+        let secret = secret.secret();
         if secret.len() < MIN_SECRET_LEN {
             return Err(ConfigError::SecretTooShort { len: secret.len() });
         }
-        let keys = Keys::with_previous(&secret, &self.previous_secrets)?;
+        let keys = Keys::with_previous(secret, &self.previous_secrets)?;
         if self.providers.is_empty() {
             return Err(ConfigError::NoProvider);
         }

@@ -17,7 +17,7 @@ pub struct UserProfile {
     pub(crate) name: Option<String>,
     pub(crate) email: Option<String>,
     pub(crate) claims: Map<String, Value>,
-    pub(crate) refresh_token: Option<crate::secret::ProviderToken>,
+    pub(crate) refresh_token: Option<crate::secret::RefreshToken>,
     pub(crate) tokens: Option<crate::provider::TokenSet>,
 }
 
@@ -59,8 +59,8 @@ impl UserProfile {
     ///
     /// [`Apple`]: crate::Apple
     /// [`AppleRevocation::revoke`]: crate::AppleRevocation::revoke
-    pub fn refresh_token(&self) -> Option<&str> {
-        self.refresh_token.as_ref().map(|t| t.0.expose())
+    pub fn refresh_token(&self) -> Option<&crate::oauth2::RefreshToken> {
+        self.refresh_token.as_ref()
     }
 
     /// The tokens the provider issued at this login (access token, refresh token, expiry,

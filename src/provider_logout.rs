@@ -17,6 +17,7 @@ use crate::login::{callback_url, RequestHead};
 use crate::provider::{EndSessionRequest, ProviderContext, TokenSet};
 use crate::random::random_token;
 use crate::return_to;
+use crate::secret::IdToken;
 use crate::settings::Settings;
 
 /// The provider's end-session URL for `identity`, when its provider ends sessions and every
@@ -28,7 +29,7 @@ pub(crate) async fn end_session_url(
     settings: &Settings,
     head: &RequestHead,
     identity: &Identity,
-    id_token: Option<&str>,
+    id_token: Option<&IdToken>,
 ) -> Option<Url> {
     let name = identity.provider();
     let provider = settings.providers.iter().find(|p| p.name() == name)?;

@@ -124,7 +124,7 @@ impl ProviderTokens {
     /// new one from the provider with the refresh token.
     pub async fn access_token(&self) -> Result<AccessToken, ProviderTokensError> {
         let tokens = self.fresh().await?;
-        Ok(AccessToken::new(tokens.access_token()))
+        Ok(tokens.access_token().clone())
     }
 
     /// The tokens, refreshed first when the access token has expired or will within 30 s.
@@ -138,13 +138,13 @@ impl ProviderTokens {
         let refresh_token = current
             .refresh_token()
             .ok_or(ProviderTokensError::Expired)?
-            .to_owned();
+            .clone();
         let identity = &self.request.identity;
         let session = identity.session_id().ok_or(ProviderTokensError::Missing)?;
         let refreshed = settings
             .refreshes
-            .run(session, &refresh_token, || {
-                self.refresh(&current, &refresh_token)
+            .run(session, refresh_token.secret(), || {
+                self.refresh(&current, refresh_token.secret())
             })
             .await?;
         let cookie = cookie::set_cookie(settings, identity, &refreshed)

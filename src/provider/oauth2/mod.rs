@@ -74,7 +74,8 @@ pub(crate) use self::authorize::{callback_key, check_authorize_params, Authorize
 pub(crate) use self::client::{required_url, Credentials};
 pub use self::client::{Client, ClientAuth, ClientBuilder};
 pub use self::client_assertion::{AssertionAudience, ClientAssertionKey};
-pub use self::token::{AccessToken, TokenResponse};
+pub use self::token::TokenResponse;
+pub use crate::secret::{AccessToken, IdToken, RefreshToken};
 pub(crate) use self::token::{Grant, TokenRequest};
 
 /// An OAuth 2.0 authorization-code provider: its [`Client`] and how a token becomes a

@@ -332,7 +332,8 @@ impl LoginProvider for OidcFlow {
             );
             AuthError::provider("the provider sent no ID token")
         })?;
-        let claims = self.verify_id_token(cx, metadata, id_token, nonce).await?;
+        let claims = (self.verify_id_token(cx, metadata, id_token.secret(), nonce))
+            .await?;
         let passed_on: Vec<(String, serde_json::Value)> = (self.oidc.profile_claims.iter())
             .filter_map(|name| Some((name.clone(), claims.get(name)?)))
             .collect();
@@ -363,7 +364,8 @@ impl LoginProvider for OidcFlow {
         let name = name.or_else(|| self.oidc.callback_name.and_then(|read| read(params)));
         let refresh_token = token
             .refresh_token()
-            .filter(|_| self.oidc.pass_refresh_token);
+            .filter(|_| self.oidc.pass_refresh_token)
+            .map(|token| token.secret());
         let profile = Profile::new(claims.sub)
             .name(name)
             .verified_email(email)
@@ -493,7 +495,7 @@ mod tests {
         let debug = format!("{oidc:?}");
         let body = pem.lines().nth(1).unwrap();
         assert!(!debug.contains(body), "{debug}");
-        assert!(debug.contains("[redacted]"), "{debug}");
+        assert!(debug.contains("KeyPair([redacted])"), "{debug}");
     }
 
     #[test]
