@@ -119,7 +119,8 @@ mod tests {
         let old_secret = b"0123456789abcdef0123456789abcdef";
         let new_secret = b"fedcba9876543210fedcba9876543210";
         let sealed = state().seal(&keys(), "flow-a").unwrap();
-        let rotated = Keys::with_previous(new_secret, &[IdentitySecret::new(old_secret.to_vec())]).unwrap();
+        let rotated =
+            Keys::with_previous(new_secret, &[IdentitySecret::new(old_secret.to_vec())]).unwrap();
         assert!(FlowState::open(&rotated, "flow-a", &sealed).is_ok());
         let dropped = Keys::derive(new_secret).unwrap();
         assert!(FlowState::open(&dropped, "flow-a", &sealed).is_err());

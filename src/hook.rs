@@ -55,7 +55,8 @@ impl UserProfile {
 
     /// The provider's refresh token, when the provider passes it on ([`Apple`] does, so the
     /// app can keep it and revoke it with [`AppleRevocation::revoke`] when the user deletes
-    /// their account). Keep it as a secret; it is not in the identity.
+    /// their account). Keep it as a secret (read it with `.secret()`); it is not in the
+    /// identity.
     ///
     /// [`Apple`]: crate::Apple
     /// [`AppleRevocation::revoke`]: crate::AppleRevocation::revoke

@@ -153,7 +153,10 @@ mod tests {
             ]
         );
         assert_eq!(AccessToken::new("hunter2").secret(), "hunter2");
-        assert_eq!(IdentitySecret::new(b"hunter2".to_vec()).secret(), b"hunter2");
+        assert_eq!(
+            IdentitySecret::new(b"hunter2".to_vec()).secret(),
+            b"hunter2"
+        );
     }
 
     #[test]

@@ -261,7 +261,10 @@ async fn the_authorize_hook_gets_the_tokens_and_debug_shows_none_of_them() {
     let tokens = profile.tokens().expect("an OIDC login has tokens");
     assert!(tokens.access_token().secret().starts_with("at-"));
     assert!(tokens.refresh_token().unwrap().secret().starts_with("r-"));
-    assert_eq!(tokens.id_token().map(|t| t.secret().split('.').count()), Some(3));
+    assert_eq!(
+        tokens.id_token().map(|t| t.secret().split('.').count()),
+        Some(3)
+    );
     let expires = tokens.expires_at().unwrap();
     let left = expires
         .duration_since(std::time::SystemTime::now())

@@ -41,7 +41,7 @@ impl<'a> EndSessionRequest<'a> {
 
     /// The ID token of the sign-in, when the layer kept it
     /// ([`keep_provider_tokens`](crate::SocialAuthLayerBuilder::keep_provider_tokens)): the
-    /// `id_token_hint`.
+    /// `id_token_hint` (read it with `.secret()`).
     pub fn id_token(&self) -> Option<&'a IdToken> {
         self.id_token
     }
@@ -76,6 +76,9 @@ mod tests {
         };
         let shown = format!("{request:?}");
         assert!(!shown.contains("eyJ"), "{shown}");
-        assert!(shown.contains("id_token: Some(IdToken([redacted]))"), "{shown}");
+        assert!(
+            shown.contains("id_token: Some(IdToken([redacted]))"),
+            "{shown}"
+        );
     }
 }

@@ -58,7 +58,8 @@ impl TokenSet {
         }
     }
 
-    /// The access token, to send to the provider's API (`Authorization: Bearer`).
+    /// The access token, to send to the provider's API (`Authorization: Bearer`); read it
+    /// with [`AccessToken::secret`].
     pub fn access_token(&self) -> &AccessToken {
         &self.access_token
     }

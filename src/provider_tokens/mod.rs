@@ -33,7 +33,7 @@ pub(crate) use self::refresh::Refreshes;
 use crate::error::AuthErrorKind;
 use crate::future::Renewal;
 use crate::identity::Identity;
-use crate::oauth2::AccessToken;
+use crate::oauth2::{AccessToken, RefreshToken};
 use crate::provider::{ProviderContext, TokenSet};
 use crate::settings::Settings;
 
@@ -144,7 +144,7 @@ impl ProviderTokens {
         let refreshed = settings
             .refreshes
             .run(session, refresh_token.secret(), || {
-                self.refresh(&current, refresh_token.secret())
+                self.refresh(&current, &refresh_token)
             })
             .await?;
         let cookie = cookie::set_cookie(settings, identity, &refreshed)
@@ -159,7 +159,7 @@ impl ProviderTokens {
     async fn refresh(
         &self,
         current: &TokenSet,
-        refresh_token: &str,
+        refresh_token: &RefreshToken,
     ) -> Result<TokenSet, ProviderTokensError> {
         let settings = &self.request.settings;
         let name = self.request.identity.provider();

@@ -7,7 +7,7 @@ use super::client_assertion::{AssertionAudience, ClientAssertionKey};
 use super::token::{Grant, TokenRequest, TokenResponse};
 use crate::error::{AuthError, ConfigError};
 use crate::provider::{endpoint, LoginStart, ProviderContext};
-use crate::secret::ClientSecret;
+use crate::secret::{ClientSecret, RefreshToken};
 
 /// How the client authenticates itself to the token endpoint (RFC 6749 §2.3.1, RFC 7523).
 ///
@@ -181,7 +181,7 @@ impl Client {
     pub(crate) async fn refresh(
         &self,
         cx: &ProviderContext<'_>,
-        refresh_token: &str,
+        refresh_token: &RefreshToken,
     ) -> Result<TokenResponse, AuthError> {
         let grant = Grant::Refresh { refresh_token };
         self.token_request(cx, grant).send(cx.outbound).await

@@ -120,9 +120,9 @@ impl ClientAssertionKey {
             .sign(self.key_id.as_deref(), &claims)
             .map(ClientAssertion::new)
             .map_err(|_| {
-            tracing::error!("could not sign the client assertion");
-            AuthError::internal("could not sign the client assertion")
-        })
+                tracing::error!("could not sign the client assertion");
+                AuthError::internal("could not sign the client assertion")
+            })
     }
 }
 

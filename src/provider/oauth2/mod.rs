@@ -75,8 +75,8 @@ pub(crate) use self::client::{required_url, Credentials};
 pub use self::client::{Client, ClientAuth, ClientBuilder};
 pub use self::client_assertion::{AssertionAudience, ClientAssertionKey};
 pub use self::token::TokenResponse;
-pub use crate::secret::{AccessToken, IdToken, RefreshToken};
 pub(crate) use self::token::{Grant, TokenRequest};
+pub use crate::secret::{AccessToken, IdToken, RefreshToken};
 
 /// An OAuth 2.0 authorization-code provider: its [`Client`] and how a token becomes a
 /// [`Profile`]. Every such type is a [`LoginProvider`], and goes to
@@ -125,7 +125,7 @@ impl<P: CodeFlowProvider> LoginProvider for P {
     async fn refresh(
         &self,
         cx: &ProviderContext<'_>,
-        refresh_token: &str,
+        refresh_token: &RefreshToken,
     ) -> Result<TokenResponse, AuthError> {
         self.client().refresh(cx, refresh_token).await
     }

@@ -128,7 +128,7 @@ pub(crate) enum Grant<'a> {
         verifier: &'a str,
     },
     /// A refresh token (RFC 6749 §6).
-    Refresh { refresh_token: &'a str },
+    Refresh { refresh_token: &'a RefreshToken },
 }
 
 /// A request to a token endpoint, with the client's authentication.
@@ -165,7 +165,7 @@ impl TokenRequest<'_> {
                     .append_pair("code_verifier", verifier),
                 Grant::Refresh { refresh_token } => form
                     .append_pair("grant_type", "refresh_token")
-                    .append_pair("refresh_token", refresh_token),
+                    .append_pair("refresh_token", refresh_token.secret()),
             };
             let client_id = &self.credentials.client_id;
             match self.auth {
