@@ -17,7 +17,7 @@ pub struct UserProfile {
     pub(crate) name: Option<String>,
     pub(crate) email: Option<String>,
     pub(crate) claims: Map<String, Value>,
-    pub(crate) refresh_token: Option<crate::secret::ProviderToken>,
+    pub(crate) refresh_token: Option<crate::secret::RefreshToken>,
     pub(crate) tokens: Option<crate::provider::TokenSet>,
 }
 
@@ -55,12 +55,13 @@ impl UserProfile {
 
     /// The provider's refresh token, when the provider passes it on ([`Apple`] does, so the
     /// app can keep it and revoke it with [`AppleRevocation::revoke`] when the user deletes
-    /// their account). Keep it as a secret; it is not in the identity.
+    /// their account). Keep it as a secret (read it with `.secret()`); it is not in the
+    /// identity.
     ///
     /// [`Apple`]: crate::Apple
     /// [`AppleRevocation::revoke`]: crate::AppleRevocation::revoke
-    pub fn refresh_token(&self) -> Option<&str> {
-        self.refresh_token.as_ref().map(|t| t.0.expose())
+    pub fn refresh_token(&self) -> Option<&crate::oauth2::RefreshToken> {
+        self.refresh_token.as_ref()
     }
 
     /// The tokens the provider issued at this login (access token, refresh token, expiry,

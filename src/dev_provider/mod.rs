@@ -128,7 +128,7 @@ use self::keys::SigningKey;
 use self::redirect::RedirectPolicy;
 use self::store::{Store, User};
 use crate::provider::Oidc;
-use crate::secret::Secret;
+use crate::secret::ClientSecret;
 
 /// The client id the dev provider knows.
 const CLIENT_ID: &str = "socialauth-dev";
@@ -148,7 +148,7 @@ pub struct DevProvider {
 struct Shared {
     issuer: String,
     client_id: String,
-    client_secret: Secret,
+    client_secret: ClientSecret,
     key: SigningKey,
     redirects: Mutex<RedirectPolicy>,
     auto_user: Mutex<Option<User>>,
@@ -206,7 +206,7 @@ impl DevProvider {
         let shared = Arc::new(Shared {
             issuer: format!("http://{addr}"),
             client_id: CLIENT_ID.to_owned(),
-            client_secret: Secret::new(client_secret),
+            client_secret: ClientSecret::new(client_secret),
             key: SigningKey::generate()?,
             redirects: Mutex::new(RedirectPolicy::default()),
             auto_user: Mutex::new(None),
@@ -233,7 +233,7 @@ impl DevProvider {
 
     /// That client's secret, random at each start.
     pub fn client_secret(&self) -> &str {
-        self.shared.client_secret.expose()
+        self.shared.client_secret.secret()
     }
 
     /// An [`Oidc`] provider named `dev` (answering at `/auth/dev`) for this provider: its
@@ -294,7 +294,7 @@ impl fmt::Debug for DevProvider {
         f.debug_struct("DevProvider")
             .field("issuer", &self.shared.issuer)
             .field("client_id", &self.shared.client_id)
-            .field("client_secret", &"REDACTED")
+            .field("client_secret", &self.shared.client_secret)
             .finish_non_exhaustive()
     }
 }

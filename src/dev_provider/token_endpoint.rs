@@ -116,7 +116,7 @@ fn authenticate(shared: &Shared, headers: &HeaderMap, form: &Params) -> Result<(
         (None, _) => return Err(Refused::Client("the client did not authenticate")),
     };
     let known = constant_time_eq(id.as_bytes(), shared.client_id.as_bytes())
-        & constant_time_eq(secret.as_bytes(), shared.client_secret.expose().as_bytes());
+        & constant_time_eq(secret.as_bytes(), shared.client_secret.secret().as_bytes());
     if !known {
         return Err(Refused::Client("unknown client or wrong secret"));
     }

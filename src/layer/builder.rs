@@ -18,6 +18,7 @@ use crate::revocation::Revocations;
 use crate::routes::origin::{check_allowed_hosts, PublicUrl};
 use crate::routes::response::Location;
 use crate::routes::Routes;
+use crate::secret::IdentitySecret;
 use crate::settings::{AfterLogin, Settings};
 use crate::state::cookies::{CookieSettings, MAX_COOKIE_LIFETIME};
 use crate::state::keys::{Keys, MIN_SECRET_LEN};
@@ -30,8 +31,8 @@ pub const MAX_FLOW_LIFETIME: Duration = Duration::from_secs(10 * 60);
 /// Only [`secret`](Self::secret) and one [`provider`](Self::provider) are required; every
 /// other setting has a secure default.
 pub struct SocialAuthLayerBuilder {
-    secret: Option<Vec<u8>>,
-    previous_secrets: Vec<Vec<u8>>,
+    secret: Option<IdentitySecret>,
+    previous_secrets: Vec<IdentitySecret>,
     /// The providers added, checked; the first that failed its configuration stops `build()`.
     providers: Result<Vec<Arc<dyn DynProvider>>, ConfigError>,
     route_prefix: String,
@@ -89,7 +90,7 @@ impl Default for SocialAuthLayerBuilder {
 impl fmt::Debug for SocialAuthLayerBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SocialAuthLayerBuilder")
-            .field("secret", &self.secret.as_ref().map(|_| "REDACTED"))
+            .field("secret", &self.secret)
             .field("previous_secrets", &self.previous_secrets.len())
             .field(
                 "providers",
@@ -117,7 +118,7 @@ impl SocialAuthLayerBuilder {
     /// # let _ = builder;
     /// ```
     pub fn secret(mut self, secret: impl AsRef<[u8]>) -> Self {
-        self.secret = Some(secret.as_ref().to_vec());
+        self.secret = Some(IdentitySecret::new(secret.as_ref()));
         self
     }
 
@@ -140,7 +141,10 @@ impl SocialAuthLayerBuilder {
         I: IntoIterator,
         I::Item: AsRef<[u8]>,
     {
-        self.previous_secrets = secrets.into_iter().map(|s| s.as_ref().to_vec()).collect();
+        self.previous_secrets = secrets
+            .into_iter()
+            .map(|s| IdentitySecret::new(s.as_ref()))
+            .collect();
         self
     }
 
@@ -378,10 +382,11 @@ impl SocialAuthLayerBuilder {
     /// Checks the configuration and builds the layer.
     pub fn build(self) -> Result<SocialAuthLayer, ConfigError> {
         let secret = self.secret.ok_or(ConfigError::MissingSecret)?;
+        let secret = secret.secret();
         if secret.len() < MIN_SECRET_LEN {
             return Err(ConfigError::SecretTooShort { len: secret.len() });
         }
-        let keys = Keys::with_previous(&secret, &self.previous_secrets)?;
+        let keys = Keys::with_previous(secret, &self.previous_secrets)?;
         let added = self.providers?;
         if added.is_empty() {
             return Err(ConfigError::NoProvider);

@@ -4,14 +4,14 @@
 use crate::error::ConfigError;
 use crate::oauth2::{Client, ClientAuth, ClientBuilder};
 use crate::provider::presets::CodeFlowPreset;
-use crate::secret::Secret;
+use crate::secret::ClientSecret;
 
 /// What every code-flow preset is configured with, before its own settings.
 #[derive(Debug, Clone)]
 pub(crate) struct CodeFlowConfig {
     pub(crate) name: String,
     pub(crate) client_id: String,
-    pub(crate) client_secret: Secret,
+    pub(crate) client_secret: ClientSecret,
     pub(crate) scope: String,
     pub(crate) authorize_params: Vec<(String, String)>,
 }
@@ -26,7 +26,7 @@ impl CodeFlowConfig {
         Self {
             name: name.to_owned(),
             client_id: client_id.into(),
-            client_secret: Secret::new(client_secret),
+            client_secret: ClientSecret::new(client_secret),
             scope: scope.to_owned(),
             authorize_params: Vec::new(),
         }
@@ -62,7 +62,7 @@ impl CodeFlowConfig {
     }
 
     pub(crate) fn client_builder(&self, auth: ClientAuth) -> ClientBuilder {
-        Client::builder(self.client_id.clone(), self.client_secret.expose())
+        Client::builder(self.client_id.clone(), self.client_secret.secret())
             .scope(self.scope.clone())
             .client_auth(auth)
             .authorize_params(self.authorize_params.clone())

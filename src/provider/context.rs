@@ -5,7 +5,7 @@ use url::Url;
 use super::http::ProviderHttp;
 use crate::clock::Clock;
 use crate::outbound::Outbound;
-use crate::secret::Secret;
+use crate::secret::FlowSecret;
 
 /// The layer's side of one leg of a login, handed to a provider.
 ///
@@ -50,7 +50,7 @@ impl<'a> ProviderContext<'a> {
 #[derive(Debug)]
 pub struct FlowData {
     pub(crate) key: String,
-    pub(crate) secret: Secret,
+    pub(crate) secret: FlowSecret,
     pub(crate) nonce: Option<String>,
 }
 
@@ -63,7 +63,7 @@ impl FlowData {
 
     /// The attempt's secret: the PKCE verifier, or the OAuth 1.0a request-token secret.
     pub fn secret(&self) -> &str {
-        self.secret.expose()
+        self.secret.secret()
     }
 
     /// The OpenID Connect `nonce` sent with the authorization request, if any.

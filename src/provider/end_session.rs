@@ -5,6 +5,8 @@ use std::fmt;
 
 use url::Url;
 
+use crate::secret::IdToken;
+
 /// A logout the layer asks a provider to carry to its side, for
 /// [`LoginProvider::end_session_url`](super::LoginProvider::end_session_url).
 ///
@@ -14,7 +16,7 @@ pub struct EndSessionRequest<'a> {
     pub(crate) user_id: &'a str,
     pub(crate) post_logout_redirect_uri: &'a Url,
     pub(crate) state: &'a str,
-    pub(crate) id_token: Option<&'a str>,
+    pub(crate) id_token: Option<&'a IdToken>,
 }
 
 impl<'a> EndSessionRequest<'a> {
@@ -39,8 +41,8 @@ impl<'a> EndSessionRequest<'a> {
 
     /// The ID token of the sign-in, when the layer kept it
     /// ([`keep_provider_tokens`](crate::SocialAuthLayerBuilder::keep_provider_tokens)): the
-    /// `id_token_hint`.
-    pub fn id_token(&self) -> Option<&'a str> {
+    /// `id_token_hint` (read it with `.secret()`).
+    pub fn id_token(&self) -> Option<&'a IdToken> {
         self.id_token
     }
 }
@@ -54,7 +56,7 @@ impl fmt::Debug for EndSessionRequest<'_> {
                 &self.post_logout_redirect_uri.as_str(),
             )
             .field("state", &self.state)
-            .field("id_token", &self.id_token.map(|_| "[redacted]"))
+            .field("id_token", &self.id_token)
             .finish()
     }
 }
@@ -70,10 +72,13 @@ mod tests {
             user_id: "u1",
             post_logout_redirect_uri: &uri,
             state: "s",
-            id_token: Some("eyJ.secret.sig"),
+            id_token: Some(&IdToken::new("eyJ.secret.sig")),
         };
         let shown = format!("{request:?}");
         assert!(!shown.contains("eyJ"), "{shown}");
-        assert!(shown.contains("[redacted]"), "{shown}");
+        assert!(
+            shown.contains("id_token: Some(IdToken([redacted]))"),
+            "{shown}"
+        );
     }
 }

@@ -25,7 +25,7 @@ use std::sync::Arc;
 
 use url::Url;
 
-use self::oauth2::TokenResponse;
+use self::oauth2::{RefreshToken, TokenResponse};
 use crate::error::{AuthError, AuthErrorKind, ConfigError};
 
 #[macro_use]
@@ -111,7 +111,7 @@ pub trait LoginProvider: Send + Sync + 'static {
     fn refresh(
         &self,
         cx: &ProviderContext<'_>,
-        refresh_token: &str,
+        refresh_token: &RefreshToken,
     ) -> impl Future<Output = Result<TokenResponse, AuthError>> + Send {
         let _ = (cx, refresh_token);
         async {
@@ -155,7 +155,7 @@ pub(crate) trait DynProvider: Send + Sync {
     fn refresh<'a>(
         &'a self,
         cx: &'a ProviderContext<'a>,
-        refresh_token: &'a str,
+        refresh_token: &'a RefreshToken,
     ) -> BoxFuture<'a, Result<TokenResponse, AuthError>>;
     fn end_session_url<'a>(
         &'a self,
@@ -196,7 +196,7 @@ impl<P: LoginProvider> DynProvider for P {
     fn refresh<'a>(
         &'a self,
         cx: &'a ProviderContext<'a>,
-        refresh_token: &'a str,
+        refresh_token: &'a RefreshToken,
     ) -> BoxFuture<'a, Result<TokenResponse, AuthError>> {
         Box::pin(LoginProvider::refresh(self, cx, refresh_token))
     }

@@ -3,7 +3,7 @@
 use serde_json::{Map, Value};
 
 use super::TokenSet;
-use crate::secret::{ProviderToken, Secret};
+use crate::secret::RefreshToken;
 
 /// The user as the provider describes them, returned by a provider at the end of a login.
 ///
@@ -18,7 +18,7 @@ pub struct Profile {
     pub(crate) name: Option<String>,
     pub(crate) email: Option<String>,
     pub(crate) claims: Map<String, Value>,
-    pub(crate) refresh_token: Option<ProviderToken>,
+    pub(crate) refresh_token: Option<RefreshToken>,
     /// The provider's tokens, attached by the layer's OAuth 2.0 / OpenID Connect core.
     pub(crate) tokens: Option<TokenSet>,
 }
@@ -71,7 +71,7 @@ impl Profile {
     /// it (Apple: to revoke the user's tokens when the account is deleted). Never in the
     /// identity, never in `Debug`.
     pub fn refresh_token(mut self, token: Option<impl Into<String>>) -> Self {
-        self.refresh_token = token.map(|t| ProviderToken(Secret::new(t)));
+        self.refresh_token = token.map(RefreshToken::new);
         self
     }
 

@@ -2,7 +2,7 @@
 
 use url::Url;
 
-use crate::secret::Secret;
+use crate::secret::FlowSecret;
 
 /// The outcome of [`LoginProvider::start`](super::LoginProvider::start): where to send the
 /// browser, and what the encrypted flow cookie keeps until the callback.
@@ -18,7 +18,7 @@ use crate::secret::Secret;
 pub struct LoginStart {
     pub(crate) redirect_to: Url,
     pub(crate) key: String,
-    pub(crate) secret: Secret,
+    pub(crate) secret: FlowSecret,
     pub(crate) nonce: Option<String>,
 }
 
@@ -31,7 +31,7 @@ impl LoginStart {
         Self {
             redirect_to,
             key: key.into(),
-            secret: Secret::new(secret),
+            secret: FlowSecret::new(secret),
             nonce: None,
         }
     }

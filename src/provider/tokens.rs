@@ -1,13 +1,12 @@
 //! [`TokenSet`]: the tokens a provider issued at a login (or a refresh), for the app to call
 //! the provider's API on the user's behalf.
 
-use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
 use super::oauth2::TokenResponse;
-use crate::secret::Secret;
+use crate::secret::{AccessToken, IdToken, RefreshToken};
 
 /// The provider's tokens: the access token, and the refresh token, expiry, granted scopes and
 /// OpenID Connect ID token when the provider sent them. Every token is a secret: none shows
@@ -17,32 +16,32 @@ use crate::secret::Secret;
 /// ([`UserProfile::tokens`](crate::UserProfile::tokens)) to keep in the app's database; with
 /// [`keep_provider_tokens`](crate::SocialAuthLayerBuilder::keep_provider_tokens), handlers get
 /// them through [`ProviderTokens`](crate::ProviderTokens), refreshed when they expire.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenSet {
     #[serde(rename = "a")]
-    access_token: Secret,
+    access_token: AccessToken,
     #[serde(rename = "r", default, skip_serializing_if = "Option::is_none")]
-    refresh_token: Option<Secret>,
+    refresh_token: Option<RefreshToken>,
     /// Unix seconds.
     #[serde(rename = "e", default, skip_serializing_if = "Option::is_none")]
     expires_at: Option<u64>,
     #[serde(rename = "s", default, skip_serializing_if = "Option::is_none")]
     scope: Option<String>,
     #[serde(rename = "i", default, skip_serializing_if = "Option::is_none")]
-    id_token: Option<Secret>,
+    id_token: Option<IdToken>,
 }
 
 impl TokenSet {
     /// The tokens of a token answer received at `now` (Unix seconds).
     pub(crate) fn from_response(response: &TokenResponse, now: u64) -> Self {
         Self {
-            access_token: Secret::new(response.access_token().secret()),
-            refresh_token: response.refresh_token().map(Secret::new),
+            access_token: response.access_token().clone(),
+            refresh_token: response.refresh_token().cloned(),
             expires_at: response
                 .expires_in()
                 .map(|lifetime| now.saturating_add(lifetime.as_secs())),
             scope: response.scope().map(str::to_owned),
-            id_token: response.id_token().map(Secret::new),
+            id_token: response.id_token().cloned(),
         }
     }
 
@@ -59,14 +58,15 @@ impl TokenSet {
         }
     }
 
-    /// The access token, to send to the provider's API (`Authorization: Bearer`).
-    pub fn access_token(&self) -> &str {
-        self.access_token.expose()
+    /// The access token, to send to the provider's API (`Authorization: Bearer`); read it
+    /// with [`AccessToken::secret`].
+    pub fn access_token(&self) -> &AccessToken {
+        &self.access_token
     }
 
     /// The refresh token, when the provider issued one.
-    pub fn refresh_token(&self) -> Option<&str> {
-        self.refresh_token.as_ref().map(Secret::expose)
+    pub fn refresh_token(&self) -> Option<&RefreshToken> {
+        self.refresh_token.as_ref()
     }
 
     /// When the access token expires, when the provider said (`expires_in`).
@@ -84,8 +84,8 @@ impl TokenSet {
     }
 
     /// The OpenID Connect ID token (a JWT) of the login, when the provider issued one.
-    pub fn id_token(&self) -> Option<&str> {
-        self.id_token.as_ref().map(Secret::expose)
+    pub fn id_token(&self) -> Option<&IdToken> {
+        self.id_token.as_ref()
     }
 
     /// Whether the access token has expired at `now`, or will within `margin` seconds.
@@ -95,32 +95,17 @@ impl TokenSet {
     }
 }
 
-impl fmt::Debug for TokenSet {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TokenSet")
-            .field("access_token", &"[redacted]")
-            .field(
-                "refresh_token",
-                &self.refresh_token.as_ref().map(|_| "[redacted]"),
-            )
-            .field("expires_at", &self.expires_at)
-            .field("scope", &self.scope)
-            .field("id_token", &self.id_token.as_ref().map(|_| "[redacted]"))
-            .finish()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn set(access: &str, refresh: Option<&str>, expires_at: Option<u64>) -> TokenSet {
         TokenSet {
-            access_token: Secret::new(access),
-            refresh_token: refresh.map(Secret::new),
+            access_token: AccessToken::new(access),
+            refresh_token: refresh.map(RefreshToken::new),
             expires_at,
             scope: Some("read:user  repo".into()),
-            id_token: Some(Secret::new("h.p.s")),
+            id_token: Some(IdToken::new("h.p.s")),
         }
     }
 
@@ -131,6 +116,10 @@ mod tests {
         for secret in ["at-secret", "rt-secret", "h.p.s"] {
             assert!(!debug.contains(secret), "{debug}");
         }
+        assert!(
+            debug.contains("AccessToken([redacted])") && debug.contains("IdToken([redacted])"),
+            "{debug}"
+        );
         assert_eq!(tokens.scopes().collect::<Vec<_>>(), ["read:user", "repo"]);
         assert_eq!(
             tokens.expires_at(),

@@ -32,7 +32,7 @@ pub(crate) use self::refresh::Refreshes;
 
 use crate::error::AuthErrorKind;
 use crate::identity::Identity;
-use crate::oauth2::AccessToken;
+use crate::oauth2::{AccessToken, RefreshToken};
 use crate::provider::{ProviderContext, TokenSet};
 use crate::settings::Settings;
 use crate::state::pending_cookie::{LateCookie, PendingCookie};
@@ -124,7 +124,7 @@ impl ProviderTokens {
     /// new one from the provider with the refresh token.
     pub async fn access_token(&self) -> Result<AccessToken, ProviderTokensError> {
         let tokens = self.fresh().await?;
-        Ok(AccessToken::new(tokens.access_token()))
+        Ok(tokens.access_token().clone())
     }
 
     /// The tokens, refreshed first when the access token has expired or will within 30 s.
@@ -138,12 +138,12 @@ impl ProviderTokens {
         let refresh_token = current
             .refresh_token()
             .ok_or(ProviderTokensError::Expired)?
-            .to_owned();
+            .clone();
         let identity = &self.request.identity;
         let session = identity.session_id().ok_or(ProviderTokensError::Missing)?;
         let refreshed = settings
             .refreshes
-            .run(session, &refresh_token, || {
+            .run(session, refresh_token.secret(), || {
                 self.refresh(&current, &refresh_token)
             })
             .await?;
@@ -157,7 +157,7 @@ impl ProviderTokens {
     async fn refresh(
         &self,
         current: &TokenSet,
-        refresh_token: &str,
+        refresh_token: &RefreshToken,
     ) -> Result<TokenSet, ProviderTokensError> {
         let settings = &self.request.settings;
         let name = self.request.identity.provider();

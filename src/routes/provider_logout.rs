@@ -14,6 +14,7 @@ use crate::error::AuthError;
 use crate::identity::Identity;
 use crate::provider::{EndSessionRequest, ProviderContext, TokenSet};
 use crate::routes::request::{callback_url, RequestHead};
+use crate::secret::IdToken;
 use crate::settings::Settings;
 use crate::state::cookies::{self, Found};
 use crate::state::random::random_token;
@@ -28,7 +29,7 @@ pub(crate) async fn end_session_url(
     settings: &Settings,
     head: &RequestHead,
     identity: &Identity,
-    id_token: Option<&str>,
+    id_token: Option<&IdToken>,
 ) -> Option<Url> {
     let name = identity.provider();
     let provider = settings.providers.iter().find(|p| p.name() == name)?;

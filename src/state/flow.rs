@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{AuthError, AuthErrorKind};
-use crate::secret::Secret;
+use crate::secret::FlowSecret;
 use crate::state::keys::Keys;
 
 /// One login attempt's state. Serialized with short member names: it travels in a cookie.
@@ -22,7 +22,7 @@ pub(crate) struct FlowState {
     pub(crate) key: String,
     /// The PKCE verifier (OAuth 2.0) or the request-token secret (OAuth 1.0a).
     #[serde(rename = "s")]
-    pub(crate) secret: Secret,
+    pub(crate) secret: FlowSecret,
     /// The OpenID Connect `nonce` the ID token must carry.
     #[serde(rename = "n", default, skip_serializing_if = "Option::is_none")]
     pub(crate) nonce: Option<String>,
@@ -61,6 +61,7 @@ fn invalid() -> AuthError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::secret::IdentitySecret;
 
     fn keys() -> Keys {
         Keys::derive(b"0123456789abcdef0123456789abcdef").unwrap()
@@ -71,7 +72,7 @@ mod tests {
             provider: "twitter".into(),
             expires_at: 1,
             key: "request-token".into(),
-            secret: Secret::new("token-secret"),
+            secret: FlowSecret::new("token-secret"),
             nonce: None,
             return_to: None,
         }
@@ -84,7 +85,7 @@ mod tests {
         assert!(!sealed.contains("request-token"));
         let opened = FlowState::open(&keys(), "flow-a", &sealed).unwrap();
         assert_eq!(opened.key, "request-token");
-        assert_eq!(opened.secret.expose(), "token-secret");
+        assert_eq!(opened.secret.secret(), "token-secret");
     }
 
     #[test]
@@ -118,7 +119,8 @@ mod tests {
         let old_secret = b"0123456789abcdef0123456789abcdef";
         let new_secret = b"fedcba9876543210fedcba9876543210";
         let sealed = state().seal(&keys(), "flow-a").unwrap();
-        let rotated = Keys::with_previous(new_secret, &[old_secret.to_vec()]).unwrap();
+        let rotated =
+            Keys::with_previous(new_secret, &[IdentitySecret::new(old_secret.to_vec())]).unwrap();
         assert!(FlowState::open(&rotated, "flow-a", &sealed).is_ok());
         let dropped = Keys::derive(new_secret).unwrap();
         assert!(FlowState::open(&dropped, "flow-a", &sealed).is_err());

@@ -13,6 +13,7 @@ use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
 use crate::error::ConfigError;
+use crate::secret::IdentitySecret;
 
 /// The shortest secret accepted, in bytes.
 pub(crate) const MIN_SECRET_LEN: usize = 32;
@@ -76,11 +77,14 @@ impl Keys {
     }
 
     /// The keys of the current secret and of previous secrets still accepted.
-    pub(crate) fn with_previous(secret: &[u8], previous: &[Vec<u8>]) -> Result<Self, ConfigError> {
+    pub(crate) fn with_previous(
+        secret: &[u8],
+        previous: &[IdentitySecret],
+    ) -> Result<Self, ConfigError> {
         let current = KeySlot::derive(secret)?;
         let previous = previous
             .iter()
-            .map(|old| KeySlot::derive(old))
+            .map(|old| KeySlot::derive(old.secret()))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Self { current, previous })
     }
@@ -143,14 +147,14 @@ mod tests {
         );
         assert!(Keys::derive(&[7; 32]).is_ok());
         assert_eq!(
-            Keys::with_previous(&[7; 32], &[vec![1; 8]]).unwrap_err(),
+            Keys::with_previous(&[7; 32], &[IdentitySecret::new(vec![1; 8])]).unwrap_err(),
             ConfigError::SecretTooShort { len: 8 }
         );
     }
 
     #[test]
     fn each_secret_has_its_own_kid_and_header() {
-        let keys = Keys::with_previous(&[7; 32], &[vec![8; 32]]).unwrap();
+        let keys = Keys::with_previous(&[7; 32], &[IdentitySecret::new(vec![8; 32])]).unwrap();
         let kids: Vec<&str> = keys.all().map(|k| k.kid.as_str()).collect();
         assert_eq!(kids.len(), 2);
         assert_ne!(kids[0], kids[1]);

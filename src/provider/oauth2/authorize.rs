@@ -164,7 +164,7 @@ mod tests {
         assert!(started.nonce.is_some());
         assert_eq!(
             get("code_challenge").map(str::to_owned),
-            Some(pkce_challenge(started.secret.expose()))
+            Some(pkce_challenge(started.secret.secret()))
         );
     }
 }

@@ -7,7 +7,7 @@ use super::client_assertion::{AssertionAudience, ClientAssertionKey};
 use super::token::{Grant, TokenRequest, TokenResponse};
 use crate::error::{AuthError, ConfigError};
 use crate::provider::{endpoint, LoginStart, ProviderContext};
-use crate::secret::Secret;
+use crate::secret::{ClientSecret, RefreshToken};
 
 /// How the client authenticates itself to the token endpoint (RFC 6749 §2.3.1, RFC 7523).
 ///
@@ -75,7 +75,7 @@ impl ClientAuth {
 #[derive(Debug, Clone)]
 pub(crate) struct Credentials {
     pub(crate) client_id: String,
-    pub(crate) client_secret: Secret,
+    pub(crate) client_secret: ClientSecret,
 }
 
 impl Credentials {
@@ -83,7 +83,7 @@ impl Credentials {
     pub(crate) fn new(
         setting: &'static str,
         client_id: String,
-        client_secret: Secret,
+        client_secret: ClientSecret,
     ) -> Result<Self, ConfigError> {
         if client_id.is_empty() {
             return Err(ConfigError::InvalidSetting {
@@ -135,7 +135,7 @@ impl Client {
     ) -> ClientBuilder {
         ClientBuilder {
             client_id: client_id.into(),
-            client_secret: Secret::new(client_secret),
+            client_secret: ClientSecret::new(client_secret),
             authorize_url: String::new(),
             token_url: String::new(),
             scope: String::new(),
@@ -181,7 +181,7 @@ impl Client {
     pub(crate) async fn refresh(
         &self,
         cx: &ProviderContext<'_>,
-        refresh_token: &str,
+        refresh_token: &RefreshToken,
     ) -> Result<TokenResponse, AuthError> {
         let grant = Grant::Refresh { refresh_token };
         self.token_request(cx, grant).send(cx.outbound).await
@@ -205,7 +205,7 @@ impl Client {
 #[derive(Debug, Clone)]
 pub struct ClientBuilder {
     client_id: String,
-    client_secret: Secret,
+    client_secret: ClientSecret,
     authorize_url: String,
     token_url: String,
     scope: String,

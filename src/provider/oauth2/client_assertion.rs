@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::signing_key::SigningKey;
 use crate::error::{AuthError, ConfigError};
-use crate::secret::Secret;
+use crate::secret::ClientAssertion;
 use crate::state::random::random_token;
 
 /// `client_assertion_type` for a JWT client assertion (RFC 7523 §2.2).
@@ -106,7 +106,7 @@ impl ClientAssertionKey {
         client_id: &str,
         audience: &str,
         now: u64,
-    ) -> Result<Secret, AuthError> {
+    ) -> Result<ClientAssertion, AuthError> {
         let jti = random_token()?;
         let claims = AssertionClaims {
             iss: client_id,
@@ -116,10 +116,13 @@ impl ClientAssertionKey {
             iat: now,
             exp: now + LIFETIME_SECS,
         };
-        self.key.sign(self.key_id.as_deref(), &claims).map_err(|_| {
-            tracing::error!("could not sign the client assertion");
-            AuthError::internal("could not sign the client assertion")
-        })
+        self.key
+            .sign(self.key_id.as_deref(), &claims)
+            .map(ClientAssertion::new)
+            .map_err(|_| {
+                tracing::error!("could not sign the client assertion");
+                AuthError::internal("could not sign the client assertion")
+            })
     }
 }
 
@@ -149,9 +152,8 @@ impl Eq for ClientAssertionKey {}
 impl fmt::Debug for ClientAssertionKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientAssertionKey")
-            .field("algorithm", &self.key.algorithm())
             .field("key_id", &self.key_id)
-            .field("key", &"[redacted]")
+            .field("key", &self.key)
             .finish()
     }
 }
@@ -178,8 +180,8 @@ mod tests {
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use base64::Engine as _;
 
-    fn claims_of(assertion: &Secret) -> (serde_json::Value, serde_json::Value) {
-        let mut parts = assertion.expose().split('.');
+    fn claims_of(assertion: &ClientAssertion) -> (serde_json::Value, serde_json::Value) {
+        let mut parts = assertion.secret().split('.');
         let mut part = || {
             let bytes = URL_SAFE_NO_PAD.decode(parts.next().unwrap()).unwrap();
             serde_json::from_slice(&bytes).unwrap()
@@ -223,7 +225,7 @@ mod tests {
         let debug = format!("{key:?}");
         assert_eq!(
             debug,
-            r#"ClientAssertionKey { algorithm: ES256, key_id: Some("k1"), key: "[redacted]" }"#
+            r#"ClientAssertionKey { key_id: Some("k1"), key: SigningKey { algorithm: ES256, key: KeyPair([redacted]) } }"#
         );
         assert_eq!(key.algorithm(), jsonwebtoken::Algorithm::ES256);
         assert_eq!(key.public_jwk()["kid"], "k1");

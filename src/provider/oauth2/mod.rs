@@ -74,8 +74,9 @@ pub(crate) use self::authorize::{callback_key, check_authorize_params, Authorize
 pub(crate) use self::client::{required_url, Credentials};
 pub use self::client::{Client, ClientAuth, ClientBuilder};
 pub use self::client_assertion::{AssertionAudience, ClientAssertionKey};
-pub use self::token::{AccessToken, TokenResponse};
+pub use self::token::TokenResponse;
 pub(crate) use self::token::{Grant, TokenRequest};
+pub use crate::secret::{AccessToken, IdToken, RefreshToken};
 
 /// An OAuth 2.0 authorization-code provider: its [`Client`] and how a token becomes a
 /// [`Profile`]. Every such type is a [`LoginProvider`], and goes to
@@ -124,7 +125,7 @@ impl<P: CodeFlowProvider> LoginProvider for P {
     async fn refresh(
         &self,
         cx: &ProviderContext<'_>,
-        refresh_token: &str,
+        refresh_token: &RefreshToken,
     ) -> Result<TokenResponse, AuthError> {
         self.client().refresh(cx, refresh_token).await
     }

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::signing_key::SigningKey;
 use crate::error::{AuthError, ConfigError};
-use crate::secret::Secret;
+use crate::secret::ClientSecret;
 
 /// How long one signed secret is valid (the provider may allow more: Apple six months).
 const LIFETIME_SECS: u64 = 24 * 3600;
@@ -33,7 +33,7 @@ pub(crate) struct SignedSecret {
     key: SigningKey,
     claims: SecretClaims,
     /// The current secret and its `exp`.
-    current: Mutex<Option<(Secret, u64)>>,
+    current: Mutex<Option<(ClientSecret, u64)>>,
 }
 
 #[derive(Serialize)]
@@ -66,7 +66,7 @@ impl SignedSecret {
 
     /// The secret to send at `now`: the kept one, or a new one when it expires within the
     /// hour.
-    pub(crate) fn at(&self, now: u64) -> Result<Secret, AuthError> {
+    pub(crate) fn at(&self, now: u64) -> Result<ClientSecret, AuthError> {
         let mut current = self.current.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((secret, exp)) = current.as_ref() {
             if now.saturating_add(RENEW_BEFORE_SECS) < *exp {
@@ -83,6 +83,7 @@ impl SignedSecret {
         let secret = self
             .key
             .sign(Some(&self.claims.key_id), &claims)
+            .map(ClientSecret::new)
             .map_err(|_| {
                 tracing::error!("could not sign the client secret JWT");
                 AuthError::internal("could not sign the client secret")
@@ -118,8 +119,8 @@ pub(crate) mod tests {
         }
     }
 
-    fn decoded(secret: &Secret) -> (serde_json::Value, serde_json::Value) {
-        let mut parts = secret.expose().split('.');
+    fn decoded(secret: &ClientSecret) -> (serde_json::Value, serde_json::Value) {
+        let mut parts = secret.secret().split('.');
         let mut part = || {
             let bytes = URL_SAFE_NO_PAD.decode(parts.next().unwrap()).unwrap();
             serde_json::from_slice(&bytes).unwrap()
@@ -147,11 +148,11 @@ pub(crate) mod tests {
         let later = signer
             .at(1_000_000 + LIFETIME_SECS - RENEW_BEFORE_SECS - 1)
             .unwrap();
-        assert_eq!(first.expose(), later.expose());
+        assert_eq!(first.secret(), later.secret());
         let renewed = signer
             .at(1_000_000 + LIFETIME_SECS - RENEW_BEFORE_SECS)
             .unwrap();
-        assert_ne!(first.expose(), renewed.expose());
+        assert_ne!(first.secret(), renewed.secret());
         assert_eq!(
             decoded(&renewed).1["iat"],
             1_000_000 + LIFETIME_SECS - RENEW_BEFORE_SECS

@@ -13,13 +13,18 @@ use base64::Engine as _;
 use jsonwebtoken::{Algorithm, Header};
 use serde::Serialize;
 
-use crate::secret::Secret;
+use crate::secret::new_secret_type;
 
 /// A private key that signs compact JWS (RFC 7515), with the one algorithm its type allows.
 ///
 /// The key pair is parsed once; `Debug` shows the algorithm only.
 pub(crate) struct SigningKey {
-    pair: Pair,
+    pair: KeyPair,
+}
+
+new_secret_type! {
+    /// The private key itself.
+    struct KeyPair(Pair) reads Pair;
 }
 
 enum Pair {
@@ -44,7 +49,7 @@ impl SigningKey {
             RsaKeyPair::from_der(&pem_block(pem, "RSA PRIVATE KEY")?).ok()?
         };
         Some(Self {
-            pair: Pair::Rsa(pair),
+            pair: KeyPair::new(Pair::Rsa(pair)),
         })
     }
 
@@ -56,13 +61,13 @@ impl SigningKey {
         let pair =
             EcdsaKeyPair::from_private_key_der(&ECDSA_P256_SHA256_FIXED_SIGNING, &der).ok()?;
         Some(Self {
-            pair: Pair::P256(pair),
+            pair: KeyPair::new(Pair::P256(pair)),
         })
     }
 
     /// The JWS algorithm this key signs with.
     pub(crate) fn algorithm(&self) -> Algorithm {
-        match self.pair {
+        match self.pair.secret() {
             Pair::Rsa(_) => Algorithm::RS256,
             Pair::P256(_) => Algorithm::ES256,
         }
@@ -71,7 +76,7 @@ impl SigningKey {
     /// The public half as a JWK (RFC 7517), with `kid`, `use` and `alg`: what the provider
     /// registers to verify the signatures.
     pub(crate) fn public_jwk(&self, key_id: Option<&str>) -> serde_json::Value {
-        let mut jwk = match &self.pair {
+        let mut jwk = match self.pair.secret() {
             Pair::Rsa(pair) => {
                 let public = RsaPublicKeyComponents::<Vec<u8>>::from(pair.public_key());
                 serde_json::json!({
@@ -103,18 +108,19 @@ impl SigningKey {
 
     /// The public key's bytes: two keys are the same key when these are equal.
     pub(crate) fn public_key_bytes(&self) -> &[u8] {
-        match &self.pair {
+        match self.pair.secret() {
             Pair::Rsa(pair) => pair.public_key().as_ref(),
             Pair::P256(pair) => pair.public_key().as_ref(),
         }
     }
 
-    /// `claims` as a compact JWS signed with this key, with `kid` in the header when given.
+    /// `claims` as a compact JWS signed with this key, with `kid` in the header when given;
+    /// the caller keeps it as the secret it is.
     pub(crate) fn sign(
         &self,
         key_id: Option<&str>,
         claims: &impl Serialize,
-    ) -> Result<Secret, SignError> {
+    ) -> Result<String, SignError> {
         let mut header = Header::new(self.algorithm());
         header.kid = key_id.map(str::to_owned);
         let part = |value: Vec<u8>| URL_SAFE_NO_PAD.encode(value);
@@ -122,7 +128,7 @@ impl SigningKey {
         let claims = part(serde_json::to_vec(claims).map_err(|_| SignError)?);
         let message = format!("{header}.{claims}");
         let rng = SystemRandom::new();
-        let signature = match &self.pair {
+        let signature = match self.pair.secret() {
             Pair::Rsa(pair) => {
                 let mut signature = vec![0; pair.public_modulus_len()];
                 pair.sign(&RSA_PKCS1_SHA256, &rng, message.as_bytes(), &mut signature)
@@ -135,7 +141,7 @@ impl SigningKey {
                 .as_ref()
                 .to_vec(),
         };
-        Ok(Secret::new(format!("{message}.{}", part(signature))))
+        Ok(format!("{message}.{}", part(signature)))
     }
 }
 
@@ -143,7 +149,7 @@ impl fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SigningKey")
             .field("algorithm", &self.algorithm())
-            .field("key", &"[redacted]")
+            .field("key", &self.pair)
             .finish()
     }
 }
@@ -195,8 +201,8 @@ pub(crate) mod tests {
         .clone()
     }
 
-    fn parts(jws: &Secret) -> (serde_json::Value, serde_json::Value, Vec<u8>, String) {
-        let (signed, signature) = jws.expose().rsplit_once('.').unwrap();
+    fn parts(jws: &str) -> (serde_json::Value, serde_json::Value, Vec<u8>, String) {
+        let (signed, signature) = jws.rsplit_once('.').unwrap();
         let (header, claims) = signed.split_once('.').unwrap();
         let json = |part: &str| serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).unwrap());
         (
@@ -286,7 +292,7 @@ pub(crate) mod tests {
         let debug = format!("{:?}", SigningKey::rs256_pem(&rsa).unwrap());
         assert_eq!(
             debug,
-            r#"SigningKey { algorithm: RS256, key: "[redacted]" }"#
+            "SigningKey { algorithm: RS256, key: KeyPair([redacted]) }"
         );
     }
 

@@ -1,6 +1,5 @@
 //! The token request (RFC 6749 §4.1.3) and its answer, read once for every code-flow provider.
 
-use std::fmt;
 use std::time::Duration;
 
 use base64::engine::general_purpose::STANDARD;
@@ -12,34 +11,14 @@ use super::client::{ClientAuth, Credentials};
 use super::client_assertion::ASSERTION_TYPE;
 use crate::error::{AuthError, AuthErrorKind};
 use crate::outbound::Outbound;
-use crate::secret::Secret;
-
-/// An OAuth 2.0 access token. `Debug` prints `AccessToken([redacted])`.
-pub struct AccessToken(Secret);
-
-impl AccessToken {
-    pub(crate) fn new(token: &str) -> Self {
-        Self(Secret::new(token))
-    }
-
-    /// The token itself, to send to the provider's API.
-    pub fn secret(&self) -> &str {
-        self.0.expose()
-    }
-}
-
-impl fmt::Debug for AccessToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("AccessToken([redacted])")
-    }
-}
+use crate::secret::{AccessToken, ClientSecret, IdToken, RefreshToken};
 
 /// A successful token answer. Secrets never show in `Debug`.
 #[derive(Debug)]
 pub struct TokenResponse {
     access_token: AccessToken,
-    id_token: Option<Secret>,
-    refresh_token: Option<Secret>,
+    id_token: Option<IdToken>,
+    refresh_token: Option<RefreshToken>,
     expires_in: Option<Duration>,
     scope: Option<String>,
 }
@@ -51,13 +30,13 @@ impl TokenResponse {
     }
 
     /// The OpenID Connect ID token (a JWT), when the provider sent one.
-    pub fn id_token(&self) -> Option<&str> {
-        self.id_token.as_ref().map(Secret::expose)
+    pub fn id_token(&self) -> Option<&IdToken> {
+        self.id_token.as_ref()
     }
 
     /// The refresh token, when the provider sent one.
-    pub fn refresh_token(&self) -> Option<&str> {
-        self.refresh_token.as_ref().map(Secret::expose)
+    pub fn refresh_token(&self) -> Option<&RefreshToken> {
+        self.refresh_token.as_ref()
     }
 
     /// How long the access token lasts, when the provider said.
@@ -132,10 +111,10 @@ fn loggable_error(error: &serde_json::Value) -> &'static str {
 
 /// `Authorization: Basic` for `client_secret_basic`: RFC 6749 §2.3.1 has the id and the
 /// secret form-urlencoded before they are joined with `:` and base64-encoded.
-fn basic_credentials(client_id: &str, client_secret: &Secret) -> String {
+fn basic_credentials(client_id: &str, client_secret: &ClientSecret) -> String {
     let id: String = form_urlencoded::byte_serialize(client_id.as_bytes()).collect();
     let secret: String =
-        form_urlencoded::byte_serialize(client_secret.expose().as_bytes()).collect();
+        form_urlencoded::byte_serialize(client_secret.secret().as_bytes()).collect();
     format!("Basic {}", STANDARD.encode(format!("{id}:{secret}")))
 }
 
@@ -149,7 +128,7 @@ pub(crate) enum Grant<'a> {
         verifier: &'a str,
     },
     /// A refresh token (RFC 6749 §6).
-    Refresh { refresh_token: &'a str },
+    Refresh { refresh_token: &'a RefreshToken },
 }
 
 /// A request to a token endpoint, with the client's authentication.
@@ -186,20 +165,20 @@ impl TokenRequest<'_> {
                     .append_pair("code_verifier", verifier),
                 Grant::Refresh { refresh_token } => form
                     .append_pair("grant_type", "refresh_token")
-                    .append_pair("refresh_token", refresh_token),
+                    .append_pair("refresh_token", refresh_token.secret()),
             };
             let client_id = &self.credentials.client_id;
             match self.auth {
                 ClientAuth::Basic => {}
                 ClientAuth::Post => {
                     form.append_pair("client_id", client_id)
-                        .append_pair("client_secret", self.credentials.client_secret.expose());
+                        .append_pair("client_secret", self.credentials.client_secret.secret());
                 }
                 ClientAuth::PrivateKeyJwt { key, .. } => {
                     let assertion = key.assertion(client_id, self.assertion_audience, self.now)?;
                     form.append_pair("client_id", client_id)
                         .append_pair("client_assertion_type", ASSERTION_TYPE)
-                        .append_pair("client_assertion", assertion.expose());
+                        .append_pair("client_assertion", assertion.secret());
                 }
             }
             form.finish()
@@ -284,9 +263,9 @@ fn read_answer(
             }
             tracing::debug!("code exchanged for an access token");
             Ok(TokenResponse {
-                access_token: AccessToken(Secret::new(token)),
-                id_token: id_token.map(Secret::new),
-                refresh_token: refresh_token.map(Secret::new),
+                access_token: AccessToken::new(token),
+                id_token: id_token.map(IdToken::new),
+                refresh_token: refresh_token.map(RefreshToken::new),
                 expires_in: expires_in.as_ref().and_then(ExpiresIn::duration),
                 scope,
             })
@@ -309,7 +288,7 @@ mod tests {
     #[test]
     fn basic_credentials_are_form_urlencoded_before_base64() {
         // RFC 6749 §2.3.1: "client_id:secret" with each part form-urlencoded.
-        let header = basic_credentials("my id", &Secret::new("s3:cr+t/é"));
+        let header = basic_credentials("my id", &ClientSecret::new("s3:cr+t/é"));
         let encoded = header.strip_prefix("Basic ").unwrap();
         let decoded = String::from_utf8(STANDARD.decode(encoded).unwrap()).unwrap();
         assert_eq!(decoded, "my+id:s3%3Acr%2Bt%2F%C3%A9");
@@ -321,10 +300,10 @@ mod tests {
             "expires_in":"3600","scope":"a b","id_token":"x.y.z"}"#;
         let token = read_answer("test", StatusCode::OK, body).unwrap();
         assert_eq!(token.access_token().secret(), "at");
-        assert_eq!(token.refresh_token(), Some("rt"));
+        assert_eq!(token.refresh_token().map(RefreshToken::secret), Some("rt"));
         assert_eq!(token.expires_in(), Some(Duration::from_secs(3600)));
         assert_eq!(token.scope(), Some("a b"));
-        assert_eq!(token.id_token(), Some("x.y.z"));
+        assert_eq!(token.id_token().map(IdToken::secret), Some("x.y.z"));
         let debug = format!("{token:?}");
         assert!(
             !debug.contains("at\"") && !debug.contains("rt") && !debug.contains("x.y.z"),

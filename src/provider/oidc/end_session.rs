@@ -24,7 +24,7 @@ pub(super) fn end_session_url(
             )
             .append_pair("state", request.state());
         match request.id_token() {
-            Some(id_token) => query.append_pair("id_token_hint", id_token),
+            Some(id_token) => query.append_pair("id_token_hint", id_token.secret()),
             None => query.append_pair("logout_hint", request.user_id()),
         };
     }
@@ -66,7 +66,8 @@ mod tests {
             ]
         );
 
-        request.id_token = Some("h.c.s");
+        let id_token = crate::oauth2::IdToken::new("h.c.s");
+        request.id_token = Some(&id_token);
         let url = end_session_url(&endpoint, "client:1", &request);
         let names: Vec<String> = params(&url).into_iter().map(|(k, _)| k).collect();
         assert_eq!(

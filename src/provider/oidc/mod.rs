@@ -21,7 +21,7 @@ use self::jwks::JwksCache;
 use crate::error::{AuthError, AuthErrorKind};
 use crate::oauth2::{
     callback_key, AccessToken, AssertionAudience, AuthorizeRequest, ClientAuth, Credentials, Grant,
-    TokenRequest, TokenResponse,
+    RefreshToken, TokenRequest, TokenResponse,
 };
 use crate::provider::EndSessionRequest;
 use crate::provider::{
@@ -332,7 +332,9 @@ impl LoginProvider for OidcFlow {
             );
             AuthError::provider("the provider sent no ID token")
         })?;
-        let claims = self.verify_id_token(cx, metadata, id_token, nonce).await?;
+        let claims = self
+            .verify_id_token(cx, metadata, id_token.secret(), nonce)
+            .await?;
         let passed_on: Vec<(String, serde_json::Value)> = (self.oidc.profile_claims.iter())
             .filter_map(|name| Some((name.clone(), claims.get(name)?)))
             .collect();
@@ -363,7 +365,8 @@ impl LoginProvider for OidcFlow {
         let name = name.or_else(|| self.oidc.callback_name.and_then(|read| read(params)));
         let refresh_token = token
             .refresh_token()
-            .filter(|_| self.oidc.pass_refresh_token);
+            .filter(|_| self.oidc.pass_refresh_token)
+            .map(|token| token.secret());
         let profile = Profile::new(claims.sub)
             .name(name)
             .verified_email(email)
@@ -377,7 +380,7 @@ impl LoginProvider for OidcFlow {
     async fn refresh(
         &self,
         cx: &ProviderContext<'_>,
-        refresh_token: &str,
+        refresh_token: &RefreshToken,
     ) -> Result<TokenResponse, AuthError> {
         let metadata = self.metadata(cx).await?;
         self.token(cx, metadata, Grant::Refresh { refresh_token })
@@ -493,7 +496,7 @@ mod tests {
         let debug = format!("{oidc:?}");
         let body = pem.lines().nth(1).unwrap();
         assert!(!debug.contains(body), "{debug}");
-        assert!(debug.contains("[redacted]"), "{debug}");
+        assert!(debug.contains("KeyPair([redacted])"), "{debug}");
     }
 
     #[test]

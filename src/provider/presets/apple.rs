@@ -12,7 +12,7 @@ use crate::oauth2::signed_secret::{SecretClaims, SignedSecret};
 use crate::oauth2::ClientAuth;
 use crate::outbound::{Outbound, OutboundLimits};
 use crate::provider::{endpoint, CallbackParams, Oidc, Provider};
-use crate::secret::Secret;
+use crate::secret::PrivateKeyPem;
 
 const ISSUER: &str = "https://appleid.apple.com";
 
@@ -57,7 +57,7 @@ pub struct Apple {
     oidc: Oidc,
     team_id: String,
     key_id: String,
-    private_key: Secret,
+    private_key: PrivateKeyPem,
 }
 
 impl Apple {
@@ -82,7 +82,7 @@ impl Apple {
             oidc,
             team_id: team_id.into(),
             key_id: key_id.into(),
-            private_key: Secret::new(private_key_p8_pem),
+            private_key: PrivateKeyPem::new(private_key_p8_pem),
         }
     }
 
@@ -105,7 +105,7 @@ impl Apple {
             subject: self.oidc.config.client_id.clone(),
             audience: ISSUER.to_owned(),
         };
-        SignedSecret::new("apple private_key", self.private_key.expose(), claims)
+        SignedSecret::new("apple private_key", self.private_key.secret(), claims)
     }
 
     /// A client for Apple's token revocation (`/auth/revoke`), which App Store rules require
@@ -163,7 +163,7 @@ impl AppleRevocation {
         let secret = self.signer.at(now)?;
         let body = form_urlencoded::Serializer::new(String::new())
             .append_pair("client_id", &self.client_id)
-            .append_pair("client_secret", secret.expose())
+            .append_pair("client_secret", secret.secret())
             .append_pair("token", token)
             .append_pair("token_type_hint", token_type_hint)
             .finish();

@@ -10,7 +10,7 @@ use crate::error::{AuthError, ConfigError};
 use crate::oauth2::{ClientAuth, TokenResponse};
 use crate::provider::config::CodeFlowConfig;
 use crate::provider::{endpoint, Profile, ProviderContext};
-use crate::secret::Secret;
+use crate::secret::ClientSecret;
 
 /// The Graph API version used unless [`Facebook::api_version`] says otherwise.
 pub const DEFAULT_GRAPH_API_VERSION: &str = "v21.0";
@@ -19,7 +19,7 @@ pub const DEFAULT_GRAPH_API_VERSION: &str = "v21.0";
 ///
 /// Answers at `/auth/facebook`. Sends `state` and PKCE (S256) with every login, exchanges
 /// the code with the PKCE verifier, and reads `/me?fields=id,name,email` with
-/// `appsecret_proof`, so the app can turn on "Require App Secret" in its settings.
+/// `appsecret_proof`, so the app can turn on "Require App ClientSecret" in its settings.
 ///
 /// ```
 /// use socialauth::Facebook;
@@ -88,13 +88,13 @@ code_flow_setters!(Facebook.config, name: "facebook", scope: "public_profile,ema
 /// The user from the Graph API's `/me`, with `appsecret_proof`.
 pub(super) struct GraphMe {
     me: Url,
-    app_secret: Secret,
+    app_secret: ClientSecret,
 }
 
 impl GraphMe {
     /// `appsecret_proof`: HMAC-SHA256 of the access token keyed by the app secret, in hex.
     fn appsecret_proof(&self, access_token: &str) -> Result<String, AuthError> {
-        let mut mac = Hmac::<Sha256>::new_from_slice(self.app_secret.expose().as_bytes())
+        let mut mac = Hmac::<Sha256>::new_from_slice(self.app_secret.secret().as_bytes())
             .map_err(|_| AuthError::internal("could not key the appsecret_proof"))?;
         mac.update(access_token.as_bytes());
         Ok(hex::encode(mac.finalize().into_bytes()))

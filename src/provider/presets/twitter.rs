@@ -12,7 +12,7 @@ use crate::provider::{
     endpoint, CallbackKey, CallbackParams, FlowData, LoginProvider, LoginStart, Profile,
     ProviderContext,
 };
-use crate::secret::Secret;
+use crate::secret::ClientSecret;
 use crate::state::random::random_token;
 
 const DEFAULT_API: &str = "https://api.twitter.com";
@@ -32,7 +32,7 @@ const DEFAULT_API: &str = "https://api.twitter.com";
 pub struct Twitter {
     name: String,
     consumer_key: String,
-    consumer_secret: Secret,
+    consumer_secret: ClientSecret,
     request_token_url: String,
     authenticate_url: String,
     access_token_url: String,
@@ -47,7 +47,7 @@ impl Twitter {
         Self {
             name: "twitter".to_owned(),
             consumer_key: consumer_key.into(),
-            consumer_secret: Secret::new(consumer_secret),
+            consumer_secret: ClientSecret::new(consumer_secret),
             request_token_url: format!("{DEFAULT_API}/oauth/request_token"),
             authenticate_url: format!("{DEFAULT_API}/oauth/authenticate"),
             access_token_url: format!("{DEFAULT_API}/oauth/access_token"),
@@ -134,7 +134,7 @@ impl TwitterFlow {
     fn signer<'a>(&'a self, token: Option<(&'a str, &'a str)>) -> Signer<'a> {
         Signer {
             consumer_key: &self.config.consumer_key,
-            consumer_secret: self.config.consumer_secret.expose(),
+            consumer_secret: self.config.consumer_secret.secret(),
             token,
         }
     }

@@ -257,9 +257,12 @@ async fn the_authorize_hook_gets_the_tokens_and_debug_shows_none_of_them() {
     assert!(browser.cookie(TOKENS_COOKIE).is_none());
     let profile = seen.lock().unwrap().clone().expect("the hook ran");
     let tokens = profile.tokens().expect("an OIDC login has tokens");
-    assert!(tokens.access_token().starts_with("at-"));
-    assert!(tokens.refresh_token().unwrap().starts_with("r-"));
-    assert_eq!(tokens.id_token().map(|t| t.split('.').count()), Some(3));
+    assert!(tokens.access_token().secret().starts_with("at-"));
+    assert!(tokens.refresh_token().unwrap().secret().starts_with("r-"));
+    assert_eq!(
+        tokens.id_token().map(|t| t.secret().split('.').count()),
+        Some(3)
+    );
     let expires = tokens.expires_at().unwrap();
     let left = expires
         .duration_since(std::time::SystemTime::now())
@@ -268,9 +271,9 @@ async fn the_authorize_hook_gets_the_tokens_and_debug_shows_none_of_them() {
     assert!((290..=300).contains(&left), "{left}");
     let debug = format!("{profile:?}");
     for secret in [
-        tokens.access_token(),
-        tokens.refresh_token().unwrap(),
-        tokens.id_token().unwrap(),
+        tokens.access_token().secret(),
+        tokens.refresh_token().unwrap().secret(),
+        tokens.id_token().unwrap().secret(),
     ] {
         assert!(!debug.contains(secret), "{debug}");
     }

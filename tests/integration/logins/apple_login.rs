@@ -185,7 +185,8 @@ async fn the_refresh_token_reaches_the_hook_and_is_revoked_at_apple() {
             let keep = keep.clone();
             async move {
                 let debug = format!("{user:?}");
-                *keep.lock().unwrap() = user.refresh_token().map(|t| (t.to_owned(), debug));
+                *keep.lock().unwrap() =
+                    user.refresh_token().map(|t| (t.secret().to_owned(), debug));
                 Ok(Grant::new())
             }
         })
