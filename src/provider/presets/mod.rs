@@ -1,45 +1,7 @@
 //! The providers the crate ships: configuration, endpoints and a mapping to the profile, on
 //! the shared OAuth 2.0, OpenID Connect and OAuth 1.0a cores.
 
-use std::future::Future;
-
-use crate::error::AuthError;
-use crate::oauth2::{Client, CodeFlowProvider, TokenResponse};
-use crate::provider::{Oidc, Profile, Provider, ProviderContext};
-
-/// How a shipped code-flow preset turns a token into a profile.
-pub(crate) trait ProfileMapping: Send + Sync + 'static {
-    fn profile(
-        &self,
-        cx: &ProviderContext<'_>,
-        token: &TokenResponse,
-    ) -> impl Future<Output = Result<Profile, AuthError>> + Send;
-}
-
-/// A shipped code-flow preset, checked: its route name, client and profile mapping.
-pub(crate) struct CodeFlowPreset<M> {
-    pub(crate) name: String,
-    pub(crate) client: Client,
-    pub(crate) mapping: M,
-}
-
-impl<M: ProfileMapping> CodeFlowProvider for CodeFlowPreset<M> {
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn client(&self) -> &Client {
-        &self.client
-    }
-
-    async fn profile(
-        &self,
-        cx: &ProviderContext<'_>,
-        token: &TokenResponse,
-    ) -> Result<Profile, AuthError> {
-        self.mapping.profile(cx, token).await
-    }
-}
+use crate::provider::{Oidc, Provider};
 
 mod apple;
 mod discord;
