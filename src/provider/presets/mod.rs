@@ -3,6 +3,62 @@
 
 use crate::provider::{Oidc, Provider};
 
+/// An OpenID Connect preset: a public type that is an [`Oidc`] for one issuer. Its file gives
+/// the docs, the route name, the issuer and what it sets on the `Oidc`; this writes the type,
+/// `new(client_id, client_secret)` and the setters every code-flow preset has. The file
+/// imports `Oidc`, as its docs link to it.
+macro_rules! oidc_preset {
+    (
+        $(#[$doc:meta])*
+        pub struct $preset:ident;
+        name: $name:literal,
+        issuer: $issuer:expr,
+        new: $new_doc:literal,
+        configure: $configure:expr $(,)?
+    ) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone)]
+        pub struct $preset {
+            pub(super) oidc: Oidc,
+        }
+
+        impl $preset {
+            #[doc = $new_doc]
+            pub fn new(client_id: impl Into<String>, client_secret: impl Into<String>) -> Self {
+                let oidc = Oidc::new($issuer, client_id, client_secret);
+                let configure: fn(Oidc) -> Oidc = $configure;
+                Self {
+                    oidc: configure(oidc.name($name)),
+                }
+            }
+        }
+
+        code_flow_setters!($preset.oidc.config, name: $name, scope: "openid email profile",
+            "Must hold `openid`.");
+    };
+}
+
+/// `issuer_url`, for the OpenID Connect presets whose issuer is one fixed URL.
+macro_rules! issuer_url_setter {
+    ($($preset:ident),+) => {
+        $(
+            impl $preset {
+                /// Another issuer URL in place of the provider's own. For tests.
+                ///
+                /// ```
+                #[doc = concat!("let p = socialauth::", stringify!($preset), "::new(\"id\", \"secret\")")]
+                ///     .issuer_url("http://127.0.0.1:9000");
+                /// # let _ = p;
+                /// ```
+                pub fn issuer_url(mut self, issuer: impl Into<String>) -> Self {
+                    self.oidc.set_issuer(issuer);
+                    self
+                }
+            }
+        )+
+    };
+}
+
 mod apple;
 mod discord;
 mod facebook;
@@ -67,3 +123,69 @@ macro_rules! oidc_presets {
 }
 
 oidc_presets!(GitLab, Google, LinkedIn, Microsoft, Slack);
+issuer_url_setter!(Google, LinkedIn, Slack);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::oauth2::ClientAuth;
+
+    #[test]
+    fn the_oidc_presets_are_an_oidc_for_their_issuer() {
+        let presets = [
+            (
+                Oidc::from(Google::new("id", "s")),
+                "google",
+                "https://accounts.google.com",
+            ),
+            (
+                Oidc::from(GitLab::new("id", "s")),
+                "gitlab",
+                "https://gitlab.com",
+            ),
+            (
+                Oidc::from(LinkedIn::new("id", "s")),
+                "linkedin",
+                "https://www.linkedin.com/oauth",
+            ),
+            (
+                Oidc::from(Slack::new("id", "s")),
+                "slack",
+                "https://slack.com",
+            ),
+        ];
+        for (oidc, name, issuer) in presets {
+            assert_eq!(oidc.issuer(), issuer);
+            let provider = Provider::from(oidc);
+            assert_eq!(provider.name(), name);
+            assert!(provider.built.is_ok(), "{name}");
+        }
+        let self_managed = GitLab::new("id", "s").base_url("https://gitlab.example.com/");
+        assert_eq!(
+            Oidc::from(self_managed).issuer(),
+            "https://gitlab.example.com"
+        );
+        for post in [
+            Oidc::from(LinkedIn::new("id", "s")),
+            Oidc::from(Slack::new("id", "s")),
+        ] {
+            assert_eq!(post.configured_client_auth(), Some(ClientAuth::Post));
+        }
+    }
+
+    #[test]
+    fn debug_never_shows_a_client_secret() {
+        let debugs = [
+            format!("{:?}", Discord::new("id", "hunter2")),
+            format!("{:?}", Facebook::new("id", "hunter2")),
+            format!("{:?}", GitHub::new("id", "hunter2")),
+            format!("{:?}", OAuth2::new("corp", "id", "hunter2")),
+            format!("{:?}", Twitter::new("key", "hunter2")),
+            format!("{:?}", X::new("id", "hunter2")),
+            format!("{:?}", Google::new("id", "hunter2")),
+        ];
+        for debug in debugs {
+            assert!(!debug.contains("hunter2"), "{debug}");
+        }
+    }
+}
