@@ -132,29 +132,19 @@ mod tests {
 
     #[test]
     fn the_oidc_presets_are_an_oidc_for_their_issuer() {
-        let presets = [
-            (
-                Oidc::from(Google::new("id", "s")),
-                "google",
-                "https://accounts.google.com",
-            ),
-            (
-                Oidc::from(GitLab::new("id", "s")),
-                "gitlab",
-                "https://gitlab.com",
-            ),
-            (
-                Oidc::from(LinkedIn::new("id", "s")),
-                "linkedin",
-                "https://www.linkedin.com/oauth",
-            ),
-            (
-                Oidc::from(Slack::new("id", "s")),
-                "slack",
-                "https://slack.com",
-            ),
+        let oidcs: [Oidc; 4] = [
+            Google::new("id", "s").into(),
+            GitLab::new("id", "s").into(),
+            LinkedIn::new("id", "s").into(),
+            Slack::new("id", "s").into(),
         ];
-        for (oidc, name, issuer) in presets {
+        let expected = [
+            ("google", "https://accounts.google.com"),
+            ("gitlab", "https://gitlab.com"),
+            ("linkedin", "https://www.linkedin.com/oauth"),
+            ("slack", "https://slack.com"),
+        ];
+        for (oidc, (name, issuer)) in oidcs.into_iter().zip(expected) {
             assert_eq!(oidc.issuer(), issuer);
             let provider = Provider::from(oidc);
             assert_eq!(provider.name(), name);
