@@ -3,7 +3,6 @@
 
 use crate::error::ConfigError;
 use crate::oauth2::{Client, ClientAuth, ClientBuilder};
-use crate::provider::presets::CodeFlowPreset;
 use crate::secret::ClientSecret;
 
 /// What every code-flow preset is configured with, before its own settings.
@@ -43,22 +42,6 @@ impl CodeFlowConfig {
             .authorize_url(authorize_url)
             .token_url(token_url)
             .build()
-    }
-
-    /// A shipped preset: this configuration's client at `endpoints` (authorization, token),
-    /// and how it reads profiles.
-    pub(crate) fn preset<M>(
-        self,
-        auth: ClientAuth,
-        (authorize_url, token_url): (String, String),
-        mapping: M,
-    ) -> Result<CodeFlowPreset<M>, ConfigError> {
-        let client = self.client(auth, authorize_url, token_url)?;
-        Ok(CodeFlowPreset {
-            name: self.name,
-            client,
-            mapping,
-        })
     }
 
     pub(crate) fn client_builder(&self, auth: ClientAuth) -> ClientBuilder {

@@ -40,7 +40,7 @@ pub(crate) mod oidc;
 pub(crate) mod presets;
 mod profile;
 mod start;
-mod tokens;
+mod token_set;
 
 pub use self::callback::{CallbackKey, CallbackParams};
 pub use self::context::{FlowData, ProviderContext};
@@ -52,7 +52,7 @@ pub use self::presets::{
 };
 pub use self::profile::Profile;
 pub use self::start::LoginStart;
-pub use self::tokens::TokenSet;
+pub use self::token_set::TokenSet;
 pub use jsonwebtoken::Algorithm;
 pub use oidc::Oidc;
 

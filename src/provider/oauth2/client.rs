@@ -3,100 +3,13 @@
 use url::Url;
 
 use super::authorize::{check_authorize_params, AuthorizeRequest};
-use super::client_assertion::{AssertionAudience, ClientAssertionKey};
-use super::token::{Grant, TokenRequest, TokenResponse};
+use super::client_assertion::AssertionAudience;
+use super::client_auth::{ClientAuth, Credentials};
+use super::token_request::{GrantType, TokenRequest};
+use super::token_response::TokenResponse;
 use crate::error::{AuthError, ConfigError};
 use crate::provider::{endpoint, LoginStart, ProviderContext};
 use crate::secret::{ClientSecret, RefreshToken};
-
-/// How the client authenticates itself to the token endpoint (RFC 6749 §2.3.1, RFC 7523).
-///
-/// ```
-/// use socialauth::{ClientAuth, OAuth2};
-/// let provider = OAuth2::new("corp", "client-id", "client-secret").client_auth(ClientAuth::Post);
-/// # let _ = provider;
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum ClientAuth {
-    /// `client_secret_basic`: HTTP Basic authentication, the id and the secret each
-    /// form-urlencoded first, as RFC 6749 §2.3.1 requires. The default, and the method every
-    /// authorization server must support.
-    #[default]
-    Basic,
-    /// `client_secret_post`: `client_id` and `client_secret` in the request body, for servers
-    /// that do not take Basic authentication (Facebook, GitHub).
-    Post,
-    /// `private_key_jwt` (RFC 7523 §2.2, OpenID Connect Core §9): no secret is sent. Each
-    /// token request carries `client_id`, `client_assertion_type`
-    /// (`urn:ietf:params:oauth:client-assertion-type:jwt-bearer`) and `client_assertion`, a
-    /// JWT signed with `key`: `iss` and `sub` the client id, `aud` as `audience` says, a
-    /// random `jti`, `iat` now and `exp` a minute later. The client secret given to the
-    /// provider is not used (pass `""`).
-    ///
-    /// ```
-    /// use socialauth::{AssertionAudience, ClientAssertionKey, ClientAuth, Oidc};
-    /// # fn main() -> Result<(), socialauth::ConfigError> {
-    /// # use aws_lc_rs::signature::{EcdsaKeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
-    /// # use base64::Engine as _;
-    /// # let der = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING).unwrap().to_pkcs8v1().unwrap();
-    /// # let der = base64::engine::general_purpose::STANDARD.encode(der.as_ref());
-    /// # let pem = format!("-----BEGIN PRIVATE KEY-----\n{der}\n-----END PRIVATE KEY-----\n");
-    /// // let pem = std::fs::read_to_string("client-key.pem")?;
-    /// let auth = ClientAuth::PrivateKeyJwt {
-    ///     key: ClientAssertionKey::es256_pem(&pem)?.key_id("2025-01"),
-    ///     audience: AssertionAudience::Issuer,
-    /// };
-    /// let provider = Oidc::new("https://sso.example.com", "client-id", "").client_auth(auth);
-    /// # let _ = provider;
-    /// # Ok(())
-    /// # }
-    /// ```
-    PrivateKeyJwt {
-        /// The client's private key, its algorithm and key id.
-        key: ClientAssertionKey,
-        /// What the assertions name as `aud`.
-        audience: AssertionAudience,
-    },
-}
-
-impl ClientAuth {
-    /// [`PrivateKeyJwt`](Self::PrivateKeyJwt) with `key`, naming the token endpoint as the
-    /// audience.
-    pub fn private_key_jwt(key: ClientAssertionKey) -> Self {
-        Self::PrivateKeyJwt {
-            key,
-            audience: AssertionAudience::TokenEndpoint,
-        }
-    }
-}
-
-/// The client's id and secret. `Debug` never shows the secret.
-#[derive(Debug, Clone)]
-pub(crate) struct Credentials {
-    pub(crate) client_id: String,
-    pub(crate) client_secret: ClientSecret,
-}
-
-impl Credentials {
-    /// Credentials with a non-empty client id.
-    pub(crate) fn new(
-        setting: &'static str,
-        client_id: String,
-        client_secret: ClientSecret,
-    ) -> Result<Self, ConfigError> {
-        if client_id.is_empty() {
-            return Err(ConfigError::InvalidSetting {
-                setting,
-                reason: "must not be empty",
-            });
-        }
-        Ok(Self {
-            client_id,
-            client_secret,
-        })
-    }
-}
 
 /// A registered OAuth 2.0 client and its provider's two endpoints, parsed when built.
 ///
@@ -169,7 +82,7 @@ impl Client {
         code: &str,
         verifier: &str,
     ) -> Result<TokenResponse, AuthError> {
-        let grant = Grant::Code {
+        let grant = GrantType::AuthorizationCode {
             redirect_uri: cx.callback_url().as_str(),
             code,
             verifier,
@@ -183,11 +96,15 @@ impl Client {
         cx: &ProviderContext<'_>,
         refresh_token: &RefreshToken,
     ) -> Result<TokenResponse, AuthError> {
-        let grant = Grant::Refresh { refresh_token };
+        let grant = GrantType::RefreshToken { refresh_token };
         self.token_request(cx, grant).send(cx.outbound).await
     }
 
-    fn token_request<'a>(&'a self, cx: &ProviderContext<'a>, grant: Grant<'a>) -> TokenRequest<'a> {
+    fn token_request<'a>(
+        &'a self,
+        cx: &ProviderContext<'a>,
+        grant: GrantType<'a>,
+    ) -> TokenRequest<'a> {
         TokenRequest {
             provider: cx.provider_name(),
             token_url: &self.token_url,
@@ -282,6 +199,7 @@ pub(crate) fn required_url(setting: &'static str, value: &str) -> Result<Url, Co
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::oauth2::ClientAssertionKey;
 
     #[test]
     fn a_client_needs_an_id_two_urls_and_no_reserved_parameter() {

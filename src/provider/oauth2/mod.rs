@@ -66,16 +66,20 @@ use crate::provider::{
 mod authorize;
 mod client;
 mod client_assertion;
+mod client_auth;
 pub(crate) mod signed_secret;
 pub(crate) mod signing_key;
-mod token;
+mod token_request;
+mod token_response;
 
 pub(crate) use self::authorize::{callback_key, check_authorize_params, AuthorizeRequest};
-pub(crate) use self::client::{required_url, Credentials};
-pub use self::client::{Client, ClientAuth, ClientBuilder};
+pub(crate) use self::client::required_url;
+pub use self::client::{Client, ClientBuilder};
 pub use self::client_assertion::{AssertionAudience, ClientAssertionKey};
-pub use self::token::TokenResponse;
-pub(crate) use self::token::{Grant, TokenRequest};
+pub use self::client_auth::ClientAuth;
+pub(crate) use self::client_auth::Credentials;
+pub(crate) use self::token_request::{GrantType, TokenRequest};
+pub use self::token_response::TokenResponse;
 pub use crate::secret::{AccessToken, IdToken, RefreshToken};
 
 /// An OAuth 2.0 authorization-code provider: its [`Client`] and how a token becomes a

@@ -20,8 +20,8 @@ use self::id_token::{Claims, Expected, Verified};
 use self::jwks::JwksCache;
 use crate::error::{AuthError, AuthErrorKind};
 use crate::oauth2::{
-    callback_key, AccessToken, AssertionAudience, AuthorizeRequest, ClientAuth, Credentials, Grant,
-    RefreshToken, TokenRequest, TokenResponse,
+    callback_key, AccessToken, AssertionAudience, AuthorizeRequest, ClientAuth, Credentials,
+    GrantType, RefreshToken, TokenRequest, TokenResponse,
 };
 use crate::provider::EndSessionRequest;
 use crate::provider::{
@@ -123,7 +123,7 @@ impl OidcFlow {
         &self,
         cx: &ProviderContext<'_>,
         metadata: &Metadata,
-        grant: Grant<'_>,
+        grant: GrantType<'_>,
     ) -> Result<TokenResponse, AuthError> {
         let signed;
         let credentials = match &self.oidc.signed_secret {
@@ -319,7 +319,7 @@ impl LoginProvider for OidcFlow {
             )
         })?;
         let code = params.require("code", "the callback has no code")?;
-        let grant = Grant::Code {
+        let grant = GrantType::AuthorizationCode {
             redirect_uri: cx.callback_url().as_str(),
             code,
             verifier: flow.secret(),
@@ -383,7 +383,7 @@ impl LoginProvider for OidcFlow {
         refresh_token: &RefreshToken,
     ) -> Result<TokenResponse, AuthError> {
         let metadata = self.metadata(cx).await?;
-        self.token(cx, metadata, Grant::Refresh { refresh_token })
+        self.token(cx, metadata, GrantType::RefreshToken { refresh_token })
             .await
     }
 

@@ -3,9 +3,8 @@
 use serde::Deserialize;
 use url::Url;
 
-use super::{CodeFlowPreset, ProfileMapping};
 use crate::error::{AuthError, ConfigError};
-use crate::oauth2::{ClientAuth, TokenResponse};
+use crate::oauth2::{Client, ClientAuth, CodeFlowProvider, TokenResponse};
 use crate::provider::config::CodeFlowConfig;
 use crate::provider::{endpoint, Profile, ProviderContext};
 
@@ -49,27 +48,38 @@ impl Discord {
         base_url => base_url: String;
     }
 
-    pub(super) fn build(self) -> Result<CodeFlowPreset<UsersMe>, ConfigError> {
+    pub(super) fn build(self) -> Result<UsersMe, ConfigError> {
         let base = self.base_url.trim_end_matches('/');
-        let endpoints = (
+        let me = endpoint("discord base_url", &format!("{base}/api/users/@me"))?;
+        let client = self.config.client(
+            ClientAuth::Basic,
             format!("{base}/oauth2/authorize"),
             format!("{base}/api/oauth2/token"),
-        );
-        let me = endpoint("discord base_url", &format!("{base}/api/users/@me"))?;
-        self.config
-            .preset(ClientAuth::Basic, endpoints, UsersMe { me })
+        )?;
+        let name = self.config.name;
+        Ok(UsersMe { name, client, me })
     }
 }
 
 code_flow_setters!(Discord.config, name: "discord", scope: "identify email",
     "Without `email`, no email is known.");
 
-/// The user from `GET /api/users/@me`.
+/// A checked Discord provider: the user from `GET /api/users/@me`.
 pub(super) struct UsersMe {
+    name: String,
+    client: Client,
     me: Url,
 }
 
-impl ProfileMapping for UsersMe {
+impl CodeFlowProvider for UsersMe {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn client(&self) -> &Client {
+        &self.client
+    }
+
     async fn profile(
         &self,
         cx: &ProviderContext<'_>,
@@ -114,15 +124,6 @@ mod tests {
             "https://discord.com/api/oauth2/token"
         );
         assert_eq!(discord.client.scope, "identify email");
-        assert_eq!(
-            discord.mapping.me.as_str(),
-            "https://discord.com/api/users/@me"
-        );
-    }
-
-    #[test]
-    fn debug_hides_the_secret() {
-        let debug = format!("{:?}", Discord::new("id", "hunter2"));
-        assert!(!debug.contains("hunter2"), "{debug}");
+        assert_eq!(discord.me.as_str(), "https://discord.com/api/users/@me");
     }
 }

@@ -5,9 +5,8 @@ use serde::Deserialize;
 use sha2::Sha256;
 use url::Url;
 
-use super::{CodeFlowPreset, ProfileMapping};
 use crate::error::{AuthError, ConfigError};
-use crate::oauth2::{ClientAuth, TokenResponse};
+use crate::oauth2::{Client, ClientAuth, CodeFlowProvider, TokenResponse};
 use crate::provider::config::CodeFlowConfig;
 use crate::provider::{endpoint, Profile, ProviderContext};
 use crate::secret::ClientSecret;
@@ -56,7 +55,7 @@ impl Facebook {
         graph_base_url => graph_base_url: String;
     }
 
-    pub(super) fn build(self) -> Result<CodeFlowPreset<GraphMe>, ConfigError> {
+    pub(super) fn build(self) -> Result<GraphMe, ConfigError> {
         let version_ok = !self.api_version.is_empty()
             && self
                 .api_version
@@ -71,22 +70,28 @@ impl Facebook {
         let dialog = self.dialog_base_url.trim_end_matches('/');
         let graph = self.graph_base_url.trim_end_matches('/');
         let version = &self.api_version;
-        let endpoints = (
+        let me = endpoint("facebook graph_base_url", &format!("{graph}/{version}/me"))?;
+        let client = self.config.client(
+            ClientAuth::Post,
             format!("{dialog}/{version}/dialog/oauth"),
             format!("{graph}/{version}/oauth/access_token"),
-        );
-        let mapping = GraphMe {
-            me: endpoint("facebook graph_base_url", &format!("{graph}/{version}/me"))?,
-            app_secret: self.config.client_secret.clone(),
-        };
-        self.config.preset(ClientAuth::Post, endpoints, mapping)
+        )?;
+        let (name, app_secret) = (self.config.name, self.config.client_secret);
+        Ok(GraphMe {
+            name,
+            client,
+            me,
+            app_secret,
+        })
     }
 }
 
 code_flow_setters!(Facebook.config, name: "facebook", scope: "public_profile,email");
 
-/// The user from the Graph API's `/me`, with `appsecret_proof`.
+/// A checked Facebook provider: the user from the Graph API's `/me`, with `appsecret_proof`.
 pub(super) struct GraphMe {
+    name: String,
+    client: Client,
     me: Url,
     app_secret: ClientSecret,
 }
@@ -101,7 +106,15 @@ impl GraphMe {
     }
 }
 
-impl ProfileMapping for GraphMe {
+impl CodeFlowProvider for GraphMe {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn client(&self) -> &Client {
+        &self.client
+    }
+
     async fn profile(
         &self,
         cx: &ProviderContext<'_>,

@@ -5,9 +5,8 @@ use serde_json::Value;
 use url::Url;
 
 use super::fields::{check_pointer, string_field, Numbers};
-use super::{CodeFlowPreset, ProfileMapping};
 use crate::error::{AuthError, ConfigError};
-use crate::oauth2::{required_url, ClientAuth, TokenResponse};
+use crate::oauth2::{required_url, Client, ClientAuth, CodeFlowProvider, TokenResponse};
 use crate::provider::config::CodeFlowConfig;
 use crate::provider::{Profile, ProviderContext};
 
@@ -132,7 +131,7 @@ impl OAuth2 {
         email_field => email_field: String;
     }
 
-    pub(super) fn build(self) -> Result<CodeFlowPreset<UserinfoFields>, ConfigError> {
+    pub(super) fn build(self) -> Result<UserinfoFields, ConfigError> {
         if self.user_id_field.is_empty() {
             return Err(ConfigError::InvalidSetting {
                 setting: "oauth2 user_id_field",
@@ -142,28 +141,40 @@ impl OAuth2 {
         check_pointer("oauth2 user_id_field", &self.user_id_field)?;
         check_pointer("oauth2 name_field", &self.name_field)?;
         check_pointer("oauth2 email_field", &self.email_field)?;
-        let mapping = UserinfoFields {
-            userinfo_url: required_url("oauth2 userinfo_url", &self.userinfo_url)?,
+        let userinfo_url = required_url("oauth2 userinfo_url", &self.userinfo_url)?;
+        let client = (self.config).client(self.client_auth, self.authorize_url, self.token_url)?;
+        Ok(UserinfoFields {
+            name: self.config.name,
+            client,
+            userinfo_url,
             user_id_field: self.user_id_field,
             name_field: self.name_field,
             email_field: self.email_field,
-        };
-        let endpoints = (self.authorize_url, self.token_url);
-        self.config.preset(self.client_auth, endpoints, mapping)
+        })
     }
 }
 
 code_flow_setters!(OAuth2.config, scope: "", "Empty sends no `scope` parameter.");
 
-/// The user from a JSON userinfo endpoint, read by JSON pointers.
+/// A checked generic provider: the user from a JSON userinfo endpoint, read by JSON pointers.
 pub(super) struct UserinfoFields {
+    name: String,
+    client: Client,
     userinfo_url: Url,
     user_id_field: String,
     name_field: String,
     email_field: String,
 }
 
-impl ProfileMapping for UserinfoFields {
+impl CodeFlowProvider for UserinfoFields {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn client(&self) -> &Client {
+        &self.client
+    }
+
     async fn profile(
         &self,
         cx: &ProviderContext<'_>,
@@ -226,11 +237,5 @@ mod tests {
                 .userinfo_url("https://sso.example/me")
         )
         .is_err());
-    }
-
-    #[test]
-    fn debug_hides_the_secret() {
-        let debug = format!("{:?}", OAuth2::new("corp", "id", "hunter2"));
-        assert!(!debug.contains("hunter2"), "{debug}");
     }
 }

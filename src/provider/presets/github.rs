@@ -6,9 +6,8 @@ use serde::Deserialize;
 use url::Url;
 
 use super::fields::{string_field, Numbers};
-use super::{CodeFlowPreset, ProfileMapping};
 use crate::error::{AuthError, ConfigError};
-use crate::oauth2::{AccessToken, ClientAuth, TokenResponse};
+use crate::oauth2::{AccessToken, Client, ClientAuth, CodeFlowProvider, TokenResponse};
 use crate::provider::config::CodeFlowConfig;
 use crate::provider::{endpoint, Profile, ProviderContext, ProviderRequest};
 
@@ -95,26 +94,34 @@ impl GitHub {
         self
     }
 
-    pub(super) fn build(self) -> Result<CodeFlowPreset<RestUser>, ConfigError> {
+    pub(super) fn build(self) -> Result<RestUser, ConfigError> {
         let web = &self.web_base_url;
         let api = &self.api_base_url;
-        let endpoints = (
+        let user = endpoint("github api_base_url", &format!("{api}/user"))?;
+        let emails = endpoint("github api_base_url", &format!("{api}/user/emails"))?;
+        let client = self.config.client(
+            ClientAuth::Post,
             format!("{web}/login/oauth/authorize"),
             format!("{web}/login/oauth/access_token"),
-        );
-        let mapping = RestUser {
-            user: endpoint("github api_base_url", &format!("{api}/user"))?,
-            emails: endpoint("github api_base_url", &format!("{api}/user/emails"))?,
-        };
-        self.config.preset(ClientAuth::Post, endpoints, mapping)
+        )?;
+        let name = self.config.name;
+        Ok(RestUser {
+            name,
+            client,
+            user,
+            emails,
+        })
     }
 }
 
 code_flow_setters!(GitHub.config, name: "github", scope: "read:user user:email",
     "Without `user:email`, only a public email is known.");
 
-/// The user from the REST API's `/user`, and `/user/emails` when the email is private.
+/// A checked GitHub provider: the user from the REST API's `/user`, and `/user/emails` when
+/// the email is private.
 pub(super) struct RestUser {
+    name: String,
+    client: Client,
     user: Url,
     emails: Url,
 }
@@ -169,7 +176,15 @@ impl RestUser {
     }
 }
 
-impl ProfileMapping for RestUser {
+impl CodeFlowProvider for RestUser {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn client(&self) -> &Client {
+        &self.client
+    }
+
     async fn profile(
         &self,
         cx: &ProviderContext<'_>,
@@ -207,24 +222,12 @@ mod tests {
             ghe.client.authorize_url.as_str(),
             "https://ghe.example.com/login/oauth/authorize"
         );
-        assert_eq!(
-            ghe.mapping.user.as_str(),
-            "https://ghe.example.com/api/v3/user"
-        );
+        assert_eq!(ghe.user.as_str(), "https://ghe.example.com/api/v3/user");
         let public = GitHub::new("id", "secret").build().unwrap();
         assert_eq!(
             public.client.token_url.as_str(),
             "https://github.com/login/oauth/access_token"
         );
-        assert_eq!(
-            public.mapping.emails.as_str(),
-            "https://api.github.com/user/emails"
-        );
-    }
-
-    #[test]
-    fn debug_hides_the_secret() {
-        let debug = format!("{:?}", GitHub::new("id", "hunter2"));
-        assert!(!debug.contains("hunter2"), "{debug}");
+        assert_eq!(public.emails.as_str(), "https://api.github.com/user/emails");
     }
 }

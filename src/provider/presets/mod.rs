@@ -1,44 +1,62 @@
 //! The providers the crate ships: configuration, endpoints and a mapping to the profile, on
 //! the shared OAuth 2.0, OpenID Connect and OAuth 1.0a cores.
 
-use std::future::Future;
+use crate::provider::{Oidc, Provider};
 
-use crate::error::AuthError;
-use crate::oauth2::{Client, CodeFlowProvider, TokenResponse};
-use crate::provider::{Oidc, Profile, Provider, ProviderContext};
+/// An OpenID Connect preset: a public type that is an [`Oidc`] for one issuer. Its file gives
+/// the docs, the route name, the issuer and what it sets on the `Oidc`; this writes the type,
+/// `new(client_id, client_secret)` and the setters every code-flow preset has. The file
+/// imports `Oidc`, as its docs link to it.
+macro_rules! oidc_preset {
+    (
+        $(#[$doc:meta])*
+        pub struct $preset:ident;
+        name: $name:literal,
+        issuer: $issuer:expr,
+        new: $new_doc:literal,
+        configure: $configure:expr $(,)?
+    ) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone)]
+        pub struct $preset {
+            pub(super) oidc: Oidc,
+        }
 
-/// How a shipped code-flow preset turns a token into a profile.
-pub(crate) trait ProfileMapping: Send + Sync + 'static {
-    fn profile(
-        &self,
-        cx: &ProviderContext<'_>,
-        token: &TokenResponse,
-    ) -> impl Future<Output = Result<Profile, AuthError>> + Send;
+        impl $preset {
+            #[doc = $new_doc]
+            pub fn new(client_id: impl Into<String>, client_secret: impl Into<String>) -> Self {
+                let oidc = Oidc::new($issuer, client_id, client_secret);
+                let configure: fn(Oidc) -> Oidc = $configure;
+                Self {
+                    oidc: configure(oidc.name($name)),
+                }
+            }
+        }
+
+        code_flow_setters!($preset.oidc.config, name: $name, scope: "openid email profile",
+            "Must hold `openid`.");
+    };
 }
 
-/// A shipped code-flow preset, checked: its route name, client and profile mapping.
-pub(crate) struct CodeFlowPreset<M> {
-    pub(crate) name: String,
-    pub(crate) client: Client,
-    pub(crate) mapping: M,
-}
-
-impl<M: ProfileMapping> CodeFlowProvider for CodeFlowPreset<M> {
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn client(&self) -> &Client {
-        &self.client
-    }
-
-    async fn profile(
-        &self,
-        cx: &ProviderContext<'_>,
-        token: &TokenResponse,
-    ) -> Result<Profile, AuthError> {
-        self.mapping.profile(cx, token).await
-    }
+/// `issuer_url`, for the OpenID Connect presets whose issuer is one fixed URL.
+macro_rules! issuer_url_setter {
+    ($($preset:ident),+) => {
+        $(
+            impl $preset {
+                /// Another issuer URL in place of the provider's own. For tests.
+                ///
+                /// ```
+                #[doc = concat!("let p = socialauth::", stringify!($preset), "::new(\"id\", \"secret\")")]
+                ///     .issuer_url("http://127.0.0.1:9000");
+                /// # let _ = p;
+                /// ```
+                pub fn issuer_url(mut self, issuer: impl Into<String>) -> Self {
+                    self.oidc.set_issuer(issuer);
+                    self
+                }
+            }
+        )+
+    };
 }
 
 mod apple;
@@ -105,3 +123,59 @@ macro_rules! oidc_presets {
 }
 
 oidc_presets!(GitLab, Google, LinkedIn, Microsoft, Slack);
+issuer_url_setter!(Google, LinkedIn, Slack);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::oauth2::ClientAuth;
+
+    #[test]
+    fn the_oidc_presets_are_an_oidc_for_their_issuer() {
+        let oidcs: [Oidc; 4] = [
+            Google::new("id", "s").into(),
+            GitLab::new("id", "s").into(),
+            LinkedIn::new("id", "s").into(),
+            Slack::new("id", "s").into(),
+        ];
+        let expected = [
+            ("google", "https://accounts.google.com"),
+            ("gitlab", "https://gitlab.com"),
+            ("linkedin", "https://www.linkedin.com/oauth"),
+            ("slack", "https://slack.com"),
+        ];
+        for (oidc, (name, issuer)) in oidcs.into_iter().zip(expected) {
+            assert_eq!(oidc.issuer(), issuer);
+            let provider = Provider::from(oidc);
+            assert_eq!(provider.name(), name);
+            assert!(provider.built.is_ok(), "{name}");
+        }
+        let self_managed = GitLab::new("id", "s").base_url("https://gitlab.example.com/");
+        assert_eq!(
+            Oidc::from(self_managed).issuer(),
+            "https://gitlab.example.com"
+        );
+        for post in [
+            Oidc::from(LinkedIn::new("id", "s")),
+            Oidc::from(Slack::new("id", "s")),
+        ] {
+            assert_eq!(post.configured_client_auth(), Some(ClientAuth::Post));
+        }
+    }
+
+    #[test]
+    fn debug_never_shows_a_client_secret() {
+        let debugs = [
+            format!("{:?}", Discord::new("id", "hunter2")),
+            format!("{:?}", Facebook::new("id", "hunter2")),
+            format!("{:?}", GitHub::new("id", "hunter2")),
+            format!("{:?}", OAuth2::new("corp", "id", "hunter2")),
+            format!("{:?}", Twitter::new("key", "hunter2")),
+            format!("{:?}", X::new("id", "hunter2")),
+            format!("{:?}", Google::new("id", "hunter2")),
+        ];
+        for debug in debugs {
+            assert!(!debug.contains("hunter2"), "{debug}");
+        }
+    }
+}

@@ -4,9 +4,8 @@
 use serde::Deserialize;
 use url::Url;
 
-use super::{CodeFlowPreset, ProfileMapping};
 use crate::error::{AuthError, ConfigError};
-use crate::oauth2::{ClientAuth, TokenResponse};
+use crate::oauth2::{Client, ClientAuth, CodeFlowProvider, TokenResponse};
 use crate::provider::config::CodeFlowConfig;
 use crate::provider::{endpoint, Profile, ProviderContext};
 
@@ -74,35 +73,46 @@ impl X {
         api_base_url => api_base_url: String;
     }
 
-    pub(super) fn build(mut self) -> Result<CodeFlowPreset<UsersMe>, ConfigError> {
+    pub(super) fn build(mut self) -> Result<UsersMe, ConfigError> {
         if self.include_email && !self.config.scope.split(' ').any(|s| s == "users.email") {
             self.config.scope.push_str(" users.email");
         }
         let web = self.web_base_url.trim_end_matches('/');
         let api = self.api_base_url.trim_end_matches('/');
-        let endpoints = (
-            format!("{web}/i/oauth2/authorize"),
-            format!("{api}/2/oauth2/token"),
-        );
         let mut me = endpoint("x api_base_url", &format!("{api}/2/users/me"))?;
         if self.include_email {
             me.query_pairs_mut()
                 .append_pair("user.fields", "confirmed_email");
         }
-        self.config
-            .preset(ClientAuth::Basic, endpoints, UsersMe { me })
+        let client = self.config.client(
+            ClientAuth::Basic,
+            format!("{web}/i/oauth2/authorize"),
+            format!("{api}/2/oauth2/token"),
+        )?;
+        let name = self.config.name;
+        Ok(UsersMe { name, client, me })
     }
 }
 
 code_flow_setters!(X.config, name: "x", scope: "users.read tweet.read",
     "`users.read` and `tweet.read` are both needed to read `/2/users/me`.");
 
-/// The user from `GET /2/users/me`.
+/// A checked X provider: the user from `GET /2/users/me`.
 pub(super) struct UsersMe {
+    name: String,
+    client: Client,
     me: Url,
 }
 
-impl ProfileMapping for UsersMe {
+impl CodeFlowProvider for UsersMe {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn client(&self) -> &Client {
+        &self.client
+    }
+
     async fn profile(
         &self,
         cx: &ProviderContext<'_>,
@@ -153,18 +163,12 @@ mod tests {
         );
         assert_eq!(x.client.auth, ClientAuth::Basic);
         assert_eq!(x.client.scope, "users.read tweet.read");
-        assert_eq!(x.mapping.me.as_str(), "https://api.x.com/2/users/me");
+        assert_eq!(x.me.as_str(), "https://api.x.com/2/users/me");
         let with_email = X::new("id", "secret").include_email().build().unwrap();
         assert_eq!(with_email.client.scope, "users.read tweet.read users.email");
         assert_eq!(
-            with_email.mapping.me.as_str(),
+            with_email.me.as_str(),
             "https://api.x.com/2/users/me?user.fields=confirmed_email"
         );
-    }
-
-    #[test]
-    fn debug_hides_the_secret() {
-        let debug = format!("{:?}", X::new("id", "hunter2"));
-        assert!(!debug.contains("hunter2"), "{debug}");
     }
 }

@@ -15,24 +15,24 @@ const RFC5849: &AsciiSet = &NON_ALPHANUMERIC
 
 /// The credentials one request is signed with.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Signer<'a> {
-    pub(crate) consumer_key: &'a str,
-    pub(crate) consumer_secret: &'a str,
+pub(super) struct Signer<'a> {
+    pub(super) consumer_key: &'a str,
+    pub(super) consumer_secret: &'a str,
     /// The token and its secret: the request token, or the access token.
-    pub(crate) token: Option<(&'a str, &'a str)>,
+    pub(super) token: Option<(&'a str, &'a str)>,
 }
 
 /// The protocol parameters that are not credentials (RFC 5849 §3.1).
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Protocol<'a> {
-    pub(crate) callback: Option<&'a str>,
-    pub(crate) verifier: Option<&'a str>,
+pub(super) struct Protocol<'a> {
+    pub(super) callback: Option<&'a str>,
+    pub(super) verifier: Option<&'a str>,
     /// Unique per request (a fresh random token).
-    pub(crate) nonce: &'a str,
+    pub(super) nonce: &'a str,
     /// Unix seconds, from the layer's clock.
-    pub(crate) timestamp: u64,
+    pub(super) timestamp: u64,
     /// Sends `oauth_version=1.0`, which RFC 5849 makes optional and Twitter's examples send.
-    pub(crate) version: bool,
+    pub(super) version: bool,
 }
 
 /// A request's own parameters, percent-encoded and sorted as RFC 5849 §3.4.1.3.2 requires
@@ -104,7 +104,7 @@ impl Request for EncodedParameters {
 /// The `Authorization: OAuth ...` header value for `method url`, where `url` may carry a
 /// query (its parameters are signed, as RFC 5849 §3.4.1.3 requires) and `form` is the
 /// `application/x-www-form-urlencoded` body's parameters, if any.
-pub(crate) fn authorization(
+pub(super) fn authorization(
     method: &str,
     url: &Url,
     form: &[(&str, &str)],
