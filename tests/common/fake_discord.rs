@@ -7,7 +7,7 @@
 
 use serde_json::{json, Value};
 
-use super::harness::{self, Fake, Grant, Reject, TokenAuth, TokenRefusal, UserApi};
+use super::harness::{self, Fake, Grant, Reject, TokenRefusal, UserApi};
 use super::server;
 
 #[derive(Clone, Debug)]
@@ -45,16 +45,14 @@ pub async fn start(cfg: DiscordConfig) -> FakeDiscord {
 
 impl UserApi for DiscordConfig {
     const PATHS: [&'static str; 3] = ["/oauth2/authorize", "/api/oauth2/token", "/api/users/@me"];
-    const TOKEN_AUTH: TokenAuth = TokenAuth::Basic;
-    const TOKEN_PREFIX: &'static str = "dc-";
 
     fn client(&self) -> (&str, &str) {
         (&self.client_id, &self.client_secret)
     }
 
-    fn not_found_and_unauthorized() -> (Value, Value) {
-        let error = |message| json!({"message": message, "code": 0});
-        (error("404: Not Found"), error("401: Unauthorized"))
+    fn error(status: u16) -> Value {
+        let reason = http::StatusCode::from_u16(status).map(|s| s.canonical_reason());
+        json!({"message": format!("{status}: {}", reason.ok().flatten().unwrap_or("")), "code": 0})
     }
 
     fn token_refusal(refusal: TokenRefusal) -> Reject {

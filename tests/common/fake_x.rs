@@ -8,7 +8,7 @@
 
 use serde_json::{json, Value};
 
-use super::harness::{self, Fake, Grant, Reject, TokenAuth, TokenRefusal, UserApi};
+use super::harness::{self, Fake, Grant, Reject, TokenRefusal, UserApi};
 use super::server;
 
 #[derive(Clone, Debug)]
@@ -43,16 +43,18 @@ pub async fn start(cfg: XConfig) -> FakeX {
 
 impl UserApi for XConfig {
     const PATHS: [&'static str; 3] = ["/i/oauth2/authorize", "/2/oauth2/token", "/2/users/me"];
-    const TOKEN_AUTH: TokenAuth = TokenAuth::Basic;
-    const TOKEN_PREFIX: &'static str = "x-at-";
 
     fn client(&self) -> (&str, &str) {
         (&self.client_id, &self.client_secret)
     }
 
-    fn not_found_and_unauthorized() -> (Value, Value) {
-        let error = |title, status| json!({"title": title, "status": status});
-        (error("Not Found Error", 404), error("Unauthorized", 401))
+    fn error(status: u16) -> Value {
+        let title = if status == 404 {
+            "Not Found Error"
+        } else {
+            "Unauthorized"
+        };
+        json!({"title": title, "status": status})
     }
 
     fn refuse_authorization(grant: &Grant) -> Option<&'static str> {

@@ -431,22 +431,20 @@ pub enum OAuth2Endpoint {
 /// A provider that is OAuth 2.0 and one endpoint describing the user (X, Discord). The
 /// harness makes the strict checks every such provider makes: the authorization request
 /// ([`authorization`], a `state` of 8 bytes at least, `error=access_denied` when the user
-/// denies), the token request ([`Fake::exchange_code`], a form `POST`) and the bearer token
-/// at the user endpoint ([`Fake::bearer_scopes`]). The provider adds its paths, its own
-/// checks and its answers.
+/// denies), the token request ([`Fake::exchange_code`], a form `POST` from a client that
+/// authenticates with HTTP Basic, as both require of a confidential client) and the bearer
+/// token at the user endpoint ([`Fake::bearer_scopes`]). The provider adds its paths, its
+/// own checks and its answers.
 pub trait UserApi: Send + Sync + Sized + 'static {
     /// The paths of the authorization, token and user endpoints.
     const PATHS: [&'static str; 3];
-    /// How the client must authenticate at the token endpoint.
-    const TOKEN_AUTH: TokenAuth;
-    /// How the access tokens issued start.
-    const TOKEN_PREFIX: &'static str;
 
     /// The registered client's id and secret.
     fn client(&self) -> (&str, &str);
 
-    /// The body of a 404, and of a 401 for a bad bearer token.
-    fn not_found_and_unauthorized() -> (Value, Value);
+    /// The JSON body of an error with `status` (404 for an unknown path, 401 for a bad
+    /// bearer token).
+    fn error(status: u16) -> Value;
 
     /// The provider's own refusal of an authorization request the harness accepts.
     fn refuse_authorization(_grant: &Grant) -> Option<&'static str> {
@@ -480,7 +478,7 @@ impl<A: UserApi> Provider for A {
     }
 
     fn not_found(&self, _path: &str) -> Response<FakeBody> {
-        server::json(404, &A::not_found_and_unauthorized().0)
+        server::json(404, &A::error(404))
     }
 
     fn answer(
@@ -500,14 +498,13 @@ impl<A: UserApi> Provider for A {
             }
             (OAuth2Endpoint::Token, _) if is_form_post(parts) => {
                 let grant = fake
-                    .exchange_code(parts, body, A::TOKEN_AUTH, client_id, client_secret)
+                    .exchange_code(parts, body, TokenAuth::Basic, client_id, client_secret)
                     .map_err(A::token_refusal)?;
-                let access_token = fake.state().issue(A::TOKEN_PREFIX, 16, &grant.scope);
+                let access_token = fake.state().issue("at-", 16, &grant.scope);
                 Ok(server::json(200, &A::token_response(&access_token, &grant)))
             }
             (OAuth2Endpoint::Me, &Method::GET) => {
-                let unauthorized = A::not_found_and_unauthorized().1;
-                let scopes = fake.bearer_scopes(parts, &unauthorized)?;
+                let scopes = fake.bearer_scopes(parts, &A::error(401))?;
                 let query = server::query_pairs(&parts.uri);
                 Ok(server::json(200, &fake.config().user(&scopes, &query)))
             }
