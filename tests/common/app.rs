@@ -14,7 +14,7 @@ use socialauth::{
     SocialAuthLayerBuilder, Twitter,
 };
 
-use super::browser::{Browser, Visit};
+use super::browser::{query_param, Browser, Visit};
 use super::fake_facebook::{self, FacebookConfig, FakeFacebook};
 use super::fake_github::FakeGitHub;
 use super::fake_oidc::FakeOidc;
@@ -53,6 +53,39 @@ impl App {
         assert_eq!(visit.status, 200, "login failed: {}", visit.body);
         let cookie = browser.cookie(IDENTITY_COOKIE).expect("an identity cookie");
         (browser, cookie)
+    }
+
+    /// Completes a Facebook login in `browser`, keeping every secret value it involves, for
+    /// the tests that look for them where they must never be: the callback URL, and each
+    /// secret as `(what, value)`.
+    pub async fn facebook_login_secrets(
+        &self,
+        browser: &Browser,
+    ) -> (String, Vec<(&'static str, String)>) {
+        let callback = browser
+            .callback_from(&self.url("/auth/facebook?login=start"))
+            .await;
+        let flow_cookie = browser
+            .cookie_header_for(&self.url("/auth/facebook"))
+            .unwrap();
+        let param = |name| query_param(&callback, name).unwrap();
+        let (code, state) = (param("code"), param("state"));
+        assert_eq!(browser.follow(&callback).await.status, 200);
+        let secrets = vec![
+            ("app secret", self.facebook.config().app_secret.clone()),
+            (
+                "consumer secret",
+                self.twitter.config().consumer_secret.clone(),
+            ),
+            ("code", code),
+            ("state", state),
+            ("identity token", browser.cookie(IDENTITY_COOKIE).unwrap()),
+            (
+                "flow cookie",
+                flow_cookie.split_once('=').unwrap().1.to_owned(),
+            ),
+        ];
+        (callback, secrets)
     }
 
     /// Who `/maybe` says a request with exactly this identity cookie is.
@@ -103,6 +136,12 @@ pub fn oidc_for(fake: &FakeOidc) -> Oidc {
     Oidc::new(fake.issuer(), &cfg.client_id, &cfg.client_secret)
 }
 
+/// The test app ([`axum_app`]) behind `layer`: its base URL.
+pub async fn serve_layer(layer: SocialAuthLayer) -> String {
+    let addr = server::serve(axum_app().layer(layer)).await;
+    format!("http://{addr}")
+}
+
 /// The test app ([`axum_app`]) behind a layer with this one provider: its base URL.
 pub async fn serve_with(provider: impl Into<Provider>) -> String {
     let layer = SocialAuthLayer::builder()
@@ -110,8 +149,7 @@ pub async fn serve_with(provider: impl Into<Provider>) -> String {
         .provider(provider)
         .build()
         .expect("valid configuration");
-    let addr = server::serve(axum_app().layer(layer)).await;
-    format!("http://{addr}")
+    serve_layer(layer).await
 }
 
 /// Serves `provider` alone ([`serve_with`]) and signs in through its route `/auth/<route>`

@@ -163,8 +163,7 @@ impl Provider for FacebookConfig {
 }
 
 fn dialog(fake: &FakeFacebook, parts: &Parts) -> Result<Response<FakeBody>, Reject> {
-    let query = server::query_pairs(&parts.uri);
-    let grant = harness::authorization(&query, &fake.config().app_id, 1).map_err(Reject::page)?;
+    let grant = harness::authorization_request(parts, &fake.config().app_id, 1)?;
     let refusal = [
         ("error", "access_denied"),
         ("error_code", "200"),

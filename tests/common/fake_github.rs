@@ -11,15 +11,13 @@
 //! the `user:email` scope. The server, counters, faults, codes and the user who denies are
 //! the [`super::harness`]'s.
 
-use std::collections::HashMap;
-
 use http::header::{ACCEPT, USER_AGENT};
 use http::request::Parts;
 use http::{Method, Response};
 use serde_json::{json, Value};
 
 pub use super::harness::TokenAuth;
-use super::harness::{self, Fake, Provider, Refusal, Reject, TokenRefusal};
+use super::harness::{self, Fake, Provider, Refusal, Reject, TokenRefusal, Tokens};
 use super::server::{self, FakeBody};
 
 #[derive(Clone, Debug)]
@@ -89,8 +87,8 @@ pub type FakeGitHub = Fake<GitHubConfig>;
 
 #[derive(Default)]
 pub struct State {
-    /// access token -> granted scopes
-    tokens: HashMap<String, String>,
+    /// Scopes comma-separated, as GitHub lists them.
+    tokens: Tokens,
     token_auth_seen: Vec<TokenAuth>,
     api_accept_seen: Vec<String>,
 }
@@ -158,9 +156,7 @@ impl Provider for GitHubConfig {
     ) -> Result<Response<FakeBody>, Reject> {
         match (endpoint, &parts.method) {
             (Endpoint::Authorize, &Method::GET) => authorize(fake, parts),
-            (Endpoint::Token, &Method::POST) if server::is_form(&parts.headers) => {
-                token(fake, parts, body)
-            }
+            (Endpoint::Token, _) if harness::is_form_post(parts) => token(fake, parts, body),
             (Endpoint::User, &Method::GET) => user(fake, parts),
             (Endpoint::Emails, &Method::GET) => emails(fake, parts),
             (_, method) => Err(api(404, format!("{method} not supported here"))),
@@ -169,9 +165,7 @@ impl Provider for GitHubConfig {
 }
 
 fn authorize(fake: &FakeGitHub, parts: &Parts) -> Result<Response<FakeBody>, Reject> {
-    let query = server::query_pairs(&parts.uri);
-    let grant =
-        harness::authorization(&query, &fake.config().client_id, 32).map_err(Reject::page)?;
+    let grant = harness::authorization_request(parts, &fake.config().client_id, 32)?;
     let refusal = [
         ("error", "access_denied"),
         (
@@ -179,16 +173,14 @@ fn authorize(fake: &FakeGitHub, parts: &Parts) -> Result<Response<FakeBody>, Rej
             "The user has denied your application access.",
         ),
     ];
-    let location = fake.consent(grant, &refusal, &[]);
-    Ok(server::redirect(&location))
+    Ok(fake.redirect_back(grant, &refusal))
 }
 
 fn token(fake: &FakeGitHub, parts: &Parts, body: &[u8]) -> Result<Response<FakeBody>, Reject> {
     let cfg = fake.config();
-    let form = server::form_pairs(body);
     let exchanged = fake.exchange_code(
         parts,
-        &form,
+        body,
         cfg.token_auth,
         &cfg.client_id,
         &cfg.client_secret,
@@ -211,9 +203,8 @@ fn token(fake: &FakeGitHub, parts: &Parts, body: &[u8]) -> Result<Response<FakeB
         ),
     })?;
     let scope = grant.scope.replace(' ', ",");
-    let access_token = server::random_token("gho_", 18);
     let mut state = fake.state();
-    state.tokens.insert(access_token.clone(), scope.clone());
+    let access_token = state.tokens.issue("gho_", 18, &scope);
     state.token_auth_seen.push(cfg.token_auth);
     drop(state);
     let wants_json = parts
@@ -257,8 +248,10 @@ fn api_token(fake: &FakeGitHub, parts: &Parts) -> Result<String, Reject> {
     let token = harness::authorization_value(parts, "Bearer")
         .or_else(|| harness::authorization_value(parts, "token"))
         .ok_or_else(|| api(401, "Requires authentication"))?;
-    let scopes = state.tokens.get(token).cloned();
-    scopes.ok_or_else(|| api(401, "Bad credentials"))
+    state
+        .tokens
+        .scopes(token)
+        .ok_or_else(|| api(401, "Bad credentials"))
 }
 
 fn user(fake: &FakeGitHub, parts: &Parts) -> Result<Response<FakeBody>, Reject> {

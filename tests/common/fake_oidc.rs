@@ -605,19 +605,11 @@ impl Provider for OidcConfig {
                 &json!({"keys": [rsa_jwk("attacker", &attacker_key())]}),
             )),
             (Endpoint::Authorize, &Method::GET) => authorize(fake, parts),
-            (Endpoint::Token, &Method::POST) if server::is_form(&parts.headers) => {
-                token(fake, parts, body)
-            }
+            (Endpoint::Token, _) if harness::is_form_post(parts) => token(fake, parts, body),
             (Endpoint::Userinfo, &Method::GET) => userinfo(fake, parts),
             (Endpoint::EndSession, &Method::GET) => end_session(fake, parts),
-            (Endpoint::Revoke, &Method::POST) if server::is_form(&parts.headers) => {
-                revoke(fake, body)
-            }
-            (_, method) => Err(harness::oauth_error(
-                405,
-                "invalid_request",
-                format!("{method} not allowed"),
-            )),
+            (Endpoint::Revoke, _) if harness::is_form_post(parts) => revoke(fake, body),
+            (_, method) => Err(harness::not_allowed(method)),
         }
     }
 }
@@ -683,8 +675,7 @@ fn authorize(fake: &FakeOidc, parts: &Parts) -> Result<Response<FakeBody>, Rejec
         _ if !openid => return Err(Reject::page("scope lacks openid")),
         _ => return Err(Reject::page("nonce missing or short")),
     };
-    let grant =
-        harness::authorization(&query, &fake.config().client_id, 32).map_err(Reject::page)?;
+    let grant = harness::authorization_request(parts, &fake.config().client_id, 32)?;
     let issuer = fake.issuer();
     let iss = match fake.state().callback_iss {
         CallbackIss::Omit => None,

@@ -18,8 +18,9 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
 use http::header::AUTHORIZATION;
 use http::request::Parts;
-use http::{Request, Response};
+use http::{Method, Request, Response};
 use hyper::body::Incoming;
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::fault::Fault;
@@ -272,6 +273,11 @@ impl<P: Provider> Fake<P> {
         back_to(&back, &params)
     }
 
+    /// [`consent`](Self::consent) with nothing extra, as the redirect back to the client.
+    pub fn redirect_back(&self, grant: Grant, refusal: &[(&str, &str)]) -> Response<FakeBody> {
+        server::redirect(&self.consent(grant, refusal, &[]))
+    }
+
     /// Redeems `code` once: the code is burnt whatever happens next, and the token request
     /// must name the authorization request's `redirect_uri` byte for byte.
     pub fn redeem_code(&self, code: &str, redirect_uri: Option<&str>) -> Result<Grant, Refusal> {
@@ -336,13 +342,14 @@ impl<P: Provider> Fake<P> {
     pub fn exchange_code(
         &self,
         parts: &Parts,
-        form: &[(String, String)],
+        body: &[u8],
         auth: TokenAuth,
         client_id: &str,
         client_secret: &str,
     ) -> Result<Grant, TokenRefusal> {
-        authenticate_client(parts, form, auth, client_id, client_secret)?;
-        self.redeem_grant(form)
+        let form = server::form_pairs(body);
+        authenticate_client(parts, &form, auth, client_id, client_secret)?;
+        self.redeem_grant(&form)
     }
 
     /// The checks of [`exchange_code`](Self::exchange_code) after the client is
@@ -413,10 +420,150 @@ fn client_credentials(
     }
 }
 
+/// The endpoints of a [`UserApi`] provider.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum OAuth2Endpoint {
+    Authorize,
+    Token,
+    Me,
+}
+
+/// A provider that is OAuth 2.0 and one endpoint describing the user (X, Discord). The
+/// harness makes the strict checks every such provider makes: the authorization request
+/// ([`authorization`], a `state` of 8 bytes at least, `error=access_denied` when the user
+/// denies), the token request ([`Fake::exchange_code`], a form `POST` from a client that
+/// authenticates with HTTP Basic, as both require of a confidential client) and the bearer
+/// token at the user endpoint ([`Fake::bearer_scopes`]). The provider adds its paths, its
+/// own checks and its answers.
+pub trait UserApi: Send + Sync + Sized + 'static {
+    /// The paths of the authorization, token and user endpoints.
+    const PATHS: [&'static str; 3];
+
+    /// The registered client's id and secret.
+    fn client(&self) -> (&str, &str);
+
+    /// The JSON body of an error with `status` (404 for an unknown path, 401 for a bad
+    /// bearer token).
+    fn error(status: u16) -> Value;
+
+    /// The provider's own refusal of an authorization request the harness accepts.
+    fn refuse_authorization(_grant: &Grant) -> Option<&'static str> {
+        None
+    }
+
+    /// The provider's answer to a refused token request.
+    fn token_refusal(refusal: TokenRefusal) -> Reject;
+
+    /// The token response carrying `access_token` for `grant`.
+    fn token_response(access_token: &str, grant: &Grant) -> Value;
+
+    /// The user endpoint's answer for a token granting `scopes`, asked with `query`.
+    fn user(&self, scopes: &str, query: &[(String, String)]) -> Value;
+}
+
+impl<A: UserApi> Provider for A {
+    type Endpoint = OAuth2Endpoint;
+    type State = Tokens;
+    const AUTHORIZE: OAuth2Endpoint = OAuth2Endpoint::Authorize;
+
+    fn route(&self, path: &str) -> Option<OAuth2Endpoint> {
+        let at = A::PATHS.iter().position(|p| *p == path)?;
+        Some(
+            [
+                OAuth2Endpoint::Authorize,
+                OAuth2Endpoint::Token,
+                OAuth2Endpoint::Me,
+            ][at],
+        )
+    }
+
+    fn not_found(&self, _path: &str) -> Response<FakeBody> {
+        server::json(404, &A::error(404))
+    }
+
+    fn answer(
+        fake: &Fake<A>,
+        endpoint: OAuth2Endpoint,
+        parts: &Parts,
+        body: &[u8],
+    ) -> Result<Response<FakeBody>, Reject> {
+        let (client_id, client_secret) = fake.config().client();
+        match (endpoint, &parts.method) {
+            (OAuth2Endpoint::Authorize, &Method::GET) => {
+                let grant = authorization_request(parts, client_id, 8)?;
+                if let Some(why) = A::refuse_authorization(&grant) {
+                    return Err(Reject::page(why));
+                }
+                Ok(fake.redirect_back(grant, &[("error", "access_denied")]))
+            }
+            (OAuth2Endpoint::Token, _) if is_form_post(parts) => {
+                let grant = fake
+                    .exchange_code(parts, body, TokenAuth::Basic, client_id, client_secret)
+                    .map_err(A::token_refusal)?;
+                let access_token = fake.state().issue("at-", 16, &grant.scope);
+                Ok(server::json(200, &A::token_response(&access_token, &grant)))
+            }
+            (OAuth2Endpoint::Me, &Method::GET) => {
+                let scopes = fake.bearer_scopes(parts, &A::error(401))?;
+                let query = server::query_pairs(&parts.uri);
+                Ok(server::json(200, &fake.config().user(&scopes, &query)))
+            }
+            (_, method) => Err(not_allowed(method)),
+        }
+    }
+}
+
+/// The access tokens a provider issued, each with the scopes it grants.
+#[derive(Default)]
+pub struct Tokens(HashMap<String, String>);
+
+impl Tokens {
+    /// A new access token, `prefix` then `bytes` random bytes in hex, granting `scope`.
+    pub fn issue(&mut self, prefix: &str, bytes: usize, scope: &str) -> String {
+        let token = server::random_token(prefix, bytes);
+        self.0.insert(token.clone(), scope.to_owned());
+        token
+    }
+
+    /// The scopes `token` grants, if this provider issued it.
+    pub fn scopes(&self, token: &str) -> Option<String> {
+        self.0.get(token).cloned()
+    }
+}
+
+impl<P: Provider<State = Tokens>> Fake<P> {
+    /// The scopes of the request's `Bearer` token (RFC 6750 §2.1); without a token this
+    /// provider issued, a 401 with the provider's `unauthorized` body.
+    pub fn bearer_scopes(&self, parts: &Parts, unauthorized: &Value) -> Result<String, Reject> {
+        let scopes = authorization_value(parts, "Bearer").and_then(|t| self.state().scopes(t));
+        scopes.ok_or_else(|| Reject::new("bad bearer token", server::json(401, unauthorized)))
+    }
+}
+
+/// A `POST` with a form body, as a token endpoint takes it (RFC 6749 §3.2).
+pub fn is_form_post(parts: &Parts) -> bool {
+    parts.method == Method::POST && server::is_form(&parts.headers)
+}
+
+/// A `405` OAuth error for a method the endpoint does not take.
+pub fn not_allowed(method: &Method) -> Reject {
+    oauth_error(405, "invalid_request", format!("{method} not allowed"))
+}
+
+/// [`authorization`]'s checks on the request's query; a refusal is an error page, as the
+/// browser would see it.
+pub fn authorization_request(
+    parts: &Parts,
+    client_id: &str,
+    min_state: usize,
+) -> Result<Grant, Reject> {
+    authorization(&server::query_pairs(&parts.uri), client_id, min_state).map_err(Reject::page)
+}
+
 /// The checks every strict OAuth 2.0 authorization endpoint makes: this `client_id`, an
 /// absolute http(s) `redirect_uri`, a `state` of at least `min_state` bytes, `response_type`
 /// `code` when given, and an S256 PKCE challenge. The error is the reason to refuse.
-pub fn authorization(
+fn authorization(
     query: &[(String, String)],
     client_id: &str,
     min_state: usize,

@@ -12,7 +12,6 @@ use tokio::task::JoinSet;
 use crate::common::app::oidc_for;
 use crate::common::app::{self, SECRET};
 use crate::common::fake_oidc::{self, Endpoint, OidcConfig};
-use crate::common::server;
 use crate::support::{live_heap, rss_kib};
 
 const LOGINS: usize = 1000;
@@ -37,6 +36,15 @@ fn client() -> reqwest::Client {
 
 fn location(response: &reqwest::Response) -> String {
     response.headers()[LOCATION].to_str().unwrap().to_owned()
+}
+
+/// A GET of `url` carrying `cookie` (`name=value`).
+async fn get_with_cookie(
+    client: &reqwest::Client,
+    url: String,
+    cookie: String,
+) -> reqwest::Response {
+    client.get(url).header(COOKIE, cookie).send().await.unwrap()
 }
 
 /// `name=value` of the first `Set-Cookie` whose name contains `part`.
@@ -86,12 +94,7 @@ async fn complete_all(client: &reqwest::Client, prepared: Vec<(String, String)>)
         let (client, gate) = (client.clone(), gate.clone());
         callbacks.spawn(async move {
             gate.wait().await;
-            let done = client
-                .get(callback)
-                .header(COOKIE, flow)
-                .send()
-                .await
-                .unwrap();
+            let done = get_with_cookie(&client, callback, flow).await;
             done.status().as_u16()
         });
     }
@@ -111,10 +114,7 @@ async fn item_16_a_thousand_concurrent_verifications_on_a_jwks_miss_share_one_fe
         .provider_timeout(Duration::from_secs(30))
         .build()
         .unwrap();
-    let base = format!(
-        "http://{}",
-        server::serve(app::axum_app().layer(layer)).await
-    );
+    let base = app::serve_layer(layer).await;
     let client = client();
     let start = format!("{base}/auth/oidc?login=start");
 
@@ -147,22 +147,12 @@ async fn item_16_a_thousand_concurrent_verifications_on_a_jwks_miss_share_one_fe
 /// One complete login: start, provider, callback, then a request with the identity.
 async fn whole_login(client: &reqwest::Client, base: &str) -> bool {
     let (callback, flow) = prepare(client, &format!("{base}/auth/facebook?login=start")).await;
-    let done = client
-        .get(callback)
-        .header(COOKIE, flow)
-        .send()
-        .await
-        .unwrap();
+    let done = get_with_cookie(client, callback, flow).await;
     if done.status() != 303 {
         return false;
     }
     let identity = cookie_pair(&done, "__Host-socialauth");
-    let who = client
-        .get(format!("{base}/maybe"))
-        .header(COOKIE, identity)
-        .send()
-        .await
-        .unwrap();
+    let who = get_with_cookie(client, format!("{base}/maybe"), identity).await;
     who.text().await.unwrap() == "10001"
 }
 

@@ -7,7 +7,6 @@ use std::time::Duration;
 use crate::common::app::{self, json_of, IDENTITY_COOKIE};
 use crate::common::browser::{Browser, Visit};
 use crate::common::harness::pkce_challenge;
-use crate::common::server;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use http::header::LOCATION;
@@ -33,8 +32,7 @@ async fn serve_app(dev: &DevProvider) -> String {
         .provider(dev.oidc())
         .build()
         .expect("valid configuration");
-    let addr = server::serve(app::axum_app().layer(layer)).await;
-    format!("http://{addr}")
+    app::serve_layer(layer).await
 }
 
 /// The hidden `ticket` input's value on a sign-in page.
@@ -45,6 +43,24 @@ fn ticket_of(page: &str) -> String {
         + r#"name="ticket" value=""#.len();
     let len = page[start..].find('"').expect("closing quote");
     page[start..start + len].to_owned()
+}
+
+/// The dev provider and a browser that started a login at an app behind it and is at the
+/// provider's sign-in form: the form's ticket.
+async fn at_the_form() -> (DevProvider, Browser, String) {
+    let dev = dev().await;
+    let base = serve_app(&dev).await;
+    let browser = Browser::new();
+    let page = browser
+        .follow(&format!("{base}/auth/dev?login=start"))
+        .await;
+    let ticket = ticket_of(&page.body);
+    (dev, browser, ticket)
+}
+
+/// The sign-in form's fields.
+fn signing_in<'a>(ticket: &'a str, name: &'a str, email: &'a str) -> [(&'a str, &'a str); 3] {
+    [("ticket", ticket), ("name", name), ("email", email)]
 }
 
 /// Starts a login at the app, then fills in and submits the dev provider's form.
@@ -124,24 +140,11 @@ async fn a_whole_login_through_the_sign_in_page() {
 
 #[tokio::test]
 async fn a_refused_form_shows_the_page_again_with_the_input_escaped() {
-    let dev = dev().await;
-    let base = serve_app(&dev).await;
-    let browser = Browser::new();
-    let page = browser
-        .follow(&format!("{base}/auth/dev?login=start"))
-        .await;
-    let ticket = ticket_of(&page.body);
+    let (dev, browser, ticket) = at_the_form().await;
     let authorize = format!("{}/authorize", dev.issuer());
     let name = r#""><script>alert(1)</script>"#;
     let refused = browser
-        .post_follow(
-            &authorize,
-            &[
-                ("ticket", &ticket),
-                ("name", name),
-                ("email", "not an email"),
-            ],
-        )
+        .post_follow(&authorize, &signing_in(&ticket, name, "not an email"))
         .await;
     assert_eq!(refused.status, 400);
     assert!(
@@ -158,50 +161,23 @@ async fn a_refused_form_shows_the_page_again_with_the_input_escaped() {
 
     // The ticket survives a refused submission; it is single-use once accepted.
     let done = browser
-        .post_follow(
-            &authorize,
-            &[
-                ("ticket", &ticket),
-                ("name", "Ada"),
-                ("email", "ada@example.com"),
-            ],
-        )
+        .post_follow(&authorize, &signing_in(&ticket, "Ada", "ada@example.com"))
         .await;
     assert_eq!(done.status, 200, "{:?} {}", done.hops, done.body);
     assert!(browser.cookie(IDENTITY_COOKIE).is_some());
     let reused = browser
-        .post(
-            &authorize,
-            &[
-                ("ticket", &ticket),
-                ("name", "Eve"),
-                ("email", "eve@example.com"),
-            ],
-        )
+        .post(&authorize, &signing_in(&ticket, "Eve", "eve@example.com"))
         .await;
     assert_eq!(reused.status(), 400);
     let unknown = browser
-        .post(
-            &authorize,
-            &[
-                ("ticket", "made-up"),
-                ("name", "Eve"),
-                ("email", "eve@example.com"),
-            ],
-        )
+        .post(&authorize, &signing_in("made-up", "Eve", "eve@example.com"))
         .await;
     assert_eq!(unknown.status(), 400);
 }
 
 #[tokio::test]
 async fn cancel_sends_access_denied_back_to_the_app() {
-    let dev = dev().await;
-    let base = serve_app(&dev).await;
-    let browser = Browser::new();
-    let page = browser
-        .follow(&format!("{base}/auth/dev?login=start"))
-        .await;
-    let ticket = ticket_of(&page.body);
+    let (dev, browser, ticket) = at_the_form().await;
     let visit = browser
         .post_follow(
             &format!("{}/authorize", dev.issuer()),
@@ -329,11 +305,7 @@ async fn code_for(browser: &Browser, dev: &DevProvider) -> String {
     let resp = browser
         .post(
             &format!("{}/authorize", dev.issuer()),
-            &[
-                ("ticket", &ticket_of(&page.body)),
-                ("name", "Ada"),
-                ("email", "ada@example.com"),
-            ],
+            &signing_in(&ticket_of(&page.body), "Ada", "ada@example.com"),
         )
         .await;
     assert_eq!(resp.status(), 303);
@@ -626,10 +598,7 @@ async fn provider_logout_through_the_layer_comes_back_to_the_app_signed_out() {
         .after_logout_redirect("/maybe")
         .build()
         .expect("valid configuration");
-    let base = format!(
-        "http://{}",
-        server::serve(app::axum_app().layer(layer)).await
-    );
+    let base = app::serve_layer(layer).await;
     let browser = Browser::new();
     browser
         .follow(&format!("{base}/auth/dev?login=start"))

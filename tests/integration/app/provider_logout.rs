@@ -9,7 +9,6 @@ use crate::common::captured_logs;
 use crate::common::clock::Shifted;
 use crate::common::fake_oidc::{self, Endpoint, FakeOidc, OidcConfig};
 use crate::common::fault::Fault;
-use crate::common::server;
 use socialauth::revocation::{InMemoryStore, Revocations};
 use socialauth::{Oidc, SocialAuthLayer, SocialAuthLayerBuilder};
 
@@ -22,8 +21,7 @@ async fn serve(
         .secret(app::SECRET)
         .provider(provider);
     let layer = configure(builder).build().expect("valid configuration");
-    let addr = server::serve(app::axum_app().layer(layer)).await;
-    format!("http://{addr}")
+    app::serve_layer(layer).await
 }
 
 /// Signs a new browser in at `base` through the fake.

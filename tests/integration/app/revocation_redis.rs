@@ -128,15 +128,22 @@ async fn an_admin_process_without_a_layer_revokes_a_user_on_every_replica() {
     assert_eq!(late.who(&cookie).await, "anonymous");
 }
 
+/// Signs in twice on `a` and logs the first session out there, then waits until `b` sees
+/// it logged out: the two identity cookies, the logged-out one first.
+async fn log_out_one_of_two(a: &App, b: &App) -> (String, String) {
+    let (browser, logged_out) = a.signed_in().await;
+    let (_, other) = a.signed_in().await;
+    browser.post_follow(&a.url("/auth/logout"), &[]).await;
+    until(b, &logged_out, "anonymous", Duration::from_secs(1)).await;
+    (logged_out, other)
+}
+
 #[tokio::test]
 async fn logout_on_one_replica_ends_that_session_on_the_other_only() {
     let redis = RedisServer::start().await;
     let (a, _) = replica(&redis.url(), StalePolicy::FailClosed).await;
     let (b, _) = replica(&redis.url(), StalePolicy::FailClosed).await;
-    let (browser, copied) = a.signed_in().await;
-    let (_, other) = a.signed_in().await;
-    browser.post_follow(&a.url("/auth/logout"), &[]).await;
-    until(&b, &copied, "anonymous", Duration::from_secs(1)).await;
+    let (_, other) = log_out_one_of_two(&a, &b).await;
     assert_eq!(b.who(&other).await, "10001");
     // The fact is in Redis, with an expiry: a member of the set and a TTL on it.
     assert_one_fact_with_an_expiry(&redis).await;
@@ -148,10 +155,7 @@ async fn redis_killed_then_back_empty_serves_from_the_copy_applies_the_policy_an
     let port = redis.port;
     let (closed, _) = replica(&redis.url(), StalePolicy::FailClosed).await;
     let (open, _) = replica(&redis.url(), StalePolicy::FailOpen).await;
-    let (browser, revoked) = closed.signed_in().await;
-    let (_, valid) = closed.signed_in().await;
-    browser.post_follow(&closed.url("/auth/logout"), &[]).await;
-    until(&open, &revoked, "anonymous", Duration::from_secs(1)).await;
+    let (revoked, valid) = log_out_one_of_two(&closed, &open).await;
 
     redis.kill();
     // Within the staleness window both serve from their copy.

@@ -109,6 +109,21 @@ async fn at_apples_post(apple: Apple) -> (Browser, String, String, Vec<(String, 
     (browser, base, action, fields)
 }
 
+/// Apple's cross-site POST of `fields` to `action` from `browser`, then the POST to `base` of
+/// the form the layer answers with, as the page's script sends it: the layer's answer.
+async fn post_and_carry_over(
+    browser: &Browser,
+    base: &str,
+    action: &str,
+    fields: &[(String, String)],
+) -> reqwest::Response {
+    let page = browser.post_cross_site(action, &pairs(fields)).await;
+    let (again, carried) = form_of(&page.text().await.unwrap());
+    browser
+        .post(&format!("{base}{again}"), &pairs(&carried))
+        .await
+}
+
 #[tokio::test]
 async fn apples_cross_site_post_is_carried_over_and_the_login_completes() {
     let (pem, public) = p8_key();
@@ -192,20 +207,13 @@ async fn the_refresh_token_reaches_the_hook_and_is_revoked_at_apple() {
         })
         .build()
         .unwrap();
-    let base = format!(
-        "http://{}",
-        server::serve(app::axum_app().layer(layer)).await
-    );
+    let base = app::serve_layer(layer).await;
     let browser = Browser::new();
     let visit = browser
         .follow(&format!("{base}/auth/apple?login=start"))
         .await;
     let (action, fields) = form_of(&visit.body);
-    let page = browser.post_cross_site(&action, &pairs(&fields)).await;
-    let (again, carried) = form_of(&page.text().await.unwrap());
-    let done = browser
-        .post(&format!("{base}{again}"), &pairs(&carried))
-        .await;
+    let done = post_and_carry_over(&browser, &base, &action, &fields).await;
     assert_eq!(done.status(), 303);
     let (token, debug) = kept
         .lock()
@@ -231,12 +239,8 @@ async fn a_carried_over_post_without_the_cookie_is_not_carried_again() {
     let fake = fake_apple(public, None).await;
     let (_, _, action, fields) = at_apples_post(apple_for(&fake, &pem)).await;
     let stranger = Browser::new();
-    let page = stranger.post_cross_site(&action, &pairs(&fields)).await;
-    let (again, carried) = form_of(&page.text().await.unwrap());
     let base = action.trim_end_matches("/auth/apple");
-    let answer = stranger
-        .post(&format!("{base}{again}"), &pairs(&carried))
-        .await;
+    let answer = post_and_carry_over(&stranger, base, &action, &fields).await;
     crate::common::app::assert_error(answer, 400, "missing_flow_cookie").await;
 }
 
@@ -246,11 +250,7 @@ async fn cancelling_at_apple_is_401_access_denied() {
     let fake = fake_apple(public, None).await;
     fake.set_user_denies(true);
     let (browser, base, action, fields) = at_apples_post(apple_for(&fake, &pem)).await;
-    let page = browser.post_cross_site(&action, &pairs(&fields)).await;
-    let (again, carried) = form_of(&page.text().await.unwrap());
-    let answer = browser
-        .post(&format!("{base}{again}"), &pairs(&carried))
-        .await;
+    let answer = post_and_carry_over(&browser, &base, &action, &fields).await;
     crate::common::app::assert_error(answer, 401, "access_denied").await;
 }
 
@@ -260,11 +260,7 @@ async fn a_secret_signed_with_another_key_is_502_provider_error() {
     let (other_pem, _) = p8_key();
     let fake = fake_apple(public, None).await;
     let (browser, base, action, fields) = at_apples_post(apple_for(&fake, &other_pem)).await;
-    let page = browser.post_cross_site(&action, &pairs(&fields)).await;
-    let (again, carried) = form_of(&page.text().await.unwrap());
-    let answer = browser
-        .post(&format!("{base}{again}"), &pairs(&carried))
-        .await;
+    let answer = post_and_carry_over(&browser, &base, &action, &fields).await;
     crate::common::app::assert_error(answer, 502, "provider_error").await;
     assert!(fake
         .rejections()
@@ -281,10 +277,7 @@ async fn form_bodies_only_on_form_post_routes_and_only_small_ones() {
         .provider(GitLab::new("id", "secret").base_url("http://127.0.0.1:9"))
         .build()
         .unwrap();
-    let base = format!(
-        "http://{}",
-        server::serve(app::axum_app().layer(layer)).await
-    );
+    let base = app::serve_layer(layer).await;
     let browser = Browser::new();
 
     let gitlab = browser

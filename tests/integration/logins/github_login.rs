@@ -207,6 +207,16 @@ async fn extra_authorize_params_reach_github_and_reserved_ones_are_refused_at_bu
 /// encoding step (or double-encodes) fails.
 const AWKWARD_SECRET: &str = "gh secret:+/%é";
 
+/// A fake GitHub whose client secret needs escaping, authenticating the client as `auth`.
+async fn with_awkward_secret(auth: TokenAuth) -> FakeGitHub {
+    fake_github::start(GitHubConfig {
+        client_secret: AWKWARD_SECRET.into(),
+        token_auth: auth,
+        ..GitHubConfig::new()
+    })
+    .await
+}
+
 fn generic_for(fake: &FakeGitHub) -> OAuth2 {
     let cfg = fake.config();
     OAuth2::new("corp", &cfg.client_id, &cfg.client_secret)
@@ -220,12 +230,7 @@ fn generic_for(fake: &FakeGitHub) -> OAuth2 {
 
 #[tokio::test]
 async fn generic_oauth2_with_client_secret_basic() {
-    let fake = fake_github::start(GitHubConfig {
-        client_secret: AWKWARD_SECRET.into(),
-        token_auth: TokenAuth::Basic,
-        ..GitHubConfig::new()
-    })
-    .await;
+    let fake = with_awkward_secret(TokenAuth::Basic).await;
     let (browser, visit, base) = app::login_with(generic_for(&fake), "corp").await;
     assert_eq!(visit.status, 200, "{:?} {}", visit.hops, visit.body);
     assert!(fake.rejections().is_empty(), "{:?}", fake.rejections());
@@ -244,12 +249,7 @@ async fn generic_oauth2_with_client_secret_basic() {
 
 #[tokio::test]
 async fn generic_oauth2_with_client_secret_post() {
-    let fake = fake_github::start(GitHubConfig {
-        client_secret: AWKWARD_SECRET.into(),
-        token_auth: TokenAuth::Post,
-        ..GitHubConfig::new()
-    })
-    .await;
+    let fake = with_awkward_secret(TokenAuth::Post).await;
     let provider = generic_for(&fake).client_auth(ClientAuth::Post);
     let (browser, visit, base) = app::login_with(provider, "corp").await;
     assert_eq!(visit.status, 200, "{:?} {}", visit.hops, visit.body);

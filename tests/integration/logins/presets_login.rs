@@ -181,8 +181,7 @@ async fn serve_admitting(
         })
         .build()
         .expect("valid configuration");
-    let addr = server::serve(app::axum_app().layer(layer)).await;
-    format!("http://{addr}")
+    app::serve_layer(layer).await
 }
 
 #[tokio::test]

@@ -74,8 +74,7 @@ async fn include_email_fetches_name_and_email_from_verify_credentials() {
         )
         .build()
         .unwrap();
-    let addr = crate::common::server::serve(app::axum_app().layer(layer)).await;
-    let base = format!("http://{addr}");
+    let base = app::serve_layer(layer).await;
     let browser = Browser::new();
 
     let visit = browser

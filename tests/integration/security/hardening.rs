@@ -17,7 +17,9 @@ use crate::common::clock::now;
 use crate::common::fake_facebook::Endpoint as FacebookEndpoint;
 use crate::common::fake_oidc::OidcConfig;
 use crate::common::forge::{forge, identity_claims};
-use crate::security::support::{call, direct, request, world, world_with, Fakes, Reply};
+use crate::security::support::{
+    call, direct, direct_default, request, world, world_with, Fakes, Reply,
+};
 
 /// 1. A flow cookie planted by a sibling subdomain (which can set `__Secure-` cookies for
 /// the parent domain, never `__Host-` ones) completes no login: the attacker's own login,
@@ -56,11 +58,7 @@ async fn item_01_a_flow_cookie_planted_by_a_sibling_subdomain_signs_nobody_in() 
 /// signed-in user signed in.
 #[tokio::test]
 async fn item_02_a_non_ascii_or_large_cookie_header_keeps_the_user_signed_in() {
-    let layer = direct(
-        SocialAuthLayer::builder()
-            .secret(SECRET)
-            .provider(Twitter::new("k", "s")),
-    );
+    let layer = direct_default();
     let token = forge(&identity_claims("victim").to_string()).await;
     let mut cookie = b"pref=caf\xc3\xa9; theme=\xe2\x98\x83; __Host-socialauth=".to_vec();
     cookie.extend_from_slice(token.as_bytes());
@@ -239,11 +237,7 @@ async fn item_06_the_token_endpoint_is_opt_in_and_its_tokens_are_short_lived() {
 /// and refuses `Sec-Fetch-Site: same-site` (a sibling subdomain).
 #[tokio::test]
 async fn item_07_logout_refuses_sibling_subdomains_and_foreign_origins_over_http2() {
-    let layer = direct(
-        SocialAuthLayer::builder()
-            .secret(SECRET)
-            .provider(Twitter::new("k", "s")),
-    );
+    let layer = direct_default();
     let logout = |headers: &[(&str, &str)]| {
         let mut builder =
             Request::post("https://app.example/auth/logout").version(http::Version::HTTP_2);

@@ -6,7 +6,6 @@
 use crate::common::app::{self, SECRET};
 use crate::common::browser::Browser;
 use crate::common::forge::{claims_for, forge, issued_identity_token, sign_raw};
-use crate::common::server;
 use crate::security::support::{call, direct, request, who_with_cookie};
 use socialauth::{SocialAuthLayer, SocialAuthLayerBuilder, Twitter};
 
@@ -80,10 +79,7 @@ async fn item_17_a_rotation_is_never_a_500() {
             .previous_secrets(previous.iter().copied())
             .build()
             .unwrap();
-        let base = format!(
-            "http://{}",
-            server::serve(app::axum_app().layer(layer)).await
-        );
+        let base = app::serve_layer(layer).await;
         let accepted = previous.contains(&SECRET);
         let browser = Browser::new();
         let cookie = format!("__Host-socialauth={old_token}");

@@ -17,7 +17,6 @@ use crate::common::browser::Browser;
 use crate::common::fake_oidc::{self, Endpoint, FakeOidc, OidcConfig};
 use crate::common::fake_twitter;
 use crate::common::fault::{Fault, RawResponse};
-use crate::common::server;
 use crate::security::support::{peak_heap, reset_peak_heap, Reply};
 
 /// The provider timeout the apps here are built with.
@@ -163,8 +162,7 @@ async fn oidc_app() -> (FakeOidc, String) {
         .provider_timeout(TIMEOUT)
         .build()
         .unwrap();
-    let addr = server::serve(app::axum_app().layer(layer)).await;
-    (fake, format!("http://{addr}"))
+    (fake, app::serve_layer(layer).await)
 }
 
 /// A whole login: the first answer that is not a redirect on the way, and how long that
@@ -292,10 +290,7 @@ async fn item_15_request_token_faults() {
             .provider_timeout(TIMEOUT)
             .build()
             .unwrap();
-        let base = format!(
-            "http://{}",
-            server::serve(app::axum_app().layer(layer)).await
-        );
+        let base = app::serve_layer(layer).await;
         twitter.set_fault(fake_twitter::Endpoint::RequestToken, fault);
         let browser = Browser::new();
         let (reply, took) = login(&browser, &format!("{base}/auth/twitter?login=start")).await;

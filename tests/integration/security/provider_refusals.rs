@@ -12,7 +12,6 @@ use crate::common::browser::{query_param, with_param};
 use crate::common::fake_github;
 use crate::common::fake_oidc::{self, CallbackIss, Endpoint, OidcConfig};
 use crate::common::fault::{Fault, RawResponse};
-use crate::common::server;
 use crate::security::support::{world, world_with, Fakes, Reply};
 
 /// What the fakes write in their refusals; none of it may reach the browser.
@@ -118,10 +117,7 @@ async fn item_09_a_mix_up_between_two_openid_providers_is_refused_before_any_exc
         .provider(oidc_for(&attacker).name("b"))
         .build()
         .unwrap();
-    let base = format!(
-        "http://{}",
-        server::serve(app::axum_app().layer(layer)).await
-    );
+    let base = app::serve_layer(layer).await;
 
     let victim = Browser::new();
     // The victim means to sign in with `b`; `b` sends the browser to `a`, which answers
