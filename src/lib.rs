@@ -73,7 +73,7 @@
 #![deny(missing_docs, missing_debug_implementations, unreachable_pub)]
 
 #[macro_use]
-mod setters;
+mod macros;
 
 mod clock;
 #[cfg(feature = "dev-provider")]

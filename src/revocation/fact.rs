@@ -1,7 +1,5 @@
 //! [`Fact`]: one revocation, and the line of text it is stored and sent as.
 
-use std::fmt;
-
 use crate::state::session::SessionId;
 
 /// One revocation, as stores keep it and replicas pass it on.
@@ -32,17 +30,11 @@ pub enum Fact {
     },
 }
 
-/// A line that is not a [`Fact`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InvalidFact;
-
-impl fmt::Display for InvalidFact {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("not a revocation fact")
-    }
-}
-
-impl std::error::Error for InvalidFact {}
+unit_error!(
+    /// A line that is not a [`Fact`].
+    InvalidFact,
+    "not a revocation fact"
+);
 
 impl Fact {
     /// When the fact may be forgotten (Unix seconds).

@@ -70,17 +70,11 @@ impl fmt::Debug for SessionId {
     }
 }
 
-/// A string that is not a session id (22 base64url characters).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InvalidSessionId;
-
-impl fmt::Display for InvalidSessionId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a session id is 22 base64url characters")
-    }
-}
-
-impl std::error::Error for InvalidSessionId {}
+unit_error!(
+    /// A string that is not a session id (22 base64url characters).
+    InvalidSessionId,
+    "a session id is 22 base64url characters"
+);
 
 impl FromStr for SessionId {
     type Err = InvalidSessionId;

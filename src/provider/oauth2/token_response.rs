@@ -206,32 +206,33 @@ mod tests {
 
     #[test]
     fn errors_with_200_are_refusals_and_other_tokens_are_provider_errors() {
-        let refused = read_answer(
-            "test",
-            StatusCode::OK,
-            br#"{"error":"bad_verification_code"}"#,
-        );
-        assert_eq!(refused.unwrap_err().kind(), AuthErrorKind::LoginFailed);
-        let mac = read_answer(
-            "test",
-            StatusCode::OK,
-            br#"{"access_token":"a","token_type":"mac"}"#,
-        );
-        assert_eq!(mac.unwrap_err().kind(), AuthErrorKind::ProviderError);
-        let html = read_answer("test", StatusCode::OK, b"<html>");
-        assert_eq!(html.unwrap_err().kind(), AuthErrorKind::ProviderError);
-        let server = read_answer(
-            "test",
-            StatusCode::INTERNAL_SERVER_ERROR,
-            br#"{"error":"x"}"#,
-        );
-        assert_eq!(server.unwrap_err().kind(), AuthErrorKind::ProviderError);
-        let client = read_answer(
-            "test",
-            StatusCode::UNAUTHORIZED,
-            br#"{"error":"invalid_client"}"#,
-        );
-        assert_eq!(client.unwrap_err().kind(), AuthErrorKind::ProviderError);
+        let cases: [(StatusCode, &[u8], AuthErrorKind); 5] = [
+            (
+                StatusCode::OK,
+                br#"{"error":"bad_verification_code"}"#,
+                AuthErrorKind::LoginFailed,
+            ),
+            (
+                StatusCode::OK,
+                br#"{"access_token":"a","token_type":"mac"}"#,
+                AuthErrorKind::ProviderError,
+            ),
+            (StatusCode::OK, b"<html>", AuthErrorKind::ProviderError),
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                br#"{"error":"x"}"#,
+                AuthErrorKind::ProviderError,
+            ),
+            (
+                StatusCode::UNAUTHORIZED,
+                br#"{"error":"invalid_client"}"#,
+                AuthErrorKind::ProviderError,
+            ),
+        ];
+        for (status, body, kind) in cases {
+            let answer = read_answer("test", status, body);
+            assert_eq!(answer.unwrap_err().kind(), kind, "{status} {body:?}");
+        }
     }
 
     #[test]

@@ -4,9 +4,9 @@ use serde::Deserialize;
 use url::Url;
 
 use crate::error::{AuthError, ConfigError};
-use crate::oauth2::{Client, ClientAuth, CodeFlowProvider, TokenResponse};
+use crate::oauth2::{Client, ClientAuth};
 use crate::provider::config::CodeFlowConfig;
-use crate::provider::{endpoint, Profile, ProviderContext};
+use crate::provider::{endpoint, Profile};
 
 const DEFAULT_BASE: &str = "https://discord.com";
 
@@ -71,42 +71,30 @@ pub(super) struct UsersMe {
     me: Url,
 }
 
-impl CodeFlowProvider for UsersMe {
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn client(&self) -> &Client {
-        &self.client
-    }
-
-    async fn profile(
-        &self,
-        cx: &ProviderContext<'_>,
-        token: &TokenResponse,
-    ) -> Result<Profile, AuthError> {
-        #[derive(Deserialize)]
-        struct User {
-            id: String,
-            username: Option<String>,
-            global_name: Option<String>,
-            email: Option<String>,
-            verified: Option<bool>,
-        }
-        let user: User = cx
-            .http()
-            .get(self.me.clone(), "discord_users_me")
-            .bearer(token.access_token())
-            .json()
-            .await?;
-        if user.id.is_empty() {
-            return Err(AuthError::provider("the provider's profile has no user id"));
-        }
-        let name = user.global_name.filter(|n| !n.is_empty()).or(user.username);
-        let email = user.email.filter(|_| user.verified == Some(true));
-        Ok(Profile::new(user.id).name(name).verified_email(email))
-    }
+/// Discord's `/api/users/@me`, as far as it is read.
+#[derive(Deserialize)]
+struct User {
+    id: String,
+    username: Option<String>,
+    global_name: Option<String>,
+    email: Option<String>,
+    verified: Option<bool>,
 }
+
+code_flow_provider!(UsersMe, |discord, cx, token| async move {
+    let user: User = cx
+        .http()
+        .get(discord.me.clone(), "discord_users_me")
+        .bearer(token.access_token())
+        .json()
+        .await?;
+    if user.id.is_empty() {
+        return Err(AuthError::provider("the provider's profile has no user id"));
+    }
+    let name = user.global_name.filter(|n| !n.is_empty()).or(user.username);
+    let email = user.email.filter(|_| user.verified == Some(true));
+    Ok(Profile::new(user.id).name(name).verified_email(email))
+});
 
 #[cfg(test)]
 mod tests {

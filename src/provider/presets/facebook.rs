@@ -6,9 +6,9 @@ use sha2::Sha256;
 use url::Url;
 
 use crate::error::{AuthError, ConfigError};
-use crate::oauth2::{Client, ClientAuth, CodeFlowProvider, TokenResponse};
+use crate::oauth2::{Client, ClientAuth};
 use crate::provider::config::CodeFlowConfig;
-use crate::provider::{endpoint, Profile, ProviderContext};
+use crate::provider::{endpoint, Profile};
 use crate::secret::ClientSecret;
 
 /// The Graph API version used unless [`Facebook::api_version`] says otherwise.
@@ -106,35 +106,25 @@ impl GraphMe {
     }
 }
 
-impl CodeFlowProvider for GraphMe {
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn client(&self) -> &Client {
-        &self.client
-    }
-
-    async fn profile(
-        &self,
-        cx: &ProviderContext<'_>,
-        token: &TokenResponse,
-    ) -> Result<Profile, AuthError> {
-        #[derive(Deserialize)]
-        struct Me {
-            id: String,
-            name: Option<String>,
-            email: Option<String>,
-        }
-        let token = token.access_token();
-        let mut url = self.me.clone();
-        url.query_pairs_mut()
-            .append_pair("fields", "id,name,email")
-            .append_pair("appsecret_proof", &self.appsecret_proof(token.secret())?);
-        let me: Me = cx.http().get(url, "graph_me").bearer(token).json().await?;
-        if me.id.is_empty() {
-            return Err(AuthError::provider("the provider's profile has no id"));
-        }
-        Ok(Profile::new(me.id).name(me.name).verified_email(me.email))
-    }
+#[derive(Deserialize)]
+struct Me {
+    id: String,
+    name: Option<String>,
+    email: Option<String>,
 }
+
+code_flow_provider!(GraphMe, |facebook, cx, token| async move {
+    let token = token.access_token();
+    let mut url = facebook.me.clone();
+    url.query_pairs_mut()
+        .append_pair("fields", "id,name,email")
+        .append_pair(
+            "appsecret_proof",
+            &facebook.appsecret_proof(token.secret())?,
+        );
+    let me: Me = cx.http().get(url, "graph_me").bearer(token).json().await?;
+    if me.id.is_empty() {
+        return Err(AuthError::provider("the provider's profile has no id"));
+    }
+    Ok(Profile::new(me.id).name(me.name).verified_email(me.email))
+});

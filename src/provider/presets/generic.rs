@@ -6,9 +6,9 @@ use url::Url;
 
 use super::fields::{check_pointer, string_field, Numbers};
 use crate::error::{AuthError, ConfigError};
-use crate::oauth2::{required_url, Client, ClientAuth, CodeFlowProvider, TokenResponse};
+use crate::oauth2::{required_url, Client, ClientAuth};
 use crate::provider::config::CodeFlowConfig;
-use crate::provider::{Profile, ProviderContext};
+use crate::provider::Profile;
 
 /// A generic OAuth 2.0 provider: authorization code with `state` and PKCE (S256), then the
 /// user from a JSON userinfo endpoint.
@@ -166,42 +166,32 @@ pub(super) struct UserinfoFields {
     email_field: String,
 }
 
-impl CodeFlowProvider for UserinfoFields {
-    fn name(&self) -> &str {
-        &self.name
+code_flow_provider!(UserinfoFields, |provider, cx, token| async move {
+    let userinfo: Value = cx
+        .http()
+        .get(provider.userinfo_url.clone(), "userinfo")
+        .bearer(token.access_token())
+        .json()
+        .await?;
+    if !userinfo.is_object() {
+        return Err(AuthError::provider(
+            "the provider's answer is not the expected JSON",
+        ));
     }
-
-    fn client(&self) -> &Client {
-        &self.client
-    }
-
-    async fn profile(
-        &self,
-        cx: &ProviderContext<'_>,
-        token: &TokenResponse,
-    ) -> Result<Profile, AuthError> {
-        let userinfo: Value = cx
-            .http()
-            .get(self.userinfo_url.clone(), "userinfo")
-            .bearer(token.access_token())
-            .json()
-            .await?;
-        if !userinfo.is_object() {
-            return Err(AuthError::provider(
-                "the provider's answer is not the expected JSON",
-            ));
-        }
-        let user_id = string_field(&userinfo, &self.user_id_field, Numbers::Allowed)?
-            .ok_or_else(|| AuthError::provider("the provider's profile has no user id"))?;
-        Ok(Profile::new(user_id)
-            .name(string_field(&userinfo, &self.name_field, Numbers::Refused)?)
-            .verified_email(string_field(
-                &userinfo,
-                &self.email_field,
-                Numbers::Refused,
-            )?))
-    }
-}
+    let user_id = string_field(&userinfo, &provider.user_id_field, Numbers::Allowed)?
+        .ok_or_else(|| AuthError::provider("the provider's profile has no user id"))?;
+    Ok(Profile::new(user_id)
+        .name(string_field(
+            &userinfo,
+            &provider.name_field,
+            Numbers::Refused,
+        )?)
+        .verified_email(string_field(
+            &userinfo,
+            &provider.email_field,
+            Numbers::Refused,
+        )?))
+});
 
 #[cfg(test)]
 mod tests {

@@ -7,7 +7,7 @@ use url::Url;
 
 use super::fields::{string_field, Numbers};
 use crate::error::{AuthError, ConfigError};
-use crate::oauth2::{AccessToken, Client, ClientAuth, CodeFlowProvider, TokenResponse};
+use crate::oauth2::{AccessToken, Client, ClientAuth};
 use crate::provider::config::CodeFlowConfig;
 use crate::provider::{endpoint, Profile, ProviderContext, ProviderRequest};
 
@@ -176,37 +176,23 @@ impl RestUser {
     }
 }
 
-impl CodeFlowProvider for RestUser {
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn client(&self) -> &Client {
-        &self.client
-    }
-
-    async fn profile(
-        &self,
-        cx: &ProviderContext<'_>,
-        token: &TokenResponse,
-    ) -> Result<Profile, AuthError> {
-        let token = token.access_token();
-        let user: serde_json::Value = Self::api(cx, &self.user, "github_user", token)
-            .json()
-            .await?;
-        let user_id = string_field(&user, "/id", Numbers::Allowed)?
-            .ok_or_else(|| AuthError::provider("the provider's profile has no user id"))?;
-        let name = match string_field(&user, "/name", Numbers::Refused)? {
-            Some(name) => Some(name),
-            None => string_field(&user, "/login", Numbers::Refused)?,
-        };
-        let email = match string_field(&user, "/email", Numbers::Refused)? {
-            Some(email) => Some(email),
-            None => self.primary_email(cx, token).await?,
-        };
-        Ok(Profile::new(user_id).name(name).verified_email(email))
-    }
-}
+code_flow_provider!(RestUser, |github, cx, token| async move {
+    let token = token.access_token();
+    let user: serde_json::Value = RestUser::api(cx, &github.user, "github_user", token)
+        .json()
+        .await?;
+    let user_id = string_field(&user, "/id", Numbers::Allowed)?
+        .ok_or_else(|| AuthError::provider("the provider's profile has no user id"))?;
+    let name = match string_field(&user, "/name", Numbers::Refused)? {
+        Some(name) => Some(name),
+        None => string_field(&user, "/login", Numbers::Refused)?,
+    };
+    let email = match string_field(&user, "/email", Numbers::Refused)? {
+        Some(email) => Some(email),
+        None => github.primary_email(cx, token).await?,
+    };
+    Ok(Profile::new(user_id).name(name).verified_email(email))
+});
 
 #[cfg(test)]
 mod tests {

@@ -3,6 +3,40 @@
 
 use crate::provider::{Oidc, Provider};
 
+/// `impl CodeFlowProvider` (the public trait, as a user's provider implements it) for a
+/// checked code-flow preset: its route name and client are its `name` and `client` fields, and
+/// its profile is the async closure given, called with the preset, the provider context and
+/// the token response.
+///
+/// ```ignore
+/// code_flow_provider!(UsersMe, |discord, cx, token| async move {
+///     let user: User = cx.http().get_json(discord.me.clone(), token.access_token()).await?;
+///     Ok(Profile::new(user.id))
+/// });
+/// ```
+macro_rules! code_flow_provider {
+    ($preset:ident, |$this:ident, $cx:ident, $token:ident| $profile:expr) => {
+        impl crate::oauth2::CodeFlowProvider for $preset {
+            fn name(&self) -> &str {
+                &self.name
+            }
+
+            fn client(&self) -> &crate::oauth2::Client {
+                &self.client
+            }
+
+            async fn profile(
+                &self,
+                $cx: &crate::provider::ProviderContext<'_>,
+                $token: &crate::oauth2::TokenResponse,
+            ) -> Result<crate::provider::Profile, crate::error::AuthError> {
+                let $this = self;
+                $profile.await
+            }
+        }
+    };
+}
+
 /// An OpenID Connect preset: a public type that is an [`Oidc`] for one issuer. Its file gives
 /// the docs, the route name, the issuer and what it sets on the `Oidc`; this writes the type,
 /// `new(client_id, client_secret)` and the setters every code-flow preset has. The file

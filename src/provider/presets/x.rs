@@ -5,9 +5,9 @@ use serde::Deserialize;
 use url::Url;
 
 use crate::error::{AuthError, ConfigError};
-use crate::oauth2::{Client, ClientAuth, CodeFlowProvider, TokenResponse};
+use crate::oauth2::{Client, ClientAuth};
 use crate::provider::config::CodeFlowConfig;
-use crate::provider::{endpoint, Profile, ProviderContext};
+use crate::provider::{endpoint, Profile};
 
 const DEFAULT_WEB: &str = "https://x.com";
 const DEFAULT_API: &str = "https://api.x.com";
@@ -104,47 +104,35 @@ pub(super) struct UsersMe {
     me: Url,
 }
 
-impl CodeFlowProvider for UsersMe {
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn client(&self) -> &Client {
-        &self.client
-    }
-
-    async fn profile(
-        &self,
-        cx: &ProviderContext<'_>,
-        token: &TokenResponse,
-    ) -> Result<Profile, AuthError> {
-        #[derive(Deserialize)]
-        struct Me {
-            data: User,
-        }
-        #[derive(Deserialize)]
-        struct User {
-            id: String,
-            name: Option<String>,
-            username: Option<String>,
-            confirmed_email: Option<String>,
-        }
-        let me: Me = cx
-            .http()
-            .get(self.me.clone(), "x_users_me")
-            .bearer(token.access_token())
-            .json()
-            .await?;
-        let user = me.data;
-        if user.id.is_empty() {
-            return Err(AuthError::provider("the provider's profile has no user id"));
-        }
-        let name = user.name.filter(|n| !n.is_empty()).or(user.username);
-        Ok(Profile::new(user.id)
-            .name(name)
-            .verified_email(user.confirmed_email))
-    }
+#[derive(Deserialize)]
+struct Me {
+    data: User,
 }
+
+#[derive(Deserialize)]
+struct User {
+    id: String,
+    name: Option<String>,
+    username: Option<String>,
+    confirmed_email: Option<String>,
+}
+
+code_flow_provider!(UsersMe, |x, cx, token| async move {
+    let me: Me = cx
+        .http()
+        .get(x.me.clone(), "x_users_me")
+        .bearer(token.access_token())
+        .json()
+        .await?;
+    let user = me.data;
+    if user.id.is_empty() {
+        return Err(AuthError::provider("the provider's profile has no user id"));
+    }
+    let name = user.name.filter(|n| !n.is_empty()).or(user.username);
+    Ok(Profile::new(user.id)
+        .name(name)
+        .verified_email(user.confirmed_email))
+});
 
 #[cfg(test)]
 mod tests {

@@ -1,4 +1,5 @@
-//! Builder setters that store their argument, written once.
+//! The crate's small macros, written once: builder setters that store their argument, the
+//! inner-service accessors of a middleware, and unit error types.
 
 /// Expands to one `pub fn $name(mut self, value: impl Into<$ty>) -> Self` per line, each
 /// storing `value` in `self.$field` (a field, or a path of fields such as `config.staleness`),
@@ -35,5 +36,23 @@ macro_rules! inner_service_accessors {
                 self.inner
             }
         }
+    };
+}
+
+/// A public unit error type: `Debug`, `Clone`, `PartialEq`, `Eq`, a `Display` of `$message`,
+/// and `std::error::Error`.
+macro_rules! unit_error {
+    ($(#[$attr:meta])* $name:ident, $message:literal) => {
+        $(#[$attr])*
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub struct $name;
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str($message)
+            }
+        }
+
+        impl std::error::Error for $name {}
     };
 }
