@@ -84,7 +84,7 @@ pub fn callback(query: &str) -> (Vec<CallbackOutcome>, Vec<(String, Option<Strin
 }
 
 /// An OAuth 1.0a provider answer (`request_token`, `access_token`) read as a form, as the
-/// Twitter provider reads it; `None` when it is not one.
+/// OAuth 1.0a flow reads it; `None` when it is not one.
 pub fn oauth1_form(body: &[u8]) -> Option<Vec<(String, String)>> {
     Reply {
         status: http::StatusCode::OK,

@@ -8,7 +8,7 @@ use crate::provider::{Oidc, Provider};
 /// its profile is the async closure given, called with the preset, the provider context and
 /// the token response.
 ///
-/// ```ignore
+/// ```text
 /// code_flow_provider!(UsersMe, |discord, cx, token| async move {
 ///     let user: User = cx.http().get_json(discord.me.clone(), token.access_token()).await?;
 ///     Ok(Profile::new(user.id))
