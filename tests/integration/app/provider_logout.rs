@@ -57,6 +57,27 @@ async fn assert_signed_out(browser: &Browser, base: &str) {
     );
 }
 
+/// Signed out here, and the provider never asked to end a session: a local logout.
+async fn assert_logged_out_locally(browser: &Browser, base: &str, fake: &FakeOidc) {
+    assert_signed_out(browser, base).await;
+    assert_eq!(
+        fake.calls(Endpoint::EndSession),
+        0,
+        "the provider was sent an end-session request"
+    );
+}
+
+/// The fake, the app behind a layer with provider logout (and whatever `configure` adds),
+/// and a browser signed in there.
+async fn signed_in_with_provider_logout(
+    configure: impl FnOnce(SocialAuthLayerBuilder) -> SocialAuthLayerBuilder,
+) -> (FakeOidc, String, Browser) {
+    let fake = fake_oidc::start(OidcConfig::new()).await;
+    let base = serve(with_provider_logout(&fake), configure).await;
+    let browser = signed_in(&base).await;
+    (fake, base, browser)
+}
+
 /// The fake, and the app behind a layer with provider logout and in-memory revocation.
 async fn with_revocation() -> (FakeOidc, String, Revocations) {
     let revocations = Revocations::builder(InMemoryStore::new())
@@ -78,12 +99,8 @@ fn with_provider_logout(fake: &FakeOidc) -> Oidc {
 
 #[tokio::test]
 async fn logout_ends_the_session_at_the_provider_and_comes_back_to_the_after_logout_page() {
-    let fake = fake_oidc::start(OidcConfig::new()).await;
-    let base = serve(with_provider_logout(&fake), |b| {
-        b.after_logout_redirect("/maybe?from=logout")
-    })
-    .await;
-    let browser = signed_in(&base).await;
+    let (fake, base, browser) =
+        signed_in_with_provider_logout(|b| b.after_logout_redirect("/maybe?from=logout")).await;
 
     let to_provider = log_out(&browser, &format!("{base}/auth/logout")).await;
     assert!(
@@ -132,12 +149,8 @@ async fn logout_ends_the_session_at_the_provider_and_comes_back_to_the_after_log
 
 #[tokio::test]
 async fn with_the_tokens_kept_the_id_token_is_the_hint_and_the_tokens_cookie_goes_too() {
-    let fake = fake_oidc::start(OidcConfig::new()).await;
-    let base = serve(with_provider_logout(&fake), |b| {
-        b.keep_provider_tokens(true)
-    })
-    .await;
-    let browser = signed_in(&base).await;
+    let (fake, base, browser) =
+        signed_in_with_provider_logout(|b| b.keep_provider_tokens(true)).await;
     assert!(browser.cookie(TOKENS_COOKIE).is_some());
 
     let to_provider = log_out(&browser, &format!("{base}/auth/logout")).await;
@@ -162,8 +175,7 @@ async fn without_provider_logout_the_logout_stays_local() {
     let base = serve(app::oidc_for(&fake), |b| b).await;
     let browser = signed_in(&base).await;
     assert_eq!(log_out(&browser, &format!("{base}/auth/logout")).await, "/");
-    assert_signed_out(&browser, &base).await;
-    assert_eq!(fake.calls(Endpoint::EndSession), 0);
+    assert_logged_out_locally(&browser, &base, &fake).await;
 }
 
 #[tokio::test]
@@ -185,26 +197,20 @@ async fn a_provider_without_an_end_session_endpoint_gets_a_local_logout_and_a_wa
 
 #[tokio::test]
 async fn an_after_logout_url_on_another_origin_is_never_sent_to_the_provider() {
-    let fake = fake_oidc::start(OidcConfig::new()).await;
-    let base = serve(with_provider_logout(&fake), |b| {
-        b.after_logout_redirect("https://www.example/goodbye")
-    })
-    .await;
-    let browser = signed_in(&base).await;
+    let (fake, base, browser) =
+        signed_in_with_provider_logout(|b| b.after_logout_redirect("https://www.example/goodbye"))
+            .await;
     assert_eq!(
         log_out(&browser, &format!("{base}/auth/logout")).await,
         "https://www.example/goodbye",
         "a local logout, to the configured page"
     );
-    assert_signed_out(&browser, &base).await;
-    assert_eq!(fake.calls(Endpoint::EndSession), 0);
+    assert_logged_out_locally(&browser, &base, &fake).await;
 }
 
 #[tokio::test]
 async fn a_discovery_failure_at_logout_still_logs_out_locally() {
-    let fake = fake_oidc::start(OidcConfig::new()).await;
-    let first = serve(with_provider_logout(&fake), |b| b).await;
-    let browser = signed_in(&first).await;
+    let (fake, first, browser) = signed_in_with_provider_logout(|b| b).await;
     // A second replica (same secret), which has not fetched discovery yet, and now cannot.
     let second = serve(with_provider_logout(&fake), |b| b).await;
     fake.set_fault(
@@ -215,15 +221,12 @@ async fn a_discovery_failure_at_logout_still_logs_out_locally() {
         log_out(&browser, &format!("{second}/auth/logout")).await,
         "/"
     );
-    assert_signed_out(&browser, &first).await;
-    assert_eq!(fake.calls(Endpoint::EndSession), 0);
+    assert_logged_out_locally(&browser, &first, &fake).await;
 }
 
 #[tokio::test]
 async fn a_cross_site_logout_is_refused_and_never_sent_to_the_provider() {
-    let fake = fake_oidc::start(OidcConfig::new()).await;
-    let base = serve(with_provider_logout(&fake), |b| b).await;
-    let browser = signed_in(&base).await;
+    let (fake, base, browser) = signed_in_with_provider_logout(|b| b).await;
     for header in [
         ("sec-fetch-site", "cross-site"),
         ("origin", "https://evil.example"),
@@ -270,14 +273,12 @@ async fn logout_everywhere_revokes_every_session_and_ends_the_provider_session()
 
 #[tokio::test]
 async fn an_expired_sign_in_still_ends_at_the_provider() {
-    let fake = fake_oidc::start(OidcConfig::new()).await;
     let time = Shifted::default();
-    let base = serve(with_provider_logout(&fake), {
+    let (fake, base, browser) = signed_in_with_provider_logout({
         let clock = time.clock();
         move |b| b.clock(clock)
     })
     .await;
-    let browser = signed_in(&base).await;
     time.advance(8 * 24 * 3600); // past the 7-day identity lifetime
     assert_eq!(
         browser.follow(&format!("{base}/maybe")).await.body,
@@ -327,9 +328,7 @@ async fn a_revoked_sign_in_ends_at_the_provider_without_revoking_more_on_its_wor
 
 #[tokio::test]
 async fn a_forged_identity_cookie_gets_a_local_logout_only() {
-    let fake = fake_oidc::start(OidcConfig::new()).await;
-    let base = serve(with_provider_logout(&fake), |b| b).await;
-    let browser = signed_in(&base).await;
+    let (fake, base, browser) = signed_in_with_provider_logout(|b| b).await;
     let real = browser.cookie(IDENTITY_COOKIE).expect("signed in");
     // Same header and claims, another signature.
     let (signed, _) = real.rsplit_once('.').expect("a JWT");
@@ -347,9 +346,7 @@ async fn a_forged_identity_cookie_gets_a_local_logout_only() {
 /// provider would.
 #[tokio::test]
 async fn the_fake_refuses_end_session_requests_a_strict_provider_would() {
-    let fake = fake_oidc::start(OidcConfig::new()).await;
-    let base = serve(with_provider_logout(&fake), |b| b).await;
-    let browser = signed_in(&base).await;
+    let (fake, base, browser) = signed_in_with_provider_logout(|b| b).await;
     let good = log_out(&browser, &format!("{base}/auth/logout")).await;
     let endpoint = fake.end_session_endpoint();
     let with = |name: &str, value: Option<&str>| with_param(&good, name, value);

@@ -54,13 +54,36 @@ async fn login(setup: &Setup) -> Browser {
     browser
 }
 
+/// The identity and tokens cookies a browser holds after signing in.
+fn sign_in_cookies(browser: &Browser) -> (String, String) {
+    let identity = browser.cookie(IDENTITY_COOKIE).expect("identity cookie");
+    let tokens = browser.cookie(TOKENS_COOKIE).expect("tokens cookie");
+    (identity, tokens)
+}
+
+/// Signs a new browser in: its identity and tokens cookies.
+async fn signed_in(setup: &Setup) -> (String, String) {
+    sign_in_cookies(&login(setup).await)
+}
+
+/// A `401` for the provider tokens, with the JSON error `error`.
+fn assert_tokens_refused(status: u16, body: &str, error: &str) {
+    assert_eq!(status, 401, "expected {error}: {body}");
+    assert_eq!(json_of(body)["error"], error, "{body}");
+}
+
+/// `GET /provider-token` with exactly `cookie` as the `Cookie` header.
+async fn provider_token_with_cookie(base: &str, cookie: &str) -> reqwest::Response {
+    Browser::new()
+        .get_with_headers(&format!("{base}/provider-token"), &[("cookie", cookie)])
+        .await
+}
+
 /// `GET /provider-token` with exactly these cookies: status, body, and the tokens cookie the
 /// response sets.
 async fn provider_token(base: &str, identity: &str, tokens: &str) -> (u16, String, Option<String>) {
     let cookie = format!("{IDENTITY_COOKIE}={identity}; {TOKENS_COOKIE}={tokens}");
-    let answer = Browser::new()
-        .get_with_headers(&format!("{base}/provider-token"), &[("cookie", &cookie)])
-        .await;
+    let answer = provider_token_with_cookie(base, &cookie).await;
     let status = answer.status().as_u16();
     let set = answer
         .headers()
@@ -79,9 +102,7 @@ async fn provider_token(base: &str, identity: &str, tokens: &str) -> (u16, Strin
 #[tokio::test]
 async fn a_handler_gets_the_access_token_then_one_refresh_serves_50_concurrent_requests() {
     let setup = keeping(false).await;
-    let browser = login(&setup).await;
-    let identity = browser.cookie(IDENTITY_COOKIE).expect("identity cookie");
-    let tokens = browser.cookie(TOKENS_COOKIE).expect("tokens cookie");
+    let (identity, tokens) = signed_in(&setup).await;
     assert!(!tokens.contains("at-"), "the tokens cookie is encrypted");
 
     let (status, first, set) = provider_token(&setup.base, &identity, &tokens).await;
@@ -120,9 +141,7 @@ async fn a_handler_gets_the_access_token_then_one_refresh_serves_50_concurrent_r
 #[tokio::test]
 async fn with_rotating_refresh_tokens_a_late_request_with_the_old_cookie_reuses_the_refresh() {
     let setup = keeping(true).await;
-    let browser = login(&setup).await;
-    let identity = browser.cookie(IDENTITY_COOKIE).unwrap();
-    let old = browser.cookie(TOKENS_COOKIE).unwrap();
+    let (identity, old) = signed_in(&setup).await;
     setup.time.advance(301);
     let (status, refreshed, new_cookie) = provider_token(&setup.base, &identity, &old).await;
     assert_eq!(status, 200, "{refreshed}");
@@ -142,14 +161,11 @@ async fn with_rotating_refresh_tokens_a_late_request_with_the_old_cookie_reuses_
 #[tokio::test]
 async fn a_refused_refresh_is_a_401_and_no_refresh_token_is_one_too() {
     let setup = keeping(false).await;
-    let browser = login(&setup).await;
-    let identity = browser.cookie(IDENTITY_COOKIE).unwrap();
-    let tokens = browser.cookie(TOKENS_COOKIE).unwrap();
+    let (identity, tokens) = signed_in(&setup).await;
     setup.fake.revoke_refresh_tokens();
     setup.time.advance(301);
     let (status, body, set) = provider_token(&setup.base, &identity, &tokens).await;
-    assert_eq!(status, 401, "{body}");
-    assert_eq!(json_of(&body)["error"], "provider_tokens_expired");
+    assert_tokens_refused(status, &body, "provider_tokens_expired");
     assert!(!body.contains("r-") && !body.contains("at-"), "{body}");
     assert!(set.is_none());
     assert_eq!(setup.fake.refreshes(), 1);
@@ -157,13 +173,10 @@ async fn a_refused_refresh_is_a_401_and_no_refresh_token_is_one_too() {
     // A provider that issues no refresh token: expired is expired.
     let fake = fake_oidc::start(OidcConfig::new()).await;
     let setup = serve(fake, |b| b.keep_provider_tokens(true)).await;
-    let browser = login(&setup).await;
-    let identity = browser.cookie(IDENTITY_COOKIE).unwrap();
-    let tokens = browser.cookie(TOKENS_COOKIE).unwrap();
+    let (identity, tokens) = signed_in(&setup).await;
     setup.time.advance(301);
     let (status, body, _) = provider_token(&setup.base, &identity, &tokens).await;
-    assert_eq!(status, 401, "{body}");
-    assert_eq!(json_of(&body)["error"], "provider_tokens_expired");
+    assert_tokens_refused(status, &body, "provider_tokens_expired");
     assert_eq!(setup.fake.refreshes(), 0);
 }
 
@@ -178,8 +191,7 @@ async fn a_tokens_cookie_opens_only_with_the_identity_of_its_own_sign_in() {
     assert_eq!(provider_token(&setup.base, &identity, &own).await.0, 200);
     // Same user, another login: not this sign-in's tokens.
     let (status, body, _) = provider_token(&setup.base, &identity, &other).await;
-    assert_eq!(status, 401, "{body}");
-    assert_eq!(json_of(&body)["error"], "provider_tokens_missing");
+    assert_tokens_refused(status, &body, "provider_tokens_missing");
     // A damaged cookie, and none at all.
     let mut damaged = own.clone();
     damaged.replace_range(10..11, if &own[10..11] == "A" { "B" } else { "A" });
@@ -188,21 +200,11 @@ async fn a_tokens_cookie_opens_only_with_the_identity_of_its_own_sign_in() {
         401
     );
     let cookie = format!("{IDENTITY_COOKIE}={identity}");
-    let none = Browser::new()
-        .get_with_headers(
-            &format!("{}/provider-token", setup.base),
-            &[("cookie", &cookie)],
-        )
-        .await;
+    let none = provider_token_with_cookie(&setup.base, &cookie).await;
     assert_eq!(none.status(), 401);
     // Without an identity, the tokens cookie alone gives nothing.
     let cookie = format!("{TOKENS_COOKIE}={own}");
-    let alone = Browser::new()
-        .get_with_headers(
-            &format!("{}/provider-token", setup.base),
-            &[("cookie", &cookie)],
-        )
-        .await;
+    let alone = provider_token_with_cookie(&setup.base, &cookie).await;
     assert_eq!(alone.status(), 401);
 }
 
@@ -305,8 +307,7 @@ async fn a_generic_oauth2_provider_refreshes_through_the_same_core() {
         .follow(&format!("{base}/auth/corp?login=start"))
         .await;
     assert_eq!(visit.status, 200, "{:?} {}", visit.hops, visit.body);
-    let identity = browser.cookie(IDENTITY_COOKIE).unwrap();
-    let tokens = browser.cookie(TOKENS_COOKIE).unwrap();
+    let (identity, tokens) = sign_in_cookies(&browser);
     let (_, first, _) = provider_token(&base, &identity, &tokens).await;
     time.advance(301);
     let (status, second, set) = provider_token(&base, &identity, &tokens).await;

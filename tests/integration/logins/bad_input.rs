@@ -18,6 +18,15 @@ async fn callback_url(app: &app::App, browser: &Browser) -> String {
         .await
 }
 
+/// The test app, and a new browser holding a Facebook flow cookie: the callback URL the
+/// fake provider sends back, not yet visited.
+async fn at_callback() -> (app::App, Browser, String) {
+    let app = app::start().await;
+    let browser = Browser::new();
+    let callback = callback_url(&app, &browser).await;
+    (app, browser, callback)
+}
+
 /// Status, body and whether a `Set-Cookie` clears a flow cookie.
 async fn answer(response: reqwest::Response) -> (u16, serde_json::Value, bool) {
     let status = response.status().as_u16();
@@ -36,6 +45,27 @@ async fn answer(response: reqwest::Response) -> (u16, serde_json::Value, bool) {
     );
     assert_eq!(body.as_object().unwrap().len(), 2, "{body}");
     (status, body, clears)
+}
+
+/// Checks that `response` is the JSON error `error` with `status`; whether it clears the
+/// flow cookie.
+async fn refused(response: reqwest::Response, status: u16, error: &str) -> bool {
+    let (got, body, clears) = answer(response).await;
+    assert_eq!(
+        (got, body["error"].as_str()),
+        (status, Some(error)),
+        "{body}"
+    );
+    clears
+}
+
+/// The cookie in `browser` whose name contains `name_part`: name, value and path.
+fn cookie_containing(browser: &Browser, name_part: &str) -> (String, String, String) {
+    browser
+        .cookies()
+        .into_iter()
+        .find(|(n, _, _)| n.contains(name_part))
+        .unwrap_or_else(|| panic!("no cookie named like {name_part}"))
 }
 
 #[tokio::test]
@@ -60,16 +90,13 @@ async fn other_methods_are_405_and_a_bare_route_is_400() {
         .post(&app.url("/auth/facebook?login=start"), &[])
         .await;
     assert_eq!(response.headers()["allow"], "GET");
-    let (status, body, _) = answer(response).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (405, Some("method_not_allowed"))
-    );
-    let (status, body, _) = answer(browser.get(&app.url("/auth/facebook")).await).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (400, Some("invalid_request"))
-    );
+    refused(response, 405, "method_not_allowed").await;
+    refused(
+        browser.get(&app.url("/auth/facebook")).await,
+        400,
+        "invalid_request",
+    )
+    .await;
     let (status, _, _) = answer(
         browser
             .get(&app.url("/auth/facebook?code=a&code=b&state=s"))
@@ -82,9 +109,7 @@ async fn other_methods_are_405_and_a_bare_route_is_400() {
 
 #[tokio::test]
 async fn a_callback_without_its_flow_cookie_says_why_that_usually_happens() {
-    let app = app::start().await;
-    let browser = Browser::new();
-    let callback = callback_url(&app, &browser).await;
+    let (app, browser, callback) = at_callback().await;
     browser.clear();
     let (status, body, _) = answer(browser.get(&callback).await).await;
     assert_eq!(status, 400);
@@ -98,14 +123,8 @@ async fn a_callback_without_its_flow_cookie_says_why_that_usually_happens() {
 
 #[tokio::test]
 async fn a_tampered_flow_cookie_is_400_and_cleared() {
-    let app = app::start().await;
-    let browser = Browser::new();
-    let callback = callback_url(&app, &browser).await;
-    let (name, value, path) = browser
-        .cookies()
-        .into_iter()
-        .find(|(n, _, _)| n.contains("socialauth-flow"))
-        .unwrap();
+    let (app, browser, callback) = at_callback().await;
+    let (name, value, path) = cookie_containing(&browser, "socialauth-flow");
     let mut bytes = value.into_bytes();
     bytes[10] = if bytes[10] == b'A' { b'B' } else { b'A' };
     browser.set_cookie(
@@ -114,11 +133,7 @@ async fn a_tampered_flow_cookie_is_400_and_cleared() {
         std::str::from_utf8(&bytes).unwrap(),
         &path,
     );
-    let (status, body, clears) = answer(browser.get(&callback).await).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (400, Some("invalid_flow_cookie"))
-    );
+    let clears = refused(browser.get(&callback).await, 400, "invalid_flow_cookie").await;
     assert!(clears, "flow cookie not cleared");
     assert_eq!(app.facebook.token_calls(), 0);
 }
@@ -130,31 +145,17 @@ async fn a_flow_cookie_from_another_provider_is_refused() {
     // A Twitter flow cookie, replayed under the Facebook callback's cookie name.
     let twitter_start = browser.get(&app.url("/auth/twitter?login=start")).await;
     assert_eq!(twitter_start.status(), 303);
-    let (_, twitter_value, _) = browser
-        .cookies()
-        .into_iter()
-        .find(|(n, _, _)| n.contains("socialauth-flow-twitter"))
-        .unwrap();
+    let (_, twitter_value, _) = cookie_containing(&browser, "socialauth-flow-twitter");
     let callback = callback_url(&app, &browser).await;
-    let (fb_name, _, fb_path) = browser
-        .cookies()
-        .into_iter()
-        .find(|(n, _, _)| n.contains("socialauth-flow-facebook"))
-        .unwrap();
+    let (fb_name, _, fb_path) = cookie_containing(&browser, "socialauth-flow-facebook");
     browser.set_cookie("127.0.0.1", &fb_name, &twitter_value, &fb_path);
-    let (status, body, _) = answer(browser.get(&callback).await).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (400, Some("invalid_flow_cookie"))
-    );
+    refused(browser.get(&callback).await, 400, "invalid_flow_cookie").await;
     assert_eq!(app.facebook.token_calls(), 0);
 }
 
 #[tokio::test]
 async fn a_state_that_is_not_this_browsers_is_refused() {
-    let app = app::start().await;
-    let browser = Browser::new();
-    let callback = callback_url(&app, &browser).await;
+    let (app, browser, callback) = at_callback().await;
     let forged = callback.replace("state=", "state=x");
     let (status, body, _) = answer(browser.get(&forged).await).await;
     assert_eq!(status, 400);
@@ -163,11 +164,7 @@ async fn a_state_that_is_not_this_browsers_is_refused() {
         "{body}"
     );
     let no_state = app.url("/auth/facebook?code=abc");
-    let (status, body, _) = answer(browser.get(&no_state).await).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (400, Some("invalid_request"))
-    );
+    refused(browser.get(&no_state).await, 400, "invalid_request").await;
     assert_eq!(app.facebook.token_calls(), 0);
 }
 
@@ -181,11 +178,7 @@ async fn an_expired_flow_cookie_is_refused_even_if_the_browser_keeps_it() {
     let response = browser
         .get_with_headers(&callback, &[("cookie", &cookie)])
         .await;
-    let (status, body, clears) = answer(response).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (400, Some("flow_expired"))
-    );
+    let clears = refused(response, 400, "flow_expired").await;
     assert!(clears);
     assert_eq!(app.facebook.token_calls(), 0);
 }
@@ -252,14 +245,8 @@ async fn an_unreachable_provider_is_502() {
         .unwrap();
     let addr = crate::common::server::serve(app::axum_app().layer(layer)).await;
     let browser = Browser::new();
-    let (status, body, _) = answer(
-        browser
-            .get(&format!("http://{addr}/auth/twitter?login=start"))
-            .await,
-    )
-    .await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (502, Some("provider_error"))
-    );
+    let start = browser
+        .get(&format!("http://{addr}/auth/twitter?login=start"))
+        .await;
+    refused(start, 502, "provider_error").await;
 }

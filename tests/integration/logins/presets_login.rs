@@ -7,6 +7,7 @@ use crate::common::browser::{query_param, with_param, Browser};
 use crate::common::fake_discord::{self, DiscordConfig, FakeDiscord};
 use crate::common::fake_oidc::{self, FakeOidc, OidcConfig, TokenAuth};
 use crate::common::fake_x::{self, FakeX, XConfig};
+use crate::common::harness::{self, Fake};
 use crate::common::server;
 use serde_json::{json, Value};
 use socialauth::{
@@ -34,6 +35,43 @@ async fn whoami_after_login(provider: impl Into<socialauth::Provider>, route: &s
     json_of(&browser.follow(&format!("{base}/whoami")).await.body)
 }
 
+/// Checks each field of `expected` in the `/whoami` answer `who`.
+fn assert_whoami(who: &Value, expected: Value) {
+    for (field, value) in expected.as_object().expect("an object of fields") {
+        assert_eq!(&who[field.as_str()], value, "{field} in {who}");
+    }
+}
+
+/// The fake refused none of the login's requests, and the login asked for `scope`.
+fn assert_clean_login_with_scope<P: harness::Provider>(fake: &Fake<P>, scope: &str) {
+    assert!(fake.rejections().is_empty(), "{:?}", fake.rejections());
+    let params = fake.last_authorize_params();
+    assert_eq!(server::param(&params, "scope"), Some(scope), "{params:?}");
+}
+
+/// A login through `provider` at `/auth/<route>` that the layer refuses with `status` and
+/// the JSON error `error`: the browser it went through.
+async fn refused_login(
+    provider: impl Into<socialauth::Provider>,
+    route: &str,
+    status: u16,
+    error: &str,
+) -> Browser {
+    let (browser, visit, _) = app::login_with(provider, route).await;
+    visit.assert_error(status, error);
+    browser
+}
+
+/// A login whose callback carries a code already redeemed is a `401 login_failed`.
+async fn assert_replayed_code_refused(provider: impl Into<socialauth::Provider>, route: &str) {
+    let (status, body) = replayed_code(provider, route).await;
+    assert_eq!(
+        (status, &body["error"]),
+        (401, &Value::from("login_failed")),
+        "a replayed code at /auth/{route}"
+    );
+}
+
 /// A login whose callback carries a code already redeemed: the answer's status and error.
 async fn replayed_code(provider: impl Into<socialauth::Provider>, route: &str) -> (u16, Value) {
     let base = serve_with(provider).await;
@@ -54,20 +92,15 @@ async fn replayed_code(provider: impl Into<socialauth::Provider>, route: &str) -
 async fn x_login_with_pkce_and_basic_client_authentication() {
     let fake = fake_x::start(XConfig::new()).await;
     let who = whoami_after_login(x_for(&fake), "x").await;
-    assert_eq!(who["provider"], "x");
-    assert_eq!(who["user_id"], "2244994945");
-    assert_eq!(who["name"], "X Dev");
+    assert_whoami(
+        &who,
+        json!({"provider": "x", "user_id": "2244994945", "name": "X Dev"}),
+    );
     assert_eq!(who["email"], Value::Null, "no email without include_email");
-    assert!(fake.rejections().is_empty(), "{:?}", fake.rejections());
+    assert_clean_login_with_scope(&fake, "users.read tweet.read");
     let params = fake.last_authorize_params();
-    assert_eq!(
-        server::param(&params, "scope"),
-        Some("users.read tweet.read")
-    );
-    assert_eq!(
-        server::param(&params, "code_challenge_method"),
-        Some("S256")
-    );
+    let method = server::param(&params, "code_challenge_method");
+    assert_eq!(method, Some("S256"), "{params:?}");
 }
 
 #[tokio::test]
@@ -75,49 +108,41 @@ async fn x_include_email_reads_the_confirmed_email() {
     let fake = fake_x::start(XConfig::new()).await;
     let who = whoami_after_login(x_for(&fake).include_email(), "x").await;
     assert_eq!(who["email"], "dev@x.example");
-    assert_eq!(
-        server::param(&fake.last_authorize_params(), "scope"),
-        Some("users.read tweet.read users.email")
-    );
+    let params = fake.last_authorize_params();
+    let scope = server::param(&params, "scope");
+    assert_eq!(scope, Some("users.read tweet.read users.email"));
 }
 
 #[tokio::test]
 async fn x_refusals_are_the_layers_errors() {
     let fake = fake_x::start(XConfig::new()).await;
-    let (status, body) = replayed_code(x_for(&fake), "x").await;
-    assert_eq!(
-        (status, &body["error"]),
-        (401, &Value::from("login_failed"))
-    );
+    assert_replayed_code_refused(x_for(&fake), "x").await;
 
-    let (browser, visit, _) = app::login_with(
+    let browser = refused_login(
         X::new(&fake.config().client_id, "not-the-secret")
             .web_base_url(&fake.base_url)
             .api_base_url(&fake.base_url),
         "x",
+        502,
+        "provider_error",
     )
     .await;
-    visit.assert_error(502, "provider_error");
     assert_eq!(browser.cookie(IDENTITY_COOKIE), None);
 
     fake.set_user_denies(true);
-    let (_, visit, _) = app::login_with(x_for(&fake), "x").await;
-    visit.assert_error(401, "access_denied");
+    refused_login(x_for(&fake), "x", 401, "access_denied").await;
 }
 
 #[tokio::test]
 async fn discord_login_with_a_verified_email() {
     let fake = fake_discord::start(DiscordConfig::new()).await;
     let who = whoami_after_login(discord_for(&fake), "discord").await;
-    assert_eq!(who["provider"], "discord");
-    assert_eq!(who["user_id"], "80351110224678912");
-    assert_eq!(who["name"], "Nelly");
-    assert_eq!(who["email"], "nelly@discord.example");
-    assert!(fake.rejections().is_empty(), "{:?}", fake.rejections());
-    assert_eq!(
-        server::param(&fake.last_authorize_params(), "scope"),
-        Some("identify email")
+    assert_whoami(
+        &who,
+        json!({"provider": "discord", "user_id": "80351110224678912", "name": "Nelly",
+               "email": "nelly@discord.example"}),
     );
+    assert_clean_login_with_scope(&fake, "identify email");
 }
 
 #[tokio::test]
@@ -129,30 +154,27 @@ async fn discord_unverified_email_is_dropped_and_username_stands_in_for_the_name
     })
     .await;
     let who = whoami_after_login(discord_for(&fake), "discord").await;
-    assert_eq!(who["user_id"], "80351110224678912");
-    assert_eq!(who["name"], "nelly");
-    assert_eq!(who["email"], Value::Null);
+    assert_whoami(
+        &who,
+        json!({"user_id": "80351110224678912", "name": "nelly", "email": null}),
+    );
 }
 
 #[tokio::test]
 async fn discord_refusals_are_the_layers_errors() {
     let fake = fake_discord::start(DiscordConfig::new()).await;
-    let (status, body) = replayed_code(discord_for(&fake), "discord").await;
-    assert_eq!(
-        (status, &body["error"]),
-        (401, &Value::from("login_failed"))
-    );
+    assert_replayed_code_refused(discord_for(&fake), "discord").await;
 
-    let (_, visit, _) = app::login_with(
+    refused_login(
         Discord::new(&fake.config().client_id, "wrong").base_url(&fake.base_url),
         "discord",
+        502,
+        "provider_error",
     )
     .await;
-    visit.assert_error(502, "provider_error");
 
     fake.set_user_denies(true);
-    let (_, visit, _) = app::login_with(discord_for(&fake), "discord").await;
-    visit.assert_error(401, "access_denied");
+    refused_login(discord_for(&fake), "discord", 401, "access_denied").await;
 }
 
 fn oidc_config(client_auth: TokenAuth) -> OidcConfig {
@@ -190,27 +212,21 @@ async fn gitlab_login_on_a_self_managed_base_url() {
     let cfg = fake.config();
     let gitlab = || GitLab::new(&cfg.client_id, &cfg.client_secret).base_url(fake.issuer());
     let who = whoami_after_login(gitlab(), "gitlab").await;
-    assert_eq!(who["provider"], "gitlab");
-    assert_eq!(who["user_id"], "248289761001");
-    assert_eq!(who["name"], "Jane Doe");
-    assert_eq!(who["email"], "janedoe@example.com");
-    assert!(fake.rejections().is_empty(), "{:?}", fake.rejections());
-    assert_eq!(
-        server::param(&fake.last_authorize_params(), "scope"),
-        Some("openid email profile")
+    assert_whoami(
+        &who,
+        json!({"provider": "gitlab", "user_id": "248289761001", "name": "Jane Doe",
+               "email": "janedoe@example.com"}),
     );
+    assert_clean_login_with_scope(&fake, "openid email profile");
 
-    let (status, body) = replayed_code(gitlab(), "gitlab").await;
-    assert_eq!(
-        (status, &body["error"]),
-        (401, &Value::from("login_failed"))
-    );
-    let (_, visit, _) = app::login_with(
+    assert_replayed_code_refused(gitlab(), "gitlab").await;
+    refused_login(
         GitLab::new(&cfg.client_id, "wrong").base_url(fake.issuer()),
         "gitlab",
+        502,
+        "provider_error",
     )
     .await;
-    visit.assert_error(502, "provider_error");
 }
 
 #[tokio::test]
@@ -220,14 +236,15 @@ async fn linkedin_login_with_client_secret_post_and_a_string_email_verified() {
     let cfg = fake.config();
     let linkedin = || LinkedIn::new(&cfg.client_id, &cfg.client_secret).issuer_url(fake.issuer());
     let who = whoami_after_login(linkedin(), "linkedin").await;
-    assert_eq!(who["provider"], "linkedin");
-    assert_eq!(who["user_id"], "248289761001");
-    assert_eq!(who["email"], "janedoe@example.com");
+    assert_whoami(
+        &who,
+        json!({"provider": "linkedin", "user_id": "248289761001",
+               "email": "janedoe@example.com"}),
+    );
     assert!(fake.rejections().is_empty(), "{:?}", fake.rejections());
 
     fake.set_user_denies(true);
-    let (_, visit, _) = app::login_with(linkedin(), "linkedin").await;
-    visit.assert_error(401, "access_denied");
+    refused_login(linkedin(), "linkedin", 401, "access_denied").await;
 }
 
 #[tokio::test]
@@ -278,9 +295,10 @@ async fn microsoft_multi_tenant_login_checks_the_issuer_with_the_tokens_own_tena
         "microsoft",
     )
     .await;
-    assert_eq!(who["provider"], "microsoft");
-    assert_eq!(who["user_id"], "248289761001");
-    assert_eq!(who["name"], "Jane Doe");
+    assert_whoami(
+        &who,
+        json!({"provider": "microsoft", "user_id": "248289761001", "name": "Jane Doe"}),
+    );
     assert_eq!(
         who["email"],
         Value::Null,
@@ -299,12 +317,13 @@ async fn microsoft_multi_tenant_login_checks_the_issuer_with_the_tokens_own_tena
 #[tokio::test]
 async fn microsoft_refuses_a_tenant_not_allowed_and_a_forged_tenant_issuer() {
     let fake = fake_entra("organizations", "tenant-b").await;
-    let (browser, visit, _) = app::login_with(
+    let browser = refused_login(
         microsoft_for(&fake, "organizations").allowed_tenants(["tenant-a"]),
         "microsoft",
+        401,
+        "login_failed",
     )
     .await;
-    visit.assert_error(401, "login_failed");
     assert_eq!(browser.cookie(IDENTITY_COOKIE), None);
 
     // A token whose `iss` names another tenant than its `tid` is refused.
@@ -314,6 +333,11 @@ async fn microsoft_refuses_a_tenant_not_allowed_and_a_forged_tenant_issuer() {
         claims["iss"] = json!(format!("{base_url}/tenant-a/v2.0"));
         claims.to_string()
     })));
-    let (_, visit, _) = app::login_with(microsoft_for(&fake, "organizations"), "microsoft").await;
-    visit.assert_error(401, "login_failed");
+    refused_login(
+        microsoft_for(&fake, "organizations"),
+        "microsoft",
+        401,
+        "login_failed",
+    )
+    .await;
 }

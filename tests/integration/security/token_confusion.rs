@@ -11,7 +11,21 @@ use crate::common::fake_oidc;
 use crate::common::forge::{
     claims_for, flow_cookie_name, forge, identity_claims, issued_identity_token, seal_flow,
 };
-use crate::security::support::{direct_default, request, who_with_cookie, world, Reply};
+use crate::security::support::{
+    call, direct_default, request, who_with_cookie, world, Direct, Reply,
+};
+
+/// What `Authorization: Bearer <token>` signs in as, through the layer: the inner service's
+/// answer (the user id or `anonymous`).
+async fn who_with_bearer(layer: &Direct, token: &str) -> String {
+    let bearer = format!("Bearer {token}");
+    let response = call(
+        layer,
+        request("/maybe", &[("authorization", bearer.as_bytes())]),
+    )
+    .await;
+    response.into_body()
+}
 
 #[tokio::test]
 async fn item_04_no_other_token_is_an_identity() {
@@ -56,27 +70,15 @@ async fn item_04_no_other_token_is_an_identity() {
     let mut bearer_claims = identity_claims("victim");
     bearer_claims["aud"] = "socialauth:bearer".into();
     let bearer_control = forge(&bearer_claims.to_string()).await;
-    let bearer = format!("Bearer {bearer_control}");
-    let response = crate::security::support::call(
-        &layer,
-        request("/maybe", &[("authorization", bearer.as_bytes())]),
-    )
-    .await;
     assert_eq!(
-        response.body(),
+        who_with_bearer(&layer, &bearer_control).await,
         "victim",
         "the bearer path must accept the control"
     );
     // Neither token stands in for the other: the cookie's token is no bearer token, and a
     // bearer token is no identity cookie.
-    let cookie_as_bearer = format!("Bearer {control}");
-    let response = crate::security::support::call(
-        &layer,
-        request("/maybe", &[("authorization", cookie_as_bearer.as_bytes())]),
-    )
-    .await;
     assert_eq!(
-        response.body(),
+        who_with_bearer(&layer, &control).await,
         "anonymous",
         "the cookie's token as a bearer token"
     );
@@ -88,18 +90,10 @@ async fn item_04_no_other_token_is_an_identity() {
     );
     for (what, token) in others {
         let cookie = format!("__Host-socialauth={token}");
-        assert_eq!(
-            who_with_cookie(&layer, &cookie).await,
-            "anonymous",
-            "{what}"
-        );
-        let bearer = format!("Bearer {token}");
-        let response = crate::security::support::call(
-            &layer,
-            request("/maybe", &[("authorization", bearer.as_bytes())]),
-        )
-        .await;
-        assert_eq!(response.body(), "anonymous", "{what} as a bearer token");
+        let as_cookie = who_with_cookie(&layer, &cookie).await;
+        assert_eq!(as_cookie, "anonymous", "{what}");
+        let as_bearer = who_with_bearer(&layer, &token).await;
+        assert_eq!(as_bearer, "anonymous", "{what} as a bearer token");
         // And through the real server, for the axum extractor.
         let whoami = Browser::new()
             .get_with_headers(&world.url("/whoami"), &[("cookie", &cookie)])
