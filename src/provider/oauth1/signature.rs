@@ -152,83 +152,74 @@ fn percent_decode(value: &str) -> String {
 mod tests {
     use super::*;
 
+    /// The signature of a `POST` to `url` with `params`, signed with `signer` and `protocol`.
+    fn signature(url: &str, params: &[(&str, &str)], signer: Signer, protocol: Protocol) -> String {
+        let url = Url::parse(url).unwrap();
+        signature_of(&authorization("POST", &url, params, signer, protocol))
+    }
+
+    /// Protocol parameters with only a nonce and a time: no callback, no verifier, no version.
+    fn at(nonce: &str, timestamp: u64) -> Protocol<'_> {
+        Protocol {
+            callback: None,
+            verifier: None,
+            nonce,
+            timestamp,
+            version: false,
+        }
+    }
+
     /// RFC 5849 §3.4.1.1's request, with the signature corrected by erratum 2550.
     #[test]
     fn rfc_5849_section_3_4_1_1_signs_as_erratum_2550_says() {
-        let url = Url::parse("http://example.com/request?b5=%3D%253D&a3=a&c%40=&a2=r%20b").unwrap();
-        let header = authorization(
-            "POST",
-            &url,
-            &[("c2", ""), ("a3", "2 q")],
-            Signer {
-                consumer_key: "9djdj82h48djs9d2",
-                consumer_secret: "j49sk3j29djd",
-                token: Some(("kkk9d7dh3k39sjv7", "dh893hdasih9")),
-            },
-            Protocol {
-                callback: None,
-                verifier: None,
-                nonce: "7d8f3e4a",
-                timestamp: 137131201,
-                version: false,
-            },
-        );
-        assert_eq!(signature_of(&header), "r6/TJjbCOr97/+UU0NsvSne7s5g=");
+        let signer = Signer {
+            consumer_key: "9djdj82h48djs9d2",
+            consumer_secret: "j49sk3j29djd",
+            token: Some(("kkk9d7dh3k39sjv7", "dh893hdasih9")),
+        };
+        let url = "http://example.com/request?b5=%3D%253D&a3=a&c%40=&a2=r%20b";
+        let params = [("c2", ""), ("a3", "2 q")];
+        let signed = signature(url, &params, signer, at("7d8f3e4a", 137131201));
+        assert_eq!(signed, "r6/TJjbCOr97/+UU0NsvSne7s5g=");
     }
 
     /// RFC 5849 §1.2: the temporary-credentials request to `/initiate`.
     #[test]
     fn rfc_5849_section_1_2_initiate() {
-        let url = Url::parse("https://photos.example.net/initiate").unwrap();
-        let header = authorization(
-            "POST",
-            &url,
-            &[],
-            Signer {
-                consumer_key: "dpf43f3p2l4k3l03",
-                consumer_secret: "kd94hf93k423kf44",
-                token: None,
-            },
-            Protocol {
-                callback: Some("http://printer.example.com/ready"),
-                verifier: None,
-                nonce: "wIjqoS",
-                timestamp: 137131200,
-                version: false,
-            },
-        );
-        assert_eq!(signature_of(&header), "74KNZJeDHnMBp0EMJ9ZHt/XKycU=");
+        let signer = Signer {
+            consumer_key: "dpf43f3p2l4k3l03",
+            consumer_secret: "kd94hf93k423kf44",
+            token: None,
+        };
+        let protocol = Protocol {
+            callback: Some("http://printer.example.com/ready"),
+            ..at("wIjqoS", 137131200)
+        };
+        let signed = signature("https://photos.example.net/initiate", &[], signer, protocol);
+        assert_eq!(signed, "74KNZJeDHnMBp0EMJ9ZHt/XKycU=");
     }
 
     /// Twitter's "Creating a signature" example.
     #[test]
     fn twitter_creating_a_signature_example() {
-        let url =
-            Url::parse("https://api.twitter.com/1.1/statuses/update.json?include_entities=true")
-                .unwrap();
-        let header = authorization(
-            "POST",
-            &url,
-            &[(
-                "status",
-                "Hello Ladies + Gentlemen, a signed OAuth request!",
-            )],
-            Signer {
-                consumer_key: "xvz1evFS4wEEPTGEFPHBog",
-                consumer_secret: "kAcSOqF21Fu85e7zjz7ZN2U4ZRhfV3WpwPAoE3Z7kBw",
-                token: Some((
-                    "370773112-GmHxMAgYyLbNEtIKZeRNFsMKPR9EyMZeS9weJAEb",
-                    "LswwdoUaIvS8ltyTt5jkRh4J50vUPVVHtR2YPi5kE",
-                )),
-            },
-            Protocol {
-                callback: None,
-                verifier: None,
-                nonce: "kYjzVBB8Y0ZFabxSWbWovY3uYSQ2pTgmZeNu2VS4cg",
-                timestamp: 1318622958,
-                version: true,
-            },
-        );
-        assert_eq!(signature_of(&header), "hCtSmYh+iHYCEqBWrE7C7hYmtUk=");
+        let signer = Signer {
+            consumer_key: "xvz1evFS4wEEPTGEFPHBog",
+            consumer_secret: "kAcSOqF21Fu85e7zjz7ZN2U4ZRhfV3WpwPAoE3Z7kBw",
+            token: Some((
+                "370773112-GmHxMAgYyLbNEtIKZeRNFsMKPR9EyMZeS9weJAEb",
+                "LswwdoUaIvS8ltyTt5jkRh4J50vUPVVHtR2YPi5kE",
+            )),
+        };
+        let protocol = Protocol {
+            version: true,
+            ..at("kYjzVBB8Y0ZFabxSWbWovY3uYSQ2pTgmZeNu2VS4cg", 1318622958)
+        };
+        let url = "https://api.twitter.com/1.1/statuses/update.json?include_entities=true";
+        let params = [(
+            "status",
+            "Hello Ladies + Gentlemen, a signed OAuth request!",
+        )];
+        let signed = signature(url, &params, signer, protocol);
+        assert_eq!(signed, "hCtSmYh+iHYCEqBWrE7C7hYmtUk=");
     }
 }

@@ -176,17 +176,10 @@ pub enum AssertionAudience {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::oauth2::signing_key::tests::{p256_pem, rsa_pem};
-    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    use base64::Engine as _;
+    use crate::oauth2::signing_key::tests::{header_and_claims, p256_pem, rsa_pem};
 
     fn claims_of(assertion: &ClientAssertion) -> (serde_json::Value, serde_json::Value) {
-        let mut parts = assertion.secret().split('.');
-        let mut part = || {
-            let bytes = URL_SAFE_NO_PAD.decode(parts.next().unwrap()).unwrap();
-            serde_json::from_slice(&bytes).unwrap()
-        };
-        (part(), part())
+        header_and_claims(assertion.secret())
     }
 
     #[test]

@@ -105,9 +105,8 @@ impl fmt::Debug for SignedSecret {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    use base64::Engine as _;
 
+    use crate::oauth2::signing_key::tests::header_and_claims;
     pub(crate) use crate::oauth2::signing_key::tests::p256_pem as test_p8;
 
     fn claims() -> SecretClaims {
@@ -120,12 +119,7 @@ pub(crate) mod tests {
     }
 
     fn decoded(secret: &ClientSecret) -> (serde_json::Value, serde_json::Value) {
-        let mut parts = secret.secret().split('.');
-        let mut part = || {
-            let bytes = URL_SAFE_NO_PAD.decode(parts.next().unwrap()).unwrap();
-            serde_json::from_slice(&bytes).unwrap()
-        };
-        (part(), part())
+        header_and_claims(secret.secret())
     }
 
     #[test]

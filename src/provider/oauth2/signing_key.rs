@@ -169,6 +169,17 @@ fn pem_block(pem: &str, label: &str) -> Option<Vec<u8>> {
 pub(crate) mod tests {
     use super::*;
 
+    /// A compact JWS's header and claims, as JSON.
+    pub(crate) fn header_and_claims(jws: &str) -> (serde_json::Value, serde_json::Value) {
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let mut parts = jws.split('.');
+        let mut part = || {
+            let bytes = URL_SAFE_NO_PAD.decode(parts.next().unwrap()).unwrap();
+            serde_json::from_slice(&bytes).unwrap()
+        };
+        (part(), part())
+    }
+
     /// `der` as a PEM block labelled `label`, 64 characters a line.
     pub(crate) fn pem(label: &str, der: &[u8]) -> String {
         let b64 = STANDARD.encode(der);
