@@ -160,56 +160,58 @@ oidc_presets!(GitLab, Google, LinkedIn, Microsoft, Slack);
 issuer_url_setter!(Google, LinkedIn, Slack);
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::oauth2::ClientAuth;
 
+    /// `oidc` is the OpenID Connect provider `name` at `issuer`, and builds.
+    fn assert_oidc_preset(oidc: Oidc, name: &str, issuer: &str) {
+        assert_eq!(oidc.issuer(), issuer);
+        let provider = Provider::from(oidc);
+        assert_eq!(provider.name(), name);
+        assert!(provider.built.is_ok(), "{name}");
+    }
+
+    /// A preset's `Debug`, made with the client secret `hunter2`, does not show it.
+    pub(in crate::provider::presets) fn assert_debug_hides(debug: String) {
+        assert!(!debug.contains("hunter2"), "{debug}");
+    }
+
     #[test]
-    fn the_oidc_presets_are_an_oidc_for_their_issuer() {
-        let oidcs: [Oidc; 4] = [
-            Google::new("id", "s").into(),
+    fn google_is_an_oidc_provider_for_its_issuer() {
+        let google = Google::new("id", "hunter2");
+        assert_debug_hides(format!("{google:?}"));
+        assert_oidc_preset(google.into(), "google", "https://accounts.google.com");
+    }
+
+    #[test]
+    fn gitlab_com_or_a_self_managed_issuer() {
+        assert_oidc_preset(
             GitLab::new("id", "s").into(),
-            LinkedIn::new("id", "s").into(),
-            Slack::new("id", "s").into(),
-        ];
-        let expected = [
-            ("google", "https://accounts.google.com"),
-            ("gitlab", "https://gitlab.com"),
-            ("linkedin", "https://www.linkedin.com/oauth"),
-            ("slack", "https://slack.com"),
-        ];
-        for (oidc, (name, issuer)) in oidcs.into_iter().zip(expected) {
-            assert_eq!(oidc.issuer(), issuer);
-            let provider = Provider::from(oidc);
-            assert_eq!(provider.name(), name);
-            assert!(provider.built.is_ok(), "{name}");
-        }
-        let self_managed = GitLab::new("id", "s").base_url("https://gitlab.example.com/");
-        assert_eq!(
-            Oidc::from(self_managed).issuer(),
-            "https://gitlab.example.com"
+            "gitlab",
+            "https://gitlab.com",
         );
-        for post in [
-            Oidc::from(LinkedIn::new("id", "s")),
-            Oidc::from(Slack::new("id", "s")),
-        ] {
-            assert_eq!(post.configured_client_auth(), Some(ClientAuth::Post));
-        }
+        let self_managed = GitLab::new("id", "s").base_url("https://gitlab.example.com/");
+        assert_oidc_preset(self_managed.into(), "gitlab", "https://gitlab.example.com");
+    }
+
+    #[test]
+    fn linkedin_issuer_and_client_secret_post() {
+        let linkedin = Oidc::from(LinkedIn::new("id", "s"));
+        assert_eq!(linkedin.configured_client_auth(), Some(ClientAuth::Post));
+        assert_oidc_preset(linkedin, "linkedin", "https://www.linkedin.com/oauth");
+    }
+
+    #[test]
+    fn slack_issuer_and_client_secret_post() {
+        let slack = Oidc::from(Slack::new("id", "s"));
+        assert_eq!(slack.configured_client_auth(), Some(ClientAuth::Post));
+        assert_oidc_preset(slack, "slack", "https://slack.com");
     }
 
     #[test]
     fn debug_never_shows_a_client_secret() {
-        let debugs = [
-            format!("{:?}", Discord::new("id", "hunter2")),
-            format!("{:?}", Facebook::new("id", "hunter2")),
-            format!("{:?}", GitHub::new("id", "hunter2")),
-            format!("{:?}", OAuth2::new("corp", "id", "hunter2")),
-            format!("{:?}", Twitter::new("key", "hunter2")),
-            format!("{:?}", X::new("id", "hunter2")),
-            format!("{:?}", Google::new("id", "hunter2")),
-        ];
-        for debug in debugs {
-            assert!(!debug.contains("hunter2"), "{debug}");
-        }
+        assert_debug_hides(format!("{:?}", Facebook::new("id", "hunter2")));
+        assert_debug_hides(format!("{:?}", Twitter::new("key", "hunter2")));
     }
 }
