@@ -101,14 +101,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn debug_hides_the_secret() {
-        crate::provider::presets::tests::assert_debug_hides(format!(
-            "{:?}",
-            Discord::new("id", "hunter2")
-        ));
-    }
-
-    #[test]
     fn documented_endpoints_and_scopes() {
         let discord = Discord::new("id", "secret").build().unwrap();
         assert_eq!(

@@ -197,14 +197,6 @@ code_flow_provider!(UserinfoFields, |provider, cx, token| async move {
 mod tests {
     use super::*;
 
-    #[test]
-    fn debug_hides_the_secret() {
-        crate::provider::presets::tests::assert_debug_hides(format!(
-            "{:?}",
-            OAuth2::new("corp", "id", "hunter2")
-        ));
-    }
-
     fn check(provider: OAuth2) -> Result<(), ConfigError> {
         let built = provider.build()?;
         assert!(!built.name.is_empty());

@@ -199,14 +199,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn debug_hides_the_secret() {
-        crate::provider::presets::tests::assert_debug_hides(format!(
-            "{:?}",
-            GitHub::new("id", "hunter2")
-        ));
-    }
-
-    #[test]
     fn enterprise_server_urls() {
         let ghe = GitHub::new("id", "secret")
             .enterprise_base_url("https://ghe.example.com/")

@@ -160,7 +160,7 @@ oidc_presets!(GitLab, Google, LinkedIn, Microsoft, Slack);
 issuer_url_setter!(Google, LinkedIn, Slack);
 
 #[cfg(test)]
-pub(super) mod tests {
+mod tests {
     use super::*;
     use crate::oauth2::ClientAuth;
 
@@ -173,7 +173,7 @@ pub(super) mod tests {
     }
 
     /// A preset's `Debug`, made with the client secret `hunter2`, does not show it.
-    pub(in crate::provider::presets) fn assert_debug_hides(debug: String) {
+    fn assert_debug_hides(debug: String) {
         assert!(!debug.contains("hunter2"), "{debug}");
     }
 
@@ -211,7 +211,15 @@ pub(super) mod tests {
 
     #[test]
     fn debug_never_shows_a_client_secret() {
-        assert_debug_hides(format!("{:?}", Facebook::new("id", "hunter2")));
-        assert_debug_hides(format!("{:?}", Twitter::new("key", "hunter2")));
+        for debug in [
+            format!("{:?}", Discord::new("id", "hunter2")),
+            format!("{:?}", Facebook::new("id", "hunter2")),
+            format!("{:?}", GitHub::new("id", "hunter2")),
+            format!("{:?}", OAuth2::new("corp", "id", "hunter2")),
+            format!("{:?}", Twitter::new("key", "hunter2")),
+            format!("{:?}", X::new("id", "hunter2")),
+        ] {
+            assert_debug_hides(debug);
+        }
     }
 }

@@ -139,14 +139,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn debug_hides_the_secret() {
-        crate::provider::presets::tests::assert_debug_hides(format!(
-            "{:?}",
-            X::new("id", "hunter2")
-        ));
-    }
-
-    #[test]
     fn documented_endpoints_and_scopes() {
         let x = X::new("id", "secret").build().unwrap();
         assert_eq!(
