@@ -3,6 +3,7 @@
 use serde::Deserialize;
 use url::Url;
 
+use super::bearer_json;
 use crate::error::{AuthError, ConfigError};
 use crate::oauth2::{Client, ClientAuth};
 use crate::provider::config::CodeFlowConfig;
@@ -82,12 +83,7 @@ struct User {
 }
 
 code_flow_provider!(UsersMe, |discord, cx, token| async move {
-    let user: User = cx
-        .http()
-        .get(discord.me.clone(), "discord_users_me")
-        .bearer(token.access_token())
-        .json()
-        .await?;
+    let user: User = bearer_json(cx, &discord.me, "discord_users_me", token).await?;
     if user.id.is_empty() {
         return Err(AuthError::provider("the provider's profile has no user id"));
     }

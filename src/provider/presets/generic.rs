@@ -4,6 +4,7 @@
 use serde_json::Value;
 use url::Url;
 
+use super::bearer_json;
 use super::fields::{check_pointer, string_field, Numbers};
 use crate::error::{AuthError, ConfigError};
 use crate::oauth2::{required_url, Client, ClientAuth};
@@ -167,12 +168,7 @@ pub(super) struct UserinfoFields {
 }
 
 code_flow_provider!(UserinfoFields, |provider, cx, token| async move {
-    let userinfo: Value = cx
-        .http()
-        .get(provider.userinfo_url.clone(), "userinfo")
-        .bearer(token.access_token())
-        .json()
-        .await?;
+    let userinfo: Value = bearer_json(cx, &provider.userinfo_url, "userinfo", token).await?;
     if !userinfo.is_object() {
         return Err(AuthError::provider(
             "the provider's answer is not the expected JSON",

@@ -1,7 +1,24 @@
 //! The providers the crate ships: configuration, endpoints and a mapping to the profile, on
 //! the shared OAuth 2.0, OpenID Connect and OAuth 1.0a cores.
 
-use crate::provider::{Oidc, Provider};
+use serde::de::DeserializeOwned;
+use url::Url;
+
+use crate::error::AuthError;
+use crate::oauth2::TokenResponse;
+use crate::provider::{Oidc, Provider, ProviderContext};
+
+/// `GET url` with the login's access token (`Authorization: Bearer`), read as JSON of type
+/// `T`; `endpoint` names the call in logs and metrics. How most presets read their user.
+async fn bearer_json<T: DeserializeOwned>(
+    cx: &ProviderContext<'_>,
+    url: &Url,
+    endpoint: &'static str,
+    token: &TokenResponse,
+) -> Result<T, AuthError> {
+    let request = cx.http().get(url.clone(), endpoint);
+    request.bearer(token.access_token()).json().await
+}
 
 /// `impl CodeFlowProvider` (the public trait, as a user's provider implements it) for a
 /// checked code-flow preset: its route name and client are its `name` and `client` fields, and

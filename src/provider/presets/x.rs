@@ -4,6 +4,7 @@
 use serde::Deserialize;
 use url::Url;
 
+use super::bearer_json;
 use crate::error::{AuthError, ConfigError};
 use crate::oauth2::{Client, ClientAuth};
 use crate::provider::config::CodeFlowConfig;
@@ -118,12 +119,7 @@ struct User {
 }
 
 code_flow_provider!(UsersMe, |x, cx, token| async move {
-    let me: Me = cx
-        .http()
-        .get(x.me.clone(), "x_users_me")
-        .bearer(token.access_token())
-        .json()
-        .await?;
+    let me: Me = bearer_json(cx, &x.me, "x_users_me", token).await?;
     let user = me.data;
     if user.id.is_empty() {
         return Err(AuthError::provider("the provider's profile has no user id"));
