@@ -45,16 +45,16 @@ impl Location {
 
     /// This location with `name=value` added to its query (`value` is form-encoded).
     pub(crate) fn with_query_param(&self, name: &str, value: &str) -> Self {
-        let target = String::from_utf8_lossy(self.0.as_bytes());
+        let target = self.as_str();
         let separator = if target.contains('?') { '&' } else { '?' };
         let encoded: String = form_urlencoded::byte_serialize(value.as_bytes()).collect();
         Self::new(&format!("{target}{separator}{name}={encoded}")).unwrap_or_else(|| self.clone())
     }
 
-    /// The location as text.
+    /// The location as text. Made from `&str` only, so its bytes are UTF-8 (non-ASCII
+    /// included, which `HeaderValue::to_str` would refuse); the empty fallback cannot happen.
     pub(crate) fn as_str(&self) -> &str {
-        // Made from `&str` only, so always UTF-8; an empty string cannot happen.
-        self.0.to_str().unwrap_or_default()
+        std::str::from_utf8(self.0.as_bytes()).unwrap_or_default()
     }
 }
 
@@ -73,6 +73,16 @@ mod tests {
         assert_eq!(
             query.with_query_param("error", "c").as_str(),
             "/login?x=1&error=c"
+        );
+    }
+
+    #[test]
+    fn a_non_ascii_location_reads_back_as_configured() {
+        let location = Location::new("/adiós").unwrap();
+        assert_eq!(location.as_str(), "/adiós");
+        assert_eq!(
+            location.with_query_param("error", "x").as_str(),
+            "/adiós?error=x"
         );
     }
 
