@@ -117,22 +117,17 @@ fn is_page_load<B>(request: &Request<B>) -> bool {
 }
 
 fn login_redirect<B>(login_url: &str, request: &Request<B>) -> Response<Bytes> {
+    let Some(login) = Location::new(login_url) else {
+        return AuthError::internal("the guard's login URL is not a valid header").into_response();
+    };
     let here = request
         .uri()
         .path_and_query()
         .map(|p| p.as_str())
         .and_then(return_to::validate);
-    let location = match here {
-        Some(path) => {
-            let separator = if login_url.contains('?') { '&' } else { '?' };
-            let encoded: String = form_urlencoded::byte_serialize(path.as_bytes()).collect();
-            format!("{login_url}{separator}return_to={encoded}")
-        }
-        None => login_url.to_owned(),
-    };
-    match Location::new(&location) {
-        Some(location) => redirect(&location),
-        None => AuthError::internal("the guard's login URL is not a valid header").into_response(),
+    match here {
+        Some(path) => redirect(&login.with_query_param("return_to", path)),
+        None => redirect(&login),
     }
 }
 

@@ -10,7 +10,7 @@ use crate::provider::endpoint;
 /// once by `build()` (absolute http(s), a host, no query, fragment or user info).
 #[derive(Debug, Clone)]
 pub(crate) struct PublicUrl {
-    /// Parsed, with its path as configured but without a trailing `/`.
+    /// Parsed; its path is the prefix every URL made from it goes under.
     base: Url,
     /// `host[:port]` exactly as configured, for comparing with an `Origin` header.
     authority: String,
@@ -19,15 +19,13 @@ pub(crate) struct PublicUrl {
 impl PublicUrl {
     /// Checks the `public_url` setting.
     pub(crate) fn parse(url: &str) -> Result<Self, ConfigError> {
-        let mut base = endpoint("public_url", url)?;
+        let base = endpoint("public_url", url)?;
         if base.query().is_some() {
             return Err(ConfigError::InvalidUrl {
                 setting: "public_url",
                 reason: format!("{url:?} must have no query"),
             });
         }
-        let path = base.path().trim_end_matches('/').to_owned();
-        base.set_path(&path);
         let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
         let authority = after_scheme
             .split('/')
@@ -58,10 +56,7 @@ impl PublicUrl {
 
 /// Checks the `allowed_hosts` setting: each a plain `host` or `host:port`.
 pub(crate) fn check_allowed_hosts(hosts: &[String]) -> Result<(), ConfigError> {
-    if hosts
-        .iter()
-        .all(|host| is_plain_host(host) && !host.contains('/'))
-    {
+    if hosts.iter().all(|host| is_plain_host(host)) {
         Ok(())
     } else {
         Err(ConfigError::InvalidSetting {

@@ -27,7 +27,7 @@ async fn bearer_json<T: DeserializeOwned>(
 ///
 /// ```text
 /// code_flow_provider!(UsersMe, |discord, cx, token| async move {
-///     let user: User = cx.http().get_json(discord.me.clone(), token.access_token()).await?;
+///     let user: User = bearer_json(cx, &discord.me, "discord_users_me", token).await?;
 ///     Ok(Profile::new(user.id))
 /// });
 /// ```
