@@ -12,6 +12,11 @@ use crate::state::session::{Session, SessionId};
 /// [`identity_lifetime`](crate::SocialAuthLayerBuilder::identity_lifetime) says otherwise.
 pub(crate) const DEFAULT_IDENTITY_LIFETIME: Duration = Duration::from_secs(7 * 24 * 60 * 60);
 
+/// How long a session lasts from its sign-in, renewed or not, unless
+/// [`max_session_lifetime`](crate::SocialAuthLayerBuilder::max_session_lifetime) says
+/// otherwise.
+pub(crate) const DEFAULT_SESSION_LIFETIME: Duration = Duration::from_secs(30 * 24 * 60 * 60);
+
 /// The user a request is signed in as, verified by [`SocialAuthLayer`](crate::SocialAuthLayer).
 ///
 /// The layer puts it in the request's extensions when, and only when, the request carries a
@@ -131,7 +136,7 @@ impl Identity {
         self.user.name.as_deref().unwrap_or(&self.user.user_id)
     }
 
-    /// When the user signed in.
+    /// When this identity's token was issued: the sign-in, or its latest sliding renewal.
     pub fn issued_at(&self) -> SystemTime {
         UNIX_EPOCH + Duration::from_secs(self.issued_at)
     }

@@ -45,6 +45,8 @@ pub(crate) struct Settings {
     /// no public URL; loopback hosts always may.
     pub(crate) allowed_hosts: Vec<String>,
     pub(crate) identity_lifetime: Duration,
+    /// How long a session lasts from its sign-in, however often it is renewed.
+    pub(crate) max_session_lifetime: Duration,
     /// `/auth/token` answers only when on.
     pub(crate) token_endpoint: bool,
     /// How long a bearer token from `/auth/token` lasts.
@@ -84,6 +86,16 @@ impl std::fmt::Debug for Settings {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct CheckedAnonymous;
 
+/// What an identity is looked up for, which decides how revocation is consulted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Purpose {
+    /// To act as the user: refused when a fact revokes the session, or when the copy cannot
+    /// say (a stale copy under [`StalePolicy::FailClosed`](crate::revocation::StalePolicy)).
+    Access,
+    /// To revoke it (a logout): refused only when a fact this process knows revokes it.
+    Revoke,
+}
+
 /// Where a request's identity came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Source {
@@ -100,6 +112,25 @@ impl Settings {
     pub(crate) fn identify(
         &self,
         headers: &http::HeaderMap,
+    ) -> Result<(crate::Identity, Source), NoIdentity> {
+        self.find(headers, Purpose::Access)
+    }
+
+    /// The identity a logout revokes: as [`identify`](Self::identify) finds it, except that
+    /// only a fact this process knows makes it revoked. A stale copy is not a revocation, so
+    /// under the fail-closed policy a logout during a store outage still revokes the session
+    /// it was given.
+    pub(crate) fn identify_to_revoke(
+        &self,
+        headers: &http::HeaderMap,
+    ) -> Result<(crate::Identity, Source), NoIdentity> {
+        self.find(headers, Purpose::Revoke)
+    }
+
+    fn find(
+        &self,
+        headers: &http::HeaderMap,
+        purpose: Purpose,
     ) -> Result<(crate::Identity, Source), NoIdentity> {
         use crate::state::cookies::Found;
         let (token, source) =
@@ -118,7 +149,7 @@ impl Settings {
             Source::Cookie => Audience::Cookie,
             Source::Bearer => Audience::Bearer,
         };
-        match self.check(token, audience) {
+        match self.check_for(token, audience, purpose) {
             Ok(identity) => Ok((identity, source)),
             Err(rejected) => {
                 tracing::debug!(?source, "identity token present but not valid");
@@ -142,22 +173,24 @@ impl Settings {
         }
     }
 
-    /// Verifies a token for `audience`, and holds it to this layer's lifetime for it: a
-    /// token whose `exp - iat` exceeds it (a token issued long ago with a far `exp`, or under
-    /// a longer lifetime since shortened) is not valid.
+    /// Verifies a token for `audience`, and holds it to this layer's lifetimes: a token
+    /// whose `exp - iat` exceeds its lifetime (a token issued long ago with a far `exp`, or
+    /// under a longer lifetime since shortened) is not valid, and one whose session began
+    /// longer than the session lifetime ago has expired.
     pub(crate) fn verify(&self, token: &str, audience: Audience) -> Option<crate::Identity> {
-        self.check(token.as_bytes(), audience).ok()
+        self.check_for(token.as_bytes(), audience, Purpose::Access)
+            .ok()
     }
 
-    /// [`verify`](Self::verify), saying why a token is refused.
-    pub(crate) fn check(
+    /// [`verify`](Self::verify) for `purpose`, saying why a token is refused.
+    fn check_for(
         &self,
         token: &[u8],
         audience: Audience,
+        purpose: Purpose,
     ) -> Result<crate::Identity, Rejected> {
-        let identity = self
-            .codec
-            .check(&self.keys, token, self.clock.now(), audience)?;
+        let now = self.clock.now();
+        let identity = self.codec.check(&self.keys, token, now, audience)?;
         let lifetime = match audience {
             Audience::Cookie => self.identity_lifetime,
             Audience::Bearer => self.bearer_lifetime,
@@ -168,14 +201,31 @@ impl Settings {
         if identity.expires_at.saturating_sub(identity.issued_at) > allowed {
             return Err(Rejected::Invalid);
         }
-        match &self.revocations {
-            Some(revocations) if !revocations.allows(&identity.user) => Err(Rejected::Revoked),
-            _ => Ok(identity),
+        // The session's absolute end, with the same leeway as `exp`.
+        if let Some(session) = identity.user.session {
+            let ends_at = session.ends_at(self.max_session_lifetime);
+            if ends_at < now.saturating_sub(crate::identity_token::LEEWAY_SECS) {
+                return Err(Rejected::Expired);
+            }
         }
+        let Some(revocations) = &self.revocations else {
+            return Ok(identity);
+        };
+        let refused = match purpose {
+            Purpose::Access => !revocations.allows(&identity.user),
+            Purpose::Revoke => revocations.known_revoked(&identity.user),
+        };
+        if refused {
+            return Err(Rejected::Revoked);
+        }
+        Ok(identity)
     }
 
     /// With sliding renewal on, a fresh identity cookie for a cookie identity past half its
-    /// life (same user and claims, new `iat` and `exp`).
+    /// life (same user and claims, new `iat` and `exp`). Renewal never extends the session:
+    /// the new `exp` is at most the session's end (its sign-in plus the session lifetime),
+    /// and a token that already expires then, or has no sign-in time to count from, is not
+    /// renewed.
     pub(crate) fn renewal(
         &self,
         identity: &crate::Identity,
@@ -189,9 +239,16 @@ impl Settings {
         if now < identity.issued_at.saturating_add(half) {
             return None;
         }
+        let ends_at = identity.user.session?.ends_at(self.max_session_lifetime);
+        let expires_at = now
+            .saturating_add(self.identity_lifetime.as_secs())
+            .min(ends_at);
+        if expires_at <= identity.expires_at.max(now) {
+            return None;
+        }
         let mut renewed = identity.clone();
         renewed.issued_at = now;
-        renewed.expires_at = now + self.identity_lifetime.as_secs();
+        renewed.expires_at = expires_at;
         let token = self
             .codec
             .sign(&self.keys, &renewed, Audience::Cookie)
@@ -199,7 +256,7 @@ impl Settings {
         tracing::debug!("identity cookie renewed");
         let cookie = self
             .cookies
-            .identity_cookie(token, self.identity_lifetime)?;
+            .identity_cookie(token, Duration::from_secs(expires_at.saturating_sub(now)))?;
         Some(PendingCookie {
             name: self.cookies.identity_name(),
             cookie,

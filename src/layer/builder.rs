@@ -9,7 +9,7 @@ use crate::clock::Clock;
 use crate::error::ConfigError;
 use crate::events::{AuthEvent, EventHook, Observer};
 use crate::hook::{AuthorizeHook, Denied, Grant, UserProfile};
-use crate::identity::DEFAULT_IDENTITY_LIFETIME;
+use crate::identity::{DEFAULT_IDENTITY_LIFETIME, DEFAULT_SESSION_LIFETIME};
 use crate::identity_token::IdentityCodec;
 use crate::layer::SocialAuthLayer;
 use crate::outbound::{Outbound, OutboundLimits};
@@ -39,6 +39,7 @@ pub struct SocialAuthLayerBuilder {
     public_url: Option<String>,
     allowed_hosts: Vec<String>,
     identity_lifetime: Duration,
+    max_session_lifetime: Duration,
     token_endpoint: bool,
     bearer_lifetime: Duration,
     sliding_renewal: bool,
@@ -67,6 +68,7 @@ impl Default for SocialAuthLayerBuilder {
             public_url: None,
             allowed_hosts: Vec::new(),
             identity_lifetime: DEFAULT_IDENTITY_LIFETIME,
+            max_session_lifetime: DEFAULT_SESSION_LIFETIME,
             token_endpoint: false,
             bearer_lifetime: Duration::from_secs(60 * 60),
             sliding_renewal: false,
@@ -102,6 +104,7 @@ impl fmt::Debug for SocialAuthLayerBuilder {
             .field("route_prefix", &self.route_prefix)
             .field("public_url", &self.public_url)
             .field("identity_lifetime", &self.identity_lifetime)
+            .field("max_session_lifetime", &self.max_session_lifetime)
             .field("flow_lifetime", &self.flow_lifetime)
             .field("secure_cookies", &self.secure_cookies)
             .finish_non_exhaustive()
@@ -234,7 +237,9 @@ impl SocialAuthLayerBuilder {
     /// Off by default: without it, a token is valid until it expires.
     ///
     /// With revocation on, an identity token without a session id (made with the layer's key
-    /// by something other than the layer) is refused.
+    /// by something other than the layer) is refused. The handle's facts are made to live at
+    /// least [`max_session_lifetime`](Self::max_session_lifetime) (plus the clock leeway),
+    /// the longest any token of a revoked session can be valid.
     pub fn revocation(mut self, revocations: Revocations) -> Self {
         self.revocations = Some(revocations);
         self
@@ -259,13 +264,33 @@ impl SocialAuthLayerBuilder {
     }
 
     setters! {
-        /// How long a login lasts (default 7 days). The identity cookie expires then.
+        /// How long a login lasts (default 7 days). The identity cookie expires then. At most
+        /// [`max_session_lifetime`](Self::max_session_lifetime).
         identity_lifetime => identity_lifetime: Duration;
 
         /// Re-issue the identity cookie on a request once it is past half its lifetime, so active
-        /// users stay signed in while idle ones expire (off by default). Bearer tokens are never
-        /// renewed this way.
+        /// users stay signed in while idle ones expire (off by default), up to
+        /// [`max_session_lifetime`](Self::max_session_lifetime) after their sign-in. Bearer
+        /// tokens are never renewed this way.
         sliding_renewal => sliding_renewal: bool;
+
+        /// The absolute lifetime of a session, counted from its sign-in (default 30 days, as
+        /// Auth.js's session `maxAge`): no token of it is valid after, however often
+        /// [`sliding_renewal`](Self::sliding_renewal) renewed it, so an active user signs in
+        /// at the provider again once per this lifetime, and a stolen cookie kept alive by
+        /// renewal dies with it. Revocation facts live at least this long (see
+        /// [`revocation`](Self::revocation)). At least the
+        /// [`identity_lifetime`](Self::identity_lifetime), at most 400 days.
+        ///
+        /// ```
+        /// use std::time::Duration;
+        /// let builder = socialauth::SocialAuthLayer::builder()
+        ///     .identity_lifetime(Duration::from_secs(8 * 3600))
+        ///     .sliding_renewal(true)
+        ///     .max_session_lifetime(Duration::from_secs(7 * 24 * 3600));
+        /// # let _ = builder;
+        /// ```
+        max_session_lifetime => max_session_lifetime: Duration;
 
         /// How long a user may take at the provider (default and maximum 10 minutes).
         flow_lifetime => flow_lifetime: Duration;
@@ -430,6 +455,17 @@ impl SocialAuthLayerBuilder {
         )?;
         check_lifetime("flow_lifetime", self.flow_lifetime, MAX_FLOW_LIFETIME)?;
         check_lifetime("bearer_lifetime", self.bearer_lifetime, MAX_COOKIE_LIFETIME)?;
+        check_lifetime(
+            "max_session_lifetime",
+            self.max_session_lifetime,
+            MAX_COOKIE_LIFETIME,
+        )?;
+        if self.identity_lifetime > self.max_session_lifetime {
+            return Err(ConfigError::InvalidSetting {
+                setting: "identity_lifetime",
+                reason: "longer than max_session_lifetime (default 30 days): raise that too",
+            });
+        }
         let after_login = match &self.after_login {
             AfterLogin::Redirect(location) => {
                 AfterLogin::Redirect(check_location("after_login_redirect", location)?)
@@ -457,8 +493,8 @@ impl SocialAuthLayerBuilder {
             tracing::warn!("socialauth: Secure cookies are off (insecure_http_cookies); never do this in production");
         }
         if let Some(revocations) = &self.revocations {
-            let longest = self.identity_lifetime.max(self.bearer_lifetime).as_secs();
-            revocations.cover_lifetime(longest.saturating_add(crate::identity_token::LEEWAY_SECS));
+            // Every token of a session, renewed or bearer, ends by the session's end.
+            revocations.cover_session_lifetime(self.max_session_lifetime);
         }
         let settings = Settings {
             keys,
@@ -474,6 +510,7 @@ impl SocialAuthLayerBuilder {
             public_url,
             allowed_hosts: self.allowed_hosts,
             identity_lifetime: self.identity_lifetime,
+            max_session_lifetime: self.max_session_lifetime,
             token_endpoint: self.token_endpoint,
             bearer_lifetime: self.bearer_lifetime.min(self.identity_lifetime),
             sliding_renewal: self.sliding_renewal,
@@ -518,7 +555,7 @@ fn check_lifetime(
     if lifetime < Duration::from_secs(1) || lifetime > max {
         return Err(ConfigError::InvalidSetting {
             setting,
-            reason: "out of range (flow: 1 s to 10 min; identity: 1 s to 400 days)",
+            reason: "out of range (flow: 1 s to 10 min; the other lifetimes: 1 s to 400 days)",
         });
     }
     Ok(())

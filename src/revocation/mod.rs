@@ -37,6 +37,11 @@
 //! logs a warning; it reconnects by itself, reloads, and writes back facts the store lacks
 //! (a store restarted empty). Once the copy is older than
 //! [`staleness`](RevocationsBuilder::staleness) (default 60 s), [`StalePolicy`] decides.
+//! A revocation made during the outage holds in this process at once, and is published when
+//! the store answers again, however long the outage lasted (unless this process stops
+//! first): a logout then answers `503 revocation_unavailable`, and still clears the cookies.
+//! A stale copy is not a revocation: under [`StalePolicy::FailClosed`] a logout still
+//! revokes the session it was given.
 
 mod copy;
 mod fact;
@@ -48,7 +53,7 @@ mod store;
 mod sync;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 pub use self::fact::{Fact, InvalidFact};
@@ -60,6 +65,7 @@ pub use self::store::{FactSender, RevocationError, RevocationStore, Subscription
 
 use self::copy::LocalCopy;
 use self::store::DynStore;
+use crate::clock::Clock;
 use crate::identity::User;
 use crate::state::session::SessionId;
 
@@ -88,6 +94,7 @@ pub struct Revocations {
 pub struct RevocationsBuilder {
     store: Arc<dyn DynStore>,
     config: sync::Config,
+    clock: Clock,
 }
 
 struct Inner {
@@ -106,8 +113,12 @@ struct Shared {
     /// Milliseconds since `origin` of the last reload or ping that succeeded.
     fresh_at_ms: AtomicU64,
     origin: tokio::time::Instant,
-    /// How long a fact must live: the longest token lifetime of the layers using it.
+    /// How long a fact must live: the longest session lifetime of the layers using it.
     fact_lifetime_secs: AtomicU64,
+    /// Facts made here that the store did not take: published when it answers again.
+    pending: Mutex<Vec<Fact>>,
+    /// The time facts are made and expire in: the layers' clock.
+    clock: Clock,
 }
 
 impl Revocations {
@@ -116,12 +127,14 @@ impl Revocations {
         RevocationsBuilder {
             store: Arc::new(store),
             config: sync::Config::default(),
+            clock: Clock::system(),
         }
     }
 
     /// Revokes one session on every replica: every token it had, cookie or bearer, stops
-    /// working. Applied here at once; an error means the store did not take it (the fact is
-    /// then given back to the store when it answers again, unless this process stops first).
+    /// working. Applied here at once; an error means the store did not take it: the fact is
+    /// then published when the store answers again, however long that takes (unless this
+    /// process stops first).
     pub async fn revoke_session(&self, id: SessionId) -> Result<(), RevocationError> {
         let expires_at = self.fact_expiry();
         self.publish(Fact::Session { id, expires_at }).await
@@ -133,7 +146,7 @@ impl Revocations {
         let fact = Fact::User {
             provider: provider.to_owned(),
             user_id: user_id.to_owned(),
-            before_ms: crate::clock::system_now_ms(),
+            before_ms: self.inner.shared.clock.now_ms(),
             expires_at: self.fact_expiry(),
         };
         self.publish(fact).await
@@ -154,23 +167,31 @@ impl Revocations {
         self.len() == 0
     }
 
+    /// Applies `fact` here, then gives it to the store; when the store does not take it, the
+    /// fact waits to be published at the next reload that reaches the store.
     async fn publish(&self, fact: Fact) -> Result<(), RevocationError> {
         let shared = &self.inner.shared;
-        shared.copy.apply(fact.clone(), crate::clock::system_now());
-        shared.with_timeout(shared.store.publish(&fact)).await
+        shared.copy.apply(fact.clone(), shared.clock.now());
+        let published = shared.with_timeout(shared.store.publish(&fact)).await;
+        if published.is_err() {
+            shared.hold(fact);
+        }
+        published
     }
 
     fn fact_expiry(&self) -> u64 {
-        let lifetime = self.inner.shared.fact_lifetime_secs.load(Ordering::Relaxed);
-        crate::clock::system_now().saturating_add(lifetime)
+        let shared = &self.inner.shared;
+        let lifetime = shared.fact_lifetime_secs.load(Ordering::Relaxed);
+        shared.clock.now().saturating_add(lifetime)
     }
 
-    /// Makes facts live at least `secs` (a layer's longest token lifetime, with leeway).
-    pub(crate) fn cover_lifetime(&self, secs: u64) {
+    /// Makes facts outlive every token of a session that lasts at most `session_lifetime`
+    /// (a layer's absolute session lifetime), whenever the fact is made in it.
+    pub(crate) fn cover_session_lifetime(&self, session_lifetime: Duration) {
         self.inner
             .shared
             .fact_lifetime_secs
-            .fetch_max(secs, Ordering::Relaxed);
+            .fetch_max(fact_lifetime_secs(session_lifetime), Ordering::Relaxed);
     }
 
     /// Whether `user`'s session may be used: it has a session id, no fact revokes it, and
@@ -180,9 +201,16 @@ impl Revocations {
         if shared.config.policy == StalePolicy::FailClosed && shared.stale.load(Ordering::Relaxed) {
             return false;
         }
+        !self.known_revoked(user)
+    }
+
+    /// Whether a fact this process knows revokes `user`'s session (or it has no session to
+    /// revoke), however old the copy is: a stale copy is not a revocation. For a logout,
+    /// which must revoke whatever is not known to be revoked already.
+    pub(crate) fn known_revoked(&self, user: &User) -> bool {
         match user.session {
-            Some(session) => !shared.copy.revokes(user, session),
-            None => false,
+            Some(session) => self.inner.shared.copy.revokes(user, session),
+            None => true,
         }
     }
 }
@@ -222,26 +250,30 @@ impl RevocationsBuilder {
         /// well under the staleness limit).
         ping_every => config.ping_every: Duration;
 
-        /// How long a fact lives at least (default 7 days, the default identity lifetime): it
-        /// must outlive every token it revokes. Each layer using this handle raises it to its
-        /// own longest token lifetime, so this matters for a process with no layer (an admin
-        /// tool or a job that revokes) and lets a deployment with short-lived tokens keep
-        /// fewer facts.
+        /// How long a fact lives at least (default 30 days, the default
+        /// [`max_session_lifetime`](crate::SocialAuthLayerBuilder::max_session_lifetime)),
+        /// plus the clock leeway: it must outlive every token it revokes, and no token of a
+        /// session outlives the session's absolute lifetime. Each layer using this handle
+        /// raises it to its own `max_session_lifetime`, so this matters for a process with
+        /// no layer (an admin tool or a job that revokes) and lets a deployment with shorter
+        /// sessions keep fewer facts.
         ///
         /// **Warning:** in a process with no layer, a lifetime shorter than the replicas'
-        /// identity lifetime lets a revoked token work again once its fact expires.
+        /// `max_session_lifetime` lets a revoked session work again once its fact expires.
         fact_lifetime => config.fact_lifetime: Duration;
+
+        /// The clock facts are dated and expire by (default the system clock). For tests that
+        /// move time: give it the layer's [`clock`](crate::SocialAuthLayerBuilder::clock).
+        /// Stores keep their own time, so a clock behind the system's makes them forget facts
+        /// early.
+        clock => clock: Clock;
     }
 
     /// Subscribes, loads every live fact, and starts keeping the copy current in the
     /// background (on the current tokio runtime). Fails when the store cannot be reached
     /// now: a misconfigured store should stop a deployment, not sign everyone out.
     pub async fn start(self) -> Result<Revocations, RevocationError> {
-        let fact_lifetime_secs = self
-            .config
-            .fact_lifetime
-            .as_secs()
-            .saturating_add(crate::identity_token::LEEWAY_SECS);
+        let fact_lifetime_secs = fact_lifetime_secs(self.config.fact_lifetime);
         let shared = Arc::new(Shared {
             store: self.store,
             copy: LocalCopy::default(),
@@ -250,6 +282,8 @@ impl RevocationsBuilder {
             fresh_at_ms: AtomicU64::new(0),
             origin: tokio::time::Instant::now(),
             fact_lifetime_secs: AtomicU64::new(fact_lifetime_secs),
+            pending: Mutex::default(),
+            clock: self.clock,
         });
         let subscription = shared.with_timeout(shared.store.subscribe()).await?;
         shared.resync().await?;
@@ -261,6 +295,17 @@ impl RevocationsBuilder {
             inner: Arc::new(Inner { shared, tasks }),
         })
     }
+}
+
+/// How long a fact made now must live to outlive every token of the sessions it revokes,
+/// when no session lasts longer than `session_lifetime` from its sign-in: that lifetime,
+/// the clock leeway every token is granted past its end, and a second for a sign-in time
+/// (`auth_ms`) that falls in the second the fact is made.
+fn fact_lifetime_secs(session_lifetime: Duration) -> u64 {
+    session_lifetime
+        .as_secs()
+        .saturating_add(crate::identity_token::LEEWAY_SECS)
+        .saturating_add(1)
 }
 
 impl Drop for Inner {

@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{RevocationError, Shared, StalePolicy, Subscription};
+use super::{Fact, RevocationError, Shared, StalePolicy, Subscription};
 
 /// How long one call to the store may take.
 const STORE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -30,7 +30,7 @@ impl Default for Config {
             policy: StalePolicy::FailClosed,
             resync_every: Duration::from_secs(60),
             ping_every: Duration::from_secs(5),
-            fact_lifetime: crate::identity::DEFAULT_IDENTITY_LIFETIME,
+            fact_lifetime: crate::identity::DEFAULT_SESSION_LIFETIME,
         }
     }
 }
@@ -47,10 +47,48 @@ impl Shared {
             .map_err(|_| RevocationError::new("no answer in time"))?
     }
 
-    /// Reloads every fact, gives the store back what it lacks, and marks the copy fresh.
+    /// Keeps `fact`, which the store did not take, to publish at the next reload.
+    pub(super) fn hold(&self, fact: Fact) {
+        if let Ok(mut pending) = self.pending.lock() {
+            pending.push(fact);
+        }
+    }
+
+    /// Publishes the facts made here while the store was out of reach, so that every replica
+    /// hears of them now rather than at its next reload. Those the store does not take stay
+    /// pending.
+    async fn publish_pending(&self) -> Result<(), RevocationError> {
+        let held = match self.pending.lock() {
+            Ok(mut pending) => std::mem::take(&mut *pending),
+            Err(_) => return Ok(()),
+        };
+        let now = self.clock.now();
+        let mut held = held.into_iter().filter(|fact| fact.expires_at() > now);
+        let mut published = 0usize;
+        while let Some(fact) = held.next() {
+            if let Err(error) = self.with_timeout(self.store.publish(&fact)).await {
+                for fact in std::iter::once(fact).chain(held) {
+                    self.hold(fact);
+                }
+                return Err(error);
+            }
+            published += 1;
+        }
+        if published > 0 {
+            tracing::info!(
+                facts = published,
+                "revocations made while the store was out of reach are published"
+            );
+        }
+        Ok(())
+    }
+
+    /// Publishes the facts made here that the store did not take, reloads every fact, gives
+    /// the store back what else it lacks, and marks the copy fresh.
     pub(super) async fn resync(&self) -> Result<(), RevocationError> {
+        self.publish_pending().await?;
         let loaded = self.with_timeout(self.store.load()).await?;
-        let missing = self.copy.merge(loaded, crate::clock::system_now());
+        let missing = self.copy.merge(loaded, self.clock.now());
         if !missing.is_empty() {
             tracing::warn!(
                 facts = missing.len(),
@@ -87,7 +125,7 @@ impl Shared {
         loop {
             tokio::select! {
                 fact = subscription.next() => match fact {
-                    Some(fact) => self.copy.apply(fact, crate::clock::system_now()),
+                    Some(fact) => self.copy.apply(fact, self.clock.now()),
                     None => return Err(RevocationError::new("the subscription ended")),
                 },
                 _ = ping.tick() => {

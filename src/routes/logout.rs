@@ -24,13 +24,25 @@ use crate::state::cookies::Found;
 /// Answers the logout route. Only `POST` (a link or an image cannot log anyone out), and only
 /// from this site: a request the browser marks cross-site, or whose `Origin` is another host,
 /// is refused with `403`.
+///
+/// With revocation on, the session is revoked unless a fact this process knows revokes it
+/// already: a stale copy (the store out of reach too long) does not stop a logout. When the
+/// store does not take the revocation, it holds here at once, is published when the store
+/// answers again, and the answer is `503 revocation_unavailable`, clearing the cookies all
+/// the same.
 pub(crate) async fn answer(settings: Arc<Settings>, head: RequestHead) -> Response<Bytes> {
     let everywhere = wants_everywhere(&head);
-    let mut response = clear(&settings, &head, everywhere);
-    if !response.status().is_redirection() {
-        return response;
+    if let Some(refusal) = refuse(&settings, &head, everywhere) {
+        return refusal;
     }
-    let (identity, source, valid) = match settings.identify(&head.headers) {
+    let found = settings.identify_to_revoke(&head.headers);
+    let mut response = clear(
+        &settings,
+        &head,
+        everywhere,
+        found.as_ref().ok().map(|(identity, _)| identity),
+    );
+    let (identity, source, valid) = match found {
         Ok((identity, source)) => (identity, source, true),
         // A sign-in that lapsed here (expired, or revoked elsewhere) may still be open at the
         // provider: its cookie still names the provider and the user, so the logout still
@@ -83,16 +95,15 @@ async fn revoke(
 }
 
 /// The answer when the revocation store did not take a logout's revocation: that error,
-/// still clearing the cookie of `logout`.
-fn revocation_unavailable(mut logout: Response<Bytes>) -> Response<Bytes> {
-    let cookies = logout.headers_mut().remove(SET_COOKIE);
+/// still clearing every cookie `logout` clears (the identity and the provider tokens).
+fn revocation_unavailable(logout: Response<Bytes>) -> Response<Bytes> {
     let mut response = AuthError::new(
         AuthErrorKind::RevocationUnavailable,
         "signed out here; the revocation reaches other servers once the store answers",
     )
     .into_response();
-    if let Some(cookies) = cookies {
-        response.headers_mut().append(SET_COOKIE, cookies);
+    for cookie in logout.headers().get_all(SET_COOKIE) {
+        response.headers_mut().append(SET_COOKIE, cookie.clone());
     }
     response
 }
@@ -103,26 +114,37 @@ fn wants_everywhere(head: &RequestHead) -> bool {
         .any(|(name, value)| name == "everywhere" && matches!(&*value, "1" | "true"))
 }
 
-/// Checks the request, clears the identity cookie and tells the observer: the redirect, or
-/// the refusal.
-fn clear(settings: &Settings, head: &RequestHead, everywhere: bool) -> Response<Bytes> {
+/// The refusal of a logout that is not allowed: `?everywhere=1` without revocation, not a
+/// `POST`, or cross-site.
+fn refuse(settings: &Settings, head: &RequestHead, everywhere: bool) -> Option<Response<Bytes>> {
     let _span = tracing::info_span!("socialauth.logout", everywhere).entered();
-    if everywhere && settings.revocations.is_none() {
-        return AuthError::new(
+    let refusal = if everywhere && settings.revocations.is_none() {
+        AuthError::new(
             AuthErrorKind::InvalidRequest,
             "signing out everywhere needs revocation, which is not configured",
         )
-        .into_response();
-    }
-    if head.method != Method::POST {
-        return AuthError::new(AuthErrorKind::MethodNotAllowed, "log out with POST")
-            .into_response_allowing("POST");
-    }
-    if is_cross_site(settings, head) {
+        .into_response()
+    } else if head.method != Method::POST {
+        AuthError::new(AuthErrorKind::MethodNotAllowed, "log out with POST")
+            .into_response_allowing("POST")
+    } else if is_cross_site(settings, head) {
         tracing::warn!("cross-site logout refused");
-        return AuthError::new(AuthErrorKind::Forbidden, "logout must come from this site")
-            .into_response();
-    }
+        AuthError::new(AuthErrorKind::Forbidden, "logout must come from this site").into_response()
+    } else {
+        return None;
+    };
+    Some(refusal)
+}
+
+/// Clears the identity cookie (and the provider tokens cookie) and tells the observer of the
+/// logout of `identity`: the redirect.
+fn clear(
+    settings: &Settings,
+    head: &RequestHead,
+    everywhere: bool,
+    identity: Option<&Identity>,
+) -> Response<Bytes> {
+    let _span = tracing::info_span!("socialauth.logout", everywhere).entered();
     let mut response = redirect(&settings.after_logout);
     if let Some(removal) = settings
         .cookies
@@ -141,10 +163,7 @@ fn clear(settings: &Settings, head: &RequestHead, everywhere: bool) -> Response<
             response.headers_mut().append(SET_COOKIE, removal);
         }
     }
-    let identity = settings.identify(&head.headers).ok();
-    settings
-        .observer
-        .logout(identity.as_ref().map(|(identity, _)| identity));
+    settings.observer.logout(identity);
     response
 }
 

@@ -129,6 +129,14 @@ pub(crate) struct Session {
     pub(crate) started_ms: u64,
 }
 
+impl Session {
+    /// When a session that lasts `lifetime` from its sign-in ends (Unix seconds): no token
+    /// of it is valid after, however often it was renewed.
+    pub(crate) fn ends_at(self, lifetime: std::time::Duration) -> u64 {
+        (self.started_ms / 1000).saturating_add(lifetime.as_secs())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

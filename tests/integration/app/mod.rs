@@ -24,5 +24,6 @@ mod revocation;
 #[cfg(feature = "redis")]
 mod revocation_redis;
 mod session;
+mod session_lifetime;
 #[cfg(feature = "dev-provider")]
 mod tonic_example;

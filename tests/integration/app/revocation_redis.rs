@@ -5,11 +5,12 @@
 
 use std::time::{Duration, Instant};
 
-use crate::common::app::{self, App, Stack};
+use crate::common::app::{self, App, Stack, IDENTITY_COOKIE, TOKENS_COOKIE};
+use crate::common::browser::Browser;
 use crate::common::captured_logs;
 use crate::common::redis::{CuttableProxy, RedisServer};
 use crate::common::test_pki::TestPki;
-use socialauth::revocation::{RedisStore, Revocations, StalePolicy};
+use socialauth::revocation::{RedisStore, Revocations, RevocationsBuilder, StalePolicy};
 
 /// A replica: its own layer (same secret as every test app) on its own port, with its own
 /// connection to Redis at `url`.
@@ -20,16 +21,30 @@ async fn replica(url: &str, policy: StalePolicy) -> (App, Revocations) {
 
 /// A replica on its own `store`.
 async fn replica_on(store: RedisStore, policy: StalePolicy) -> (App, Revocations) {
-    let revocations = Revocations::builder(store)
-        .policy(policy)
-        .staleness(Duration::from_secs(2))
-        .ping_every(Duration::from_millis(200))
-        .resync_every(Duration::from_secs(1))
-        .start()
-        .await
-        .expect("first load");
+    replica_tuned(store, |r| r.policy(policy)).await
+}
+
+/// A replica on its own `store`, with the test timings (staleness 2 s, a ping every 200 ms,
+/// a reload every second) adjusted by `tune`; its layer keeps the provider's tokens, so a
+/// logout has two cookies to clear.
+async fn replica_tuned(
+    store: RedisStore,
+    tune: impl FnOnce(RevocationsBuilder) -> RevocationsBuilder,
+) -> (App, Revocations) {
+    let revocations = tune(
+        Revocations::builder(store)
+            .staleness(Duration::from_secs(2))
+            .ping_every(Duration::from_millis(200))
+            .resync_every(Duration::from_secs(1)),
+    )
+    .start()
+    .await
+    .expect("first load");
     let handle = revocations.clone();
-    let app = app::start_with(Stack::Axum, move |b| b.revocation(handle)).await;
+    let app = app::start_with(Stack::Axum, move |b| {
+        b.revocation(handle).keep_provider_tokens(true)
+    })
+    .await;
     (app, revocations)
 }
 
@@ -75,8 +90,8 @@ async fn sign_out_everywhere_across(a: &App, b: &App) -> Duration {
     took
 }
 
-/// Redis holds one fact, in a set with an expiry (a TTL no longer than the longest token
-/// lifetime, with leeway).
+/// Redis holds one fact, in a set with an expiry: the session lifetime (30 days by default),
+/// the longest any token of a revoked session can be valid, with the clock leeway.
 async fn assert_one_fact_with_an_expiry(redis: &RedisServer) {
     assert_eq!(
         redis
@@ -87,7 +102,8 @@ async fn assert_one_fact_with_an_expiry(redis: &RedisServer) {
     );
     let ttl = redis.command(&["TTL", "socialauth:revoked"]).await.unwrap();
     let ttl: i64 = ttl.trim_start_matches(':').parse().unwrap();
-    assert!(ttl > 0 && ttl <= 7 * 24 * 3600 + 60, "TTL {ttl}");
+    let days_30 = 30 * 24 * 3600;
+    assert!(ttl > days_30 && ttl <= days_30 + 60, "TTL {ttl}");
 }
 
 #[tokio::test]
@@ -330,4 +346,125 @@ async fn tls_that_cannot_be_verified_or_is_misconfigured_is_refused_with_the_cau
 
     // The same server, trusted and shown the client certificate, is fine.
     tls_store(&redis, &pki).await;
+}
+
+/// Polls until `revocations` says its copy is stale (the store out of reach for longer than
+/// the staleness limit), then a little longer.
+async fn until_stale(revocations: &Revocations) {
+    let started = Instant::now();
+    while revocations.is_fresh() {
+        assert!(started.elapsed() < Duration::from_secs(5), "never stale");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+}
+
+/// `POST /auth/logout` (`everywhere`: `?everywhere=1`) in `browser` on `app` while the store
+/// is out of reach: `503 revocation_unavailable`, and both cookies cleared all the same.
+async fn logout_refused_by_the_store(app: &App, browser: &Browser, everywhere: bool) {
+    let path = if everywhere {
+        "/auth/logout?everywhere=1"
+    } else {
+        "/auth/logout"
+    };
+    assert!(browser.cookie(TOKENS_COOKIE).is_some(), "a tokens cookie");
+    let answer = browser.post(&app.url(path), &[]).await;
+    let cleared: Vec<String> = answer
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|value| value.to_str().unwrap().to_owned())
+        .collect();
+    app::assert_error(answer, 503, "revocation_unavailable").await;
+    for name in [IDENTITY_COOKIE, TOKENS_COOKIE] {
+        assert!(
+            cleared
+                .iter()
+                .any(|c| c.starts_with(&format!("{name}=;")) && c.contains("Max-Age=0")),
+            "{name} not cleared: {cleared:?}"
+        );
+        assert!(
+            browser.cookie(name).is_none(),
+            "{name} still in the browser"
+        );
+    }
+}
+
+/// Two replicas on one Redis; a user signed in on `a` keeps a copy of the cookie (a thief's)
+/// and has a second session on `b`. Redis dies for longer than the staleness limit; the user
+/// logs out on `a` (policy `a_policy`), which cannot reach the store: `503
+/// revocation_unavailable`, cookies cleared, and the copy refused on `a` at once. Redis comes
+/// back empty; `b`, which never saw the logout (failing open, it kept serving the copy
+/// through the outage), refuses the copy once `a` has written the fact back.
+async fn logout_through_a_long_outage(a_policy: StalePolicy, everywhere: bool) {
+    let mut redis = RedisServer::start().await;
+    let port = redis.port;
+    let store = |url: String| async move { RedisStore::connect(&url).await.expect("redis") };
+    let (a, on_a) = replica_tuned(store(redis.url()).await, |r| r.policy(a_policy)).await;
+    let (b, on_b) = replica_tuned(store(redis.url()).await, |r| {
+        r.policy(StalePolicy::FailOpen)
+    })
+    .await;
+    let (browser, copy) = a.signed_in().await;
+    let (_, other_session) = b.signed_in().await;
+    for app in [&a, &b] {
+        assert_eq!(app.who(&copy).await, "10001");
+    }
+
+    redis.kill();
+    until_stale(&on_a).await;
+    assert!(!on_b.is_fresh());
+    logout_refused_by_the_store(&a, &browser, everywhere).await;
+    // Refused on `a` at once, whatever its policy, and the outage goes on: `b` has not heard.
+    assert_eq!(a.who(&copy).await, "anonymous");
+    if a_policy == StalePolicy::FailOpen {
+        let other = if everywhere { "anonymous" } else { "10001" };
+        assert_eq!(a.who(&other_session).await, other);
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(b.who(&copy).await, "10001");
+
+    let redis = RedisServer::start_on(port).await;
+    let took = until(&b, &copy, "anonymous", Duration::from_secs(5)).await;
+    eprintln!("replica B refused the copy {took:?} after Redis came back");
+    let other = if everywhere { "anonymous" } else { "10001" };
+    assert_eq!(b.who(&other_session).await, other);
+    // The fact is in Redis: a replica started now refuses the copy too, and signs in anew.
+    let (late, _) = replica(&redis.url(), StalePolicy::FailClosed).await;
+    assert_eq!(late.who(&copy).await, "anonymous");
+    let (_, fresh) = late.signed_in().await;
+    assert_eq!(b.who(&fresh).await, "10001");
+}
+
+#[tokio::test]
+async fn sign_out_everywhere_during_a_redis_outage_longer_than_staleness_is_written_back() {
+    logout_through_a_long_outage(StalePolicy::FailClosed, true).await;
+}
+
+#[tokio::test]
+async fn logout_during_a_redis_outage_on_a_fail_open_replica_is_written_back() {
+    logout_through_a_long_outage(StalePolicy::FailOpen, false).await;
+}
+
+#[tokio::test]
+async fn a_logout_made_while_cut_off_reaches_replicas_that_never_lost_redis_at_once() {
+    let redis = RedisServer::start().await;
+    let proxy = CuttableProxy::start(redis.addr()).await;
+    let store = RedisStore::connect(&proxy.url()).await.expect("redis");
+    let (a, on_a) = replica_tuned(store, |r| r.policy(StalePolicy::FailClosed)).await;
+    // `b` never loses Redis and reloads only every minute (the default): only a message can
+    // tell it of the logout before then.
+    let store = RedisStore::connect(&redis.url()).await.expect("redis");
+    let (b, _) = replica_tuned(store, |r| r.resync_every(Duration::from_secs(60))).await;
+    let (browser, copy) = a.signed_in().await;
+    assert_eq!(b.who(&copy).await, "10001");
+
+    proxy.cut();
+    until_stale(&on_a).await;
+    logout_refused_by_the_store(&a, &browser, false).await;
+    assert_eq!(b.who(&copy).await, "10001");
+
+    proxy.restore();
+    let took = until(&b, &copy, "anonymous", Duration::from_secs(5)).await;
+    eprintln!("replica B heard of the logout {took:?} after A's link came back");
 }

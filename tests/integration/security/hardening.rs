@@ -173,11 +173,13 @@ fn app_with_cache_control(
 /// response is marked private and varying on `Cookie`.
 #[tokio::test]
 async fn item_05_renewal_skips_shared_cacheable_responses_and_marks_the_others_private() {
-    // Past half of the default 7-day lifetime: due for renewal.
+    // Signed in 4 days ago, past half of the default 7-day lifetime: due for renewal.
     let mut claims = identity_claims("victim");
     let issued = now() - 4 * 24 * 3600;
     claims["iat"] = issued.into();
     claims["exp"] = (issued + 7 * 24 * 3600).into();
+    claims["sid"] = "AAECAwQFBgcICQoLDA0ODw".into();
+    claims["auth_ms"] = (issued * 1000).into();
     let token = forge(&claims.to_string()).await;
     let cookie = format!("__Host-socialauth={token}");
     let get = || request("/", &[("cookie", cookie.as_bytes())]);
