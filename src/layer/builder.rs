@@ -39,7 +39,7 @@ pub struct SocialAuthLayerBuilder {
     public_url: Option<String>,
     allowed_hosts: Vec<String>,
     identity_lifetime: Duration,
-    max_session_lifetime: Duration,
+    max_session_lifetime: Option<Duration>,
     token_endpoint: bool,
     bearer_lifetime: Duration,
     sliding_renewal: bool,
@@ -68,7 +68,7 @@ impl Default for SocialAuthLayerBuilder {
             public_url: None,
             allowed_hosts: Vec::new(),
             identity_lifetime: DEFAULT_IDENTITY_LIFETIME,
-            max_session_lifetime: DEFAULT_SESSION_LIFETIME,
+            max_session_lifetime: None,
             token_endpoint: false,
             bearer_lifetime: Duration::from_secs(60 * 60),
             sliding_renewal: false,
@@ -274,26 +274,32 @@ impl SocialAuthLayerBuilder {
         /// tokens are never renewed this way.
         sliding_renewal => sliding_renewal: bool;
 
-        /// The absolute lifetime of a session, counted from its sign-in (default 30 days, as
-        /// Auth.js's session `maxAge`): no token of it is valid after, however often
-        /// [`sliding_renewal`](Self::sliding_renewal) renewed it, so an active user signs in
-        /// at the provider again once per this lifetime, and a stolen cookie kept alive by
-        /// renewal dies with it. Revocation facts live at least this long (see
-        /// [`revocation`](Self::revocation)). At least the
-        /// [`identity_lifetime`](Self::identity_lifetime), at most 400 days.
-        ///
-        /// ```
-        /// use std::time::Duration;
-        /// let builder = socialauth::SocialAuthLayer::builder()
-        ///     .identity_lifetime(Duration::from_secs(8 * 3600))
-        ///     .sliding_renewal(true)
-        ///     .max_session_lifetime(Duration::from_secs(7 * 24 * 3600));
-        /// # let _ = builder;
-        /// ```
-        max_session_lifetime => max_session_lifetime: Duration;
-
         /// How long a user may take at the provider (default and maximum 10 minutes).
         flow_lifetime => flow_lifetime: Duration;
+    }
+
+    /// The absolute lifetime of a session, counted from its sign-in: no token of it is valid
+    /// after, however often [`sliding_renewal`](Self::sliding_renewal) renewed it, so an active user signs in
+    /// at the provider again once per this lifetime, and a stolen cookie kept alive by
+    /// renewal dies with it. Revocation facts live at least this long (see
+    /// [`revocation`](Self::revocation)). At least the
+    /// [`identity_lifetime`](Self::identity_lifetime) (`build()` refuses less), at most 400
+    /// days.
+    ///
+    /// Unset, it is 30 days (Auth.js's session `maxAge`), or the `identity_lifetime` when
+    /// that is longer (a single login is never cut short).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let builder = socialauth::SocialAuthLayer::builder()
+    ///     .identity_lifetime(Duration::from_secs(8 * 3600))
+    ///     .sliding_renewal(true)
+    ///     .max_session_lifetime(Duration::from_secs(7 * 24 * 3600));
+    /// # let _ = builder;
+    /// ```
+    pub fn max_session_lifetime(mut self, lifetime: Duration) -> Self {
+        self.max_session_lifetime = Some(lifetime);
+        self
     }
 
     /// Where to send the browser after a login (default `/`). A path on this site, or an
@@ -455,15 +461,20 @@ impl SocialAuthLayerBuilder {
         )?;
         check_lifetime("flow_lifetime", self.flow_lifetime, MAX_FLOW_LIFETIME)?;
         check_lifetime("bearer_lifetime", self.bearer_lifetime, MAX_COOKIE_LIFETIME)?;
+        // Unset, the session lasts 30 days, or one login when that is longer.
+        let max_session_lifetime = self
+            .max_session_lifetime
+            .unwrap_or(DEFAULT_SESSION_LIFETIME.max(self.identity_lifetime));
         check_lifetime(
             "max_session_lifetime",
-            self.max_session_lifetime,
+            max_session_lifetime,
             MAX_COOKIE_LIFETIME,
         )?;
-        if self.identity_lifetime > self.max_session_lifetime {
+        if self.identity_lifetime > max_session_lifetime {
             return Err(ConfigError::InvalidSetting {
                 setting: "identity_lifetime",
-                reason: "longer than max_session_lifetime (default 30 days): raise that too",
+                reason:
+                    "longer than the max_session_lifetime set: a login cannot outlast its session",
             });
         }
         let after_login = match &self.after_login {
@@ -494,7 +505,7 @@ impl SocialAuthLayerBuilder {
         }
         if let Some(revocations) = &self.revocations {
             // Every token of a session, renewed or bearer, ends by the session's end.
-            revocations.cover_session_lifetime(self.max_session_lifetime);
+            revocations.cover_session_lifetime(max_session_lifetime);
         }
         let settings = Settings {
             keys,
@@ -510,7 +521,7 @@ impl SocialAuthLayerBuilder {
             public_url,
             allowed_hosts: self.allowed_hosts,
             identity_lifetime: self.identity_lifetime,
-            max_session_lifetime: self.max_session_lifetime,
+            max_session_lifetime,
             token_endpoint: self.token_endpoint,
             bearer_lifetime: self.bearer_lifetime.min(self.identity_lifetime),
             sliding_renewal: self.sliding_renewal,

@@ -150,14 +150,20 @@ async fn a_revocation_outlives_every_token_a_cut_off_replica_could_renew() {
 }
 
 #[test]
-fn an_identity_lifetime_longer_than_the_session_lifetime_is_refused_at_build() {
+fn a_session_lifetime_shorter_than_a_login_is_refused_at_build() {
     let builder = || {
         SocialAuthLayer::builder()
             .secret(SECRET)
             .provider(Twitter::new("key", "secret"))
     };
     let long = Duration::from_secs(60 * DAY);
-    let refused = builder().identity_lifetime(long).build().err();
+    // Unset, the session lifetime follows a login longer than its 30-day default.
+    assert!(builder().identity_lifetime(long).build().is_ok());
+    let refused = builder()
+        .identity_lifetime(long)
+        .max_session_lifetime(Duration::from_secs(SESSION_DAYS * DAY))
+        .build()
+        .err();
     assert!(
         matches!(
             refused,
