@@ -22,3 +22,4 @@ mod spoofing;
 mod tampered;
 mod time_claims;
 mod token_confusion;
+mod unverified_email;
