@@ -23,3 +23,4 @@ mod tampered;
 mod time_claims;
 mod token_confusion;
 mod unverified_email;
+mod workspace_domain;
