@@ -136,6 +136,23 @@ pub enum IdTokenFault {
     Missing,
 }
 
+/// What a refresh answers as its ID token. OpenID Connect Core 1.0 §12.2
+/// (https://openid.net/specs/openid-connect-core-1_0.html#RefreshTokenResponse): a refresh
+/// may return one, about the user of the original authentication, issued now; Google's
+/// refreshes do, with no `nonce`
+/// (https://developers.google.com/identity/openid-connect/openid-connect#refresh-tokens).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RefreshIdToken {
+    /// None (the default).
+    None,
+    /// A new ID token for the same user, signed with the real key, without a nonce.
+    Genuine,
+    /// Signed with the real key, about another user.
+    OtherUser,
+    /// About the same user, signed by the attacker's key under the real key's `kid`.
+    Forged,
+}
+
 /// How an ID token with an overridden header ([`FakeOidc::set_id_token_header`]) is signed.
 #[derive(Clone, Debug)]
 pub enum IdSignature {
@@ -263,6 +280,8 @@ pub struct State {
     access_token_bytes: usize,
     /// Refresh requests received (`grant_type=refresh_token`), valid or not.
     refreshes: usize,
+    /// The ID token a successful refresh answers with.
+    refresh_id_token: RefreshIdToken,
     revoked: Vec<String>,
     /// Plain OAuth 2.0 authorization requests are taken too (no `openid`, no nonce).
     plain_oauth2: bool,
@@ -307,6 +326,7 @@ impl Default for State {
             token_lifetime: 300,
             access_token_bytes: 16,
             refreshes: 0,
+            refresh_id_token: RefreshIdToken::None,
             revoked: Vec::new(),
             plain_oauth2: false,
             private_key_jwt: None,
@@ -397,6 +417,11 @@ impl FakeOidc {
     /// Makes access tokens of `bytes` random bytes (twice as many characters).
     pub fn set_access_token_bytes(&self, bytes: usize) {
         self.state().access_token_bytes = bytes;
+    }
+
+    /// What successful refreshes answer as their ID token from now on.
+    pub fn set_refresh_id_token(&self, kind: RefreshIdToken) {
+        self.state().refresh_id_token = kind;
     }
 
     /// Refresh requests received so far.
@@ -813,7 +838,32 @@ fn refresh(fake: &FakeOidc, form: &[(String, String)]) -> Result<Response<FakeBo
         state.refresh_tokens.push(next.clone());
         answer["refresh_token"] = json!(next);
     }
+    if let Some(id_token) = refreshed_id_token(fake, &state) {
+        state.issued.push(id_token.clone());
+        answer["id_token"] = json!(id_token);
+    }
     Ok(server::json(200, &answer))
+}
+
+/// The ID token of a refresh, as [`RefreshIdToken`] says: RS256, issued now, no `nonce`.
+fn refreshed_id_token(fake: &FakeOidc, state: &State) -> Option<String> {
+    let cfg = fake.config();
+    let now = clock::now();
+    let sub = match state.refresh_id_token {
+        RefreshIdToken::None => return None,
+        RefreshIdToken::OtherUser => "someone-else".to_owned(),
+        RefreshIdToken::Genuine | RefreshIdToken::Forged => cfg.sub.clone(),
+    };
+    let claims = json!({
+        "iss": fake.issuer(), "sub": sub, "aud": cfg.client_id,
+        "exp": now + 300, "iat": now, "name": cfg.name,
+    });
+    let (kid, key) = (&state.rsa.0, &state.rsa.1);
+    let header = json!({"alg": "RS256", "typ": "JWT", "kid": kid});
+    Some(match state.refresh_id_token {
+        RefreshIdToken::Forged => jws(&header, &claims, |m| sign_rsa(&attacker_key(), m)),
+        _ => jws(&header, &claims, |m| sign_rsa(key, m)),
+    })
 }
 
 /// The client assertion of a token request, checked against `client`'s registration and

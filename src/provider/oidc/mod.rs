@@ -186,7 +186,7 @@ impl OidcFlow {
         cx: &ProviderContext<'_>,
         metadata: &Metadata,
         token: &str,
-        nonce: &str,
+        nonce: Option<&str>,
     ) -> Result<Claims, AuthError> {
         let header =
             id_token::read_header(token, &self.oidc.algorithms).map_err(id_token::rejected)?;
@@ -333,7 +333,7 @@ impl LoginProvider for OidcFlow {
             AuthError::provider("the provider sent no ID token")
         })?;
         let claims = self
-            .verify_id_token(cx, metadata, id_token.secret(), nonce)
+            .verify_id_token(cx, metadata, id_token.secret(), Some(nonce))
             .await?;
         let passed_on: Vec<(String, serde_json::Value)> = (self.oidc.profile_claims.iter())
             .filter_map(|name| Some((name.clone(), claims.get(name)?)))
@@ -383,8 +383,17 @@ impl LoginProvider for OidcFlow {
         refresh_token: &RefreshToken,
     ) -> Result<TokenResponse, AuthError> {
         let metadata = self.metadata(cx).await?;
-        self.token(cx, metadata, GrantType::RefreshToken { refresh_token })
-            .await
+        let response = self
+            .token(cx, metadata, GrantType::RefreshToken { refresh_token })
+            .await?;
+        // A refresh's ID token is verified as a login's (OpenID Connect Core 1.0 §12.2), but
+        // for the nonce: it answers no authorization request. That it names the login's user
+        // is checked against the login's ID token where it is kept.
+        if let Some(id_token) = response.id_token() {
+            self.verify_id_token(cx, metadata, id_token.secret(), None)
+                .await?;
+        }
+        Ok(response)
     }
 
     async fn end_session_url(
