@@ -252,6 +252,8 @@ pub struct State {
     advertise_iss: bool,
     callback_iss: CallbackIss,
     discovery_issuer: Option<String>,
+    /// Discovery names this token endpoint instead of its own.
+    discovery_token_endpoint: Option<String>,
     userinfo_sub: Option<String>,
     profile_in_id_token: bool,
     /// Every access token and ID token issued, oldest first.
@@ -312,6 +314,7 @@ impl Default for State {
             advertise_iss: false,
             callback_iss: CallbackIss::Omit,
             discovery_issuer: None,
+            discovery_token_endpoint: None,
             userinfo_sub: None,
             profile_in_id_token: true,
             issued: Vec::new(),
@@ -506,6 +509,11 @@ impl FakeOidc {
         self.state().discovery_issuer = issuer;
     }
 
+    /// Discovery names this `token_endpoint` (another server's) instead of its own.
+    pub fn set_discovery_token_endpoint(&self, url: Option<String>) {
+        self.state().discovery_token_endpoint = url;
+    }
+
     /// `/userinfo` describes this `sub` instead of the token's user.
     pub fn set_userinfo_sub(&self, sub: Option<String>) {
         self.state().userinfo_sub = sub;
@@ -656,7 +664,8 @@ fn discovery(fake: &FakeOidc) -> Response<FakeBody> {
     let mut document = json!({
             "issuer": named,
             "authorization_endpoint": format!("{issuer}/authorize"),
-            "token_endpoint": fake.token_endpoint(),
+            "token_endpoint": state.discovery_token_endpoint.clone()
+                .unwrap_or_else(|| fake.token_endpoint()),
             "userinfo_endpoint": format!("{issuer}/userinfo"),
             "jwks_uri": format!("{issuer}/jwks"),
             "response_types_supported": ["code"],

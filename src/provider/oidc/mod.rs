@@ -106,14 +106,15 @@ impl OidcFlow {
     }
 
     /// The `aud` of a client assertion ([`ClientAuth::PrivateKeyJwt`]) sent to this
-    /// provider's token endpoint.
+    /// provider's token endpoint: the configured issuer (RFC 10070), unless the app asked
+    /// for the token endpoint.
     fn assertion_audience<'m>(&'m self, auth: &ClientAuth, metadata: &'m Metadata) -> &'m str {
         match auth {
             ClientAuth::PrivateKeyJwt {
-                audience: AssertionAudience::Issuer,
+                audience: AssertionAudience::TokenEndpoint,
                 ..
-            } => &self.oidc.issuer,
-            _ => metadata.token_endpoint.as_str(),
+            } => metadata.token_endpoint.as_str(),
+            _ => &self.oidc.issuer,
         }
     }
 
