@@ -150,7 +150,7 @@ impl ProviderTokens {
         let session = identity.session_id().ok_or(ProviderTokensError::Missing)?;
         let refreshed = settings
             .refreshes
-            .run(session, refresh_token.secret(), || {
+            .run(session, &refresh_token, now, || {
                 self.refresh(&current, &refresh_token)
             })
             .await?;

@@ -276,6 +276,10 @@ pub struct State {
     issue_refresh_tokens: bool,
     /// A refresh spends its refresh token and issues a new one.
     rotate_refresh_tokens: bool,
+    /// Refresh tokens spent by a rotation.
+    spent_refresh_tokens: Vec<String>,
+    /// A spent refresh token presented again revokes every live one (reuse detection).
+    refresh_reuse_detection: bool,
     /// `expires_in` of access tokens.
     token_lifetime: u64,
     /// Random bytes of each access token (hex-encoded: twice as many characters).
@@ -326,6 +330,8 @@ impl Default for State {
             refresh_tokens: Vec::new(),
             issue_refresh_tokens: false,
             rotate_refresh_tokens: false,
+            spent_refresh_tokens: Vec::new(),
+            refresh_reuse_detection: false,
             token_lifetime: 300,
             access_token_bytes: 16,
             refreshes: 0,
@@ -420,6 +426,13 @@ impl FakeOidc {
     /// Makes access tokens of `bytes` random bytes (twice as many characters).
     pub fn set_access_token_bytes(&self, bytes: usize) {
         self.state().access_token_bytes = bytes;
+    }
+
+    /// Reuse detection for rotated refresh tokens (RFC 9700 §4.14.2, and e.g. Auth0's
+    /// "refresh token reuse detection"): a spent refresh token presented again is taken as a
+    /// sign of theft, and every live refresh token of the user is revoked.
+    pub fn set_refresh_reuse_detection(&self, on: bool) {
+        self.state().refresh_reuse_detection = on;
     }
 
     /// What successful refreshes answer as their ID token from now on.
@@ -826,6 +839,15 @@ fn refresh(fake: &FakeOidc, form: &[(String, String)]) -> Result<Response<FakeBo
     let mut state = fake.state();
     state.refreshes += 1;
     let Some(at) = state.refresh_tokens.iter().position(|t| t == sent) else {
+        if state.refresh_reuse_detection && state.spent_refresh_tokens.iter().any(|t| t == sent) {
+            let revoked: Vec<String> = state.refresh_tokens.drain(..).collect();
+            state.revoked.extend(revoked);
+            return Err(harness::oauth_error(
+                400,
+                "invalid_grant",
+                "spent refresh token reused: every refresh token revoked",
+            ));
+        }
         return Err(harness::oauth_error(
             400,
             "invalid_grant",
@@ -842,7 +864,8 @@ fn refresh(fake: &FakeOidc, form: &[(String, String)]) -> Result<Response<FakeBo
         "expires_in": state.token_lifetime,
     });
     if state.rotate_refresh_tokens {
-        state.refresh_tokens.remove(at);
+        let spent = state.refresh_tokens.remove(at);
+        state.spent_refresh_tokens.push(spent);
         let next = server::random_token("r-", 16);
         state.refresh_tokens.push(next.clone());
         answer["refresh_token"] = json!(next);

@@ -222,6 +222,61 @@ async fn a_refreshed_id_token_is_kept_only_when_it_verifies_and_names_the_same_u
     }
 }
 
+/// Another replica of `setup`'s app: the same secret, provider and clock, its own process
+/// state (no refresh seen).
+async fn replica(setup: &Setup) -> String {
+    let layer = SocialAuthLayer::builder()
+        .secret(SECRET)
+        .provider(oidc_for(&setup.fake))
+        .clock(setup.time.clock())
+        .keep_provider_tokens(true)
+        .build()
+        .expect("valid configuration");
+    format!("http://{}", server::serve(axum_app().layer(layer)).await)
+}
+
+#[tokio::test]
+async fn a_tokens_cookie_from_before_a_rotation_replayed_after_the_reuse_window_spends_nothing() {
+    let setup = keeping(true).await;
+    setup.fake.set_refresh_reuse_detection(true);
+    let (identity, old) = signed_in(&setup).await;
+    setup.time.advance(301);
+    let (status, body, new) = provider_token(&setup.base, &identity, &old).await;
+    assert_eq!(status, 200, "{body}");
+    let new = new.expect("the refreshed tokens cookie");
+    assert_eq!(setup.fake.refreshes(), 1);
+
+    // Past the minute a refresh answers for, the old cookie again (a copy, or a tab that
+    // missed the new one): its refresh token is spent, and it is not sent again.
+    setup.time.advance(61);
+    let (status, body, set) = provider_token(&setup.base, &identity, &old).await;
+    assert_tokens_refused(status, &body, "provider_tokens_expired");
+    assert!(set.is_none());
+    assert_eq!(setup.fake.refreshes(), 1, "no refresh with a spent token");
+    // So the provider's reuse detection revoked nothing: the current cookie still refreshes.
+    setup.time.advance(301);
+    let (status, body, _) = provider_token(&setup.base, &identity, &new).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(setup.fake.refreshes(), 2);
+
+    // A replica that never saw the refresh sends the spent token once: the provider's
+    // invalid_grant is 401 provider_tokens_expired, and the token is not sent again.
+    let other = replica(&setup).await;
+    for _ in 0..2 {
+        let (status, body, set) = provider_token(&other, &identity, &old).await;
+        assert_tokens_refused(status, &body, "provider_tokens_expired");
+        assert!(set.is_none());
+    }
+    assert_eq!(setup.fake.refreshes(), 3, "one refused refresh, then none");
+    let rejections = setup.fake.rejections();
+    assert!(
+        rejections
+            .iter()
+            .any(|r| r.starts_with("Token: invalid_grant") && r.contains("reused")),
+        "{rejections:?}"
+    );
+}
+
 #[tokio::test]
 async fn a_refused_refresh_is_a_401_and_no_refresh_token_is_one_too() {
     let setup = keeping(false).await;
