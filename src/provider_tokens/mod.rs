@@ -17,10 +17,17 @@
 //! [`ProviderTokensError::Expired`] and the browser keeps the winner's cookie from the other
 //! response. Route a user's requests to one replica (sticky sessions), or keep the tokens in
 //! your database from the authorize hook, if that matters for your provider.
+//!
+//! **A refreshed ID token** replaces the login's only once checked as the login's was: an
+//! OpenID Connect provider verifies its signature (the provider's JWKS), `iss`, `aud`,
+//! `azp` and times (no `nonce`: a refresh answers no authorization request), and it must
+//! name the login's user (the same `iss` and `sub`). A refresh answered with one that fails
+//! is not kept: [`ProviderTokensError::Expired`].
 
 mod cookie;
 mod error;
 mod refresh;
+mod same_user;
 
 use std::fmt;
 use std::sync::{Arc, OnceLock};
@@ -143,7 +150,7 @@ impl ProviderTokens {
         let session = identity.session_id().ok_or(ProviderTokensError::Missing)?;
         let refreshed = settings
             .refreshes
-            .run(session, refresh_token.secret(), || {
+            .run(session, &refresh_token, now, || {
                 self.refresh(&current, &refresh_token)
             })
             .await?;
@@ -175,6 +182,17 @@ impl ProviderTokens {
         };
         match provider.refresh(&cx, refresh_token).await {
             Ok(response) => {
+                let other_user = match (current.id_token(), response.id_token()) {
+                    (Some(login), Some(refreshed)) => !same_user::same_user(login, refreshed),
+                    _ => false,
+                };
+                if other_user {
+                    tracing::warn!(
+                        provider = name,
+                        "the refreshed ID token names another user than the login's"
+                    );
+                    return Err(ProviderTokensError::Expired);
+                }
                 tracing::debug!(provider = name, "provider tokens refreshed");
                 Ok(current.refreshed(&response, settings.clock.now()))
             }

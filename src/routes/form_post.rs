@@ -7,6 +7,12 @@
 //! fields to the same route: a same-site `POST`, on which the cookie is sent. The page is
 //! inert apart from its one script (pinned by hash in its Content-Security-Policy), may post
 //! only to its own origin, and is never cached.
+//!
+//! Browsers hold the redirect that answers a form to the page's `form-action` too (Chromium
+//! and Safari stop the navigation there), so the policy also names the origins of the
+//! configured after-login and failure URLs when they are absolute: the login ends there, on
+//! an app whose front end lives on another origin. Nothing else is added: the page's only
+//! form is the layer's, posting to its own route, whose answer redirects nowhere else.
 
 use std::future::poll_fn;
 use std::pin::pin;
@@ -21,6 +27,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::AuthError;
 use crate::routes::html::escape;
+use crate::routes::response::Location;
 
 /// The largest form body read (Apple's, with an ID token and the `user` JSON, is ~3 KiB).
 pub(crate) const MAX_FORM_BYTES: usize = 16 * 1024;
@@ -84,8 +91,33 @@ where
         .map_err(|_| AuthError::invalid_request("the posted callback is not UTF-8"))
 }
 
-/// The page that posts `fields` (and [`CARRIED`]) to `action`, a path of this origin.
-pub(crate) fn carry_over(action: &str, fields: &[(String, String)]) -> Response<Bytes> {
+/// The `form-action` sources of the page: `'self'`, and the origin of each of `targets` (the
+/// configured after-login and failure URLs) that is an absolute URL. A path is on `'self'`.
+pub(crate) fn form_action<'a>(targets: impl IntoIterator<Item = &'a Location>) -> String {
+    let mut sources = vec!["'self'".to_owned()];
+    for target in targets {
+        let Ok(url) = url::Url::parse(target.as_str()) else {
+            continue;
+        };
+        let origin = url.origin().ascii_serialization();
+        // A CSP host-source: scheme, host and port, nothing that could end the directive.
+        let plain = origin
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b':' | b'/' | b'.' | b'-'));
+        if plain && url.has_host() && !sources.contains(&origin) {
+            sources.push(origin);
+        }
+    }
+    sources.join(" ")
+}
+
+/// The page that posts `fields` (and [`CARRIED`]) to `action`, a path of this origin; the
+/// redirect answering that post may go to `form_action` (from [`form_action`]).
+pub(crate) fn carry_over(
+    action: &str,
+    fields: &[(String, String)],
+    form_action: &str,
+) -> Response<Bytes> {
     let mut inputs = String::new();
     for (name, value) in fields {
         inputs.push_str(&format!(
@@ -106,7 +138,7 @@ pub(crate) fn carry_over(action: &str, fields: &[(String, String)]) -> Response<
     );
     let hash = STANDARD.encode(Sha256::digest(SUBMIT.as_bytes()));
     let csp = format!(
-        "default-src 'none'; script-src 'sha256-{hash}'; form-action 'self'; \
+        "default-src 'none'; script-src 'sha256-{hash}'; form-action {form_action}; \
          base-uri 'none'; frame-ancestors 'none'"
     );
     let mut response = Response::new(Bytes::from(page));
@@ -138,14 +170,38 @@ mod tests {
                 r#""><script>alert(1)</script>"#.to_owned(),
             ),
         ];
-        let page = carry_over("/auth/apple", &fields);
+        let page = carry_over("/auth/apple", &fields, "'self'");
         let body = std::str::from_utf8(page.body()).unwrap();
         assert!(!body.contains("<script>alert"), "{body}");
         assert!(body.contains("&quot;&gt;&lt;script&gt;"), "{body}");
         assert!(body.contains(r#"name="socialauth_carried""#));
         let csp = page.headers()["content-security-policy"].to_str().unwrap();
-        assert!(csp.contains("form-action 'self'"), "{csp}");
+        assert!(csp.contains("form-action 'self';"), "{csp}");
         assert_eq!(page.headers()[CACHE_CONTROL], "no-store");
+    }
+
+    #[test]
+    fn form_action_names_the_origins_of_absolute_targets_only() {
+        let at = |target: &str| Location::new(target).unwrap();
+        let targets = [
+            at("/welcome"),
+            at("https://front.example.com/after?x=1"),
+            at("https://front.example.com/failed"),
+            at("http://127.0.0.1:8081/landing"),
+            at("https://xn--caf-dma.example:8443/"),
+        ];
+        assert_eq!(
+            form_action(&targets),
+            "'self' https://front.example.com http://127.0.0.1:8081 \
+             https://xn--caf-dma.example:8443"
+        );
+        assert_eq!(form_action([&at("/")]), "'self'");
+        let page = carry_over("/auth/apple", &[], &form_action(&targets));
+        let csp = page.headers()["content-security-policy"].to_str().unwrap();
+        assert!(
+            csp.contains("form-action 'self' https://front.example.com http://127.0.0.1:8081"),
+            "{csp}"
+        );
     }
 
     #[tokio::test]

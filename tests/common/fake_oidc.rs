@@ -136,6 +136,23 @@ pub enum IdTokenFault {
     Missing,
 }
 
+/// What a refresh answers as its ID token. OpenID Connect Core 1.0 §12.2
+/// (https://openid.net/specs/openid-connect-core-1_0.html#RefreshTokenResponse): a refresh
+/// may return one, about the user of the original authentication, issued now; Google's
+/// refreshes do, with no `nonce`
+/// (https://developers.google.com/identity/openid-connect/openid-connect#refresh-tokens).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RefreshIdToken {
+    /// None (the default).
+    None,
+    /// A new ID token for the same user, signed with the real key, without a nonce.
+    Genuine,
+    /// Signed with the real key, about another user.
+    OtherUser,
+    /// About the same user, signed by the attacker's key under the real key's `kid`.
+    Forged,
+}
+
 /// How an ID token with an overridden header ([`FakeOidc::set_id_token_header`]) is signed.
 #[derive(Clone, Debug)]
 pub enum IdSignature {
@@ -235,6 +252,8 @@ pub struct State {
     advertise_iss: bool,
     callback_iss: CallbackIss,
     discovery_issuer: Option<String>,
+    /// Discovery names this token endpoint instead of its own.
+    discovery_token_endpoint: Option<String>,
     userinfo_sub: Option<String>,
     profile_in_id_token: bool,
     /// Every access token and ID token issued, oldest first.
@@ -257,12 +276,18 @@ pub struct State {
     issue_refresh_tokens: bool,
     /// A refresh spends its refresh token and issues a new one.
     rotate_refresh_tokens: bool,
+    /// Refresh tokens spent by a rotation.
+    spent_refresh_tokens: Vec<String>,
+    /// A spent refresh token presented again revokes every live one (reuse detection).
+    refresh_reuse_detection: bool,
     /// `expires_in` of access tokens.
     token_lifetime: u64,
     /// Random bytes of each access token (hex-encoded: twice as many characters).
     access_token_bytes: usize,
     /// Refresh requests received (`grant_type=refresh_token`), valid or not.
     refreshes: usize,
+    /// The ID token a successful refresh answers with.
+    refresh_id_token: RefreshIdToken,
     revoked: Vec<String>,
     /// Plain OAuth 2.0 authorization requests are taken too (no `openid`, no nonce).
     plain_oauth2: bool,
@@ -293,6 +318,7 @@ impl Default for State {
             advertise_iss: false,
             callback_iss: CallbackIss::Omit,
             discovery_issuer: None,
+            discovery_token_endpoint: None,
             userinfo_sub: None,
             profile_in_id_token: true,
             issued: Vec::new(),
@@ -304,9 +330,12 @@ impl Default for State {
             refresh_tokens: Vec::new(),
             issue_refresh_tokens: false,
             rotate_refresh_tokens: false,
+            spent_refresh_tokens: Vec::new(),
+            refresh_reuse_detection: false,
             token_lifetime: 300,
             access_token_bytes: 16,
             refreshes: 0,
+            refresh_id_token: RefreshIdToken::None,
             revoked: Vec::new(),
             plain_oauth2: false,
             private_key_jwt: None,
@@ -399,6 +428,18 @@ impl FakeOidc {
         self.state().access_token_bytes = bytes;
     }
 
+    /// Reuse detection for rotated refresh tokens (RFC 9700 §4.14.2, and e.g. Auth0's
+    /// "refresh token reuse detection"): a spent refresh token presented again is taken as a
+    /// sign of theft, and every live refresh token of the user is revoked.
+    pub fn set_refresh_reuse_detection(&self, on: bool) {
+        self.state().refresh_reuse_detection = on;
+    }
+
+    /// What successful refreshes answer as their ID token from now on.
+    pub fn set_refresh_id_token(&self, kind: RefreshIdToken) {
+        self.state().refresh_id_token = kind;
+    }
+
     /// Refresh requests received so far.
     pub fn refreshes(&self) -> usize {
         self.state().refreshes
@@ -479,6 +520,11 @@ impl FakeOidc {
     /// Discovery names this issuer instead of the real one.
     pub fn set_discovery_issuer(&self, issuer: Option<String>) {
         self.state().discovery_issuer = issuer;
+    }
+
+    /// Discovery names this `token_endpoint` (another server's) instead of its own.
+    pub fn set_discovery_token_endpoint(&self, url: Option<String>) {
+        self.state().discovery_token_endpoint = url;
     }
 
     /// `/userinfo` describes this `sub` instead of the token's user.
@@ -631,7 +677,8 @@ fn discovery(fake: &FakeOidc) -> Response<FakeBody> {
     let mut document = json!({
             "issuer": named,
             "authorization_endpoint": format!("{issuer}/authorize"),
-            "token_endpoint": fake.token_endpoint(),
+            "token_endpoint": state.discovery_token_endpoint.clone()
+                .unwrap_or_else(|| fake.token_endpoint()),
             "userinfo_endpoint": format!("{issuer}/userinfo"),
             "jwks_uri": format!("{issuer}/jwks"),
             "response_types_supported": ["code"],
@@ -792,6 +839,15 @@ fn refresh(fake: &FakeOidc, form: &[(String, String)]) -> Result<Response<FakeBo
     let mut state = fake.state();
     state.refreshes += 1;
     let Some(at) = state.refresh_tokens.iter().position(|t| t == sent) else {
+        if state.refresh_reuse_detection && state.spent_refresh_tokens.iter().any(|t| t == sent) {
+            let revoked: Vec<String> = state.refresh_tokens.drain(..).collect();
+            state.revoked.extend(revoked);
+            return Err(harness::oauth_error(
+                400,
+                "invalid_grant",
+                "spent refresh token reused: every refresh token revoked",
+            ));
+        }
         return Err(harness::oauth_error(
             400,
             "invalid_grant",
@@ -808,12 +864,38 @@ fn refresh(fake: &FakeOidc, form: &[(String, String)]) -> Result<Response<FakeBo
         "expires_in": state.token_lifetime,
     });
     if state.rotate_refresh_tokens {
-        state.refresh_tokens.remove(at);
+        let spent = state.refresh_tokens.remove(at);
+        state.spent_refresh_tokens.push(spent);
         let next = server::random_token("r-", 16);
         state.refresh_tokens.push(next.clone());
         answer["refresh_token"] = json!(next);
     }
+    if let Some(id_token) = refreshed_id_token(fake, &state) {
+        state.issued.push(id_token.clone());
+        answer["id_token"] = json!(id_token);
+    }
     Ok(server::json(200, &answer))
+}
+
+/// The ID token of a refresh, as [`RefreshIdToken`] says: RS256, issued now, no `nonce`.
+fn refreshed_id_token(fake: &FakeOidc, state: &State) -> Option<String> {
+    let cfg = fake.config();
+    let now = clock::now();
+    let sub = match state.refresh_id_token {
+        RefreshIdToken::None => return None,
+        RefreshIdToken::OtherUser => "someone-else".to_owned(),
+        RefreshIdToken::Genuine | RefreshIdToken::Forged => cfg.sub.clone(),
+    };
+    let claims = json!({
+        "iss": fake.issuer(), "sub": sub, "aud": cfg.client_id,
+        "exp": now + 300, "iat": now, "name": cfg.name,
+    });
+    let (kid, key) = (&state.rsa.0, &state.rsa.1);
+    let header = json!({"alg": "RS256", "typ": "JWT", "kid": kid});
+    Some(match state.refresh_id_token {
+        RefreshIdToken::Forged => jws(&header, &claims, |m| sign_rsa(&attacker_key(), m)),
+        _ => jws(&header, &claims, |m| sign_rsa(key, m)),
+    })
 }
 
 /// The client assertion of a token request, checked against `client`'s registration and

@@ -158,15 +158,26 @@ impl fmt::Debug for ClientAssertionKey {
     }
 }
 
-/// What a client assertion names as its audience (`aud`). RFC 7523 lets the server choose;
-/// most take the token endpoint's URL, some (and OpenID Connect providers generally) take
-/// their issuer as well.
+/// What a client assertion names as its audience (`aud`).
+///
+/// draft-ietf-oauth-rfc7523bis (which updates RFC 7523 after the "audience injection" attacks,
+/// CVE-2025-27370 and CVE-2025-27371) has a client name the authorization server's issuer
+/// identifier, alone: an assertion naming a URL a malicious server's metadata chose (its
+/// "token endpoint" pointing at another server) could be replayed there. The default follows
+/// it wherever there is an issuer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum AssertionAudience {
-    /// The token endpoint URL, as sent to (from discovery, for [`Oidc`](crate::Oidc)). The
-    /// default.
+    /// The issuer identifier for an OpenID Connect provider ([`Oidc`](crate::Oidc) and its
+    /// presets: the configured issuer, which the discovery document must name exactly), and
+    /// the token endpoint URL for a plain OAuth 2.0 client, which has no issuer and whose
+    /// token endpoint is configured, never discovered. The default.
     #[default]
+    Standard,
+    /// The token endpoint URL, as sent to (from discovery, for [`Oidc`](crate::Oidc)), for a
+    /// provider that does not take its issuer as the audience yet (Microsoft Entra ID and
+    /// Okta ask for their token endpoint). The layer sends an assertion only to the URL it
+    /// names, and only for a token request, so no other server receives one it would accept.
     TokenEndpoint,
     /// The issuer URL, as configured. Only for [`Oidc`](crate::Oidc) and its presets: a
     /// plain OAuth 2.0 client has no issuer, and refuses it when built.

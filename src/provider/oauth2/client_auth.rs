@@ -26,9 +26,10 @@ pub enum ClientAuth {
     /// `private_key_jwt` (RFC 7523 §2.2, OpenID Connect Core §9): no secret is sent. Each
     /// token request carries `client_id`, `client_assertion_type`
     /// (`urn:ietf:params:oauth:client-assertion-type:jwt-bearer`) and `client_assertion`, a
-    /// JWT signed with `key`: `iss` and `sub` the client id, `aud` as `audience` says, a
-    /// random `jti`, `iat` now and `exp` a minute later. The client secret given to the
-    /// provider is not used (pass `""`).
+    /// JWT signed with `key`: `iss` and `sub` the client id, `aud` as `audience` says (by
+    /// default the issuer of an OpenID Connect provider, as draft-ietf-oauth-rfc7523bis asks), a
+    /// random `jti`, `iat` now and `exp` a minute later. The client secret given to the provider is
+    /// not used (pass `""`).
     ///
     /// ```
     /// use socialauth::{AssertionAudience, ClientAssertionKey, ClientAuth, Oidc};
@@ -41,7 +42,7 @@ pub enum ClientAuth {
     /// // let pem = std::fs::read_to_string("client-key.pem")?;
     /// let auth = ClientAuth::PrivateKeyJwt {
     ///     key: ClientAssertionKey::es256_pem(&pem)?.key_id("2025-01"),
-    ///     audience: AssertionAudience::Issuer,
+    ///     audience: AssertionAudience::TokenEndpoint,   // for a provider that asks for it
     /// };
     /// let provider = Oidc::new("https://sso.example.com", "client-id", "").client_auth(auth);
     /// # let _ = provider;
@@ -57,12 +58,13 @@ pub enum ClientAuth {
 }
 
 impl ClientAuth {
-    /// [`PrivateKeyJwt`](Self::PrivateKeyJwt) with `key`, naming the token endpoint as the
-    /// audience.
+    /// [`PrivateKeyJwt`](Self::PrivateKeyJwt) with `key`, naming the audience
+    /// draft-ietf-oauth-rfc7523bis asks for ([`AssertionAudience::Standard`]): the issuer of an
+    /// OpenID Connect provider, the token endpoint of a plain OAuth 2.0 one.
     pub fn private_key_jwt(key: ClientAssertionKey) -> Self {
         Self::PrivateKeyJwt {
             key,
-            audience: AssertionAudience::TokenEndpoint,
+            audience: AssertionAudience::Standard,
         }
     }
 }

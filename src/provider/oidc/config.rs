@@ -109,8 +109,9 @@ impl Oidc {
     /// How the client authenticates to the token endpoint. By default `client_secret_basic`,
     /// or `client_secret_post` when the discovery document lists only that one; a method set
     /// here is used whatever the discovery document lists. With
-    /// [`ClientAuth::PrivateKeyJwt`], the assertion's audience may be the token endpoint
-    /// (from discovery) or the issuer ([`AssertionAudience`](crate::AssertionAudience)).
+    /// [`ClientAuth::PrivateKeyJwt`], the assertion's audience is the issuer
+    /// (draft-ietf-oauth-rfc7523bis), or the token endpoint from discovery for a provider that asks
+    /// for it ([`AssertionAudience`](crate::AssertionAudience)).
     ///
     /// ```
     /// use socialauth::{ClientAuth, Oidc};

@@ -152,8 +152,9 @@ pub(crate) struct Expected<'a> {
     /// The issuer, and any other spelling the provider uses in `iss`.
     pub(crate) issuers: &'a [&'a str],
     pub(crate) client_id: &'a str,
-    /// The nonce sent in this login's authorization request.
-    pub(crate) nonce: &'a str,
+    /// The nonce sent in this login's authorization request; `None` for an ID token from a
+    /// refresh, which answers no authorization request (OpenID Connect Core 1.0 §12.2).
+    pub(crate) nonce: Option<&'a str>,
 }
 
 /// A token refused by one of the rules: `login_failed` (401), the rule logged.
@@ -265,12 +266,14 @@ pub(crate) fn check_claims(claims: &Claims, expected: &Expected<'_>, now: u64) -
     {
         return Err("not yet valid");
     }
-    let nonce_ok = claims
-        .nonce
-        .as_deref()
-        .is_some_and(|nonce| constant_time_eq(nonce.as_bytes(), expected.nonce.as_bytes()));
-    if !nonce_ok {
-        return Err("nonce is not this login's");
+    if let Some(expected_nonce) = expected.nonce {
+        let nonce_ok = claims
+            .nonce
+            .as_deref()
+            .is_some_and(|nonce| constant_time_eq(nonce.as_bytes(), expected_nonce.as_bytes()));
+        if !nonce_ok {
+            return Err("nonce is not this login's");
+        }
     }
     if claims.sub.is_empty() || claims.sub.len() > MAX_SUB_LEN {
         return Err("sub empty or too long");
@@ -300,9 +303,30 @@ mod tests {
         let expected = Expected {
             issuers: &["https://idp.example", "idp.example"],
             client_id: "client",
-            nonce: "n-123",
+            nonce: Some("n-123"),
         };
         check_claims(&claims(value), &expected, NOW)
+    }
+
+    #[test]
+    fn a_refreshed_token_needs_no_nonce_and_every_other_rule() {
+        let refreshed = |value| {
+            let expected = Expected {
+                issuers: &["https://idp.example"],
+                client_id: "client",
+                nonce: None,
+            };
+            check_claims(&claims(value), &expected, NOW)
+        };
+        assert_eq!(refreshed(with(json!({"nonce": null}))), Ok(()));
+        assert_eq!(
+            refreshed(with(json!({"nonce": null, "aud": "other"}))),
+            Err("aud does not hold the client id")
+        );
+        assert_eq!(
+            refreshed(with(json!({"iss": "https://evil.example"}))),
+            Err("iss is not the issuer")
+        );
     }
 
     fn with(changes: serde_json::Value) -> serde_json::Value {

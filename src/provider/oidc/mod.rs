@@ -106,14 +106,15 @@ impl OidcFlow {
     }
 
     /// The `aud` of a client assertion ([`ClientAuth::PrivateKeyJwt`]) sent to this
-    /// provider's token endpoint.
+    /// provider's token endpoint: the configured issuer (draft-ietf-oauth-rfc7523bis), unless the
+    /// app asked for the token endpoint.
     fn assertion_audience<'m>(&'m self, auth: &ClientAuth, metadata: &'m Metadata) -> &'m str {
         match auth {
             ClientAuth::PrivateKeyJwt {
-                audience: AssertionAudience::Issuer,
+                audience: AssertionAudience::TokenEndpoint,
                 ..
-            } => &self.oidc.issuer,
-            _ => metadata.token_endpoint.as_str(),
+            } => metadata.token_endpoint.as_str(),
+            _ => &self.oidc.issuer,
         }
     }
 
@@ -186,7 +187,7 @@ impl OidcFlow {
         cx: &ProviderContext<'_>,
         metadata: &Metadata,
         token: &str,
-        nonce: &str,
+        nonce: Option<&str>,
     ) -> Result<Claims, AuthError> {
         let header =
             id_token::read_header(token, &self.oidc.algorithms).map_err(id_token::rejected)?;
@@ -333,7 +334,7 @@ impl LoginProvider for OidcFlow {
             AuthError::provider("the provider sent no ID token")
         })?;
         let claims = self
-            .verify_id_token(cx, metadata, id_token.secret(), nonce)
+            .verify_id_token(cx, metadata, id_token.secret(), Some(nonce))
             .await?;
         let passed_on: Vec<(String, serde_json::Value)> = (self.oidc.profile_claims.iter())
             .filter_map(|name| Some((name.clone(), claims.get(name)?)))
@@ -383,8 +384,17 @@ impl LoginProvider for OidcFlow {
         refresh_token: &RefreshToken,
     ) -> Result<TokenResponse, AuthError> {
         let metadata = self.metadata(cx).await?;
-        self.token(cx, metadata, GrantType::RefreshToken { refresh_token })
-            .await
+        let response = self
+            .token(cx, metadata, GrantType::RefreshToken { refresh_token })
+            .await?;
+        // A refresh's ID token is verified as a login's (OpenID Connect Core 1.0 §12.2), but
+        // for the nonce: it answers no authorization request. That it names the login's user
+        // is checked against the login's ID token where it is kept.
+        if let Some(id_token) = response.id_token() {
+            self.verify_id_token(cx, metadata, id_token.secret(), None)
+                .await?;
+        }
+        Ok(response)
     }
 
     async fn end_session_url(

@@ -37,6 +37,24 @@ pub(crate) fn string_field(
     }
 }
 
+/// Whether the flag at `pointer` in `doc` is set: `true` or the string `"true"` (some
+/// providers send booleans as strings). Missing, `null`, `false` or `"false"` is not set; any
+/// other value is a provider error.
+pub(crate) fn flag_field(doc: &Value, pointer: &str) -> Result<bool, AuthError> {
+    match doc.pointer(pointer) {
+        None | Some(Value::Null) => Ok(false),
+        Some(Value::Bool(flag)) => Ok(*flag),
+        Some(Value::String(text)) if text == "true" => Ok(true),
+        Some(Value::String(text)) if text == "false" => Ok(false),
+        Some(_) => {
+            tracing::warn!("a profile flag is not a boolean");
+            Err(AuthError::provider(
+                "the provider's profile has a field of an unexpected type",
+            ))
+        }
+    }
+}
+
 /// Checks a JSON pointer (RFC 6901): empty, or `/` segments with `~` only as `~0` or `~1`.
 pub(crate) fn check_pointer(setting: &'static str, pointer: &str) -> Result<(), ConfigError> {
     let invalid = || ConfigError::InvalidSetting {
@@ -88,6 +106,21 @@ mod tests {
             ("/ok", Numbers::Allowed),
         ] {
             let error = string_field(&doc, pointer, numbers).unwrap_err();
+            assert_eq!(error.kind(), AuthErrorKind::ProviderError, "{pointer}");
+        }
+    }
+
+    #[test]
+    fn flags_are_true_only_when_the_provider_says_so() {
+        let doc = json!({"yes": true, "no": false, "text": "true", "textno": "false",
+                         "null": null, "one": 1, "other": "yes"});
+        assert!(flag_field(&doc, "/yes").unwrap());
+        assert!(flag_field(&doc, "/text").unwrap());
+        for pointer in ["/no", "/textno", "/null", "/absent"] {
+            assert!(!flag_field(&doc, pointer).unwrap(), "{pointer}");
+        }
+        for pointer in ["/one", "/other"] {
+            let error = flag_field(&doc, pointer).unwrap_err();
             assert_eq!(error.kind(), AuthErrorKind::ProviderError, "{pointer}");
         }
     }

@@ -5,7 +5,7 @@ use serde_json::Value;
 use url::Url;
 
 use super::bearer_json;
-use super::fields::{check_pointer, string_field, Numbers};
+use super::fields::{check_pointer, flag_field, string_field, Numbers};
 use crate::error::{AuthError, ConfigError};
 use crate::oauth2::{required_url, Client, ClientAuth};
 use crate::provider::config::CodeFlowConfig;
@@ -20,6 +20,14 @@ use crate::provider::Profile;
 /// of another JSON type than expected (an object where the email should be) fails the login
 /// with `provider_error` (502) rather than being skipped.
 ///
+/// **The email is the identity's only when the provider says it verified it**: point
+/// [`email_verified_field`](Self::email_verified_field) at the provider's flag (e.g.
+/// `/email_verified`), and a login gets the email when that flag is `true`. Without it the
+/// identity has no email, whatever `/email` holds: an app that links accounts by email would
+/// otherwise let anyone who types the victim's address at the provider into their account
+/// ("nOAuth"). [`assume_email_verified`](Self::assume_email_verified) is the explicit way out
+/// for a provider that never returns an address it has not verified.
+///
 /// The token endpoint answers JSON. An `error` member in it is the provider refusing the
 /// code, `login_failed` (401), even with status 200; a 5xx, HTML or garbage is
 /// `provider_error` (502). The userinfo endpoint is called with `Authorization: Bearer` and
@@ -33,6 +41,7 @@ use crate::provider::Profile;
 ///     .userinfo_url("https://gitlab.example.com/oauth/userinfo")
 ///     .scope("read_user")
 ///     .user_id_field("/sub")
+///     .email_verified_field("/email_verified")
 ///     .client_auth(ClientAuth::Post);
 /// # let _ = gitlab;
 /// ```
@@ -46,6 +55,18 @@ pub struct OAuth2 {
     user_id_field: String,
     name_field: String,
     email_field: String,
+    email_verified: EmailVerified,
+}
+
+/// What makes the userinfo's email a verified one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum EmailVerified {
+    /// Nothing: the identity has no email.
+    Unknown,
+    /// The flag at this JSON pointer is `true`.
+    Flag(String),
+    /// Every address the provider returns (the app's explicit word).
+    Assumed,
 }
 
 impl OAuth2 {
@@ -65,7 +86,40 @@ impl OAuth2 {
             user_id_field: "/id".to_owned(),
             name_field: "/name".to_owned(),
             email_field: "/email".to_owned(),
+            email_verified: EmailVerified::Unknown,
         }
+    }
+
+    /// Where the provider says the email is verified, as a JSON pointer to a flag (`true`,
+    /// or the string `"true"`): the login gets the email only when the flag is true. Missing,
+    /// `null` or `false` is no email; another JSON type fails the login with
+    /// `provider_error`. Without this (or [`assume_email_verified`](Self::assume_email_verified))
+    /// the identity never has an email.
+    ///
+    /// ```
+    /// let p = socialauth::OAuth2::new("corp", "id", "secret")
+    ///     .email_verified_field("/email_verified");
+    /// # let _ = p;
+    /// ```
+    pub fn email_verified_field(mut self, pointer: impl Into<String>) -> Self {
+        self.email_verified = EmailVerified::Flag(pointer.into());
+        self
+    }
+
+    /// **Weakens security.** Takes every address at [`email_field`](Self::email_field) as
+    /// verified, for a provider that has no verification flag and documents that it only
+    /// returns addresses it has verified. If it ever returns one it has not (a user can type
+    /// any address into their profile at many providers), an app that links accounts by
+    /// email hands the account of that address's owner to whoever typed it. Prefer
+    /// [`email_verified_field`](Self::email_verified_field); `build()` logs a warning.
+    ///
+    /// ```
+    /// let p = socialauth::OAuth2::new("corp", "id", "secret").assume_email_verified();
+    /// # let _ = p;
+    /// ```
+    pub fn assume_email_verified(mut self) -> Self {
+        self.email_verified = EmailVerified::Assumed;
+        self
     }
 
     setters! {
@@ -123,7 +177,8 @@ impl OAuth2 {
         name_field => name_field: String;
 
         /// Where the user's email is, as a JSON pointer (default `/email`); `""` reads none.
-        /// Use it only if the provider verifies the addresses it returns there.
+        /// It becomes the identity's email only when the provider says it is verified
+        /// ([`email_verified_field`](Self::email_verified_field)).
         ///
         /// ```
         /// let p = socialauth::OAuth2::new("corp", "id", "secret").email_field("/mail");
@@ -142,6 +197,23 @@ impl OAuth2 {
         check_pointer("oauth2 user_id_field", &self.user_id_field)?;
         check_pointer("oauth2 name_field", &self.name_field)?;
         check_pointer("oauth2 email_field", &self.email_field)?;
+        match &self.email_verified {
+            EmailVerified::Flag(pointer) if pointer.is_empty() => {
+                return Err(ConfigError::InvalidSetting {
+                    setting: "oauth2 email_verified_field",
+                    reason: "must be a JSON pointer such as \"/email_verified\"",
+                })
+            }
+            EmailVerified::Flag(pointer) => {
+                check_pointer("oauth2 email_verified_field", pointer)?;
+            }
+            EmailVerified::Assumed => tracing::warn!(
+                provider = self.config.name,
+                "socialauth: every email this OAuth2 provider returns is taken as verified \
+                 (assume_email_verified)"
+            ),
+            EmailVerified::Unknown => {}
+        }
         let userinfo_url = required_url("oauth2 userinfo_url", &self.userinfo_url)?;
         let client = (self.config).client(self.client_auth, self.authorize_url, self.token_url)?;
         Ok(UserinfoFields {
@@ -151,6 +223,7 @@ impl OAuth2 {
             user_id_field: self.user_id_field,
             name_field: self.name_field,
             email_field: self.email_field,
+            email_verified: self.email_verified,
         })
     }
 }
@@ -165,6 +238,22 @@ pub(super) struct UserinfoFields {
     user_id_field: String,
     name_field: String,
     email_field: String,
+    email_verified: EmailVerified,
+}
+
+impl UserinfoFields {
+    /// The userinfo's email when the provider says it verified it.
+    fn verified_email(&self, userinfo: &Value) -> Result<Option<String>, AuthError> {
+        let verified = match &self.email_verified {
+            EmailVerified::Unknown => false,
+            EmailVerified::Flag(pointer) => flag_field(userinfo, pointer)?,
+            EmailVerified::Assumed => true,
+        };
+        if !verified {
+            return Ok(None);
+        }
+        string_field(userinfo, &self.email_field, Numbers::Refused)
+    }
 }
 
 code_flow_provider!(UserinfoFields, |provider, cx, token| async move {
@@ -182,11 +271,7 @@ code_flow_provider!(UserinfoFields, |provider, cx, token| async move {
             &provider.name_field,
             Numbers::Refused,
         )?)
-        .verified_email(string_field(
-            &userinfo,
-            &provider.email_field,
-            Numbers::Refused,
-        )?))
+        .verified_email(provider.verified_email(&userinfo)?))
 });
 
 #[cfg(test)]
@@ -214,6 +299,10 @@ mod tests {
         assert!(check(complete().user_id_field("")).is_err());
         assert!(check(complete().email_field("/a~2b")).is_err());
         assert!(check(complete().email_field("/a~1b")).is_ok());
+        assert!(check(complete().email_verified_field("/verified")).is_ok());
+        assert!(check(complete().email_verified_field("verified")).is_err());
+        assert!(check(complete().email_verified_field("")).is_err());
+        assert!(check(complete().assume_email_verified()).is_ok());
         assert!(check(complete().authorize_param("state", "x")).is_err());
         assert!(check(complete().authorize_param("prompt", "consent")).is_ok());
         assert!(check(

@@ -20,7 +20,7 @@ use crate::provider::{CallbackParams, DynProvider, ProviderContext};
 use crate::routes::form_post;
 use crate::routes::request::RequestHead;
 use crate::routes::response::{redirect, Location};
-use crate::settings::Settings;
+use crate::settings::{AfterLogin, Settings};
 use crate::state::cookies::{self, Found};
 use crate::state::random::short_tag;
 
@@ -154,7 +154,14 @@ impl LoginRoute<'_> {
         let fields: Vec<(String, String)> = form_urlencoded::parse(form.as_bytes())
             .into_owned()
             .collect();
-        form_post::carry_over(&self.path(), &fields)
+        let after_login = match &self.settings.after_login {
+            AfterLogin::Redirect(location) => Some(location),
+            AfterLogin::Json => None,
+        };
+        let targets = after_login
+            .into_iter()
+            .chain(&self.settings.failure_redirect);
+        form_post::carry_over(&self.path(), &fields, &form_post::form_action(targets))
     }
 
     fn path(&self) -> String {

@@ -9,9 +9,12 @@ use std::sync::{Arc, Mutex};
 use crate::common::app::{axum_app, json_of, oidc_for, IDENTITY_COOKIE, SECRET, TOKENS_COOKIE};
 use crate::common::browser::Browser;
 use crate::common::clock::Shifted;
-use crate::common::fake_oidc::{self, FakeOidc, OidcConfig};
+use crate::common::fake_oidc::{self, FakeOidc, OidcConfig, RefreshIdToken};
 use crate::common::server;
-use socialauth::{Grant, OAuth2, SocialAuthLayer, SocialAuthLayerBuilder, UserProfile};
+use axum::routing::get;
+use socialauth::{
+    Grant, OAuth2, ProviderTokens, SocialAuthLayer, SocialAuthLayerBuilder, UserProfile,
+};
 
 struct Setup {
     fake: FakeOidc,
@@ -29,7 +32,16 @@ async fn serve(
         .provider(oidc_for(&fake))
         .clock(time.clock());
     let layer = configure(builder).build().expect("valid configuration");
-    let addr = server::serve(axum_app().layer(layer)).await;
+    // The ID token kept for the sign-in, refreshed first when the access token expired.
+    let app = axum_app().route(
+        "/provider-id-token",
+        get(|tokens: ProviderTokens| async move {
+            let tokens = tokens.fresh().await?;
+            let id_token = tokens.id_token().map(|token| token.secret().to_owned());
+            Ok::<_, socialauth::ProviderTokensError>(id_token.unwrap_or_default())
+        }),
+    );
+    let addr = server::serve(app.layer(layer)).await;
     Setup {
         fake,
         base: format!("http://{addr}"),
@@ -82,8 +94,21 @@ async fn provider_token_with_cookie(base: &str, cookie: &str) -> reqwest::Respon
 /// `GET /provider-token` with exactly these cookies: status, body, and the tokens cookie the
 /// response sets.
 async fn provider_token(base: &str, identity: &str, tokens: &str) -> (u16, String, Option<String>) {
+    get_with_tokens(base, "/provider-token", identity, tokens).await
+}
+
+/// `GET path` with exactly these cookies: status, body, and the tokens cookie the response
+/// sets.
+async fn get_with_tokens(
+    base: &str,
+    path: &str,
+    identity: &str,
+    tokens: &str,
+) -> (u16, String, Option<String>) {
     let cookie = format!("{IDENTITY_COOKIE}={identity}; {TOKENS_COOKIE}={tokens}");
-    let answer = provider_token_with_cookie(base, &cookie).await;
+    let answer = Browser::new()
+        .get_with_headers(&format!("{base}{path}"), &[("cookie", &cookie)])
+        .await;
     let status = answer.status().as_u16();
     let set = answer
         .headers()
@@ -156,6 +181,100 @@ async fn with_rotating_refresh_tokens_a_late_request_with_the_old_cookie_reuses_
     assert_eq!(status, 200, "{third}");
     assert_ne!(third, refreshed);
     assert_eq!(setup.fake.refreshes(), 2);
+}
+
+#[tokio::test]
+async fn a_refreshed_id_token_is_kept_only_when_it_verifies_and_names_the_same_user() {
+    let setup = keeping(false).await;
+    setup.fake.set_refresh_id_token(RefreshIdToken::Genuine);
+    let (identity, tokens) = signed_in(&setup).await;
+    let id_token = |tokens: String| {
+        let (base, identity) = (setup.base.clone(), identity.clone());
+        async move { get_with_tokens(&base, "/provider-id-token", &identity, &tokens).await }
+    };
+    let (status, at_login, _) = id_token(tokens.clone()).await;
+    assert_eq!(status, 200, "{at_login}");
+    assert_eq!(at_login.split('.').count(), 3, "{at_login}");
+    // A refresh answered with a genuine ID token: kept, and it is the provider's newest.
+    setup.time.advance(301);
+    let (status, refreshed, set) = id_token(tokens).await;
+    assert_eq!(status, 200, "{refreshed}");
+    assert_ne!(refreshed, at_login);
+    assert_eq!(setup.fake.issued_tokens().last(), Some(&refreshed));
+    assert!(set.is_some());
+
+    for (kind, what) in [
+        (RefreshIdToken::OtherUser, "about another user"),
+        (RefreshIdToken::Forged, "signed by another key"),
+    ] {
+        let setup = keeping(false).await;
+        setup.fake.set_refresh_id_token(kind);
+        let (identity, tokens) = signed_in(&setup).await;
+        setup.time.advance(301);
+        let (status, body, set) =
+            get_with_tokens(&setup.base, "/provider-id-token", &identity, &tokens).await;
+        assert_tokens_refused(status, &body, "provider_tokens_expired");
+        assert!(set.is_none(), "an ID token {what} is not kept");
+        assert_eq!(setup.fake.refreshes(), 1, "{what}");
+        // Nor is its access token handed out.
+        let (status, body, _) = provider_token(&setup.base, &identity, &tokens).await;
+        assert_tokens_refused(status, &body, "provider_tokens_expired");
+    }
+}
+
+/// Another replica of `setup`'s app: the same secret, provider and clock, its own process
+/// state (no refresh seen).
+async fn replica(setup: &Setup) -> String {
+    let layer = SocialAuthLayer::builder()
+        .secret(SECRET)
+        .provider(oidc_for(&setup.fake))
+        .clock(setup.time.clock())
+        .keep_provider_tokens(true)
+        .build()
+        .expect("valid configuration");
+    format!("http://{}", server::serve(axum_app().layer(layer)).await)
+}
+
+#[tokio::test]
+async fn a_tokens_cookie_from_before_a_rotation_replayed_after_the_reuse_window_spends_nothing() {
+    let setup = keeping(true).await;
+    setup.fake.set_refresh_reuse_detection(true);
+    let (identity, old) = signed_in(&setup).await;
+    setup.time.advance(301);
+    let (status, body, new) = provider_token(&setup.base, &identity, &old).await;
+    assert_eq!(status, 200, "{body}");
+    let new = new.expect("the refreshed tokens cookie");
+    assert_eq!(setup.fake.refreshes(), 1);
+
+    // Past the minute a refresh answers for, the old cookie again (a copy, or a tab that
+    // missed the new one): its refresh token is spent, and it is not sent again.
+    setup.time.advance(61);
+    let (status, body, set) = provider_token(&setup.base, &identity, &old).await;
+    assert_tokens_refused(status, &body, "provider_tokens_expired");
+    assert!(set.is_none());
+    assert_eq!(setup.fake.refreshes(), 1, "no refresh with a spent token");
+    // So the provider's reuse detection revoked nothing: the current cookie still refreshes.
+    setup.time.advance(301);
+    let (status, body, _) = provider_token(&setup.base, &identity, &new).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(setup.fake.refreshes(), 2);
+
+    // A replica that never saw the refresh sends the spent token once: the provider's
+    // invalid_grant is 401 provider_tokens_expired, and the token is not sent again.
+    let other = replica(&setup).await;
+    for _ in 0..2 {
+        let (status, body, set) = provider_token(&other, &identity, &old).await;
+        assert_tokens_refused(status, &body, "provider_tokens_expired");
+        assert!(set.is_none());
+    }
+    assert_eq!(setup.fake.refreshes(), 3, "one refused refresh, then none");
+    let rejections = setup.fake.rejections();
+    assert!(
+        rejections
+            .iter()
+            .any(|r| r.starts_with("Token: invalid_grant") && r.contains("reused")),
+        "{rejections:?}"
+    );
 }
 
 #[tokio::test]

@@ -76,7 +76,8 @@ async fn oidc_logins_pass_with_rs256_and_es256_assertions_and_no_secret() {
         assert_eq!(header["kid"], KID);
         assert_eq!(claims["iss"], fake.config().client_id.as_str());
         assert_eq!(claims["sub"], fake.config().client_id.as_str());
-        assert_eq!(claims["aud"], fake.token_endpoint());
+        // draft-ietf-oauth-rfc7523bis: the issuer identifier, alone, as a string.
+        assert_eq!(claims["aud"], fake.issuer());
         let now = clock::now();
         let (iat, exp) = (
             claims["iat"].as_u64().unwrap(),

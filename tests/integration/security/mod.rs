@@ -9,6 +9,7 @@
 
 mod support;
 
+mod audience_injection;
 mod cookies;
 mod flow_state;
 mod hardening;
@@ -22,3 +23,6 @@ mod spoofing;
 mod tampered;
 mod time_claims;
 mod token_confusion;
+mod tokens_cookie_confusion;
+mod unverified_email;
+mod workspace_domain;
