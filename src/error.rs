@@ -8,8 +8,10 @@ use http::{header, HeaderValue, Response, StatusCode};
 
 /// Why [`SocialAuthLayerBuilder::build`](crate::SocialAuthLayerBuilder::build) refused a configuration.
 ///
-/// These are set-up mistakes: they are reported once, at start-up, never per request.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// These are set-up mistakes: they are reported once, at start-up, never per request. Its
+/// `Debug` reads as its `Display` (what to fix), followed by the variant, because `build()?`
+/// in a `main` returning `Result` prints the error with `Debug`.
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ConfigError {
     /// No secret was given; see [`secret`](crate::SocialAuthLayerBuilder::secret).
@@ -65,6 +67,29 @@ impl fmt::Display for ConfigError {
             Self::InvalidSetting { setting, reason } => write!(f, "{setting}: {reason}"),
             Self::HttpClient(reason) => write!(f, "cannot build the HTTP client: {reason}"),
         }
+    }
+}
+
+impl ConfigError {
+    /// The variant's name, for `Debug`.
+    fn variant(&self) -> &'static str {
+        match self {
+            Self::MissingSecret => "MissingSecret",
+            Self::SecretTooShort { .. } => "SecretTooShort",
+            Self::NoProvider => "NoProvider",
+            Self::DuplicateProvider(_) => "DuplicateProvider",
+            Self::InvalidProviderName(_) => "InvalidProviderName",
+            Self::InvalidUrl { .. } => "InvalidUrl",
+            Self::InvalidSetting { .. } => "InvalidSetting",
+            Self::HttpClient(_) => "HttpClient",
+        }
+    }
+}
+
+/// `Error: <what to fix> (ConfigError::<Variant>)`, as a `main` returning `Result` prints it.
+impl fmt::Debug for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{self} (ConfigError::{})", self.variant())
     }
 }
 

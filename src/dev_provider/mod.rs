@@ -272,6 +272,11 @@ impl DevProvider {
     /// Approves every authorization at once as this user, without showing the sign-in page:
     /// for an app's automated tests (see the [module docs](self)). The checks on the
     /// authorization request still apply.
+    ///
+    /// The user's `sub` (the layer's [`Identity::user_id`](crate::Identity::user_id)) is
+    /// `dev-` and 20 characters of a hash of the lower-cased email, not the name: the same
+    /// email is the same user at every start, whatever name goes with it. The login route of
+    /// [`oidc`](Self::oidc) is `/auth/dev`, so a login starts at `/auth/dev?login=start`.
     pub fn sign_in_as(self, name: impl Into<String>, email: impl Into<String>) -> Self {
         let user = User::new(name.into(), email.into());
         *self

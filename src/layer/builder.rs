@@ -15,7 +15,7 @@ use crate::layer::SocialAuthLayer;
 use crate::outbound::{Outbound, OutboundLimits};
 use crate::provider::{check_name, endpoint, DynProvider, Provider};
 use crate::revocation::Revocations;
-use crate::routes::origin::{check_allowed_hosts, PublicUrl};
+use crate::routes::origin::{check_allowed_hosts, is_loopback, PublicUrl};
 use crate::routes::response::Location;
 use crate::routes::Routes;
 use crate::secret::IdentitySecret;
@@ -453,6 +453,9 @@ impl SocialAuthLayerBuilder {
             .as_deref()
             .map(PublicUrl::parse)
             .transpose()?;
+        if let Some(public_url) = &public_url {
+            check_cookies_can_travel(public_url, self.secure_cookies)?;
+        }
         check_allowed_hosts(&self.allowed_hosts)?;
         check_lifetime(
             "identity_lifetime",
@@ -556,6 +559,27 @@ fn check_prefix(prefix: &str) -> Result<String, ConfigError> {
             reason: "must be a path like \"/auth\"",
         })
     }
+}
+
+/// A plain-`http` public URL on a host other than loopback would lose every cookie: they are
+/// `Secure` (and `__Host-`), which browsers set only over `https` or on loopback. Refused
+/// unless the app asked for [`insecure_http_cookies`](SocialAuthLayerBuilder::insecure_http_cookies).
+fn check_cookies_can_travel(
+    public_url: &PublicUrl,
+    secure_cookies: bool,
+) -> Result<(), ConfigError> {
+    if !secure_cookies || public_url.is_https() || is_loopback(public_url.authority()) {
+        return Ok(());
+    }
+    Err(ConfigError::InvalidUrl {
+        setting: "public_url",
+        reason: format!(
+            "{:?} is plain http, where browsers drop the layer's Secure cookies (every login \
+             would fail with missing_flow_cookie): use an https URL, or call \
+             .insecure_http_cookies() for development without TLS",
+            public_url.origin()
+        ),
+    })
 }
 
 fn check_lifetime(

@@ -98,7 +98,7 @@ where
                 ResponseFuture::ready(response)
             }
             Route::Unknown => {
-                let response = login::unknown_provider();
+                let response = login::unknown_provider(&self.settings.routes);
                 ResponseFuture::ready(response)
             }
         }

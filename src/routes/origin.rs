@@ -52,6 +52,16 @@ impl PublicUrl {
     pub(crate) fn authority(&self) -> &str {
         &self.authority
     }
+
+    /// Whether it is an `https` URL.
+    pub(crate) fn is_https(&self) -> bool {
+        self.base.scheme() == "https"
+    }
+
+    /// `scheme://host[:port]`, as the browser writes it in `Origin`.
+    pub(crate) fn origin(&self) -> String {
+        self.base.origin().ascii_serialization()
+    }
 }
 
 /// Checks the `allowed_hosts` setting: each a plain `host` or `host:port`.

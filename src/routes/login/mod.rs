@@ -20,6 +20,7 @@ use crate::provider::{CallbackParams, DynProvider, ProviderContext};
 use crate::routes::form_post;
 use crate::routes::request::RequestHead;
 use crate::routes::response::{redirect, Location};
+use crate::routes::Routes;
 use crate::settings::{AfterLogin, Settings};
 use crate::state::cookies::{self, Found};
 use crate::state::random::short_tag;
@@ -40,7 +41,7 @@ pub(crate) async fn answer<B: http_body::Body>(
         settings.providers.get(index),
         settings.provider_slots.get(index),
     ) else {
-        return unknown_provider();
+        return unknown_provider(&settings.routes);
     };
     let span = tracing::info_span!(
         "socialauth.login",
@@ -69,11 +70,20 @@ pub(crate) async fn answer<B: http_body::Body>(
     route.answer().instrument(span).await
 }
 
-/// The answer for `/auth/<name>` when no provider has that name.
-pub(crate) fn unknown_provider() -> Response<Bytes> {
+/// The answer for `/auth/<name>` when no provider has that name: the routes that exist (the
+/// names are configuration, not secrets), so a mistyped name says what to type.
+pub(crate) fn unknown_provider(routes: &Routes) -> Response<Bytes> {
+    let known: Vec<String> = routes
+        .provider_names
+        .iter()
+        .map(|name| routes.provider_path(name))
+        .collect();
     AuthError::new(
         AuthErrorKind::UnknownProvider,
-        "no login provider has this name",
+        format!(
+            "no login provider has this name; the login routes are {}",
+            known.join(", ")
+        ),
     )
     .into_response()
 }

@@ -12,6 +12,7 @@ mod demo;
 
 #[cfg(feature = "dev-provider")]
 mod browser_demo;
+mod config_mistakes;
 #[cfg(feature = "dev-provider")]
 mod dev_provider;
 #[cfg(feature = "dev-provider")]

@@ -76,6 +76,12 @@ async fn unknown_provider_is_404() {
         let (status, body, _) = answer(browser.get(&app.url(path)).await).await;
         assert_eq!(status, 404, "{path}");
         assert_eq!(body["error"], "unknown_provider");
+        // The answer says which login routes exist, so a mistyped name says what to type.
+        let message = body["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains("/auth/twitter") && message.contains("/auth/facebook"),
+            "{message}"
+        );
     }
     // Outside the prefix, the app answers (axum's own empty 404).
     let outside = browser.follow(&app.url("/authx")).await;
