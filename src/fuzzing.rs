@@ -112,6 +112,7 @@ pub fn id_token_claims(json: &[u8], now: u64) -> Result<String, String> {
         issuers: &["https://idp.example"],
         client_id: "client",
         nonce: "nonce",
+        nonce_required: true,
     };
     id_token::check_claims(&claims, &expected, now).map_err(str::to_owned)?;
     Ok(claims.sub)

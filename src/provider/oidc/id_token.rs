@@ -154,6 +154,8 @@ pub(crate) struct Expected<'a> {
     pub(crate) client_id: &'a str,
     /// The nonce sent in this login's authorization request.
     pub(crate) nonce: &'a str,
+    /// Whether the token must carry it; a token that carries a nonce must match either way.
+    pub(crate) nonce_required: bool,
 }
 
 /// A token refused by one of the rules: `login_failed` (401), the rule logged.
@@ -265,10 +267,10 @@ pub(crate) fn check_claims(claims: &Claims, expected: &Expected<'_>, now: u64) -
     {
         return Err("not yet valid");
     }
-    let nonce_ok = claims
-        .nonce
-        .as_deref()
-        .is_some_and(|nonce| constant_time_eq(nonce.as_bytes(), expected.nonce.as_bytes()));
+    let nonce_ok = match claims.nonce.as_deref() {
+        Some(nonce) => constant_time_eq(nonce.as_bytes(), expected.nonce.as_bytes()),
+        None => !expected.nonce_required,
+    };
     if !nonce_ok {
         return Err("nonce is not this login's");
     }
@@ -297,12 +299,27 @@ mod tests {
     }
 
     fn check(value: serde_json::Value) -> Result<(), Rule> {
+        check_nonce(value, true)
+    }
+
+    fn check_nonce(value: serde_json::Value, nonce_required: bool) -> Result<(), Rule> {
         let expected = Expected {
             issuers: &["https://idp.example", "idp.example"],
             client_id: "client",
             nonce: "n-123",
+            nonce_required,
         };
         check_claims(&claims(value), &expected, NOW)
+    }
+
+    #[test]
+    fn without_a_required_nonce_a_token_may_lack_one_but_not_carry_another() {
+        assert_eq!(check_nonce(with(json!({"nonce": null})), false), Ok(()));
+        assert_eq!(check_nonce(good(), false), Ok(()));
+        assert_eq!(
+            check_nonce(with(json!({"nonce": "n-124"})), false),
+            Err("nonce is not this login's")
+        );
     }
 
     fn with(changes: serde_json::Value) -> serde_json::Value {
