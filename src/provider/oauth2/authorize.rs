@@ -199,7 +199,10 @@ mod tests {
             .collect();
         assert!(names.contains(&"state".to_owned()), "{names:?}");
         assert!(names.contains(&"nonce".to_owned()), "{names:?}");
-        assert!(!names.iter().any(|n| n.starts_with("code_challenge")), "{names:?}");
+        assert!(
+            !names.iter().any(|n| n.starts_with("code_challenge")),
+            "{names:?}"
+        );
         assert_eq!(started.secret.secret(), "");
     }
 }

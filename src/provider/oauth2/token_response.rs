@@ -82,8 +82,8 @@ impl ExpiresIn {
     }
 }
 
-/// The RFC 6749 §5.2 error codes, plus GitHub's, which alone may appear in logs (anything
-/// else a provider writes there is logged as `other`).
+/// The RFC 6749 §5.2 error codes, plus GitHub's and Slack's, which alone may appear in logs
+/// (anything else a provider writes there is logged as `other`).
 const KNOWN_TOKEN_ERRORS: &[&str] = &[
     "invalid_request",
     "invalid_client",
@@ -94,6 +94,8 @@ const KNOWN_TOKEN_ERRORS: &[&str] = &[
     "bad_verification_code",
     "incorrect_client_credentials",
     "redirect_uri_mismatch",
+    "bad_client_secret",
+    "invalid_client_id",
 ];
 
 fn loggable_error(error: &serde_json::Value) -> &'static str {
@@ -106,11 +108,14 @@ fn loggable_error(error: &serde_json::Value) -> &'static str {
 
 /// Token-endpoint errors that say the client itself was refused: the app's client id or
 /// secret is wrong (or, `unauthorized_client`, the app's registration does not allow this
-/// grant; X answers wrong credentials so), not the user's login.
+/// grant; X answers wrong credentials so), not the user's login. GitHub and Slack have
+/// their own names for it.
 const CLIENT_REFUSED: &[&str] = &[
     "invalid_client",
     "incorrect_client_credentials",
     "unauthorized_client",
+    "bad_client_secret",
+    "invalid_client_id",
 ];
 
 /// Reads a token endpoint's answer. `sent_verifier`: the request carried a PKCE

@@ -323,7 +323,11 @@ impl Oidc {
         if let Some(auth) = &self.client_auth {
             check_public_client_pkce("oidc client_auth", auth, self.pkce)?;
         }
-        if self.tenant_issuer.as_ref().is_some_and(|t| t.allowed.is_empty()) {
+        if self
+            .tenant_issuer
+            .as_ref()
+            .is_some_and(|t| t.allowed.is_empty())
+        {
             tracing::warn!(
                 provider = self.config.name,
                 "multi-tenant provider without allowed_tenants: users of every tenant in the world can sign in; list the tenants with allowed_tenants, or check the tid claim in the authorize hook"

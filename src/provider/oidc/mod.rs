@@ -92,8 +92,13 @@ fn scoped_subject(claims: &Claims, scope: &str) -> Result<String, AuthError> {
                     .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         })
         .ok_or_else(|| {
-            tracing::warn!(claim = scope, "ID token without the claim that scopes its sub");
-            AuthError::provider("the provider's ID token does not say which workspace the user is in")
+            tracing::warn!(
+                claim = scope,
+                "ID token without the claim that scopes its sub"
+            );
+            AuthError::provider(
+                "the provider's ID token does not say which workspace the user is in",
+            )
         })?;
     Ok(format!("{tenant}:{}", claims.sub))
 }
