@@ -18,7 +18,7 @@ fn slack_for(fake: &FakeOidc) -> Slack {
 
 #[tokio::test]
 async fn the_default_confidential_flow_signs_in_with_either_kind_of_slack_app() {
-    for app in [SlackApp::Confidential, SlackApp::PkceEnabled] {
+    for app in [SlackApp::PkceEnabled, SlackApp::Confidential] {
         let fake = fake_slack::start(app, "T0123ABCD", "U0R7JM").await;
         let who = whoami_after_login(slack_for(&fake), "slack").await;
         assert_eq!(who["user_id"], "T0123ABCD:U0R7JM", "{app:?}");
