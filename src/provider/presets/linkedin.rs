@@ -24,8 +24,9 @@ oidc_preset! {
     /// What still protects the login: `state` (256 random bits, bound to the browser's
     /// encrypted flow cookie and compared in constant time) stops login CSRF; the ID token
     /// comes from the token endpoint over TLS, signed by LinkedIn's keys, for this client id.
-    /// What is lost: a code stolen from a callback (a leaked log or referrer) could be
-    /// redeemed in the thief's own login. For an app LinkedIn enabled PKCE for, turn it back
+    /// What is lost: a code stolen from a callback (a leaked log or referrer) could be put
+    /// into the thief's own login and sign the thief in as its owner (code injection); keep
+    /// callback URLs out of logs. For an app LinkedIn enabled PKCE for, turn it back
     /// on: `Oidc::from(LinkedIn::new(..)).pkce(true)`.
     ///
     /// Set-up at LinkedIn: in the developer portal, create an app, add the product "Sign In with
