@@ -51,8 +51,13 @@ pub fn authorization(parts: &Parts, client_id: &str, rule: PkceRule) -> Result<G
         harness::authorization_request(parts, client_id, 32)?
     } else {
         let stand_in = harness::pkce_challenge("a stand-in verifier for the checks");
+        let sep = if parts.uri.query().is_some() {
+            '&'
+        } else {
+            '?'
+        };
         let uri = format!(
-            "{}&code_challenge={stand_in}&code_challenge_method=S256",
+            "{}{sep}code_challenge={stand_in}&code_challenge_method=S256",
             parts.uri
         );
         let (mut probe, ()) = http::Request::new(()).into_parts();
