@@ -111,7 +111,7 @@ pub fn id_token_claims(json: &[u8], now: u64) -> Result<String, String> {
     let expected = id_token::Expected {
         issuers: &["https://idp.example"],
         client_id: "client",
-        nonce: Some("nonce"),
+        nonce: id_token::NonceRule::Required("nonce"),
     };
     id_token::check_claims(&claims, &expected, now).map_err(str::to_owned)?;
     Ok(claims.sub)

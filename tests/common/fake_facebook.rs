@@ -23,7 +23,7 @@ use super::server::{self, FakeBody};
 pub struct FacebookConfig {
     pub app_id: String,
     pub app_secret: String,
-    /// e.g. `v19.0`
+    /// e.g. `v26.0`
     pub api_version: String,
     pub user_id: String,
     pub name: String,
@@ -33,13 +33,13 @@ pub struct FacebookConfig {
 }
 
 impl FacebookConfig {
-    /// `fb-app-id` / `fb-app-secret`, `v19.0`, user 10001 "Mark Z" <mark@example.com>,
-    /// appsecret_proof required.
+    /// `fb-app-id` / `fb-app-secret`, `v26.0` (Meta's newest on 2026-12-06), user 10001
+    /// "Mark Z" <mark@example.com>, appsecret_proof required.
     pub fn new() -> Self {
         FacebookConfig {
             app_id: "fb-app-id".into(),
             app_secret: "fb-app-secret".into(),
-            api_version: "v19.0".into(),
+            api_version: "v26.0".into(),
             user_id: "10001".into(),
             name: "Mark Z".into(),
             email: Some("mark@example.com".into()),

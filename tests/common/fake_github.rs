@@ -10,6 +10,14 @@
 //! and answers form-encoded unless asked for JSON. `/user/emails` is 404 for a token without
 //! the `user:email` scope. The server, counters, faults, codes and the user who denies are
 //! the [`super::harness`]'s.
+//!
+//! `/user`'s `email` is the public profile email, which GitHub documents as what the user
+//! chose to show, with no word on verification
+//! (<https://docs.github.com/en/rest/users/users#get-the-authenticated-user>); only
+//! `/user/emails` says which addresses are `verified`
+//! (<https://docs.github.com/en/rest/users/emails#list-email-addresses-for-the-authenticated-user>,
+//! read 2026-12-06). The default user's public email is one `/user/emails` lists as
+//! unverified.
 
 use http::header::{ACCEPT, USER_AGENT};
 use http::request::Parts;
@@ -41,8 +49,9 @@ pub struct GitHubConfig {
 }
 
 impl GitHubConfig {
-    /// `gh-client-id` / `gh-client-secret` (Post), user 583231 `octocat` "The Octocat" with a
-    /// public email and, in `/user/emails`, a verified primary one.
+    /// `gh-client-id` / `gh-client-secret` (Post), user 583231 `octocat` "The Octocat" with an
+    /// unverified public email and, in `/user/emails`, a verified primary one and another
+    /// verified one.
     pub fn new() -> Self {
         GitHubConfig {
             client_id: "gh-client-id".into(),
@@ -62,6 +71,11 @@ impl GitHubConfig {
                     email: "octo.primary@example.com".into(),
                     primary: true,
                     verified: true,
+                },
+                Email {
+                    email: "octocat@github.com".into(),
+                    primary: false,
+                    verified: false,
                 },
             ],
         }
@@ -273,13 +287,18 @@ fn emails(fake: &FakeGitHub, parts: &Parts) -> Result<Response<FakeBody>, Reject
     if !scopes.split(',').any(|s| s == "user:email" || s == "user") {
         return Err(api(404, "Not Found"));
     }
-    let list: Vec<Value> = fake
-        .config()
+    let cfg = fake.config();
+    let list: Vec<Value> = cfg
         .emails
         .iter()
         .map(|e| {
+            let visibility = match (cfg.public_email.as_ref() == Some(&e.email), e.primary) {
+                (true, _) => Value::from("public"),
+                (false, true) => Value::from("private"),
+                (false, false) => Value::Null,
+            };
             json!({"email": e.email, "primary": e.primary, "verified": e.verified,
-                   "visibility": if e.primary { Value::from("private") } else { Value::Null }})
+                   "visibility": visibility})
         })
         .collect();
     Ok(server::json(200, &Value::Array(list)))

@@ -11,7 +11,10 @@
 //! send RFC 9207 `iss`, or describe another user at `/userinfo`. An attacker's key is
 //! published at `{base_url}/evil/jwks`, which a correct client never fetches. In
 //! `private_key_jwt` mode ([`FakeOidc::set_private_key_jwt`]) the token endpoint takes only
-//! client assertions signed by the registered key ([`client_assertion::check`]).
+//! client assertions signed by the registered key ([`client_assertion::check`]). Providers
+//! that differ on PKCE, the client secret or the `nonce` (LinkedIn, Slack) are the same fake
+//! with [`FakeOidc::set_pkce`] and [`FakeOidc::set_echo_nonce`]: see `fake_linkedin` and
+//! `fake_slack`.
 //!
 //! It advertises an `end_session_endpoint` (`{issuer}/logout`, RP-Initiated Logout 1.0;
 //! [`FakeOidc::set_end_session_endpoint`] turns that off), which checks `client_id`, an
@@ -39,6 +42,7 @@ use sha2::Sha256;
 
 use super::client_assertion::{self, CompactJws, PublicKey};
 use super::clock;
+use super::fake_pkce::{self, PkceRule};
 pub use super::harness::TokenAuth;
 use super::harness::{self, Fake, Provider, Refusal, Reject, TokenRefusal};
 use super::server::{self, FakeBody};
@@ -304,6 +308,10 @@ pub struct State {
     end_session: bool,
     /// The parameters of every end-session request accepted, oldest first.
     end_sessions: Vec<Vec<(String, String)>>,
+    /// What the provider does with PKCE and the client secret.
+    pkce: PkceRule,
+    /// ID tokens carry the authorization request's `nonce` (LinkedIn's never do).
+    echo_nonce: bool,
 }
 
 impl Default for State {
@@ -344,6 +352,8 @@ impl Default for State {
             tenant: None,
             end_session: true,
             end_sessions: Vec::new(),
+            pkce: PkceRule::Required,
+            echo_nonce: true,
         }
     }
 }
@@ -487,6 +497,18 @@ impl FakeOidc {
     /// `tid` = `tenant` and `iss` = `{base_url}/<tenant>/v2.0`.
     pub fn set_tenant(&self, tenant: Option<&str>) {
         self.state().tenant = tenant.map(str::to_owned);
+    }
+
+    /// What the provider does with PKCE and the client secret from now on (default
+    /// [`PkceRule::Required`]).
+    pub fn set_pkce(&self, rule: PkceRule) {
+        self.state().pkce = rule;
+    }
+
+    /// Whether ID tokens carry the authorization request's `nonce` (default yes; LinkedIn's
+    /// never do).
+    pub fn set_echo_nonce(&self, echo: bool) {
+        self.state().echo_nonce = echo;
     }
 
     pub fn set_signing_alg(&self, alg: SigningAlg) {
@@ -722,7 +744,8 @@ fn authorize(fake: &FakeOidc, parts: &Parts) -> Result<Response<FakeBody>, Rejec
         _ if !openid => return Err(Reject::page("scope lacks openid")),
         _ => return Err(Reject::page("nonce missing or short")),
     };
-    let grant = harness::authorization_request(parts, &fake.config().client_id, 32)?;
+    let rule = fake.state().pkce;
+    let grant = fake_pkce::authorization(parts, &fake.config().client_id, rule)?;
     let issuer = fake.issuer();
     let iss = match fake.state().callback_iss {
         CallbackIss::Omit => None,
@@ -773,10 +796,13 @@ fn token(fake: &FakeOidc, parts: &Parts, body: &[u8]) -> Result<Response<FakeBod
             .map_err(|why| harness::oauth_error(400, "invalid_client", why))?;
         client_secret = sent.to_owned();
     }
+    let rule = fake.state().pkce;
+    let public_client = fake_pkce::token_rules(parts, &form, &cfg.client_id, rule)?;
     let private_key_jwt = fake.state().private_key_jwt.clone();
     match private_key_jwt {
         Some(client) => check_client_assertion(fake, &client, parts, &form)
             .map_err(|why| harness::oauth_error(401, "invalid_client", why))?,
+        None if public_client => {}
         None => harness::authenticate_client(
             parts,
             &form,
@@ -784,31 +810,36 @@ fn token(fake: &FakeOidc, parts: &Parts, body: &[u8]) -> Result<Response<FakeBod
             &cfg.client_id,
             &client_secret,
         )
-        .map_err(|refusal| match refusal {
-            TokenRefusal::Client(_, why) => harness::oauth_error(401, "invalid_client", why),
-            _ => harness::oauth_error(401, "invalid_client", "client authentication"),
+        .map_err(|refusal| {
+            fake_pkce::refusal(rule, &refusal).unwrap_or_else(|| match refusal {
+                TokenRefusal::Client(_, why) => harness::oauth_error(401, "invalid_client", why),
+                _ => harness::oauth_error(401, "invalid_client", "client authentication"),
+            })
         })?,
     }
     if server::param(&form, "grant_type") == Some("refresh_token") {
         return refresh(fake, &form);
     }
-    let exchanged = fake.redeem_grant(&form);
-    let grant = exchanged.map_err(|refusal| match refusal {
-        TokenRefusal::Client(_, why) => harness::oauth_error(401, "invalid_client", why),
-        TokenRefusal::GrantType => {
-            harness::oauth_error(400, "unsupported_grant_type", "bad grant_type")
-        }
-        TokenRefusal::Code(refusal) => {
-            let why = match refusal {
-                Refusal::UnknownCode => "unknown code",
-                Refusal::UsedCode => "code already used",
-                Refusal::RedirectUri(_) => "redirect_uri differs",
-            };
-            harness::oauth_error(400, "invalid_grant", why)
-        }
-        TokenRefusal::Pkce => {
-            harness::oauth_error(400, "invalid_grant", "PKCE verification failed")
-        }
+    let exchanged = fake_pkce::redeem(fake, &form, rule);
+    let grant = exchanged.map_err(|refusal| match fake_pkce::refusal(rule, &refusal) {
+        Some(reject) => reject,
+        None => match refusal {
+            TokenRefusal::Client(_, why) => harness::oauth_error(401, "invalid_client", why),
+            TokenRefusal::GrantType => {
+                harness::oauth_error(400, "unsupported_grant_type", "bad grant_type")
+            }
+            TokenRefusal::Code(refusal) => {
+                let why = match refusal {
+                    Refusal::UnknownCode => "unknown code",
+                    Refusal::UsedCode => "code already used",
+                    Refusal::RedirectUri(_) => "redirect_uri differs",
+                };
+                harness::oauth_error(400, "invalid_grant", why)
+            }
+            TokenRefusal::Pkce => {
+                harness::oauth_error(400, "invalid_grant", "PKCE verification failed")
+            }
+        },
     })?;
     let mut state = fake.state();
     let access_token = server::random_token("at-", state.access_token_bytes);
@@ -935,6 +966,9 @@ fn id_token(fake: &FakeOidc, state: &State, nonce: &str) -> Option<String> {
         "iss": fake.issuer(), "sub": cfg.sub, "aud": cfg.client_id,
         "exp": now + 300, "iat": now, "auth_time": now, "nonce": nonce,
     });
+    if !state.echo_nonce {
+        claims.as_object_mut().map(|c| c.remove("nonce"));
+    }
     if let Some(tenant) = &state.tenant {
         claims["iss"] = json!(format!("{}/{tenant}/v2.0", fake.base_url));
         claims["tid"] = json!(tenant);

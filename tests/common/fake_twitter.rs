@@ -1,8 +1,11 @@
-//! A strict fake of Twitter's OAuth 1.0a "Sign in with Twitter" endpoints
-//! (`/oauth/request_token`, `/oauth/authenticate`, `/oauth/access_token`) and
-//! `/1.1/account/verify_credentials.json`, checking every signature with the independent
-//! [`super::oauth1_verify`], timestamps (±300 s), nonces (never reused, across all
-//! endpoints) and single-use request tokens.
+//! A strict fake of X's OAuth 1.0a "Sign in with X" endpoints (`/oauth/request_token`,
+//! `/oauth/authenticate`, `/oauth/access_token`) and `/1.1/account/verify_credentials.json`,
+//! the paths X documents on `https://api.x.com`
+//! (<https://docs.x.com/resources/fundamentals/authentication/api-reference>, read
+//! 2026-12-06); its base URL stands for that host (the preset's `api_base_url`, whose default
+//! the preset's own unit test holds to `https://api.x.com`). It checks every signature with
+//! the independent [`super::oauth1_verify`] against the URL the request reached, timestamps
+//! (±300 s), nonces (never reused, across all endpoints) and single-use request tokens.
 //!
 //! Rejections answer 401 with Twitter's JSON error shape; the server, counters, faults and
 //! the user who denies are the [`super::harness`]'s.

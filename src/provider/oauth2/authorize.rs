@@ -1,5 +1,6 @@
-//! The authorization request (RFC 6749 §4.1.1) with `state`, PKCE S256 (RFC 7636) and, for
-//! OpenID Connect, a `nonce`; and the authorization response's key.
+//! The authorization request (RFC 6749 §4.1.1) with `state`, PKCE S256 (RFC 7636, unless the
+//! provider refuses it) and, for OpenID Connect, a `nonce`; and the authorization response's
+//! key.
 
 use url::Url;
 
@@ -58,14 +59,20 @@ pub(crate) struct AuthorizeRequest<'a> {
     pub(crate) extra: &'a [(String, String)],
     /// Send a fresh OpenID Connect `nonce`.
     pub(crate) with_nonce: bool,
+    /// Send a PKCE challenge; without, the flow cookie keeps no verifier.
+    pub(crate) with_pkce: bool,
 }
 
 impl AuthorizeRequest<'_> {
-    /// The redirect, with a fresh `state`, PKCE pair and (when asked) `nonce`; the flow
-    /// cookie keeps `state`, the verifier and the nonce.
+    /// The redirect, with a fresh `state` and (when asked) PKCE pair and `nonce`; the flow
+    /// cookie keeps `state`, the verifier (empty without PKCE) and the nonce.
     pub(crate) fn start(self) -> Result<LoginStart, AuthError> {
         let state = random_token()?;
-        let verifier = random_token()?;
+        let verifier = if self.with_pkce {
+            random_token()?
+        } else {
+            String::new()
+        };
         let nonce = if self.with_nonce {
             Some(random_token()?)
         } else {
@@ -81,10 +88,12 @@ impl AuthorizeRequest<'_> {
             if !self.scope.is_empty() {
                 query.append_pair("scope", self.scope);
             }
-            query
-                .append_pair("state", &state)
-                .append_pair("code_challenge", &pkce_challenge(&verifier))
-                .append_pair("code_challenge_method", "S256");
+            query.append_pair("state", &state);
+            if self.with_pkce {
+                query
+                    .append_pair("code_challenge", &pkce_challenge(&verifier))
+                    .append_pair("code_challenge_method", "S256");
+            }
             if let Some(nonce) = &nonce {
                 query.append_pair("nonce", nonce);
             }
@@ -146,6 +155,7 @@ mod tests {
             scope: "",
             extra: &[("prompt".to_owned(), "consent".to_owned())],
             with_nonce: true,
+            with_pkce: true,
         }
         .start()
         .unwrap();
@@ -166,5 +176,33 @@ mod tests {
             get("code_challenge").map(str::to_owned),
             Some(pkce_challenge(started.secret.secret()))
         );
+    }
+
+    #[test]
+    fn without_pkce_no_challenge_is_sent_and_no_verifier_kept() {
+        let authorize_url = Url::parse("https://idp.example/authorize").unwrap();
+        let started = AuthorizeRequest {
+            authorize_url: &authorize_url,
+            client_id: "cid",
+            redirect_uri: "https://app.example/auth/x",
+            scope: "openid",
+            extra: &[],
+            with_nonce: true,
+            with_pkce: false,
+        }
+        .start()
+        .unwrap();
+        let names: Vec<String> = started
+            .redirect_to
+            .query_pairs()
+            .map(|(name, _)| name.into_owned())
+            .collect();
+        assert!(names.contains(&"state".to_owned()), "{names:?}");
+        assert!(names.contains(&"nonce".to_owned()), "{names:?}");
+        assert!(
+            !names.iter().any(|n| n.starts_with("code_challenge")),
+            "{names:?}"
+        );
+        assert_eq!(started.secret.secret(), "");
     }
 }

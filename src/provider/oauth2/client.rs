@@ -14,10 +14,10 @@ use crate::secret::{ClientSecret, RefreshToken};
 /// A registered OAuth 2.0 client and its provider's two endpoints, parsed when built.
 ///
 /// The layer runs the authorization-code flow with it for every
-/// [`CodeFlowProvider`](super::CodeFlowProvider): `state` and PKCE (S256) on every login, the
-/// token request with the configured [`ClientAuth`], the token answer read strictly (an
-/// `error` member is a refused login, even with status 200; a token type other than
-/// `Bearer` is refused).
+/// [`CodeFlowProvider`](super::CodeFlowProvider): `state` and PKCE (S256) on every login
+/// (unless [`pkce(false)`](ClientBuilder::pkce)), the token request with the configured
+/// [`ClientAuth`], the token answer read strictly (an `error` member is a refused login, even
+/// with status 200; a token type other than `Bearer` is refused).
 ///
 /// ```
 /// use socialauth::oauth2::Client;
@@ -37,6 +37,8 @@ pub struct Client {
     pub(crate) token_url: Url,
     pub(crate) scope: String,
     pub(crate) authorize_params: Vec<(String, String)>,
+    /// Logins send a PKCE challenge and the token request its verifier.
+    pub(crate) pkce: bool,
 }
 
 impl Client {
@@ -54,6 +56,7 @@ impl Client {
             scope: String::new(),
             auth: ClientAuth::default(),
             authorize_params: Vec::new(),
+            pkce: true,
         }
     }
 
@@ -71,11 +74,13 @@ impl Client {
             scope: &self.scope,
             extra: &self.authorize_params,
             with_nonce: false,
+            with_pkce: self.pkce,
         }
         .start()
     }
 
-    /// Exchanges the callback's `code` with the flow's PKCE verifier.
+    /// Exchanges the callback's `code`, with the flow's PKCE verifier when the login used
+    /// PKCE.
     pub(crate) async fn exchange(
         &self,
         cx: &ProviderContext<'_>,
@@ -85,7 +90,7 @@ impl Client {
         let grant = GrantType::AuthorizationCode {
             redirect_uri: cx.callback_url().as_str(),
             code,
-            verifier,
+            verifier: self.pkce.then_some(verifier),
         };
         self.token_request(cx, grant).send(cx.outbound).await
     }
@@ -128,6 +133,7 @@ pub struct ClientBuilder {
     scope: String,
     auth: ClientAuth,
     authorize_params: Vec<(String, String)>,
+    pkce: bool,
 }
 
 impl ClientBuilder {
@@ -153,6 +159,29 @@ impl ClientBuilder {
         self
     }
 
+    /// Whether logins use PKCE (RFC 7636, S256): on by default. **Weakens security** when
+    /// off: for a provider that refuses PKCE for the app (LinkedIn answers a `code_verifier`
+    /// with `401 invalid_client` unless it enabled PKCE for the app). `state` still binds the
+    /// callback to the browser that started the login, but a code stolen from the callback
+    /// (a leaked log, a referrer) can then be redeemed by whoever holds it with this app's
+    /// credentials, in their own login. A [`ClientAuth::PublicClient`] needs PKCE:
+    /// [`build`](Self::build) refuses one without.
+    ///
+    /// ```
+    /// use socialauth::oauth2::Client;
+    /// let client = Client::builder("client-id", "client-secret")
+    ///     .authorize_url("https://sso.example.com/oauth/authorize")
+    ///     .token_url("https://sso.example.com/oauth/token")
+    ///     .pkce(false)
+    ///     .build()?;
+    /// # let _ = client;
+    /// # Ok::<(), socialauth::ConfigError>(())
+    /// ```
+    pub fn pkce(mut self, on: bool) -> Self {
+        self.pkce = on;
+        self
+    }
+
     /// Adds several authorization parameters (see [`authorize_param`](Self::authorize_param)).
     pub(crate) fn authorize_params(mut self, params: Vec<(String, String)>) -> Self {
         self.authorize_params.extend(params);
@@ -160,10 +189,12 @@ impl ClientBuilder {
     }
 
     /// Checks the configuration: a client id, two absolute http(s) endpoints, no reserved
-    /// authorization parameter, and no [`AssertionAudience::Issuer`] (there is none).
+    /// authorization parameter, no [`AssertionAudience::Issuer`] (there is none), and PKCE
+    /// for a [`ClientAuth::PublicClient`].
     pub fn build(self) -> Result<Client, ConfigError> {
         let credentials = Credentials::new("client_id", self.client_id, self.client_secret)?;
         check_authorize_params("authorize_param", &self.authorize_params)?;
+        check_public_client_pkce("client_auth", &self.auth, self.pkce)?;
         if let ClientAuth::PrivateKeyJwt {
             audience: AssertionAudience::Issuer,
             ..
@@ -181,8 +212,24 @@ impl ClientBuilder {
             token_url: required_url("token_url", &self.token_url)?,
             scope: self.scope,
             authorize_params: self.authorize_params,
+            pkce: self.pkce,
         })
     }
+}
+
+/// A public client (no secret) without PKCE would let anyone holding a code redeem it.
+pub(crate) fn check_public_client_pkce(
+    setting: &'static str,
+    auth: &ClientAuth,
+    pkce: bool,
+) -> Result<(), ConfigError> {
+    if matches!(auth, ClientAuth::PublicClient) && !pkce {
+        return Err(ConfigError::InvalidSetting {
+            setting,
+            reason: "a public client (no secret) needs PKCE: turn pkce back on",
+        });
+    }
+    Ok(())
 }
 
 /// A URL setting that must be there.
@@ -237,6 +284,26 @@ mod tests {
         };
         assert!(matches!(
             with(issuer),
+            Err(ConfigError::InvalidSetting {
+                setting: "client_auth",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn a_public_client_needs_pkce() {
+        let with = |pkce| {
+            Client::builder("id", "")
+                .authorize_url("https://sso.example/authorize")
+                .token_url("https://sso.example/token")
+                .client_auth(ClientAuth::PublicClient)
+                .pkce(pkce)
+                .build()
+        };
+        assert!(with(true).is_ok());
+        assert!(matches!(
+            with(false),
             Err(ConfigError::InvalidSetting {
                 setting: "client_auth",
                 ..

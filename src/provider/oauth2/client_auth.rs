@@ -55,6 +55,13 @@ pub enum ClientAuth {
         /// What the assertions name as `aud`.
         audience: AssertionAudience,
     },
+    /// `none` (RFC 7591 §2): a public client, registered without a secret. The token request
+    /// carries `client_id` and no credential at all; PKCE is then what binds the code to this
+    /// login, so a provider configured so without PKCE is refused when the layer is built.
+    /// For a provider app registered as a public client (a Slack app with PKCE turned on:
+    /// [`Slack::public_client`](crate::Slack::public_client)); a confidential app should keep
+    /// its secret.
+    PublicClient,
 }
 
 impl ClientAuth {

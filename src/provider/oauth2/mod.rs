@@ -73,7 +73,7 @@ mod token_request;
 mod token_response;
 
 pub(crate) use self::authorize::{callback_key, check_authorize_params, AuthorizeRequest};
-pub(crate) use self::client::required_url;
+pub(crate) use self::client::{check_public_client_pkce, required_url};
 pub use self::client::{Client, ClientBuilder};
 pub use self::client_assertion::{AssertionAudience, ClientAssertionKey};
 pub use self::client_auth::ClientAuth;
@@ -87,8 +87,9 @@ pub use crate::secret::{AccessToken, IdToken, RefreshToken};
 /// [`SocialAuthLayerBuilder::provider`](crate::SocialAuthLayerBuilder::provider) as it is.
 ///
 /// The layer does the rest, the same way for every provider: a fresh `state` and PKCE pair
-/// per login, kept in the encrypted flow cookie and checked at the callback; the token request
-/// with the client's authentication; refusals and broken answers as JSON errors.
+/// per login (PKCE unless the client turns it off), kept in the encrypted flow cookie and
+/// checked at the callback; the token request with the client's authentication; refusals and
+/// broken answers as JSON errors.
 pub trait CodeFlowProvider: Send + Sync + 'static {
     /// The route name: the provider answers at `/auth/<name>`.
     fn name(&self) -> &str;

@@ -23,12 +23,12 @@ fn basic_credentials(client_id: &str, client_secret: &ClientSecret) -> String {
 
 /// What a token request trades for tokens: its `grant_type` and that grant's parameters.
 pub(crate) enum GrantType<'a> {
-    /// An authorization code (RFC 6749 §4.1.3), with the redirect URI and PKCE verifier of
-    /// its login.
+    /// An authorization code (RFC 6749 §4.1.3), with the redirect URI and, when the login
+    /// used PKCE, its verifier.
     AuthorizationCode {
         redirect_uri: &'a str,
         code: &'a str,
-        verifier: &'a str,
+        verifier: Option<&'a str>,
     },
     /// A refresh token (RFC 6749 §6).
     RefreshToken {
@@ -56,6 +56,13 @@ impl TokenRequest<'_> {
     /// (`login_failed`), with status 200 as well (GitHub answers so); a 5xx, HTML, garbage or
     /// a token of another type than `Bearer` (in any case) is a provider error.
     pub(crate) async fn send(self, outbound: &Outbound) -> Result<TokenResponse, AuthError> {
+        let sent_verifier = matches!(
+            self.grant,
+            GrantType::AuthorizationCode {
+                verifier: Some(_),
+                ..
+            }
+        );
         let body = {
             let mut form = form_urlencoded::Serializer::new(String::new());
             match self.grant {
@@ -63,14 +70,18 @@ impl TokenRequest<'_> {
                     redirect_uri,
                     code,
                     verifier,
-                } => form
-                    .append_pair("grant_type", "authorization_code")
-                    .append_pair("code", code)
-                    .append_pair("redirect_uri", redirect_uri)
-                    .append_pair("code_verifier", verifier),
-                GrantType::RefreshToken { refresh_token } => form
-                    .append_pair("grant_type", "refresh_token")
-                    .append_pair("refresh_token", refresh_token.secret()),
+                } => {
+                    form.append_pair("grant_type", "authorization_code")
+                        .append_pair("code", code)
+                        .append_pair("redirect_uri", redirect_uri);
+                    if let Some(verifier) = verifier {
+                        form.append_pair("code_verifier", verifier);
+                    }
+                }
+                GrantType::RefreshToken { refresh_token } => {
+                    form.append_pair("grant_type", "refresh_token")
+                        .append_pair("refresh_token", refresh_token.secret());
+                }
             };
             let client_id = &self.credentials.client_id;
             match self.auth {
@@ -84,6 +95,9 @@ impl TokenRequest<'_> {
                     form.append_pair("client_id", client_id)
                         .append_pair("client_assertion_type", ASSERTION_TYPE)
                         .append_pair("client_assertion", assertion.secret());
+                }
+                ClientAuth::PublicClient => {
+                    form.append_pair("client_id", client_id);
                 }
             }
             form.finish()
@@ -103,7 +117,7 @@ impl TokenRequest<'_> {
             );
         }
         let reply = outbound.send(request.body(body), "token").await?;
-        read_answer(self.provider, reply.status, &reply.body)
+        read_answer(self.provider, reply.status, &reply.body, sent_verifier)
     }
 }
 

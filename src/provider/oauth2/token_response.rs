@@ -82,8 +82,8 @@ impl ExpiresIn {
     }
 }
 
-/// The RFC 6749 §5.2 error codes, plus GitHub's, which alone may appear in logs (anything
-/// else a provider writes there is logged as `other`).
+/// The RFC 6749 §5.2 error codes, plus GitHub's and Slack's, which alone may appear in logs
+/// (anything else a provider writes there is logged as `other`).
 const KNOWN_TOKEN_ERRORS: &[&str] = &[
     "invalid_request",
     "invalid_client",
@@ -94,6 +94,8 @@ const KNOWN_TOKEN_ERRORS: &[&str] = &[
     "bad_verification_code",
     "incorrect_client_credentials",
     "redirect_uri_mismatch",
+    "bad_client_secret",
+    "invalid_client_id",
 ];
 
 fn loggable_error(error: &serde_json::Value) -> &'static str {
@@ -106,17 +108,24 @@ fn loggable_error(error: &serde_json::Value) -> &'static str {
 
 /// Token-endpoint errors that say the client itself was refused: the app's client id or
 /// secret is wrong (or, `unauthorized_client`, the app's registration does not allow this
-/// grant; X answers wrong credentials so), not the user's login.
+/// grant; X answers wrong credentials so), not the user's login. GitHub and Slack have
+/// their own names for it.
 const CLIENT_REFUSED: &[&str] = &[
     "invalid_client",
     "incorrect_client_credentials",
     "unauthorized_client",
+    "bad_client_secret",
+    "invalid_client_id",
 ];
 
+/// Reads a token endpoint's answer. `sent_verifier`: the request carried a PKCE
+/// `code_verifier`, which some providers refuse as a client error for apps they did not
+/// enable PKCE for (LinkedIn answers `401 invalid_client`).
 pub(super) fn read_answer(
     provider: &str,
     status: http::StatusCode,
     body: &[u8],
+    sent_verifier: bool,
 ) -> Result<TokenResponse, AuthError> {
     let parsed: Option<TokenAnswer> = serde_json::from_slice(body).ok();
     match parsed {
@@ -130,6 +139,12 @@ pub(super) fn read_answer(
                 error = loggable_error(&serde_json::Value::String(code)),
                 "the provider refused this app's client credentials; check the client id and its secret or key"
             );
+            if sent_verifier {
+                tracing::error!(
+                    provider,
+                    "the refused request carried a PKCE code_verifier: the provider may not accept PKCE for this app (LinkedIn refuses it for web apps); if the credentials are right, turn PKCE off for this provider (.pkce(false)) or have the provider enable PKCE for the app"
+                );
+            }
             Err(AuthError::provider(
                 "the provider refused this site's credentials; the site must fix its settings",
             ))
@@ -191,7 +206,7 @@ mod tests {
     fn a_full_answer_is_read_once_with_its_optional_members() {
         let body = br#"{"access_token":"at","token_type":"BEARER","refresh_token":"rt",
             "expires_in":"3600","scope":"a b","id_token":"x.y.z"}"#;
-        let token = read_answer("test", StatusCode::OK, body).unwrap();
+        let token = read_answer("test", StatusCode::OK, body, true).unwrap();
         assert_eq!(token.access_token().secret(), "at");
         assert_eq!(token.refresh_token().map(RefreshToken::secret), Some("rt"));
         assert_eq!(token.expires_in(), Some(Duration::from_secs(3600)));
@@ -230,7 +245,7 @@ mod tests {
             ),
         ];
         for (status, body, kind) in cases {
-            let answer = read_answer("test", status, body);
+            let answer = read_answer("test", status, body, false);
             assert_eq!(answer.unwrap_err().kind(), kind, "{status} {body:?}");
         }
     }

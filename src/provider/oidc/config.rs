@@ -11,7 +11,7 @@ use super::tenant::TenantIssuer;
 use super::OidcFlow;
 use crate::error::ConfigError;
 use crate::oauth2::signed_secret::SignedSecret;
-use crate::oauth2::{check_authorize_params, ClientAuth, Credentials};
+use crate::oauth2::{check_authorize_params, check_public_client_pkce, ClientAuth, Credentials};
 use crate::provider::config::CodeFlowConfig;
 use crate::provider::{endpoint, CallbackParams, LoginProvider};
 
@@ -23,8 +23,10 @@ use crate::provider::{endpoint, CallbackParams, LoginProvider};
 /// `provider_error`, 502, and tried again at the next login); its `issuer` must be the
 /// configured one, character for character.
 ///
-/// Every login sends `state`, a PKCE challenge (S256) and a fresh `nonce`. The ID token from
-/// the token endpoint must then pass every check of OpenID Connect Core §3.1.3.7:
+/// Every login sends `state`, a PKCE challenge (S256) and a fresh `nonce` (PKCE and the
+/// `nonce` check can be turned off for a provider that cannot do them: [`pkce`](Self::pkce),
+/// [`id_token_nonce`](Self::id_token_nonce), both weakening). The ID token from the token
+/// endpoint must then pass every check of OpenID Connect Core §3.1.3.7:
 ///
 /// | Check | On failure |
 /// |---|---|
@@ -78,6 +80,15 @@ pub struct Oidc {
     pub(crate) callback_name: Option<fn(&CallbackParams) -> Option<String>>,
     /// Logout also ends the session at the provider (RP-Initiated Logout).
     pub(super) provider_logout: bool,
+    /// Logins send a PKCE challenge and the token request its verifier.
+    pub(super) pkce: bool,
+    /// ID tokens must carry this login's `nonce` (when false, one they carry must still be).
+    pub(super) id_token_nonce: bool,
+    /// The claim naming the tenant or workspace a `sub` is unique in (Slack's team): the
+    /// identity's user id is then `<that claim>:<sub>`.
+    pub(crate) subject_scope: Option<&'static str>,
+    /// A mistake a preset found in its own settings, reported when the provider is built.
+    pub(crate) preset_error: Option<ConfigError>,
 }
 
 impl Oidc {
@@ -103,6 +114,10 @@ impl Oidc {
             form_post: false,
             callback_name: None,
             provider_logout: false,
+            pkce: true,
+            id_token_nonce: true,
+            subject_scope: None,
+            preset_error: None,
         }
     }
 
@@ -202,6 +217,40 @@ impl Oidc {
         self
     }
 
+    /// Whether logins use PKCE (RFC 7636, S256): on by default. **Weakens security** when
+    /// off, for a provider that refuses PKCE for the app (LinkedIn, unless it enabled PKCE
+    /// for the app, answers a `code_verifier` with `401 invalid_client`). `state` still binds
+    /// the callback to the browser that started the login, and the `nonce` (unless also off)
+    /// still binds the ID token to it; without both, a code stolen from a callback (a leaked
+    /// log, a referrer) could be redeemed by whoever holds it, in their own login.
+    /// [`ClientAuth::PublicClient`] needs PKCE: the layer refuses one without when built.
+    ///
+    /// ```
+    /// let p = socialauth::Oidc::new("https://sso.example.com", "id", "secret").pkce(false);
+    /// # let _ = p;
+    /// ```
+    pub fn pkce(mut self, on: bool) -> Self {
+        self.pkce = on;
+        self
+    }
+
+    /// Whether ID tokens must echo the login's `nonce` (OpenID Connect Core §3.1.3.7): on by
+    /// default. **Weakens security** when off, for a provider whose ID tokens carry no
+    /// `nonce` (LinkedIn): a token without one is then accepted; one with a `nonce` must
+    /// still carry this login's. The login keeps `state` (bound to the browser's flow
+    /// cookie) and PKCE (unless also off), and the ID token still comes straight from the
+    /// token endpoint over TLS, never through the browser; what is lost is the check that
+    /// this ID token was issued for this very login.
+    ///
+    /// ```
+    /// let p = socialauth::Oidc::new("https://sso.example.com", "id", "secret").id_token_nonce(false);
+    /// # let _ = p;
+    /// ```
+    pub fn id_token_nonce(mut self, required: bool) -> Self {
+        self.id_token_nonce = required;
+        self
+    }
+
     /// The configured issuer URL.
     ///
     /// ```
@@ -236,6 +285,9 @@ code_flow_setters!(Oidc.config, name: "oidc", scope: "openid email profile",
 impl Oidc {
     /// Checks the configuration and parses the issuer.
     pub(crate) fn build(self) -> Result<impl LoginProvider, ConfigError> {
+        if let Some(error) = &self.preset_error {
+            return Err(error.clone());
+        }
         let issuer = endpoint("oidc issuer", &self.issuer)?;
         if issuer.query().is_some() {
             return Err(ConfigError::InvalidSetting {
@@ -269,6 +321,19 @@ impl Oidc {
             });
         }
         check_authorize_params("oidc authorize_param", &self.config.authorize_params)?;
+        if let Some(auth) = &self.client_auth {
+            check_public_client_pkce("oidc client_auth", auth, self.pkce)?;
+        }
+        if self
+            .tenant_issuer
+            .as_ref()
+            .is_some_and(|t| t.allowed.is_empty())
+        {
+            tracing::warn!(
+                provider = self.config.name,
+                "multi-tenant provider without allowed_tenants: users of every tenant in the world can sign in; list the tenants with allowed_tenants, or check the tid claim in the authorize hook"
+            );
+        }
         let credentials = Credentials::new(
             "oidc client_id",
             self.config.client_id.clone(),

@@ -146,15 +146,27 @@ fn optional_numeric_date<'de, D: Deserializer<'de>>(
     Ok(Option::<Wrapped>::deserialize(deserializer)?.map(|Wrapped(secs)| secs))
 }
 
+/// What an ID token's `nonce` must be.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum NonceRule<'a> {
+    /// Present, and the nonce sent in this login's authorization request.
+    Required(&'a str),
+    /// That nonce when present: for a provider whose ID tokens carry none (LinkedIn), turned
+    /// on by the weakening `id_token_nonce(false)`.
+    IfPresent(&'a str),
+    /// Not checked: an ID token from a refresh answers no authorization request (OpenID
+    /// Connect Core 1.0 §12.2).
+    Refresh,
+}
+
 /// What the claims must say for this login.
 #[derive(Debug)]
 pub(crate) struct Expected<'a> {
     /// The issuer, and any other spelling the provider uses in `iss`.
     pub(crate) issuers: &'a [&'a str],
     pub(crate) client_id: &'a str,
-    /// The nonce sent in this login's authorization request; `None` for an ID token from a
-    /// refresh, which answers no authorization request (OpenID Connect Core 1.0 §12.2).
-    pub(crate) nonce: Option<&'a str>,
+    /// What the token's `nonce` must be.
+    pub(crate) nonce: NonceRule<'a>,
 }
 
 /// A token refused by one of the rules: `login_failed` (401), the rule logged.
@@ -266,14 +278,15 @@ pub(crate) fn check_claims(claims: &Claims, expected: &Expected<'_>, now: u64) -
     {
         return Err("not yet valid");
     }
-    if let Some(expected_nonce) = expected.nonce {
-        let nonce_ok = claims
-            .nonce
-            .as_deref()
-            .is_some_and(|nonce| constant_time_eq(nonce.as_bytes(), expected_nonce.as_bytes()));
-        if !nonce_ok {
-            return Err("nonce is not this login's");
+    let nonce_ok = match (expected.nonce, claims.nonce.as_deref()) {
+        (NonceRule::Required(sent) | NonceRule::IfPresent(sent), Some(nonce)) => {
+            constant_time_eq(nonce.as_bytes(), sent.as_bytes())
         }
+        (NonceRule::Required(_), None) => false,
+        (NonceRule::IfPresent(_), None) | (NonceRule::Refresh, _) => true,
+    };
+    if !nonce_ok {
+        return Err("nonce is not this login's");
     }
     if claims.sub.is_empty() || claims.sub.len() > MAX_SUB_LEN {
         return Err("sub empty or too long");
@@ -300,10 +313,18 @@ mod tests {
     }
 
     fn check(value: serde_json::Value) -> Result<(), Rule> {
+        check_nonce(value, true)
+    }
+
+    fn check_nonce(value: serde_json::Value, nonce_required: bool) -> Result<(), Rule> {
         let expected = Expected {
             issuers: &["https://idp.example", "idp.example"],
             client_id: "client",
-            nonce: Some("n-123"),
+            nonce: if nonce_required {
+                NonceRule::Required("n-123")
+            } else {
+                NonceRule::IfPresent("n-123")
+            },
         };
         check_claims(&claims(value), &expected, NOW)
     }
@@ -314,7 +335,7 @@ mod tests {
             let expected = Expected {
                 issuers: &["https://idp.example"],
                 client_id: "client",
-                nonce: None,
+                nonce: NonceRule::Refresh,
             };
             check_claims(&claims(value), &expected, NOW)
         };
@@ -326,6 +347,16 @@ mod tests {
         assert_eq!(
             refreshed(with(json!({"iss": "https://evil.example"}))),
             Err("iss is not the issuer")
+        );
+    }
+
+    #[test]
+    fn without_a_required_nonce_a_token_may_lack_one_but_not_carry_another() {
+        assert_eq!(check_nonce(with(json!({"nonce": null})), false), Ok(()));
+        assert_eq!(check_nonce(good(), false), Ok(()));
+        assert_eq!(
+            check_nonce(with(json!({"nonce": "n-124"})), false),
+            Err("nonce is not this login's")
         );
     }
 

@@ -1,8 +1,9 @@
 //! [`Oidc`]: any OpenID Connect provider, found through its discovery document.
 //!
-//! The code flow with `state`, PKCE (S256) and a `nonce`; the ID token verified against the
-//! provider's published keys; the user from the ID token, and from the userinfo endpoint
-//! when the ID token does not say enough.
+//! The code flow with `state`, PKCE (S256) and a `nonce` (each of the last two switched off
+//! only for a provider that cannot do it); the ID token verified against the provider's
+//! published keys; the user from the ID token, and from the userinfo endpoint when the ID
+//! token does not say enough.
 
 mod config;
 mod discovery;
@@ -16,7 +17,7 @@ use url::Url;
 
 pub use self::config::Oidc;
 use self::discovery::{DiscoveryCache, Metadata};
-use self::id_token::{Claims, Expected, Verified};
+use self::id_token::{Claims, Expected, NonceRule, Verified};
 use self::jwks::JwksCache;
 use crate::error::{AuthError, AuthErrorKind};
 use crate::oauth2::{
@@ -75,6 +76,31 @@ fn describe(
         // who sets that address take over an account linked by email.
         email: non_empty(email).filter(|_| email_verified == Some(Verified(true))),
     }
+}
+
+/// `<scope>:<sub>`, the user id of a provider whose `sub` is unique only within a tenant or
+/// workspace named by the claim `scope` (Slack's team id). A token without that claim, or
+/// with one that is not a plain id (`A-Za-z0-9-_`, 1 to 64), is the provider's error.
+fn scoped_subject(claims: &Claims, scope: &str) -> Result<String, AuthError> {
+    let value = claims.get(scope);
+    let tenant = value
+        .as_ref()
+        .and_then(serde_json::Value::as_str)
+        .filter(|t| {
+            (1..=64).contains(&t.len())
+                && t.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+        .ok_or_else(|| {
+            tracing::warn!(
+                claim = scope,
+                "ID token without the claim that scopes its sub"
+            );
+            AuthError::provider(
+                "the provider's ID token does not say which workspace the user is in",
+            )
+        })?;
+    Ok(format!("{tenant}:{}", claims.sub))
 }
 
 impl OidcFlow {
@@ -187,7 +213,7 @@ impl OidcFlow {
         cx: &ProviderContext<'_>,
         metadata: &Metadata,
         token: &str,
-        nonce: Option<&str>,
+        nonce: NonceRule<'_>,
     ) -> Result<Claims, AuthError> {
         let header =
             id_token::read_header(token, &self.oidc.algorithms).map_err(id_token::rejected)?;
@@ -282,6 +308,7 @@ impl LoginProvider for OidcFlow {
             scope: &self.oidc.config.scope,
             extra: &self.authorize_params,
             with_nonce: true,
+            with_pkce: self.oidc.pkce,
         }
         .start()
     }
@@ -323,7 +350,7 @@ impl LoginProvider for OidcFlow {
         let grant = GrantType::AuthorizationCode {
             redirect_uri: cx.callback_url().as_str(),
             code,
-            verifier: flow.secret(),
+            verifier: self.oidc.pkce.then_some(flow.secret()),
         };
         let token = self.token(cx, metadata, grant).await?;
         let id_token = token.id_token().ok_or_else(|| {
@@ -333,12 +360,21 @@ impl LoginProvider for OidcFlow {
             );
             AuthError::provider("the provider sent no ID token")
         })?;
+        let nonce = if self.oidc.id_token_nonce {
+            NonceRule::Required(nonce)
+        } else {
+            NonceRule::IfPresent(nonce)
+        };
         let claims = self
-            .verify_id_token(cx, metadata, id_token.secret(), Some(nonce))
+            .verify_id_token(cx, metadata, id_token.secret(), nonce)
             .await?;
         let passed_on: Vec<(String, serde_json::Value)> = (self.oidc.profile_claims.iter())
             .filter_map(|name| Some((name.clone(), claims.get(name)?)))
             .collect();
+        let user_id = match self.oidc.subject_scope {
+            Some(scope) => scoped_subject(&claims, scope)?,
+            None => claims.sub.clone(),
+        };
         let from_token = describe(
             claims.name,
             claims.preferred_username,
@@ -368,7 +404,7 @@ impl LoginProvider for OidcFlow {
             .refresh_token()
             .filter(|_| self.oidc.pass_refresh_token)
             .map(|token| token.secret());
-        let profile = Profile::new(claims.sub)
+        let profile = Profile::new(user_id)
             .name(name)
             .verified_email(email)
             .refresh_token(refresh_token)
@@ -391,7 +427,7 @@ impl LoginProvider for OidcFlow {
         // for the nonce: it answers no authorization request. That it names the login's user
         // is checked against the login's ID token where it is kept.
         if let Some(id_token) = response.id_token() {
-            self.verify_id_token(cx, metadata, id_token.secret(), None)
+            self.verify_id_token(cx, metadata, id_token.secret(), NonceRule::Refresh)
                 .await?;
         }
         Ok(response)

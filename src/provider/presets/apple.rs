@@ -43,6 +43,10 @@ const ISSUER: &str = "https://appleid.apple.com";
 /// Apple" (download the `.p8` file once; note its key id). The team id is shown in the top
 /// right corner of the developer account.
 ///
+/// Checked on 2026-12-06 against
+/// <https://developer.apple.com/documentation/signinwithapplerestapi/generate-and-validate-tokens>
+/// and <https://developer.apple.com/documentation/signinwithapplerestapi>.
+///
 /// ```
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// # let p8 = String::new();

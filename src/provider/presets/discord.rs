@@ -24,6 +24,9 @@ const DEFAULT_BASE: &str = "https://discord.com";
 /// the client id and reset the client secret, and add the redirect
 /// `https://<your host>/auth/discord`.
 ///
+/// Checked on 2026-12-06 against <https://discord.com/developers/docs/topics/oauth2> and
+/// <https://discord.com/developers/docs/resources/user#get-current-user>.
+///
 /// ```
 /// use socialauth::Discord;
 /// let discord = Discord::new("client-id", "client-secret").scope("identify");

@@ -26,11 +26,19 @@ const API_VERSION: (HeaderName, HeaderValue) = (
 ///
 /// Answers at `/auth/github`. Sends `state` and PKCE (S256) with every login and asks for
 /// `read:user user:email`. The identity's user id is GitHub's numeric account id (stable
-/// across renames), its name the display name or else the login, and its email the public
-/// one, or else the primary verified address from `/user/emails`.
+/// across renames), its name the display name or else the login, and its email an address
+/// `/user/emails` says is verified: the primary one, or else the first other verified one.
+/// The public profile email of `/user` is never used: GitHub does not say it is verified.
+/// Without the `user:email` scope (or with an app that may not read emails) the identity
+/// has no email.
 ///
 /// GitHub's token endpoint answers a refused code with status 200 and an `error` member;
 /// that is `login_failed` (401) like any refusal.
+///
+/// Checked on 2026-12-06 against
+/// <https://docs.github.com/en/apps/oauth-apps/building-oauth-apps/authorizing-oauth-apps>,
+/// <https://docs.github.com/en/rest/users/users#get-the-authenticated-user> and
+/// <https://docs.github.com/en/rest/users/emails#list-email-addresses-for-the-authenticated-user>.
 ///
 /// ```
 /// use socialauth::GitHub;
@@ -115,10 +123,10 @@ impl GitHub {
 }
 
 code_flow_setters!(GitHub.config, name: "github", scope: "read:user user:email",
-    "Without `user:email`, only a public email is known.");
+    "Without `user:email`, the identity has no email.");
 
-/// A checked GitHub provider: the user from the REST API's `/user`, and `/user/emails` when
-/// the email is private.
+/// A checked GitHub provider: the user from the REST API's `/user`, the email from
+/// `/user/emails`.
 pub(super) struct RestUser {
     name: String,
     client: Client,
@@ -141,19 +149,13 @@ impl RestUser {
             .header(version, value)
     }
 
-    /// The primary verified address from `/user/emails`. A 403 or 404 (the token lacks
-    /// `user:email`) means no email, not a failed login.
-    async fn primary_email(
+    /// A verified address from `/user/emails`: the primary one, else the first verified.
+    /// A 403 or 404 (the token lacks `user:email`) means no email, not a failed login.
+    async fn verified_email(
         &self,
         cx: &ProviderContext<'_>,
         token: &AccessToken,
     ) -> Result<Option<String>, AuthError> {
-        #[derive(Deserialize)]
-        struct Email {
-            email: String,
-            primary: bool,
-            verified: bool,
-        }
         let reply = Self::api(cx, &self.emails, "github_emails", token)
             .send()
             .await?;
@@ -168,12 +170,25 @@ impl RestUser {
                 "the provider's profile endpoint failed",
             ));
         }
-        let emails: Vec<Email> = reply.json()?;
-        Ok(emails
-            .into_iter()
-            .find(|e| e.primary && e.verified && !e.email.is_empty())
-            .map(|e| e.email))
+        Ok(pick_verified(reply.json()?))
     }
+}
+
+/// One address of `/user/emails`.
+#[derive(Deserialize)]
+struct Email {
+    email: String,
+    primary: bool,
+    verified: bool,
+}
+
+/// The primary address if it is verified, else the first verified one.
+fn pick_verified(emails: Vec<Email>) -> Option<String> {
+    let (primary, others): (Vec<Email>, Vec<Email>) = emails
+        .into_iter()
+        .filter(|e| e.verified && !e.email.is_empty())
+        .partition(|e| e.primary);
+    primary.into_iter().chain(others).next().map(|e| e.email)
 }
 
 code_flow_provider!(RestUser, |github, cx, token| async move {
@@ -187,16 +202,33 @@ code_flow_provider!(RestUser, |github, cx, token| async move {
         Some(name) => Some(name),
         None => string_field(&user, "/login", Numbers::Refused)?,
     };
-    let email = match string_field(&user, "/email", Numbers::Refused)? {
-        Some(email) => Some(email),
-        None => github.primary_email(cx, token).await?,
-    };
+    let email = github.verified_email(cx, token).await?;
     Ok(Profile::new(user_id).name(name).verified_email(email))
 });
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_primary_verified_address_else_any_verified_one() {
+        let email = |email: &str, primary, verified| Email {
+            email: email.to_owned(),
+            primary,
+            verified,
+        };
+        let pick = |emails| pick_verified(emails).unwrap_or_default();
+        assert_eq!(
+            pick(vec![email("a@x", false, true), email("b@x", true, true)]),
+            "b@x"
+        );
+        assert_eq!(
+            pick(vec![email("p@x", true, false), email("v@x", false, true)]),
+            "v@x"
+        );
+        assert_eq!(pick(vec![email("p@x", true, false)]), "");
+        assert_eq!(pick(vec![email("", true, true)]), "");
+    }
 
     #[test]
     fn enterprise_server_urls() {

@@ -19,6 +19,9 @@ oidc_preset! {
     /// "Confidential" checked and the scopes `openid`, `profile` and `email`. GitLab shows the
     /// application id (the client id) and the secret.
     ///
+    /// Checked on 2026-12-06 against
+    /// <https://docs.gitlab.com/integration/openid_connect_provider/>.
+    ///
     /// ```
     /// use socialauth::GitLab;
     /// let gitlab = GitLab::new("application-id", "secret");

@@ -7,11 +7,27 @@ use crate::error::{AuthError, ConfigError};
 use crate::provider::oauth1::{Consumer, Details, OAuth1Flow};
 use crate::provider::{endpoint, Profile, ProviderReply};
 
+/// The host X documents for the OAuth 1.0a endpoints and `account/verify_credentials`.
+const API_BASE: &str = "https://api.x.com";
+
 /// Twitter (X) sign-in over OAuth 1.0a.
 ///
 /// Answers at `/auth/twitter`. The identity's user id is Twitter's numeric `user_id`, its
 /// name the `@screen_name`, or the display name when [`fetch_profile`](Self::fetch_profile)
 /// is on.
+///
+/// The endpoints are X's on `https://api.x.com`: `POST oauth/request_token`,
+/// `GET oauth/authenticate`, `POST oauth/access_token` and
+/// `GET 1.1/account/verify_credentials.json` (the request token is signed for that host; a
+/// redirect from `api.twitter.com` has been reported to lose it).
+///
+/// With [`include_email`](Self::include_email), the email is `verify_credentials`' own,
+/// which X documents as null when the address is not verified.
+///
+/// Checked on 2026-12-06 against
+/// <https://docs.x.com/resources/fundamentals/authentication/api-reference>,
+/// <https://docs.x.com/x-for-websites/log-in-with-x/guides/implementing-sign-in-with-x> and
+/// <https://developer.x.com/en/docs/twitter-api/v1/accounts-and-users/manage-account-settings/api-reference/get-account-verify_credentials>.
 ///
 /// ```
 /// use socialauth::Twitter;
@@ -43,10 +59,10 @@ impl Twitter {
             fetch_profile: false,
             include_email: false,
         }
-        .api_base_url("https://api.twitter.com")
+        .api_base_url(API_BASE)
     }
 
-    /// Points every endpoint at another base URL (default `https://api.twitter.com`),
+    /// Points every endpoint at another base URL (default `https://api.x.com`),
     /// keeping Twitter's paths. For tests and proxies.
     ///
     /// ```
@@ -125,4 +141,32 @@ fn verify_credentials(reply: &ProviderReply) -> Result<Profile, AuthError> {
     let user: User = reply.json()?;
     let profile = Profile::new(user.id_str).name(user.name);
     Ok(profile.verified_email(user.email))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_endpoints_are_the_ones_x_documents_on_api_x_com() {
+        let twitter = Twitter::new("key", "secret");
+        assert_eq!(
+            twitter.verify_credentials_url,
+            "https://api.x.com/1.1/account/verify_credentials.json"
+        );
+        let flow = twitter.build().unwrap();
+        let urls = [
+            flow.request_token_url.as_str(),
+            flow.authorize_url.as_str(),
+            flow.access_token_url.as_str(),
+        ];
+        assert_eq!(
+            urls,
+            [
+                "https://api.x.com/oauth/request_token",
+                "https://api.x.com/oauth/authenticate",
+                "https://api.x.com/oauth/access_token",
+            ]
+        );
+    }
 }

@@ -29,6 +29,10 @@ const SCOPE: &str = "users.read tweet.read";
 /// `https://<your host>/auth/x`. The OAuth 2.0 client id and client secret are given on the
 /// "Keys and tokens" page.
 ///
+/// Checked on 2026-12-06 against
+/// <https://docs.x.com/fundamentals/authentication/oauth-2-0/user-access-token> and
+/// <https://docs.x.com/fundamentals/authentication/oauth-2-0/authorization-code>.
+///
 /// ```
 /// use socialauth::X;
 /// let x = X::new("client-id", "client-secret").include_email();

@@ -4,6 +4,8 @@
 use crate::common::app::{self, json_of, Stack};
 use crate::common::browser::Browser;
 use crate::common::fake_facebook::Endpoint;
+use socialauth::{Grant, UserProfile};
+use std::sync::{Arc, Mutex};
 
 #[tokio::test]
 async fn facebook_login_then_whoami_on_axum_and_hyper() {
@@ -33,9 +35,41 @@ async fn facebook_login_then_whoami_on_axum_and_hyper() {
         assert_eq!(who["provider"], "facebook", "{stack:?}");
         assert_eq!(who["user_id"], "10001");
         assert_eq!(who["name"], "Mark Z");
-        assert_eq!(who["email"], "mark@example.com");
+        assert_eq!(
+            who["email"],
+            serde_json::Value::Null,
+            "Meta does not say it verified it"
+        );
         assert_eq!(browser.follow(&app.url("/maybe")).await.body, "10001");
     }
+}
+
+#[tokio::test]
+async fn facebooks_email_reaches_the_authorize_hook_as_a_claim_never_as_the_identitys() {
+    let seen = Arc::new(Mutex::new(None));
+    let record = seen.clone();
+    let app = app::start_with(Stack::Axum, move |builder| {
+        builder.authorize(move |user: UserProfile| {
+            let record = record.clone();
+            async move {
+                let email = user.email().map(str::to_owned);
+                let claim = user.claim("email").cloned();
+                *record.lock().unwrap() = Some((email, claim));
+                Ok(Grant::new())
+            }
+        })
+    })
+    .await;
+    let browser = Browser::new();
+    let visit = browser.follow(&app.url("/auth/facebook?login=start")).await;
+    assert_eq!(visit.status, 200, "{:?} {}", visit.hops, visit.body);
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(
+        seen,
+        Some((None, Some(serde_json::json!("mark@example.com"))))
+    );
+    let who = json_of(&browser.follow(&app.url("/whoami")).await.body);
+    assert_eq!(who["email"], serde_json::Value::Null);
 }
 
 #[tokio::test]

@@ -903,7 +903,8 @@ async fn facebook_dialog_is_strict() {
     assert_eq!(fb.dialog_calls(), cases.len());
 
     // Another API version does not exist.
-    let url = dialog_url(&fb, &good_dialog_params()).replace("/v19.0/", "/v2.0/");
+    let version = format!("/{}/", fb.config().api_version);
+    let url = dialog_url(&fb, &good_dialog_params()).replace(&version, "/v2.0/");
     assert_eq!(client.get(url).send().await.unwrap().status(), 404);
 
     fb.set_user_denies(true);

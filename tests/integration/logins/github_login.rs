@@ -22,7 +22,10 @@ async fn github_login_then_whoami() {
     assert_eq!(who["provider"], "github");
     assert_eq!(who["user_id"], "583231", "the numeric id becomes a string");
     assert_eq!(who["name"], "The Octocat");
-    assert_eq!(who["email"], "octocat@github.com");
+    assert_eq!(
+        who["email"], "octo.primary@example.com",
+        "the primary verified address of /user/emails, not /user's public one"
+    );
 
     // The authorize request: this route as redirect_uri, the default scope, state and PKCE.
     let params = fake.last_authorize_params();
@@ -40,12 +43,11 @@ async fn github_login_then_whoami() {
     );
     // GitHub documents client_secret_post; the API is asked for its own media type.
     assert_eq!(fake.token_auth_seen(), [TokenAuth::Post]);
-    assert_eq!(fake.api_accept_seen(), ["application/vnd.github+json"]);
     assert_eq!(
-        fake.calls(Endpoint::Emails),
-        0,
-        "the public email was enough"
+        fake.api_accept_seen(),
+        ["application/vnd.github+json", "application/vnd.github+json"]
     );
+    assert_eq!(fake.calls(Endpoint::Emails), 1);
 }
 
 #[tokio::test]
@@ -78,27 +80,39 @@ async fn without_a_public_email_or_name_the_primary_verified_email_and_login_are
     assert_eq!(fake.calls(Endpoint::Emails), 1);
 }
 
-#[tokio::test]
-async fn an_unverified_primary_email_is_not_used() {
-    let mut cfg = GitHubConfig::new();
-    cfg.public_email = None;
-    for email in &mut cfg.emails {
-        email.verified = !email.primary;
-    }
+/// `/whoami` after a GitHub login against a fake GitHub configured with `cfg`.
+async fn whoami_with(cfg: GitHubConfig) -> serde_json::Value {
     let fake = fake_github::start(cfg).await;
-    let (browser, _, base) = app::login_with(github_for(&fake), "github").await;
-    let who = json_of(&browser.follow(&format!("{base}/whoami")).await.body);
+    let (browser, visit, base) = app::login_with(github_for(&fake), "github").await;
+    assert_eq!(visit.status, 200, "{:?} {}", visit.hops, visit.body);
+    json_of(&browser.follow(&format!("{base}/whoami")).await.body)
+}
+
+#[tokio::test]
+async fn the_public_profile_email_is_never_the_identitys() {
+    // GitHub lists the public email as unverified, and no other address is verified.
+    let mut cfg = GitHubConfig::new();
+    for email in &mut cfg.emails {
+        email.verified = false;
+    }
+    let who = whoami_with(cfg).await;
     assert_eq!(who["user_id"], "583231");
     assert_eq!(who["email"], serde_json::Value::Null);
 }
 
 #[tokio::test]
+async fn an_unverified_primary_email_gives_way_to_another_verified_one() {
+    let mut cfg = GitHubConfig::new();
+    for email in &mut cfg.emails {
+        email.verified = email.email == "old@example.com";
+    }
+    let who = whoami_with(cfg).await;
+    assert_eq!(who["email"], "old@example.com");
+}
+
+#[tokio::test]
 async fn without_the_user_email_scope_the_login_succeeds_without_an_email() {
-    let fake = fake_github::start(GitHubConfig {
-        public_email: None,
-        ..GitHubConfig::new()
-    })
-    .await;
+    let fake = fake_github::start(GitHubConfig::new()).await;
     let (browser, visit, base) =
         app::login_with(github_for(&fake).scope("read:user"), "github").await;
     assert_eq!(visit.status, 200, "{:?} {}", visit.hops, visit.body);
