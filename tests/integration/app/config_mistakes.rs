@@ -25,8 +25,7 @@ fn a_plain_http_public_url_is_refused_with_both_fixes_named() {
     let refused = builder()
         .public_url("http://app.example.com")
         .build()
-        .err()
-        .expect("a plain-http public URL must not build");
+        .expect_err("a plain-http public URL must not build");
     assert!(
         matches!(
             refused,
@@ -66,8 +65,7 @@ fn a_config_error_reads_as_what_to_fix_where_main_prints_it() {
         .secret("too-short")
         .provider(GitHub::new("client-id", "client-secret"))
         .build()
-        .err()
-        .expect("a 9-byte secret must not build");
+        .expect_err("a 9-byte secret must not build");
     let printed = as_main_prints(refused);
     assert!(
         printed.contains("at least 32 random bytes are required"),
