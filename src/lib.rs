@@ -123,3 +123,10 @@ pub use provider::{
 };
 pub use provider_tokens::{ProviderTokens, ProviderTokensError};
 pub use state::session::{InvalidSessionId, SessionId};
+
+/// The README's Rust blocks, compiled by `cargo test --all-features` as doc-tests of this
+/// item (and run, where they do not serve or reach a network), so a snippet a reader pastes
+/// cannot drift from the crate. Hidden `#` lines hold the scaffolding a reader does not need.
+#[cfg(all(doctest, feature = "axum", feature = "dev-provider", feature = "redis"))]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
