@@ -106,6 +106,12 @@ impl FactSender {
     pub fn is_closed(&self) -> bool {
         self.sender.is_closed()
     }
+
+    /// Waits until the layer drops the subscription, so that a store can stop listening
+    /// (and close its connection) without waiting for the next message.
+    pub async fn closed(&self) {
+        self.sender.closed().await;
+    }
 }
 
 type Boxed<'a, T> = Pin<Box<dyn Future<Output = Result<T, RevocationError>> + Send + 'a>>;

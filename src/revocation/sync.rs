@@ -12,6 +12,9 @@ use super::{Fact, RevocationError, Shared, StalePolicy, Subscription};
 const STORE_TIMEOUT: Duration = Duration::from_secs(5);
 /// The wait between two attempts to reach a store that failed.
 const RETRY_EVERY: Duration = Duration::from_secs(1);
+/// Up to this many facts that a reload finds missing from the store are published again
+/// rather than given back silently.
+const REPUBLISH_AT_MOST: usize = 100;
 
 /// The timings of the background work, and the staleness policy.
 #[derive(Debug, Clone)]
@@ -54,9 +57,9 @@ impl Shared {
         }
     }
 
-    /// Publishes the facts made here while the store was out of reach, so that every replica
-    /// hears of them now rather than at its next reload. Those the store does not take stay
-    /// pending.
+    /// Publishes the pending facts (made here while the store did not take them, or found
+    /// missing from it at a reload), so that every replica hears of them now rather than at
+    /// its next reload. Those the store does not take stay pending.
     async fn publish_pending(&self) -> Result<(), RevocationError> {
         let held = match self.pending.lock() {
             Ok(mut pending) => std::mem::take(&mut *pending),
@@ -77,7 +80,7 @@ impl Shared {
         if published > 0 {
             tracing::info!(
                 facts = published,
-                "revocations made while the store was out of reach are published"
+                "revocations the store lacked (refused during an outage, or lost in a failover) are published"
             );
         }
         Ok(())
@@ -85,6 +88,11 @@ impl Shared {
 
     /// Publishes the facts made here that the store did not take, reloads every fact, gives
     /// the store back what else it lacks, and marks the copy fresh.
+    ///
+    /// A few facts missing are most likely the last a primary took before a failover, not
+    /// replicated in time: they are published again, so that replicas which missed their
+    /// message hear of them now. Many missing means a store restarted empty, whose facts
+    /// every replica holds already: they are given back without a message each.
     pub(super) async fn resync(&self) -> Result<(), RevocationError> {
         self.publish_pending().await?;
         let loaded = self.with_timeout(self.store.load()).await?;
@@ -92,9 +100,16 @@ impl Shared {
         if !missing.is_empty() {
             tracing::warn!(
                 facts = missing.len(),
-                "the revocation store lacked facts this process knows (restarted empty?); writing them back"
+                "the revocation store lacked facts this process knows (restarted empty, or a failover lost the last writes); writing them back"
             );
-            self.with_timeout(self.store.restore(&missing)).await?;
+            if missing.len() <= REPUBLISH_AT_MOST {
+                for fact in missing {
+                    self.hold(fact);
+                }
+                self.publish_pending().await?;
+            } else {
+                self.with_timeout(self.store.restore(&missing)).await?;
+            }
         }
         self.mark_fresh();
         Ok(())

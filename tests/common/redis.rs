@@ -1,6 +1,8 @@
 //! A real `redis-server` (Debian's package) on a free 127.0.0.1 port, one per test, with no
 //! persistence: killed, it comes back empty. It can also speak TLS, with a throwaway PKI. And a TCP proxy in front of it that a test can
-//! cut, to take one replica off Redis while the others stay on.
+//! cut, to take one replica off Redis while the others stay on. Highly available set-ups
+//! too: a primary, its replica and three sentinels ([`SentinelSet`]), and a Redis Cluster
+//! ([`RedisCluster`], made by `redis-cli --cluster create`, Debian's redis-tools).
 
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
@@ -18,6 +20,8 @@ pub struct RedisServer {
     pub port: u16,
     /// The TLS port, when started by [`start_tls`](Self::start_tls).
     pub tls_port: Option<u16>,
+    /// What [`cli`](Self::cli) authenticates with.
+    password: Option<String>,
     child: Option<Child>,
 }
 
@@ -60,8 +64,18 @@ impl RedisServer {
         Self::start_with(free_port(), Some(tls_port), &tls_args).await
     }
 
+    /// Starts one on a free port with `extra` arguments (a password, a replica's primary, a
+    /// cluster node's settings); `password` is what [`cli`](Self::cli) authenticates with.
+    pub async fn start_args(extra: &[String], password: Option<&str>) -> Self {
+        let mut server = Self::start_with(free_port(), None, extra).await;
+        server.password = password.map(str::to_owned);
+        server
+    }
+
     async fn start_with(port: u16, tls_port: Option<u16>, extra: &[String]) -> Self {
+        // Empty, whatever a process on this port left (a cluster node's nodes.conf).
         let dir = std::env::temp_dir().join(format!("socialauth-redis-{port}"));
+        let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("redis dir");
         let child = Command::new("redis-server")
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
@@ -75,10 +89,15 @@ impl RedisServer {
         let server = Self {
             port,
             tls_port,
+            password: None,
             child: Some(child),
         };
         let deadline = Instant::now() + Duration::from_secs(10);
-        while server.command(&["PING"]).await.as_deref() != Some("+PONG") {
+        // Up when it answers, be it only to ask for a password.
+        let up = |answer: Option<String>| {
+            answer.is_some_and(|a| a == "+PONG" || a.starts_with("-NOAUTH"))
+        };
+        while !up(server.command(&["PING"]).await) {
             assert!(
                 Instant::now() < deadline,
                 "redis-server did not start on {port}"
@@ -108,6 +127,12 @@ impl RedisServer {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+
+    /// Runs one command through `redis-cli` (authenticated when the server has a password):
+    /// its output, one value a line.
+    pub async fn cli(&self, args: &[&str]) -> String {
+        cli(self.port, self.password.as_deref(), args).await
     }
 
     /// Sends one command (RESP, no argument may hold CR or LF) and returns the first line of
@@ -183,5 +208,250 @@ impl CuttableProxy {
 
     pub fn restore(&self) {
         self.cut.store(false, Ordering::SeqCst);
+    }
+}
+
+/// Runs `redis-cli -p <port> [-a <password>] <args>` on 127.0.0.1: its output (empty when it
+/// fails).
+pub async fn cli(port: u16, password: Option<&str>, args: &[&str]) -> String {
+    let mut command = tokio::process::Command::new("redis-cli");
+    command.args(["-h", "127.0.0.1", "-p", &port.to_string()]);
+    if let Some(password) = password {
+        command.args(["-a", password, "--no-auth-warning"]);
+    }
+    let output = tokio::time::timeout(Duration::from_secs(5), command.args(args).output())
+        .await
+        .expect("redis-cli answers")
+        .expect("redis-cli (Debian's redis-tools; .ci/run installs it)");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// The value after the line `name` in `redis-cli`'s output of a map (`SENTINEL MASTER`), or
+/// after `name:` in an `INFO` section.
+pub fn field(output: &str, name: &str) -> Option<String> {
+    let mut lines = output.lines().map(str::trim);
+    while let Some(line) = lines.next() {
+        if line == name {
+            return lines.next().map(str::to_owned);
+        }
+        if let Some(value) = line.strip_prefix(name).and_then(|l| l.strip_prefix(':')) {
+            return Some(value.to_owned());
+        }
+    }
+    None
+}
+
+/// Polls `check` every 50 ms until it holds, for at most `limit`: how long it took.
+pub async fn wait_for<F, Fut>(what: &str, limit: Duration, mut check: F) -> Duration
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let started = Instant::now();
+    while !check().await {
+        assert!(started.elapsed() < limit, "{what}: not after {limit:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    started.elapsed()
+}
+
+/// The name the sentinels know the primary by.
+pub const PRIMARY_NAME: &str = "socialauth-primary";
+/// The password of the primary and its replica.
+pub const PRIMARY_PASSWORD: &str = "primary-secret";
+/// The sentinels' own password.
+pub const SENTINEL_PASSWORD: &str = "sentinel-secret";
+
+/// A primary and one replica, both with a password, watched by three sentinels (quorum two)
+/// that give up on a primary after 500 ms. The replica replicates through a
+/// [`CuttableProxy`], so a test can keep a write from reaching it.
+pub struct SentinelSet {
+    pub primary: RedisServer,
+    pub replica: RedisServer,
+    pub replication: CuttableProxy,
+    pub sentinels: Vec<RedisServer>,
+}
+
+impl SentinelSet {
+    /// Starts it and waits until the replica is in sync and every sentinel knows the replica
+    /// and the two other sentinels (a failover needs them).
+    pub async fn start() -> Self {
+        let auth = |extra: &[&str]| -> Vec<String> {
+            [
+                "--requirepass",
+                PRIMARY_PASSWORD,
+                "--masterauth",
+                PRIMARY_PASSWORD,
+            ]
+            .iter()
+            .chain(extra)
+            .map(|arg| (*arg).to_owned())
+            .collect()
+        };
+        // Without the 5 s a primary waits by default for more replicas before a full sync.
+        let primary = RedisServer::start_args(
+            &auth(&["--repl-diskless-sync-delay", "0"]),
+            Some(PRIMARY_PASSWORD),
+        )
+        .await;
+        let replication = CuttableProxy::start(primary.addr()).await;
+        let through = replication.addr.port().to_string();
+        let replica = RedisServer::start_args(
+            &auth(&["--replicaof", "127.0.0.1", &through]),
+            Some(PRIMARY_PASSWORD),
+        )
+        .await;
+        // In sync before the sentinels start: they learn of replicas from the primary's INFO,
+        // which they read once at once, then every 10 s.
+        wait_for("the replica in sync", Duration::from_secs(10), || async {
+            let info = replica.cli(&["INFO", "replication"]).await;
+            field(&info, "master_link_status").as_deref() == Some("up")
+        })
+        .await;
+        let mut sentinels = Vec::new();
+        for _ in 0..3 {
+            sentinels.push(start_sentinel(primary.port).await);
+        }
+        let set = Self {
+            primary,
+            replica,
+            replication,
+            sentinels,
+        };
+        for sentinel in &set.sentinels {
+            wait_for(
+                "the sentinels know each other",
+                Duration::from_secs(10),
+                || async {
+                    let master = sentinel.cli(&["SENTINEL", "MASTER", PRIMARY_NAME]).await;
+                    field(&master, "num-other-sentinels").as_deref() == Some("2")
+                        && field(&master, "num-slaves").as_deref() == Some("1")
+                },
+            )
+            .await;
+        }
+        set
+    }
+
+    /// The sentinels' URLs, with their password.
+    pub fn sentinel_urls(&self) -> Vec<String> {
+        self.sentinels
+            .iter()
+            .map(|s| format!("redis://:{SENTINEL_PASSWORD}@127.0.0.1:{}", s.port))
+            .collect()
+    }
+
+    /// The port of the node the sentinels name as primary now.
+    pub async fn primary_port(&self) -> Option<u16> {
+        let sentinel = self.sentinels.first()?;
+        let answer = sentinel
+            .cli(&["SENTINEL", "GET-MASTER-ADDR-BY-NAME", PRIMARY_NAME])
+            .await;
+        answer.lines().nth(1)?.trim().parse().ok()
+    }
+}
+
+/// A sentinel on a free port watching the primary on `primary_port`.
+async fn start_sentinel(primary_port: u16) -> RedisServer {
+    let port = free_port();
+    let dir = std::env::temp_dir().join(format!("socialauth-sentinel-{port}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("sentinel dir");
+    let config = dir.join("sentinel.conf");
+    let name = PRIMARY_NAME;
+    std::fs::write(
+        &config,
+        format!(
+            "port {port}\nbind 127.0.0.1\nprotected-mode no\ndir {dir}\n\
+             requirepass {SENTINEL_PASSWORD}\nsentinel sentinel-pass {SENTINEL_PASSWORD}\n\
+             sentinel monitor {name} 127.0.0.1 {primary_port} 2\n\
+             sentinel auth-pass {name} {PRIMARY_PASSWORD}\n\
+             sentinel down-after-milliseconds {name} 500\n\
+             sentinel failover-timeout {name} 5000\n",
+            dir = dir.display()
+        ),
+    )
+    .expect("sentinel config");
+    let child = Command::new("redis-server")
+        .arg(&config)
+        .arg("--sentinel")
+        .current_dir(&dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("redis-server (Debian's redis-server package; .ci/run installs it)");
+    let sentinel = RedisServer {
+        port,
+        tls_port: None,
+        password: Some(SENTINEL_PASSWORD.to_owned()),
+        child: Some(child),
+    };
+    wait_for("a sentinel up", Duration::from_secs(10), || async {
+        sentinel.cli(&["PING"]).await.trim() == "PONG"
+    })
+    .await;
+    sentinel
+}
+
+/// A Redis Cluster of primaries only, each announcing 127.0.0.1, made by
+/// `redis-cli --cluster create`.
+pub struct RedisCluster {
+    pub nodes: Vec<RedisServer>,
+}
+
+impl RedisCluster {
+    /// Starts `size` (at least 3) nodes and makes them one cluster, then waits until every
+    /// node says the cluster is up.
+    pub async fn start(size: usize) -> Self {
+        let args: Vec<String> = [
+            "--cluster-enabled",
+            "yes",
+            "--cluster-config-file",
+            "nodes.conf",
+            "--cluster-announce-ip",
+            "127.0.0.1",
+            "--cluster-node-timeout",
+            "2000",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        let mut nodes = Vec::new();
+        for _ in 0..size {
+            nodes.push(RedisServer::start_args(&args, None).await);
+        }
+        let addresses: Vec<String> = nodes
+            .iter()
+            .map(|n| format!("127.0.0.1:{}", n.port))
+            .collect();
+        let mut create = tokio::process::Command::new("redis-cli");
+        create
+            .arg("--cluster")
+            .arg("create")
+            .args(&addresses)
+            .arg("--cluster-yes");
+        let output = tokio::time::timeout(Duration::from_secs(30), create.output())
+            .await
+            .expect("redis-cli --cluster create finishes")
+            .expect("redis-cli (Debian's redis-tools; .ci/run installs it)");
+        assert!(
+            output.status.success(),
+            "redis-cli --cluster create: {}",
+            String::from_utf8_lossy(&output.stdout)
+        );
+        let cluster = Self { nodes };
+        for node in &cluster.nodes {
+            wait_for("the cluster up", Duration::from_secs(10), || async {
+                let info = node.cli(&["CLUSTER", "INFO"]).await;
+                field(&info, "cluster_state").as_deref() == Some("ok")
+                    && field(&info, "cluster_known_nodes") == Some(size.to_string())
+            })
+            .await;
+        }
+        cluster
+    }
+
+    /// The URL of node `index`.
+    pub fn url(&self, index: usize) -> String {
+        format!("redis://127.0.0.1:{}/", self.nodes[index].port)
     }
 }

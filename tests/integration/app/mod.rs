@@ -1,7 +1,7 @@
 //! The layer around an app once a login is done: the identity cookie on every request,
 //! sessions, logout (local and at the provider), the provider's tokens, revocation (in one
-//! process and across replicas on Redis), the logs, the embedded dev provider, and the
-//! examples' apps (the demo in headless Chromium too).
+//! process and across replicas on Redis: one node, Sentinel, Cluster), the logs, the
+//! embedded dev provider, and the examples' apps (the demo in headless Chromium too).
 
 // The demo's own app-building code, for `examples` and `browser_demo`; they use only part
 // of it.
@@ -24,6 +24,8 @@ mod provider_tokens;
 mod revocation;
 #[cfg(feature = "redis")]
 mod revocation_redis;
+#[cfg(feature = "redis")]
+mod revocation_redis_ha;
 mod session;
 mod session_lifetime;
 #[cfg(feature = "dev-provider")]

@@ -27,7 +27,7 @@ async fn replica_on(store: RedisStore, policy: StalePolicy) -> (App, Revocations
 /// A replica on its own `store`, with the test timings (staleness 2 s, a ping every 200 ms,
 /// a reload every second) adjusted by `tune`; its layer keeps the provider's tokens, so a
 /// logout has two cookies to clear.
-async fn replica_tuned(
+pub(super) async fn replica_tuned(
     store: RedisStore,
     tune: impl FnOnce(RevocationsBuilder) -> RevocationsBuilder,
 ) -> (App, Revocations) {
@@ -49,7 +49,7 @@ async fn replica_tuned(
 }
 
 /// Polls until `app` says `expected` for `cookie`, for at most `limit`: how long it took.
-async fn until(app: &App, cookie: &str, expected: &str, limit: Duration) -> Duration {
+pub(super) async fn until(app: &App, cookie: &str, expected: &str, limit: Duration) -> Duration {
     let started = Instant::now();
     loop {
         let now = app.who(cookie).await;
