@@ -58,7 +58,7 @@
 //! | `axum` | [`Identity`] and `Option<Identity>` as axum extractors |
 //! | `dev-provider` | `dev_provider::DevProvider`, an embedded OpenID Connect provider for development and tests |
 //! | `metrics` | login counters, provider-call latency and identity-check counters through the `metrics` facade (see the README's "Operating it") |
-//! | `redis` | `revocation::RedisStore`: revocation facts shared through Redis |
+//! | `redis` | `revocation::RedisStore`: revocation facts shared through Redis (one node, Sentinel or a Cluster) |
 //!
 //! The crate's map, for a reader of its source: `layer/` is the Tower plumbing (the layer,
 //! builder, service, response future and body); `routes/` is what the layer answers itself
