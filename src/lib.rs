@@ -121,5 +121,7 @@ pub use provider::{
     Algorithm, Apple, AppleRevocation, Discord, Facebook, GitHub, GitLab, Google, LinkedIn,
     Microsoft, OAuth2, Oidc, Provider, Slack, Twitter, DEFAULT_GRAPH_API_VERSION, SLACK_TEAM_ID, X,
 };
-pub use provider_tokens::{ProviderTokens, ProviderTokensError};
+pub use provider_tokens::{
+    CookieBudget, KeepTokens, ProviderTokens, ProviderTokensError, TokensKept,
+};
 pub use state::session::{InvalidSessionId, SessionId};
