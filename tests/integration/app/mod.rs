@@ -14,10 +14,12 @@ mod demo;
 mod browser_demo;
 #[cfg(feature = "dev-provider")]
 mod dev_provider;
+mod enterprise_tokens;
 #[cfg(feature = "dev-provider")]
 mod examples;
 mod identity;
 mod logs;
+mod nginx_browser;
 mod provider_logout;
 mod provider_tokens;
 mod revocation;
