@@ -50,7 +50,7 @@
 //! | Key rotation | [`SocialAuthLayerBuilder::previous_secrets`] |
 //! | Stay signed in while active | [`SocialAuthLayerBuilder::sliding_renewal`] |
 //! | Audit trail: logins, failures, logouts | [`SocialAuthLayerBuilder::on_event`], `info` events, `tracing` spans |
-//! | Call the provider's API as the user | [`SocialAuthLayerBuilder::keep_provider_tokens`], [`ProviderTokens`] |
+//! | Call the provider's API as the user | [`SocialAuthLayerBuilder::keep_provider_tokens`] ([`KeepTokens`], within a [`CookieBudget`]), [`ProviderTokens`] |
 //! | End a session on every replica, sign out everywhere | [`revocation`], [`SocialAuthLayerBuilder::revocation`] |
 //!
 //! | Cargo feature | What it adds |
