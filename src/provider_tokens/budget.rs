@@ -24,8 +24,9 @@ const MAX_BUDGET: usize = crate::state::cookies::MAX_COOKIE_HEADER_LEN;
 ///   (`proxy_buffer_size`), and answers a larger one with `502 Bad Gateway` ("upstream sent
 ///   too big header"), so the status line and the other headers get the last 512 bytes.
 ///
-/// The second limit is the tighter: by default, a provider's tokens may take about 2.8 KiB
-/// of cookie, which an Entra ID or Keycloak refresh token fits in alone (see the README).
+/// The second limit is the tighter: by default, a provider's tokens may take about 2.7 KiB
+/// of cookie beside the identity cookie, which an Entra ID or Keycloak refresh token fits in
+/// alone, but not their whole sets (see the README).
 /// Behind a proxy with larger buffers, raise both, say to 14 KiB behind nginx with
 /// `large_client_header_buffers 4 16k; proxy_buffer_size 16k; proxy_buffers 8 16k;`.
 ///
