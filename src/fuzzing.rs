@@ -117,6 +117,40 @@ pub fn id_token_claims(json: &[u8], now: u64) -> Result<String, String> {
     Ok(claims.sub)
 }
 
+/// The most bytes [`tokens_chunks`] joins.
+pub const MAX_TOKENS_CHUNKED_LEN: usize = crate::state::chunked::MAX_CHUNKED_LEN;
+
+/// The name the provider tokens cookies are numbered under (Secure cookies on).
+pub const TOKENS_COOKIE: &str = "__Host-socialauth-tokens";
+
+/// The provider tokens value a request with these `Cookie` headers carries (invalid header
+/// values are left out), its chunks joined, as the layer reads it; `None` when there is none
+/// or the cookies are not one well-formed set.
+pub fn tokens_chunks(cookie_headers: &[&[u8]]) -> Option<String> {
+    let mut headers = http::HeaderMap::new();
+    for value in cookie_headers {
+        if let Ok(value) = HeaderValue::from_bytes(value) {
+            headers.append(http::header::COOKIE, value);
+        }
+    }
+    match crate::state::chunked::read(&headers, TOKENS_COOKIE).0 {
+        crate::state::chunked::Chunks::One(value) => Some(value),
+        _ => None,
+    }
+}
+
+/// A sealed provider tokens value cut into cookies as the layer writes them (`name`,
+/// `value`), with `attributes` bytes of attributes per `Set-Cookie`; `None` when it needs
+/// too many.
+pub fn split_tokens(value: &str, attributes: usize) -> Option<Vec<(String, String)>> {
+    crate::state::chunked::split(TOKENS_COOKIE, value, attributes).map(|parts| {
+        parts
+            .into_iter()
+            .map(|(name, part)| (name, part.to_owned()))
+            .collect()
+    })
+}
+
 /// The inner service of [`identify`]: answers with the request's identity in the
 /// response's extensions.
 #[derive(Debug, Clone, Copy)]

@@ -50,7 +50,7 @@
 //! | Key rotation | [`SocialAuthLayerBuilder::previous_secrets`] |
 //! | Stay signed in while active | [`SocialAuthLayerBuilder::sliding_renewal`] |
 //! | Audit trail: logins, failures, logouts | [`SocialAuthLayerBuilder::on_event`], `info` events, `tracing` spans |
-//! | Call the provider's API as the user | [`SocialAuthLayerBuilder::keep_provider_tokens`], [`ProviderTokens`] |
+//! | Call the provider's API as the user | [`SocialAuthLayerBuilder::keep_provider_tokens`] ([`KeepTokens`], within a [`CookieBudget`]), [`ProviderTokens`] |
 //! | End a session on every replica, sign out everywhere | [`revocation`], [`SocialAuthLayerBuilder::revocation`] |
 //!
 //! | Cargo feature | What it adds |
@@ -121,7 +121,9 @@ pub use provider::{
     Algorithm, Apple, AppleRevocation, Discord, Facebook, GitHub, GitLab, Google, LinkedIn,
     Microsoft, OAuth2, Oidc, Provider, Slack, Twitter, DEFAULT_GRAPH_API_VERSION, SLACK_TEAM_ID, X,
 };
-pub use provider_tokens::{ProviderTokens, ProviderTokensError};
+pub use provider_tokens::{
+    CookieBudget, KeepTokens, ProviderTokens, ProviderTokensError, TokensKept,
+};
 pub use state::session::{InvalidSessionId, SessionId};
 
 /// The README's Rust blocks, compiled by `cargo test --all-features` as doc-tests of this

@@ -64,10 +64,15 @@ pub(crate) struct Settings {
     pub(crate) observer: Observer,
     /// Revocation, when configured.
     pub(crate) revocations: Option<Revocations>,
-    /// Keep the provider's tokens in their own cookie, for [`crate::ProviderTokens`].
-    pub(crate) keep_provider_tokens: bool,
+    /// Which of the provider's tokens to keep in the tokens cookie, for
+    /// [`crate::ProviderTokens`].
+    pub(crate) keep_provider_tokens: crate::KeepTokens,
+    /// What the layer's cookies may take of the request's and the response's headers.
+    pub(crate) cookie_budget: crate::CookieBudget,
     /// Provider token refreshes under way or just done.
     pub(crate) refreshes: crate::provider_tokens::Refreshes,
+    /// Access tokens held for sign-ins whose cookie keeps the refresh token alone.
+    pub(crate) held_access_tokens: crate::provider_tokens::HeldAccessTokens,
 }
 
 impl std::fmt::Debug for Settings {
@@ -259,7 +264,7 @@ impl Settings {
             .identity_cookie(token, Duration::from_secs(expires_at.saturating_sub(now)))?;
         Some(PendingCookie {
             name: self.cookies.identity_name(),
-            cookie,
+            cookies: vec![cookie],
         })
     }
 }

@@ -14,6 +14,7 @@ use crate::identity_token::IdentityCodec;
 use crate::layer::SocialAuthLayer;
 use crate::outbound::{Outbound, OutboundLimits};
 use crate::provider::{check_name, endpoint, DynProvider, Provider};
+use crate::provider_tokens::{CookieBudget, KeepTokens};
 use crate::revocation::Revocations;
 use crate::routes::origin::{check_allowed_hosts, is_loopback, PublicUrl};
 use crate::routes::response::Location;
@@ -55,7 +56,8 @@ pub struct SocialAuthLayerBuilder {
     max_concurrent_provider_logins: usize,
     clock: Clock,
     revocations: Option<Revocations>,
-    keep_provider_tokens: bool,
+    keep_provider_tokens: KeepTokens,
+    cookie_budget: CookieBudget,
 }
 
 impl Default for SocialAuthLayerBuilder {
@@ -84,7 +86,8 @@ impl Default for SocialAuthLayerBuilder {
             max_concurrent_provider_logins: 64,
             clock: Clock::system(),
             revocations: None,
-            keep_provider_tokens: false,
+            keep_provider_tokens: KeepTokens::Off,
+            cookie_budget: CookieBudget::new(),
         }
     }
 }
@@ -245,22 +248,47 @@ impl SocialAuthLayerBuilder {
         self
     }
 
-    setters! {
-        /// Keeps the provider's tokens (access, refresh, expiry, scopes, ID token) after a
-        /// login, for handlers to call the provider's API through
-        /// [`ProviderTokens`](crate::ProviderTokens), refreshed when they expire (off by
-        /// default). They go in their own cookie, `__Host-socialauth-tokens` (HttpOnly, Secure,
-        /// SameSite=Lax), encrypted and authenticated with the layer's key and bound to the
-        /// sign-in: a tokens cookie of another user or another login does not open. A login
-        /// whose tokens would not fit in a cookie (4,096 bytes with its name) fails with a
-        /// `500` saying so. Apps with a database can leave this off and keep
-        /// [`UserProfile::tokens`](crate::UserProfile::tokens) from the authorize hook.
-        ///
-        /// ```
-        /// let builder = socialauth::SocialAuthLayer::builder().keep_provider_tokens(true);
-        /// # let _ = builder;
-        /// ```
-        keep_provider_tokens => keep_provider_tokens: bool;
+    /// Keeps the provider's tokens (access, refresh, expiry, scopes, ID token) after a login,
+    /// for handlers to call the provider's API through
+    /// [`ProviderTokens`](crate::ProviderTokens), refreshed when they expire (off by
+    /// default). `true` keeps what fits the [`cookie_budget`](Self::cookie_budget)
+    /// ([`KeepTokens::Fitting`]): every token when they fit, else without the ID token, else
+    /// the refresh token alone, with access tokens from refreshes held in the process's
+    /// memory; [`KeepTokens`] picks one way explicitly.
+    ///
+    /// They go in their own cookie, `__Host-socialauth-tokens` (HttpOnly, Secure,
+    /// SameSite=Lax), or numbered chunks of it (`__Host-socialauth-tokens.0`, `.1`, ...) when
+    /// one cookie cannot hold them, encrypted and authenticated with the layer's key as one
+    /// value and bound to the sign-in: tokens cookies of another user or another login do
+    /// not open, nor do chunks mixed from two. A login whose tokens do not fit in the way
+    /// chosen fails with a `500` saying so. Apps with a database can leave this off and keep
+    /// [`UserProfile::tokens`](crate::UserProfile::tokens) from the authorize hook.
+    ///
+    /// ```
+    /// let builder = socialauth::SocialAuthLayer::builder().keep_provider_tokens(true);
+    /// # let _ = builder;
+    /// ```
+    pub fn keep_provider_tokens(mut self, keep: impl Into<KeepTokens>) -> Self {
+        self.keep_provider_tokens = keep.into();
+        self
+    }
+
+    /// How many bytes of headers the layer's cookies may take (default:
+    /// [`CookieBudget::new`], set for a default nginx in front of the app: a `Cookie` header
+    /// of 6 KiB, `Set-Cookie` headers of 3.5 KiB per response). The provider tokens kept are
+    /// cut down to fit it. Raise it only when every proxy in front of the app takes larger
+    /// headers: past their limits, signed-in users get the proxy's `400` or `502` instead of
+    /// the app.
+    ///
+    /// ```
+    /// use socialauth::CookieBudget;
+    /// let builder = socialauth::SocialAuthLayer::builder()
+    ///     .cookie_budget(CookieBudget::new().cookie_header(14 * 1024).set_cookie(14 * 1024));
+    /// # let _ = builder;
+    /// ```
+    pub fn cookie_budget(mut self, budget: CookieBudget) -> Self {
+        self.cookie_budget = budget;
+        self
     }
 
     setters! {
@@ -492,6 +520,7 @@ impl SocialAuthLayerBuilder {
             .as_deref()
             .map(|location| check_location("failure_redirect", location))
             .transpose()?;
+        self.cookie_budget.check()?;
         if self.provider_timeout.is_zero() || self.max_provider_response == 0 {
             return Err(ConfigError::InvalidSetting {
                 setting: "provider_timeout / max_provider_response",
@@ -537,7 +566,9 @@ impl SocialAuthLayerBuilder {
             observer: Observer::new(self.on_event),
             revocations: self.revocations,
             keep_provider_tokens: self.keep_provider_tokens,
+            cookie_budget: self.cookie_budget,
             refreshes: Default::default(),
+            held_access_tokens: Default::default(),
         };
         Ok(SocialAuthLayer {
             settings: Arc::new(settings),

@@ -14,7 +14,7 @@ use crate::routes::login;
 use crate::routes::request::RequestHead;
 use crate::routes::Route;
 use crate::settings::{CheckedAnonymous, Settings};
-use crate::state::cookies::Found;
+use crate::state::cookies::{find_raw, Found};
 use crate::state::pending_cookie::LateCookie;
 
 /// Middleware that answers `/auth/<provider>` itself and passes every other request to the
@@ -62,7 +62,7 @@ where
                 let renewal = match identity {
                     Ok((identity, source)) => {
                         let renewal = self.settings.renewal(&identity, source);
-                        if self.settings.keep_provider_tokens {
+                        if self.settings.keep_provider_tokens.is_on() {
                             tokens = provider_tokens(&self.settings, &identity, &mut request);
                         }
                         request.extensions_mut().insert(identity);
@@ -105,20 +105,28 @@ where
     }
 }
 
-/// With `keep_provider_tokens`, gives a signed-in request carrying its tokens cookie a
-/// [`ProviderTokens`] (nothing is decrypted until a handler asks): what the response reads a
-/// refreshed cookie from.
+/// With `keep_provider_tokens`, gives a signed-in request carrying its tokens cookies a
+/// [`ProviderTokens`] (nothing is decrypted until a handler asks): what the response reads
+/// refreshed cookies from. Tokens cookies that are not one well-formed set give none.
 fn provider_tokens<B>(
     settings: &Arc<Settings>,
     identity: &Identity,
     request: &mut Request<B>,
 ) -> Option<LateCookie> {
     request.extensions_mut().remove::<ProviderTokens>();
-    let name = settings.cookies.tokens_name();
-    let Found::One(sealed) = crate::state::cookies::find(request.headers(), name) else {
-        return None;
+    let carrying = crate::provider_tokens::read(settings, request.headers());
+    let sealed = carrying.sealed?;
+    let identity_len = match find_raw(request.headers(), settings.cookies.identity_name()) {
+        Found::One(token) => token.len(),
+        Found::None | Found::Many => 0,
     };
-    let handle = ProviderTokens::new(settings.clone(), identity.clone(), sealed.to_owned());
+    let handle = ProviderTokens::new(
+        settings.clone(),
+        identity.clone(),
+        sealed,
+        carrying.carried,
+        identity_len,
+    );
     let rewritten = handle.rewritten();
     request.extensions_mut().insert(handle);
     Some(rewritten)

@@ -88,6 +88,53 @@ impl TokenSet {
         self.id_token.as_ref()
     }
 
+    /// When the access token expires, in Unix seconds, when the provider said.
+    pub(crate) fn expires_at_secs(&self) -> Option<u64> {
+        self.expires_at
+    }
+
+    /// These tokens without the ID token.
+    pub(crate) fn without_id_token(&self) -> Self {
+        Self {
+            id_token: None,
+            ..self.clone()
+        }
+    }
+
+    /// The access token, its expiry and scopes alone: no refresh token, no ID token.
+    pub(crate) fn access_only(&self) -> Self {
+        Self {
+            refresh_token: None,
+            id_token: None,
+            ..self.clone()
+        }
+    }
+
+    /// These tokens with `refresh_token` as their refresh token.
+    pub(crate) fn with_refresh_token(self, refresh_token: RefreshToken) -> Self {
+        Self {
+            refresh_token: Some(refresh_token),
+            ..self
+        }
+    }
+
+    /// Tokens made of these parts, for tests.
+    #[cfg(test)]
+    pub(crate) fn for_tests(
+        access_token: &str,
+        refresh_token: Option<&str>,
+        expires_at: Option<u64>,
+        id_token: Option<&str>,
+    ) -> Self {
+        Self {
+            access_token: AccessToken::new(access_token),
+            refresh_token: refresh_token.map(RefreshToken::new),
+            expires_at,
+            scope: None,
+            id_token: id_token.map(IdToken::new),
+        }
+    }
+
     /// Whether the access token has expired at `now`, or will within `margin` seconds.
     pub(crate) fn expires_within(&self, now: u64, margin: u64) -> bool {
         self.expires_at

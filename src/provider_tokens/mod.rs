@@ -4,8 +4,20 @@
 //! With [`keep_provider_tokens`](crate::SocialAuthLayerBuilder::keep_provider_tokens) on, a
 //! login also sets a second cookie (`__Host-socialauth-tokens`: HttpOnly, Secure,
 //! SameSite=Lax, encrypted and authenticated, and bound to the sign-in's session id) with the
-//! provider's tokens, and every signed-in request that carries it gets a [`ProviderTokens`]
-//! in its extensions (and an axum extractor). Nothing is decrypted unless the handler asks.
+//! provider's tokens, split into numbered chunks (`__Host-socialauth-tokens.0`, `.1`, ...)
+//! when one cookie cannot hold them, and every signed-in request that carries it gets a
+//! [`ProviderTokens`] in its extensions (and an axum extractor). Nothing is decrypted unless
+//! the handler asks.
+//!
+//! **Size.** Enterprise providers issue large tokens: Keycloak a JWT access token of about
+//! 1.4-1.8 KB, a JWT refresh token of about 0.7 KB and an ID token of 1.2-1.5 KB; Entra ID an
+//! access token of 1.5-2.5 KB, a refresh token of 1.1-1.7 KB and an ID token of 1.2-1.5 KB.
+//! Sealed, that is 4.5-7.5 KB, more than a default nginx passes. The tokens kept are cut down
+//! to the [`CookieBudget`] in the order [`KeepTokens::Fitting`] says: the ID token first, then
+//! the access token, keeping the refresh token alone ([`TokensKept::RefreshTokenOnly`]):
+//! access tokens then come from a refresh on first use in each process and are held in that
+//! process's memory per sign-in until they expire (at most 10,000 sign-ins per process).
+//! [`ProviderTokens::kept`] says what was kept.
 //!
 //! **Refresh.** [`access_token`](ProviderTokens::access_token) refreshes an access token that
 //! has expired (or will within 30 s) with the refresh token, once per sign-in at a time in
@@ -16,7 +28,12 @@
 //! window, others do not), the slower replica's request gets
 //! [`ProviderTokensError::Expired`] and the browser keeps the winner's cookie from the other
 //! response. Route a user's requests to one replica (sticky sessions), or keep the tokens in
-//! your database from the authorize hook, if that matters for your provider.
+//! your database from the authorize hook, if that matters for your provider. Keeping the
+//! refresh token alone, every replica refreshes once per sign-in per access-token lifetime,
+//! so two replicas refreshing with the same cookie at once is no longer rare (a page whose
+//! first requests reach two replicas): Entra ID, which rotates refresh tokens but keeps the
+//! previous one valid, and Keycloak with "Revoke Refresh Token" off (its default) take that;
+//! a provider that refuses a spent refresh token needs sticky sessions in that mode.
 //!
 //! **A refreshed ID token** replaces the login's only once checked as the login's was: an
 //! OpenID Connect provider verifies its signature (the provider's JWKS), `iss`, `aud`,
@@ -24,8 +41,11 @@
 //! name the login's user (the same `iss` and `sub`). A refresh answered with one that fails
 //! is not kept: [`ProviderTokensError::Expired`].
 
+mod budget;
 mod cookie;
 mod error;
+mod held;
+mod keep;
 mod refresh;
 mod same_user;
 
@@ -34,20 +54,27 @@ use std::sync::{Arc, OnceLock};
 
 use url::Url;
 
+pub use self::budget::CookieBudget;
 pub use self::error::ProviderTokensError;
+pub use self::keep::{KeepTokens, TokensKept};
 pub(crate) use self::refresh::Refreshes;
 
+pub(crate) use self::cookie::Held;
+use self::cookie::{Opened, ToKeep};
 use crate::error::AuthErrorKind;
 use crate::identity::Identity;
 use crate::oauth2::{AccessToken, RefreshToken};
 use crate::provider::{ProviderContext, TokenSet};
 use crate::settings::Settings;
 use crate::state::pending_cookie::{LateCookie, PendingCookie};
+use crate::state::session::SessionId;
 
 /// Seconds before its expiry that an access token is refreshed.
 const REFRESH_MARGIN_SECS: u64 = 30;
 
-pub(crate) use self::cookie::{login_cookie, open};
+pub(crate) use self::budget::Cost;
+pub(crate) use self::cookie::{login_cookies, open, read, removals};
+pub(crate) use self::held::HeldAccessTokens;
 
 /// The signed-in user's tokens at their provider: put in a request's extensions by the layer
 /// when [`keep_provider_tokens`](crate::SocialAuthLayerBuilder::keep_provider_tokens) is on
@@ -71,14 +98,18 @@ pub struct ProviderTokens {
     request: Arc<TokensRequest>,
 }
 
-/// What one request's [`ProviderTokens`] works from, and the cookie it may rewrite.
+/// What one request's [`ProviderTokens`] works from, and the cookies it may rewrite.
 struct TokensRequest {
     settings: Arc<Settings>,
     identity: Identity,
-    /// The tokens cookie's value as the request sent it.
+    /// The tokens cookie's value as the request sent it (its chunks joined).
     sealed: String,
-    opened: OnceLock<Option<TokenSet>>,
-    /// A refreshed tokens cookie, for the response.
+    /// Which tokens cookies the request carried: what a rewrite clears.
+    carried: crate::state::chunked::Carried,
+    /// The length of the request's identity cookie, which a rewrite's budget counts.
+    identity_len: usize,
+    opened: OnceLock<Option<Opened>>,
+    /// Refreshed tokens cookies, for the response.
     rewritten: LateCookie,
 }
 
@@ -91,26 +122,34 @@ impl fmt::Debug for ProviderTokens {
 }
 
 impl ProviderTokens {
-    /// The handle for one request; `rewritten` is read by the response.
-    pub(crate) fn new(settings: Arc<Settings>, identity: Identity, sealed: String) -> Self {
+    /// The handle for one request carrying `sealed` (and the tokens cookies `carried`);
+    /// `rewritten` is read by the response.
+    pub(crate) fn new(
+        settings: Arc<Settings>,
+        identity: Identity,
+        sealed: String,
+        carried: crate::state::chunked::Carried,
+        identity_len: usize,
+    ) -> Self {
         Self {
             request: Arc::new(TokensRequest {
                 settings,
                 identity,
                 sealed,
+                carried,
+                identity_len,
                 opened: OnceLock::new(),
                 rewritten: LateCookie::default(),
             }),
         }
     }
 
-    /// Where the response finds a tokens cookie rewritten by a refresh.
+    /// Where the response finds tokens cookies rewritten by a refresh.
     pub(crate) fn rewritten(&self) -> LateCookie {
         self.request.rewritten.clone()
     }
 
-    /// The tokens as the cookie holds them, possibly expired.
-    pub fn current(&self) -> Result<TokenSet, ProviderTokensError> {
+    fn opened(&self) -> Result<&Opened, ProviderTokensError> {
         let request = &*self.request;
         request
             .opened
@@ -123,48 +162,154 @@ impl ProviderTokens {
                     &request.identity,
                 )
             })
-            .clone()
+            .as_ref()
             .ok_or(ProviderTokensError::Missing)
     }
 
-    /// A valid access token: the cookie's, or, when it has expired (or will within 30 s), a
-    /// new one from the provider with the refresh token.
+    /// Which of the sign-in's tokens the layer kept ([`KeepTokens`] and the
+    /// [`CookieBudget`] decide at the login).
+    pub fn kept(&self) -> Result<TokensKept, ProviderTokensError> {
+        Ok(self.opened()?.held.kept())
+    }
+
+    /// Whether the provider's ID token of the sign-in is available
+    /// ([`TokenSet::id_token`] of [`current`](Self::current) and [`fresh`](Self::fresh)):
+    /// `false` when the provider issued none, or the layer dropped it to fit the cookie
+    /// budget (logout at the provider then sends `logout_hint` instead of `id_token_hint`).
+    pub fn id_token_available(&self) -> bool {
+        self.opened().is_ok_and(
+            |opened| matches!(&opened.held, Held::All(tokens) if tokens.id_token().is_some()),
+        )
+    }
+
+    /// The tokens known without calling the provider, possibly expired: the cookie's or,
+    /// when it keeps the refresh token alone ([`TokensKept::RefreshTokenOnly`]), with the
+    /// access token this process holds for the sign-in. In that mode, before this process
+    /// has refreshed for the sign-in there is no access token to give:
+    /// [`ProviderTokensError::Expired`] (call [`fresh`](Self::fresh), which refreshes).
+    pub fn current(&self) -> Result<TokenSet, ProviderTokensError> {
+        let opened = self.opened()?;
+        let session = self
+            .request
+            .identity
+            .session_id()
+            .ok_or(ProviderTokensError::Missing)?;
+        self.known(opened, session, self.request.settings.clock.now())
+            .ok_or(ProviderTokensError::Expired)
+    }
+
+    /// The tokens of `opened` with the access token this process holds, when the cookie
+    /// keeps the refresh token alone.
+    fn known(&self, opened: &Opened, session: SessionId, now: u64) -> Option<TokenSet> {
+        match &opened.held {
+            Held::All(tokens) | Held::WithoutIdToken(tokens) => Some(tokens.clone()),
+            Held::RefreshTokenOnly(refresh_token) => self
+                .request
+                .settings
+                .held_access_tokens
+                .get(session, now)
+                .map(|tokens| tokens.with_refresh_token(refresh_token.clone())),
+        }
+    }
+
+    /// A valid access token: the cookie's (or the one this process holds for the sign-in),
+    /// or, when it has expired (or will within 30 s), a new one from the provider with the
+    /// refresh token.
     pub async fn access_token(&self) -> Result<AccessToken, ProviderTokensError> {
         let tokens = self.fresh().await?;
         Ok(tokens.access_token().clone())
     }
 
-    /// The tokens, refreshed first when the access token has expired or will within 30 s.
+    /// The tokens, refreshed first when the access token has expired or will within 30 s
+    /// (or, keeping the refresh token alone, when this process holds none for the sign-in).
     pub async fn fresh(&self) -> Result<TokenSet, ProviderTokensError> {
-        let current = self.current()?;
+        let opened = self.opened()?;
         let settings = &self.request.settings;
+        let session = self
+            .request
+            .identity
+            .session_id()
+            .ok_or(ProviderTokensError::Missing)?;
         let now = settings.clock.now();
-        if !current.expires_within(now, REFRESH_MARGIN_SECS) {
-            return Ok(current);
+        let current = self.known(opened, session, now);
+        if let Some(current) = current
+            .as_ref()
+            .filter(|tokens| !tokens.expires_within(now, REFRESH_MARGIN_SECS))
+        {
+            return Ok(current.clone());
         }
-        let refresh_token = current
+        let refresh_token = opened
+            .held
             .refresh_token()
             .ok_or(ProviderTokensError::Expired)?
             .clone();
-        let identity = &self.request.identity;
-        let session = identity.session_id().ok_or(ProviderTokensError::Missing)?;
         let refreshed = settings
             .refreshes
             .run(session, &refresh_token, now, || {
-                self.refresh(&current, &refresh_token)
+                self.refresh(current.as_ref(), &refresh_token, opened.user.as_deref())
             })
             .await?;
-        let cookie = cookie::set_cookie(settings, identity, &refreshed)
-            .map_err(|_| ProviderTokensError::Internal)?;
-        let name = settings.cookies.tokens_name();
-        self.request.rewritten.set(PendingCookie { name, cookie });
-        Ok(refreshed)
+        self.keep(opened, session, &refresh_token, refreshed)
     }
 
+    /// Keeps `refreshed`, got with `spent`: the rewritten cookies for the response (unless
+    /// the cookie keeps the refresh token alone and the provider did not rotate it), and the
+    /// access token in this process when the cookie keeps the refresh token alone. The
+    /// tokens as kept.
+    fn keep(
+        &self,
+        opened: &Opened,
+        session: SessionId,
+        spent: &RefreshToken,
+        refreshed: TokenSet,
+    ) -> Result<TokenSet, ProviderTokensError> {
+        let settings = &self.request.settings;
+        let identity = &self.request.identity;
+        let unchanged = matches!(opened.held, Held::RefreshTokenOnly(_))
+            && refreshed.refresh_token() == Some(spent);
+        let kept = if unchanged {
+            TokensKept::RefreshTokenOnly
+        } else {
+            let identity_name = settings.cookies.identity_name();
+            let identity_len = self.request.identity_len;
+            let identity_cookie = identity_name.len()
+                + 1
+                + identity_len
+                + settings.cookies.attributes_len(settings.identity_lifetime);
+            let others = Cost::default()
+                .pair(identity_name.len(), identity_len)
+                .set_cookie(identity_cookie);
+            let keep = ToKeep {
+                tokens: &refreshed,
+                at_most: opened.held.kept(),
+                user: opened.user.clone(),
+            };
+            let written = cookie::write(settings, identity, keep, others, self.request.carried)
+                .map_err(|_| ProviderTokensError::Internal)?;
+            self.request.rewritten.set(PendingCookie {
+                name: settings.cookies.tokens_name(),
+                cookies: written.cookies,
+            });
+            written.kept
+        };
+        Ok(match kept {
+            TokensKept::All => refreshed,
+            TokensKept::WithoutIdToken => refreshed.without_id_token(),
+            TokensKept::RefreshTokenOnly => {
+                let now = settings.clock.now();
+                settings.held_access_tokens.put(session, &refreshed, now);
+                refreshed.without_id_token()
+            }
+        })
+    }
+
+    /// A refresh with `refresh_token`: the tokens `base` (the known ones, if any) become.
+    /// A refreshed ID token must name `user` (the login's ID token's).
     async fn refresh(
         &self,
-        current: &TokenSet,
+        base: Option<&TokenSet>,
         refresh_token: &RefreshToken,
+        user: Option<&str>,
     ) -> Result<TokenSet, ProviderTokensError> {
         let settings = &self.request.settings;
         let name = self.request.identity.provider();
@@ -182,7 +327,7 @@ impl ProviderTokens {
         };
         match provider.refresh(&cx, refresh_token).await {
             Ok(response) => {
-                let other_user = match (current.id_token(), response.id_token()) {
+                let other_user = match (user, response.id_token()) {
                     (Some(login), Some(refreshed)) => !same_user::same_user(login, refreshed),
                     _ => false,
                 };
@@ -194,7 +339,15 @@ impl ProviderTokens {
                     return Err(ProviderTokensError::Expired);
                 }
                 tracing::debug!(provider = name, "provider tokens refreshed");
-                Ok(current.refreshed(&response, settings.clock.now()))
+                let now = settings.clock.now();
+                let refreshed = match base {
+                    Some(base) => base.refreshed(&response, now),
+                    None => TokenSet::from_response(&response, now),
+                };
+                Ok(match refreshed.refresh_token() {
+                    Some(_) => refreshed,
+                    None => refreshed.with_refresh_token(refresh_token.clone()),
+                })
             }
             Err(error) => {
                 tracing::warn!(

@@ -4,12 +4,14 @@
 //! end sessions at the provider (`id_token_hint`), as someone else.
 //!
 //! Both tokens' signatures and claims were verified by their provider when they arrived (the
-//! login's at the login, then sealed in the tokens cookie; the refreshed one by the refresh),
-//! so only their `iss` and `sub` are read here.
+//! login's at the login; the refreshed one by the refresh), so only their `iss` and `sub` are
+//! read here. The tokens cookie keeps a digest of the login's ([`user_of`]), which stays when
+//! the ID token itself is dropped to fit the cookie budget.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use serde::Deserialize;
+use sha2::{Digest, Sha256};
 
 use crate::secret::IdToken;
 
@@ -31,12 +33,21 @@ fn subject(token: &IdToken) -> Option<Subject> {
     serde_json::from_slice(&json).ok()
 }
 
-/// Whether `refreshed` names the same issuer and subject as `login` (both readable).
-pub(super) fn same_user(login: &IdToken, refreshed: &IdToken) -> bool {
-    match (subject(login), subject(refreshed)) {
-        (Some(login), Some(refreshed)) => login == refreshed,
-        _ => false,
-    }
+/// Who an ID token is about, as the tokens cookie keeps it: the first 16 bytes of SHA-256
+/// over `iss`, a zero byte and `sub`, in base64url (22 characters); `None` for a token whose
+/// claims cannot be read.
+pub(super) fn user_of(token: &IdToken) -> Option<String> {
+    let subject = subject(token)?;
+    let mut digest = Sha256::new();
+    digest.update(subject.iss.as_bytes());
+    digest.update([0]);
+    digest.update(subject.sub.as_bytes());
+    Some(URL_SAFE_NO_PAD.encode(digest.finalize().get(..16)?))
+}
+
+/// Whether `refreshed` names the user `login` (a [`user_of`] the login's ID token).
+pub(super) fn same_user(login: &str, refreshed: &IdToken) -> bool {
+    user_of(refreshed).is_some_and(|refreshed| refreshed == login)
 }
 
 #[cfg(test)]
@@ -56,8 +67,13 @@ mod tests {
     fn only_the_same_issuer_and_subject_is_the_same_user() {
         use serde_json::json;
         let login = token(json!({"iss": "https://idp.example", "sub": "u1", "nonce": "n"}));
+        let login = user_of(&login).unwrap();
+        assert_eq!(login.len(), 22);
         let again = token(json!({"iss": "https://idp.example", "sub": "u1", "iat": 2}));
         assert!(same_user(&login, &again));
+        // The zero byte keeps `iss` and `sub` apart.
+        let shifted = token(json!({"iss": "https://idp.exampleu", "sub": "1"}));
+        assert!(!same_user(&login, &shifted));
         for other in [
             token(json!({"iss": "https://idp.example", "sub": "u2"})),
             token(json!({"iss": "https://other.example", "sub": "u1"})),

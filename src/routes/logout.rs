@@ -1,4 +1,4 @@
-//! `POST /auth/logout`: clears the identity cookie (and the provider tokens cookie) and
+//! `POST /auth/logout`: clears the identity cookie (and the provider tokens cookies) and
 //! redirects; with revocation on, also revokes the session (`?everywhere=1`: every session
 //! of the user); for a provider that ends sessions too
 //! ([`Oidc::provider_logout`](crate::Oidc::provider_logout)), the redirect goes to the
@@ -13,13 +13,11 @@ use http::{Method, Response};
 use crate::error::{AuthError, AuthErrorKind};
 use crate::events::NoIdentity;
 use crate::identity::Identity;
-use crate::provider::TokenSet;
 use crate::revocation::{RevocationError, Revocations};
 use crate::routes::provider_logout;
 use crate::routes::request::RequestHead;
 use crate::routes::response::redirect;
 use crate::settings::{Settings, Source};
-use crate::state::cookies::Found;
 
 /// Answers the logout route. Only `POST` (a link or an image cannot log anyone out), and only
 /// from this site: a request the browser marks cross-site, or whose `Origin` is another host,
@@ -64,10 +62,9 @@ pub(crate) async fn answer(settings: Arc<Settings>, head: RequestHead) -> Respon
     if source == Source::Cookie {
         // With the sign-in's tokens kept, its ID token goes as `id_token_hint`; else the
         // provider gets the user id as `logout_hint`.
-        let kept = provider_logout::kept_tokens(&settings, &head.headers, &identity);
-        let id_token = kept.as_ref().and_then(TokenSet::id_token);
+        let id_token = provider_logout::kept_id_token(&settings, &head.headers, &identity);
         let at_provider =
-            provider_logout::end_session_url(&settings, &head, &identity, id_token).await;
+            provider_logout::end_session_url(&settings, &head, &identity, id_token.as_ref()).await;
         if let Some(location) = at_provider.and_then(|url| HeaderValue::try_from(url.as_str()).ok())
         {
             response.headers_mut().insert(LOCATION, location);
@@ -152,16 +149,23 @@ fn clear(
     {
         response.headers_mut().append(SET_COOKIE, removal);
     }
-    // The provider tokens go with the sign-in they are bound to.
-    let tokens = settings.cookies.tokens_name();
-    let carried = !matches!(
-        crate::state::cookies::find(&head.headers, tokens),
-        Found::None
-    );
-    if settings.keep_provider_tokens || carried {
-        if let Some(removal) = settings.cookies.removal(tokens.to_owned()) {
-            response.headers_mut().append(SET_COOKIE, removal);
-        }
+    // The provider tokens go with the sign-in they are bound to: every tokens cookie the
+    // request carried (the whole value or its chunks), and the access token this process
+    // holds for the sign-in.
+    let carried = crate::provider_tokens::read(settings, &head.headers).carried;
+    let mut removals = crate::provider_tokens::removals(settings, carried, &[]);
+    if settings.keep_provider_tokens.is_on() && !carried.any() {
+        removals.extend(
+            settings
+                .cookies
+                .removal(settings.cookies.tokens_name().to_owned()),
+        );
+    }
+    for removal in removals {
+        response.headers_mut().append(SET_COOKIE, removal);
+    }
+    if let Some(session) = identity.and_then(Identity::session_id) {
+        settings.held_access_tokens.forget(session);
     }
     settings.observer.logout(identity);
     response

@@ -12,11 +12,11 @@ use url::Url;
 
 use crate::error::AuthError;
 use crate::identity::Identity;
-use crate::provider::{EndSessionRequest, ProviderContext, TokenSet};
+use crate::provider::{EndSessionRequest, ProviderContext};
+use crate::provider_tokens::Held;
 use crate::routes::request::{callback_url, RequestHead};
 use crate::secret::IdToken;
 use crate::settings::Settings;
-use crate::state::cookies::{self, Found};
 use crate::state::random::random_token;
 use crate::state::return_to;
 
@@ -69,21 +69,27 @@ pub(crate) async fn end_session_url(
     }
 }
 
-/// The provider tokens of `identity`'s sign-in, from the request's tokens cookie (with
-/// `keep_provider_tokens`), when it carries one that opens for that sign-in: where the ID
-/// token for `id_token_hint` comes from.
-pub(crate) fn kept_tokens(
+/// The ID token of `identity`'s sign-in, from the request's tokens cookies (with
+/// `keep_provider_tokens`), when they open for that sign-in and kept it: the
+/// `id_token_hint`.
+pub(crate) fn kept_id_token(
     settings: &Settings,
     headers: &HeaderMap,
     identity: &Identity,
-) -> Option<TokenSet> {
-    if !settings.keep_provider_tokens {
+) -> Option<IdToken> {
+    if !settings.keep_provider_tokens.is_on() {
         return None;
     }
-    let name = settings.cookies.tokens_name();
-    match cookies::find(headers, name) {
-        Found::One(sealed) => crate::provider_tokens::open(&settings.keys, name, sealed, identity),
-        Found::None | Found::Many => None,
+    let sealed = crate::provider_tokens::read(settings, headers).sealed?;
+    let opened = crate::provider_tokens::open(
+        &settings.keys,
+        settings.cookies.tokens_name(),
+        &sealed,
+        identity,
+    )?;
+    match opened.held {
+        Held::All(tokens) => tokens.id_token().cloned(),
+        Held::WithoutIdToken(_) | Held::RefreshTokenOnly(_) => None,
     }
 }
 

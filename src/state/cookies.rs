@@ -63,6 +63,43 @@ fn find_with<'a, T>(
     found
 }
 
+/// Calls `each` with the name and value of every `name=value` pair of the request's `Cookie`
+/// headers (names and values trimmed, values without optional quotes), reading at most
+/// [`MAX_COOKIE_HEADER_LEN`] bytes, as [`find`] does. The values are as sent: the caller
+/// checks them.
+pub(crate) fn for_each_pair<'a>(headers: &'a HeaderMap, mut each: impl FnMut(&'a [u8], &'a [u8])) {
+    let mut budget = MAX_COOKIE_HEADER_LEN;
+    for header in headers.get_all(COOKIE) {
+        let bytes = header.as_bytes();
+        let bytes = bytes.get(..budget.min(bytes.len())).unwrap_or_default();
+        budget -= bytes.len();
+        for pair in pairs(bytes) {
+            let Some(eq) = memchr::memchr(b'=', pair) else {
+                continue;
+            };
+            let (Some(name), Some(value)) = (pair.get(..eq), pair.get(eq + 1..)) else {
+                continue;
+            };
+            let value = value.trim_ascii();
+            let value = value
+                .strip_prefix(b"\"")
+                .and_then(|v| v.strip_suffix(b"\""))
+                .unwrap_or(value);
+            each(name.trim_ascii(), value);
+        }
+        if budget == 0 {
+            break;
+        }
+    }
+}
+
+/// Whether a cookie value is all visible ASCII (what the layer's cookies are made of).
+pub(crate) fn is_visible_ascii(value: &[u8]) -> bool {
+    value
+        .iter()
+        .fold(true, |ok, &b| ok & (b'!'..=b'~').contains(&b))
+}
+
 /// The `;`-separated pairs of a `Cookie` header, each `;` found with `memchr` (SIMD: this
 /// runs on every request, over a header of some hundreds of bytes).
 fn pairs(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
@@ -86,10 +123,7 @@ fn pairs(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
 /// quotes) is visible ASCII.
 fn value_of<'a>(pair: &'a [u8], name: &[u8]) -> Option<&'a str> {
     let value = raw_value_of(pair, name)?;
-    let visible = value
-        .iter()
-        .fold(true, |ok, &b| ok & (b'!'..=b'~').contains(&b));
-    if visible {
+    if is_visible_ascii(value) {
         std::str::from_utf8(value).ok()
     } else {
         None
@@ -176,14 +210,29 @@ impl CookieSettings {
         HeaderValue::try_from(cookie.encoded().to_string()).ok()
     }
 
-    /// `Set-Cookie` for a flow cookie whose value is already sealed (`Path=/`, as `__Host-`
-    /// requires).
-    pub(crate) fn tokens_cookie(&self, sealed: String, lifetime: Duration) -> Option<HeaderValue> {
-        let mut cookie = self.base(self.tokens_name().to_owned(), sealed);
+    /// `Set-Cookie` for one cookie of the provider tokens (the whole sealed value, or one
+    /// chunk of it) named `name`.
+    pub(crate) fn tokens_cookie(
+        &self,
+        name: String,
+        part: String,
+        lifetime: Duration,
+    ) -> Option<HeaderValue> {
+        let mut cookie = self.base(name, part);
         cookie.set_max_age(max_age(lifetime));
         HeaderValue::try_from(cookie.to_string()).ok()
     }
 
+    /// The bytes the attributes add to a `Set-Cookie` of the layer's beyond its `name=value`
+    /// (`; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=<lifetime>`).
+    pub(crate) fn attributes_len(&self, lifetime: Duration) -> usize {
+        let mut cookie = self.base("n".to_owned(), String::new());
+        cookie.set_max_age(max_age(lifetime));
+        cookie.to_string().len().saturating_sub("n=".len())
+    }
+
+    /// `Set-Cookie` for a flow cookie whose value is already sealed (`Path=/`, as `__Host-`
+    /// requires).
     pub(crate) fn flow_cookie(
         &self,
         name: String,

@@ -1,33 +1,33 @@
 //! Cookies set on the app's response rather than on one of the layer's own: a renewed
-//! identity cookie, known before the app runs, and a tokens cookie that a handler may rewrite
-//! while it runs ([`LateCookie`]).
+//! identity cookie, known before the app runs, and the tokens cookies that a handler may
+//! rewrite while it runs ([`LateCookie`]).
 
 use std::sync::{Arc, Mutex};
 
 use http::header::{CACHE_CONTROL, SET_COOKIE, VARY};
 use http::{HeaderMap, HeaderValue};
 
-/// A cookie waiting for the app's response: a renewed identity cookie, or a rewritten
-/// tokens cookie.
+/// A cookie waiting for the app's response: a renewed identity cookie, or rewritten
+/// tokens cookies (the value's chunks, and the removal of those it no longer has).
 #[derive(Debug)]
 pub(crate) struct PendingCookie {
-    /// The cookie's name.
+    /// The cookie's name (for chunks, the name they are numbered under).
     pub(crate) name: &'static str,
-    /// Its `Set-Cookie` value.
-    pub(crate) cookie: HeaderValue,
+    /// Its `Set-Cookie` values.
+    pub(crate) cookies: Vec<HeaderValue>,
 }
 
 impl PendingCookie {
-    /// Adds the cookie to a response, unless the app set or cleared that cookie
-    /// itself (its word wins), or a shared cache may store the response (`public`,
-    /// `s-maxage`): a cache must never hand one user's cookie to another. The response is
-    /// marked `private` and `Vary: Cookie` when the cookie is added.
+    /// Adds the cookies to a response, unless the app set or cleared that cookie (or one of
+    /// its chunks) itself (its word wins), or a shared cache may store the response
+    /// (`public`, `s-maxage`): a cache must never hand one user's cookie to another. The
+    /// response is marked `private` and `Vary: Cookie` when the cookies are added.
     pub(crate) fn apply(self, headers: &mut HeaderMap) {
         let app_set_it = headers.get_all(SET_COOKIE).iter().any(|value| {
             value
                 .as_bytes()
                 .strip_prefix(self.name.as_bytes())
-                .is_some_and(|rest| rest.first() == Some(&b'='))
+                .is_some_and(|rest| matches!(rest.first(), Some(b'=' | b'.')))
         });
         let directives: Vec<String> = headers
             .get_all(CACHE_CONTROL)
@@ -47,7 +47,9 @@ impl PendingCookie {
             );
             return;
         }
-        headers.append(SET_COOKIE, self.cookie);
+        for cookie in self.cookies {
+            headers.append(SET_COOKIE, cookie);
+        }
         if !directives.iter().any(|d| d == "private" || d == "no-store") {
             headers.append(CACHE_CONTROL, HeaderValue::from_static("private"));
         }
@@ -82,7 +84,7 @@ mod tests {
     fn renewal() -> PendingCookie {
         PendingCookie {
             name: "__Host-socialauth",
-            cookie: HeaderValue::from_static("__Host-socialauth=new; Path=/"),
+            cookies: vec![HeaderValue::from_static("__Host-socialauth=new; Path=/")],
         }
     }
 

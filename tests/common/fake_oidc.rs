@@ -21,6 +21,12 @@
 //! absolute `post_logout_redirect_uri` on the origin of the app that logged in, `state`,
 //! and exactly one of an `id_token_hint` it issued or a `logout_hint` naming its user,
 //! records each request it accepts, and 302s back with `state`.
+//!
+//! With [`FakeOidc::set_token_shape`] its tokens take the shape and size of Keycloak's or
+//! Entra ID's ([`super::token_shapes`]): JWT access tokens signed with its RSA key, refresh
+//! tokens of their sizes, ID tokens with their claims; with
+//! [`FakeOidc::set_refresh_rotation_keeps_old`], refreshes rotate refresh tokens as Entra ID
+//! does, the old one still valid.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -46,6 +52,7 @@ use super::fake_pkce::{self, PkceRule};
 pub use super::harness::TokenAuth;
 use super::harness::{self, Fake, Provider, Refusal, Reject, TokenRefusal};
 use super::server::{self, FakeBody};
+use super::token_shapes::{self, Subject, TokenShape};
 
 #[derive(Clone, Debug)]
 pub struct OidcConfig {
@@ -284,6 +291,10 @@ pub struct State {
     spent_refresh_tokens: Vec<String>,
     /// A spent refresh token presented again revokes every live one (reuse detection).
     refresh_reuse_detection: bool,
+    /// A rotated refresh token stays valid (Entra ID), instead of being spent.
+    keep_rotated_refresh_tokens: bool,
+    /// Tokens in the shape and size of this provider's.
+    token_shape: Option<TokenShape>,
     /// `expires_in` of access tokens.
     token_lifetime: u64,
     /// Random bytes of each access token (hex-encoded: twice as many characters).
@@ -340,6 +351,8 @@ impl Default for State {
             rotate_refresh_tokens: false,
             spent_refresh_tokens: Vec::new(),
             refresh_reuse_detection: false,
+            keep_rotated_refresh_tokens: false,
+            token_shape: None,
             token_lifetime: 300,
             access_token_bytes: 16,
             refreshes: 0,
@@ -431,6 +444,20 @@ impl FakeOidc {
         state.issue_refresh_tokens = true;
         state.token_lifetime = lifetime;
         state.rotate_refresh_tokens = rotate;
+    }
+
+    /// Issues tokens in the shape and size of `shape`'s (`None`: short random ones).
+    pub fn set_token_shape(&self, shape: Option<TokenShape>) {
+        self.state().token_shape = shape;
+    }
+
+    /// With rotation on ([`set_refresh_tokens`](Self::set_refresh_tokens)), a refresh
+    /// token stays valid after the refresh that replaced it, as with Entra ID ("The
+    /// Microsoft identity platform doesn't revoke old refresh tokens when used to fetch new
+    /// access tokens",
+    /// https://learn.microsoft.com/en-us/entra/identity-platform/refresh-tokens).
+    pub fn set_refresh_rotation_keeps_old(&self, keeps: bool) {
+        self.state().keep_rotated_refresh_tokens = keeps;
     }
 
     /// Makes access tokens of `bytes` random bytes (twice as many characters).
@@ -842,7 +869,7 @@ fn token(fake: &FakeOidc, parts: &Parts, body: &[u8]) -> Result<Response<FakeBod
         },
     })?;
     let mut state = fake.state();
-    let access_token = server::random_token("at-", state.access_token_bytes);
+    let access_token = new_access_token(fake, &state);
     state.tokens.insert(access_token.clone(), cfg.sub.clone());
     let id_token = id_token(fake, &state, &grant.nonce);
     let token_type = state.token_type.clone();
@@ -853,7 +880,7 @@ fn token(fake: &FakeOidc, parts: &Parts, body: &[u8]) -> Result<Response<FakeBod
     let mut answer =
         json!({"access_token": access_token, "token_type": token_type, "expires_in": lifetime});
     if fake.state().apple.is_some() || fake.state().issue_refresh_tokens {
-        let refresh_token = server::random_token("r-", 16);
+        let refresh_token = new_refresh_token(fake, &fake.state());
         fake.state().refresh_tokens.push(refresh_token.clone());
         answer["refresh_token"] = json!(refresh_token);
     }
@@ -885,7 +912,7 @@ fn refresh(fake: &FakeOidc, form: &[(String, String)]) -> Result<Response<FakeBo
             "unknown, spent or revoked refresh token",
         ));
     };
-    let access_token = server::random_token("at-", state.access_token_bytes);
+    let access_token = new_access_token(fake, &state);
     let sub = fake.config().sub.clone();
     state.tokens.insert(access_token.clone(), sub);
     state.issued.push(access_token.clone());
@@ -895,9 +922,11 @@ fn refresh(fake: &FakeOidc, form: &[(String, String)]) -> Result<Response<FakeBo
         "expires_in": state.token_lifetime,
     });
     if state.rotate_refresh_tokens {
-        let spent = state.refresh_tokens.remove(at);
-        state.spent_refresh_tokens.push(spent);
-        let next = server::random_token("r-", 16);
+        if !state.keep_rotated_refresh_tokens {
+            let spent = state.refresh_tokens.remove(at);
+            state.spent_refresh_tokens.push(spent);
+        }
+        let next = new_refresh_token(fake, &state);
         state.refresh_tokens.push(next.clone());
         answer["refresh_token"] = json!(next);
     }
@@ -906,6 +935,41 @@ fn refresh(fake: &FakeOidc, form: &[(String, String)]) -> Result<Response<FakeBo
         answer["id_token"] = json!(id_token);
     }
     Ok(server::json(200, &answer))
+}
+
+/// Who the tokens issued now are about, for [`token_shapes`].
+fn subject<'a>(fake: &'a FakeOidc, state: &State) -> Subject<'a> {
+    let cfg = fake.config();
+    Subject {
+        issuer: fake.issuer(),
+        client_id: &cfg.client_id,
+        sub: &cfg.sub,
+        name: &cfg.name,
+        email: &cfg.email,
+        now: clock::now(),
+        lifetime: state.token_lifetime,
+    }
+}
+
+/// A new access token: random, or in the shape set, signed with the current RSA key.
+fn new_access_token(fake: &FakeOidc, state: &State) -> String {
+    let Some(shape) = state.token_shape else {
+        return server::random_token("at-", state.access_token_bytes);
+    };
+    let (claims, extra) = token_shapes::access_claims(shape, &subject(fake, state));
+    let mut header = json!({"typ": "JWT", "alg": "RS256", "kid": state.rsa.0});
+    for (name, value) in extra {
+        header[name] = value;
+    }
+    jws(&header, &claims, |m| sign_rsa(&state.rsa.1, m))
+}
+
+/// A new refresh token: random, or in the shape set.
+fn new_refresh_token(fake: &FakeOidc, state: &State) -> String {
+    match state.token_shape {
+        Some(shape) => token_shapes::refresh_token(shape, &subject(fake, state)),
+        None => server::random_token("r-", 16),
+    }
 }
 
 /// The ID token of a refresh, as [`RefreshIdToken`] says: RS256, issued now, no `nonce`.
@@ -917,10 +981,15 @@ fn refreshed_id_token(fake: &FakeOidc, state: &State) -> Option<String> {
         RefreshIdToken::OtherUser => "someone-else".to_owned(),
         RefreshIdToken::Genuine | RefreshIdToken::Forged => cfg.sub.clone(),
     };
-    let claims = json!({
+    let mut claims = json!({
         "iss": fake.issuer(), "sub": sub, "aud": cfg.client_id,
         "exp": now + 300, "iat": now, "name": cfg.name,
     });
+    if let Some(shape) = state.token_shape {
+        for (name, value) in token_shapes::id_token_claims(shape, &subject(fake, state)) {
+            claims[name] = value;
+        }
+    }
     let (kid, key) = (&state.rsa.0, &state.rsa.1);
     let header = json!({"alg": "RS256", "typ": "JWT", "kid": kid});
     Some(match state.refresh_id_token {
@@ -978,6 +1047,11 @@ fn id_token(fake: &FakeOidc, state: &State, nonce: &str) -> Option<String> {
         claims["email"] = json!(cfg.email);
         if let Some(verified) = cfg.email_verified {
             claims["email_verified"] = json!(verified);
+        }
+    }
+    if let Some(shape) = state.token_shape {
+        for (name, value) in token_shapes::id_token_claims(shape, &subject(fake, state)) {
+            claims[name] = value;
         }
     }
     for (name, value) in &state.extra_claims {

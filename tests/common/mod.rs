@@ -1,7 +1,9 @@
 //! Shared test infrastructure: real HTTP servers on 127.0.0.1, strict fake identity
-//! providers on one harness (Twitter OAuth 1.0a, Facebook, GitHub, OpenID Connect), an
-//! independent RFC 5849 verifier, RFC 7523 client keys and assertion checks, injectable faults, forged identity tokens, the clock and a
-//! scripted browser with its own cookie jar.
+//! providers on one harness (Twitter OAuth 1.0a, Facebook, GitHub, OpenID Connect, the last
+//! also issuing Keycloak- and Entra ID-shaped tokens), an independent RFC 5849 verifier,
+//! RFC 7523 client keys and assertion checks, injectable faults, forged identity tokens, the
+//! clock, a scripted browser with its own cookie jar, headless Chromium, and a real nginx in
+//! front of an app.
 //!
 //! Each test suite (`tests/<suite>/main.rs`, and `tests/observability.rs`) declares
 //! `mod common;`; the benches build on it too.
@@ -24,9 +26,12 @@ pub mod fake_x;
 pub mod fault;
 pub mod forge;
 pub mod harness;
+pub mod kept_tokens;
+pub mod nginx;
 pub mod oauth1_verify;
 #[cfg(feature = "redis")]
 pub mod redis;
 pub mod server;
 #[cfg(feature = "redis")]
 pub mod test_pki;
+pub mod token_shapes;

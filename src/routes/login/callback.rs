@@ -14,6 +14,7 @@ use crate::hook::UserProfile;
 use crate::identity::{Identity, User};
 use crate::identity_token::Audience;
 use crate::provider::{CallbackKey, CallbackParams, FlowData, TokenSet};
+use crate::provider_tokens::Cost;
 use crate::routes::request::callback_url;
 use crate::routes::response::{json, redirect, Location};
 use crate::secret::constant_time_eq;
@@ -31,8 +32,9 @@ const MAX_EMAIL_LEN: usize = 254;
 /// The cookies of a new sign-in.
 struct SignInCookies {
     identity: HeaderValue,
-    /// With `keep_provider_tokens`: the tokens cookie, or the removal of an earlier one.
-    tokens: Option<HeaderValue>,
+    /// With `keep_provider_tokens`: the tokens cookies, and the removal of an earlier
+    /// sign-in's they do not overwrite.
+    tokens: Vec<HeaderValue>,
 }
 
 impl LoginRoute<'_> {
@@ -94,7 +96,9 @@ impl LoginRoute<'_> {
         let claims = self.authorize(&profile).await?;
         let provider_tokens = profile.tokens.clone();
         let identity = self.identity(profile, claims)?;
-        let cookies = self.sign_in_cookies(&identity, provider_tokens.as_ref())?;
+        let flow_removal = self.settings.cookies.removal(name.to_owned());
+        let cookies =
+            self.sign_in_cookies(&identity, provider_tokens.as_ref(), flow_removal.as_ref())?;
         let mut response = match (&self.settings.after_login, return_to) {
             (AfterLogin::Redirect(_), Some(return_to)) => redirect(&return_to),
             (AfterLogin::Redirect(location), None) => redirect(location),
@@ -102,10 +106,10 @@ impl LoginRoute<'_> {
         };
         let headers = response.headers_mut();
         headers.append(SET_COOKIE, cookies.identity);
-        if let Some(tokens) = cookies.tokens {
+        for tokens in cookies.tokens {
             headers.append(SET_COOKIE, tokens);
         }
-        if let Some(removal) = self.settings.cookies.removal(name.to_owned()) {
+        if let Some(removal) = flow_removal {
             headers.append(SET_COOKIE, removal);
         }
         self.settings.observer.login_succeeded(
@@ -195,12 +199,14 @@ impl LoginRoute<'_> {
         })
     }
 
-    /// The signed identity cookie, and the tokens cookie when the layer keeps them. An
+    /// The signed identity cookie, and the tokens cookies when the layer keeps them, within
+    /// the cookie budget with the identity cookie and the response's `flow_removal`. An
     /// identity too large for a browser cookie is an error, never a cookie the browser drops.
     fn sign_in_cookies(
         &self,
         identity: &Identity,
         provider_tokens: Option<&TokenSet>,
+        flow_removal: Option<&HeaderValue>,
     ) -> Result<SignInCookies, AuthError> {
         let settings = self.settings;
         let token = settings
@@ -216,13 +222,26 @@ impl LoginRoute<'_> {
                  the authorize hook's claims are too large",
             ));
         }
+        let token_len = token.len();
         let identity_cookie = settings
             .cookies
             .identity_cookie(token, settings.identity_lifetime)
             .ok_or_else(|| AuthError::internal("could not write the identity cookie"))?;
-        let tokens = match settings.keep_provider_tokens {
-            true => crate::provider_tokens::login_cookie(settings, identity, provider_tokens)?,
-            false => None,
+        let tokens = if settings.keep_provider_tokens.is_on() {
+            let others = Cost::default()
+                .pair(settings.cookies.identity_name().len(), token_len)
+                .set_cookie(identity_cookie.len())
+                .set_cookie(flow_removal.map_or(0, HeaderValue::len));
+            let carried = crate::provider_tokens::read(settings, &self.head.headers).carried;
+            crate::provider_tokens::login_cookies(
+                settings,
+                identity,
+                provider_tokens,
+                others,
+                carried,
+            )?
+        } else {
+            Vec::new()
         };
         Ok(SignInCookies {
             identity: identity_cookie,

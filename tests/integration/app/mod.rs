@@ -15,10 +15,12 @@ mod browser_demo;
 mod config_mistakes;
 #[cfg(feature = "dev-provider")]
 mod dev_provider;
+mod enterprise_tokens;
 #[cfg(feature = "dev-provider")]
 mod examples;
 mod identity;
 mod logs;
+mod nginx_browser;
 mod provider_logout;
 mod provider_tokens;
 mod revocation;

@@ -328,7 +328,7 @@ async fn a_tokens_cookie_opens_only_with_the_identity_of_its_own_sign_in() {
 }
 
 #[tokio::test]
-async fn tokens_too_large_for_a_cookie_fail_the_login_saying_so() {
+async fn tokens_too_large_for_the_budget_without_a_refresh_token_fail_the_login_saying_so() {
     let fake = fake_oidc::start(OidcConfig::new()).await;
     fake.set_access_token_bytes(1600);
     let setup = serve(fake, |b| b.keep_provider_tokens(true)).await;
@@ -343,7 +343,7 @@ async fn tokens_too_large_for_a_cookie_fail_the_login_saying_so() {
         error["message"]
             .as_str()
             .unwrap()
-            .contains("too large for a browser cookie"),
+            .contains("too large for the cookie budget"),
         "{error}"
     );
     assert!(browser.cookie(IDENTITY_COOKIE).is_none());

@@ -23,6 +23,7 @@ mod spoofing;
 mod tampered;
 mod time_claims;
 mod token_confusion;
+mod tokens_chunks;
 mod tokens_cookie_confusion;
 mod unverified_email;
 mod workspace_domain;
