@@ -132,6 +132,14 @@ pub enum AuthErrorKind {
     /// The revocation store did not take a revocation. `503`. It holds in this process and
     /// is written back to the store when it answers again.
     RevocationUnavailable,
+    /// No tenant has this key, or no tenant signs in with this email domain
+    /// ([`tenants`](crate::tenants)). `404`.
+    UnknownTenant,
+    /// The app's tenant resolver failed, or gave a provider configuration that does not
+    /// build. `503`.
+    TenantUnavailable,
+    /// The app's tenant resolver did not answer within the provider timeout. `504`.
+    TenantTimeout,
     /// Something on this server failed (e.g. no randomness). `500`.
     Internal,
 }
@@ -140,7 +148,7 @@ impl AuthErrorKind {
     /// The HTTP status this kind is answered with.
     pub fn status(self) -> StatusCode {
         match self {
-            Self::UnknownProvider => StatusCode::NOT_FOUND,
+            Self::UnknownProvider | Self::UnknownTenant => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::InvalidRequest
             | Self::MissingFlowCookie
@@ -150,8 +158,10 @@ impl AuthErrorKind {
             Self::AccessDenied | Self::LoginFailed => StatusCode::UNAUTHORIZED,
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::ProviderError => StatusCode::BAD_GATEWAY,
-            Self::ProviderTimeout => StatusCode::GATEWAY_TIMEOUT,
-            Self::ProviderBusy | Self::RevocationUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::ProviderTimeout | Self::TenantTimeout => StatusCode::GATEWAY_TIMEOUT,
+            Self::ProviderBusy | Self::RevocationUnavailable | Self::TenantUnavailable => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -173,6 +183,9 @@ impl AuthErrorKind {
             Self::ProviderTimeout => "provider_timeout",
             Self::ProviderBusy => "provider_busy",
             Self::RevocationUnavailable => "revocation_unavailable",
+            Self::UnknownTenant => "unknown_tenant",
+            Self::TenantUnavailable => "tenant_unavailable",
+            Self::TenantTimeout => "tenant_timeout",
             Self::Internal => "internal_error",
         }
     }

@@ -115,6 +115,16 @@ impl Identity {
         &self.user.provider
     }
 
+    /// The tenant (customer) this user signed in through, for a per-customer sign-in at
+    /// `/auth/sso/<tenant>` ([`tenants`](crate::tenants)); the identity's
+    /// [`provider`](Self::provider) is then `sso:<tenant>`, so the same user id at two
+    /// tenants is two users, for revocation too.
+    pub fn tenant(&self) -> Option<&str> {
+        self.user
+            .provider
+            .strip_prefix(crate::tenants::PROVIDER_PREFIX)
+    }
+
     /// The user's id at the provider (stable; use it, with [`provider`](Self::provider), as the key
     /// of your user record).
     pub fn user_id(&self) -> &str {

@@ -52,6 +52,7 @@
 //! | Audit trail: logins, failures, logouts | [`SocialAuthLayerBuilder::on_event`], `info` events, `tracing` spans |
 //! | Call the provider's API as the user | [`SocialAuthLayerBuilder::keep_provider_tokens`] ([`KeepTokens`], within a [`CookieBudget`]), [`ProviderTokens`] |
 //! | End a session on every replica, sign out everywhere | [`revocation`], [`SocialAuthLayerBuilder::revocation`] |
+//! | Each customer signs in with its own identity provider (enterprise SSO), by route or by email domain | [`tenants`], [`SocialAuthLayerBuilder::tenants`] |
 //!
 //! | Cargo feature | What it adds |
 //! |---|---|
@@ -100,6 +101,7 @@ mod routes;
 mod secret;
 mod settings;
 mod state;
+pub mod tenants;
 
 pub use clock::Clock;
 pub use error::{AuthError, AuthErrorKind, ConfigError};

@@ -73,6 +73,10 @@ pub(crate) struct Settings {
     pub(crate) refreshes: crate::provider_tokens::Refreshes,
     /// Access tokens held for sign-ins whose cookie keeps the refresh token alone.
     pub(crate) held_access_tokens: crate::provider_tokens::HeldAccessTokens,
+    /// Per-customer sign-in (`/auth/sso/<tenant>`), when configured.
+    pub(crate) tenants: Option<crate::tenants::Tenants>,
+    /// Where a sign-in by email goes when no tenant has the domain.
+    pub(crate) unknown_domain_redirect: Option<Location>,
 }
 
 impl std::fmt::Debug for Settings {

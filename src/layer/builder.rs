@@ -58,6 +58,7 @@ pub struct SocialAuthLayerBuilder {
     revocations: Option<Revocations>,
     keep_provider_tokens: KeepTokens,
     cookie_budget: CookieBudget,
+    tenants: Option<crate::tenants::Tenants>,
 }
 
 impl Default for SocialAuthLayerBuilder {
@@ -88,6 +89,7 @@ impl Default for SocialAuthLayerBuilder {
             revocations: None,
             keep_provider_tokens: KeepTokens::Off,
             cookie_budget: CookieBudget::new(),
+            tenants: None,
         }
     }
 }
@@ -245,6 +247,24 @@ impl SocialAuthLayerBuilder {
     /// the longest any token of a revoked session can be valid.
     pub fn revocation(mut self, revocations: Revocations) -> Self {
         self.revocations = Some(revocations);
+        self
+    }
+
+    /// Per-customer sign-in (enterprise SSO): each tenant of the app signs in with its own
+    /// provider at `/auth/sso/<tenant>`, which [`Tenants`](crate::tenants::Tenants) looks up
+    /// at request time, and `/auth/sso?login=start&email=<address>` finds the tenant by the
+    /// email's domain. The customer registers `<public_url>/auth/sso/<tenant>` as the redirect
+    /// URI at its provider. With tenants, the layer needs no other provider; no provider
+    /// may then be named `sso`. See [`tenants`](crate::tenants).
+    ///
+    /// ```
+    /// use socialauth::tenants::{TenantError, TenantKey, Tenants};
+    /// let tenants = Tenants::new(|_: TenantKey| async { Ok::<_, TenantError>(None) });
+    /// let builder = socialauth::SocialAuthLayer::builder().tenants(tenants);
+    /// # let _ = builder;
+    /// ```
+    pub fn tenants(mut self, tenants: crate::tenants::Tenants) -> Self {
+        self.tenants = Some(tenants);
         self
     }
 
@@ -447,12 +467,15 @@ impl SocialAuthLayerBuilder {
         }
         let keys = Keys::with_previous(secret, &self.previous_secrets)?;
         let added = self.providers?;
-        if added.is_empty() {
+        if added.is_empty() && self.tenants.is_none() {
             return Err(ConfigError::NoProvider);
         }
         let mut providers: Vec<Arc<dyn DynProvider>> = Vec::with_capacity(added.len());
         for provider in added {
             check_name(provider.name())?;
+            if self.tenants.is_some() && provider.name() == crate::tenants::ROUTE {
+                return Err(ConfigError::DuplicateProvider(provider.name().to_owned()));
+            }
             if providers.iter().any(|p| p.name() == provider.name()) {
                 return Err(ConfigError::DuplicateProvider(provider.name().to_owned()));
             }
@@ -475,7 +498,19 @@ impl SocialAuthLayerBuilder {
         let routes = Routes {
             prefix: check_prefix(&self.route_prefix)?,
             provider_names: providers.iter().map(|p| p.name().to_owned()).collect(),
+            tenants: self.tenants.is_some(),
         };
+        let mut tenants = self.tenants;
+        let mut unknown_domain_redirect = None;
+        if let Some(tenants) = &mut tenants {
+            tenants.check()?;
+            tenants.slots = self.max_concurrent_provider_logins;
+            unknown_domain_redirect = tenants
+                .unknown_domain_redirect
+                .as_deref()
+                .map(|location| check_location("tenants unknown_domain_redirect", location))
+                .transpose()?;
+        }
         let public_url = self
             .public_url
             .as_deref()
@@ -569,6 +604,8 @@ impl SocialAuthLayerBuilder {
             cookie_budget: self.cookie_budget,
             refreshes: Default::default(),
             held_access_tokens: Default::default(),
+            tenants,
+            unknown_domain_redirect,
         };
         Ok(SocialAuthLayer {
             settings: Arc::new(settings),

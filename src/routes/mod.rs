@@ -11,6 +11,7 @@ pub(crate) mod origin;
 pub(crate) mod provider_logout;
 pub(crate) mod request;
 pub(crate) mod response;
+pub(crate) mod sso;
 pub(crate) mod token_endpoint;
 
 /// The logout route's name under the prefix.
@@ -31,6 +32,8 @@ pub(crate) enum Route {
     Logout,
     /// `/auth/token`.
     TokenEndpoint,
+    /// `/auth/sso` or `/auth/sso/<anything>`, when the layer has tenants.
+    Sso,
     /// Under the prefix, but no provider has that name.
     Unknown,
 }
@@ -41,6 +44,8 @@ pub(crate) struct Routes {
     /// E.g. `/auth` (no trailing slash).
     pub(crate) prefix: String,
     pub(crate) provider_names: Vec<String>,
+    /// Whether `/auth/sso` and `/auth/sso/<tenant>` are per-customer sign-in routes.
+    pub(crate) tenants: bool,
 }
 
 impl Routes {
@@ -57,6 +62,9 @@ impl Routes {
         }
         if rest == TOKEN_ENDPOINT {
             return Route::TokenEndpoint;
+        }
+        if self.tenants && sso::is_sso_path(rest) {
+            return Route::Sso;
         }
         match self.provider_names.iter().position(|name| name == rest) {
             Some(index) => Route::Provider(index),
@@ -79,7 +87,12 @@ mod tests {
         let routes = Routes {
             prefix: "/auth".to_owned(),
             provider_names: vec!["github".to_owned(), "oidc".to_owned()],
+            tenants: true,
         };
+        assert_eq!(routes.route("/auth/sso"), Route::Sso);
+        assert_eq!(routes.route("/auth/sso/acme"), Route::Sso);
+        assert_eq!(routes.route("/auth/sso/a/b"), Route::Sso);
+        assert_eq!(routes.route("/auth/ssox"), Route::Unknown);
         assert_eq!(routes.route("/auth/oidc"), Route::Provider(1));
         assert_eq!(routes.route("/auth/logout"), Route::Logout);
         assert_eq!(routes.route("/auth/token"), Route::TokenEndpoint);

@@ -43,7 +43,7 @@ impl LoginRoute<'_> {
             Ok(CallbackKey::Continue(key)) => key,
             Ok(CallbackKey::Refused { key, by_user }) => {
                 tracing::debug!(
-                    provider = self.provider.name(),
+                    provider = self.name,
                     by_user,
                     "login refused at the provider"
                 );
@@ -113,7 +113,7 @@ impl LoginRoute<'_> {
             headers.append(SET_COOKIE, removal);
         }
         self.settings.observer.login_succeeded(
-            self.provider.name(),
+            self.name,
             identity.user_id(),
             identity.user.claims.is_some(),
         );
@@ -140,13 +140,13 @@ impl LoginRoute<'_> {
         params: &CallbackParams,
         flow: &FlowData,
     ) -> Result<UserProfile, AuthError> {
-        let callback_url = callback_url(self.settings, &self.path(), self.head)?;
+        let callback_url = callback_url(self.settings, self.path(), self.head)?;
         let cx = self.context(&callback_url);
         let slot = self.slot().await?;
         let profile = self.provider.finish(&cx, params, flow).await?;
         drop(slot);
         Ok(UserProfile {
-            provider: self.provider.name().to_owned(),
+            provider: self.name.to_owned(),
             user_id: profile.user_id,
             // A cookie holds about 4 KB: keep what a provider sends to sane sizes.
             name: profile.name.map(|name| truncate(name, MAX_NAME_CHARS)),
@@ -168,7 +168,7 @@ impl LoginRoute<'_> {
         match (hook.0)(profile.clone()).await {
             Ok(grant) => Ok(Some(grant.claims).filter(|claims| !claims.is_empty())),
             Err(denied) => {
-                tracing::debug!(provider = self.provider.name(), "login denied by the app");
+                tracing::debug!(provider = self.name, "login denied by the app");
                 Err(AuthError::new(AuthErrorKind::Forbidden, denied.message))
             }
         }
@@ -214,7 +214,7 @@ impl LoginRoute<'_> {
             .sign(&settings.keys, identity, Audience::Cookie)?;
         if !cookies::fits(settings.cookies.identity_name(), &token) {
             tracing::error!(
-                provider = self.provider.name(),
+                provider = self.name,
                 "the identity cookie would exceed 4096 bytes; the authorize hook's claims are too large"
             );
             return Err(AuthError::internal(
@@ -264,9 +264,9 @@ impl LoginRoute<'_> {
             }
         };
         let flow = FlowState::open(&self.settings.keys, name, sealed).inspect_err(|_| {
-            tracing::warn!(provider = self.provider.name(), "flow cookie does not open");
+            tracing::warn!(provider = self.name, "flow cookie does not open");
         })?;
-        if flow.provider != self.provider.name() {
+        if flow.provider != self.name {
             return Err(self.suspicious(
                 "flow cookie of another provider",
                 AuthErrorKind::InvalidFlowCookie,
@@ -290,10 +290,7 @@ impl LoginRoute<'_> {
     }
 
     fn missing_flow_cookie(&self) -> AuthError {
-        tracing::debug!(
-            provider = self.provider.name(),
-            "callback without its flow cookie"
-        );
+        tracing::debug!(provider = self.name, "callback without its flow cookie");
         let minutes = self.settings.flow_lifetime.as_secs().div_ceil(60);
         AuthError::new(
             AuthErrorKind::MissingFlowCookie,

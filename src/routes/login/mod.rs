@@ -28,9 +28,7 @@ use crate::state::random::short_tag;
 mod callback;
 mod start;
 
-/// Answers a request to the route of the provider at `index`, in a `socialauth.login` span
-/// with the provider and the leg (start or callback). The body is read only when the
-/// provider posts its callback (`form_post`) and this is a `POST`.
+/// Answers a request to the route of the provider at `index`.
 pub(crate) async fn answer<B: http_body::Body>(
     settings: Arc<Settings>,
     index: usize,
@@ -43,16 +41,51 @@ pub(crate) async fn answer<B: http_body::Body>(
     ) else {
         return unknown_provider(&settings.routes);
     };
+    let target = LoginTarget {
+        provider: provider.as_ref(),
+        slots,
+        name: provider.name(),
+        path: settings.routes.provider_path(provider.name()),
+    };
+    answer_for(&settings, target, head, body).await
+}
+
+/// The provider a login route talks to, and the names the login goes by.
+pub(crate) struct LoginTarget<'a> {
+    pub(crate) provider: &'a dyn DynProvider,
+    /// Logins talking to this provider at once.
+    pub(crate) slots: &'a Semaphore,
+    /// The provider of the flow and of the identity: the provider's route name, or
+    /// `sso:<tenant>` for a tenant's provider.
+    pub(crate) name: &'a str,
+    /// The route, e.g. `/auth/github` or `/auth/sso/acme`: also the callback's path.
+    pub(crate) path: String,
+}
+
+/// Answers a request to a login route, in a `socialauth.login` span with the provider (a
+/// tenant's is `sso:<tenant>`) and the leg (start or callback). The body is read only when
+/// the provider posts its callback (`form_post`) and this is a `POST`.
+pub(crate) async fn answer_for<B: http_body::Body>(
+    settings: &Settings,
+    target: LoginTarget<'_>,
+    head: RequestHead,
+    body: B,
+) -> Response<Bytes> {
+    let provider = target.provider;
     let span = tracing::info_span!(
         "socialauth.login",
-        provider = provider.name(),
+        provider = target.name,
         leg = tracing::field::Empty,
     );
     let route = LoginRoute {
-        settings: &settings,
-        provider: provider.as_ref(),
-        outbound: settings.outbound.for_provider(provider.name()),
-        slots,
+        settings,
+        provider,
+        name: target.name,
+        path: target.path,
+        outbound: settings
+            .outbound
+            .for_provider(crate::events::metric_label(target.name)),
+        slots: target.slots,
         head: &head,
     };
     if head.method == Method::POST && provider.form_post() {
@@ -91,6 +124,10 @@ pub(crate) fn unknown_provider(routes: &Routes) -> Response<Bytes> {
 struct LoginRoute<'a> {
     settings: &'a Settings,
     provider: &'a dyn DynProvider,
+    /// The flow's and the identity's provider: see [`LoginTarget::name`].
+    name: &'a str,
+    /// The route: see [`LoginTarget::path`].
+    path: String,
     /// The layer's client, naming this provider in spans and metrics.
     outbound: Outbound,
     /// Logins talking to this provider at once.
@@ -116,14 +153,12 @@ impl LoginRoute<'_> {
             tracing::Span::current().record("leg", "start");
             return match self.start(&params).await {
                 Ok(response) => {
-                    self.settings.observer.login_started(self.provider.name());
+                    self.settings.observer.login_started(self.name);
                     response
                 }
                 Err(error) => {
-                    tracing::debug!(provider = self.provider.name(), error = %error, "login start failed");
-                    self.settings
-                        .observer
-                        .login_failed(self.provider.name(), error.kind());
+                    tracing::debug!(provider = self.name, error = %error, "login start failed");
+                    self.settings.observer.login_failed(self.name, error.kind());
                     error.into_response()
                 }
             };
@@ -158,7 +193,7 @@ impl LoginRoute<'_> {
             return self.callback(&params).await;
         }
         tracing::debug!(
-            provider = self.provider.name(),
+            provider = self.name,
             "posted callback without its flow cookie: carried over to a same-site POST"
         );
         let fields: Vec<(String, String)> = form_urlencoded::parse(form.as_bytes())
@@ -171,22 +206,24 @@ impl LoginRoute<'_> {
         let targets = after_login
             .into_iter()
             .chain(&self.settings.failure_redirect);
-        form_post::carry_over(&self.path(), &fields, &form_post::form_action(targets))
+        form_post::carry_over(self.path(), &fields, &form_post::form_action(targets))
     }
 
-    fn path(&self) -> String {
-        self.settings.routes.provider_path(self.provider.name())
+    fn path(&self) -> &str {
+        &self.path
     }
 
     fn flow_cookie_name(&self, key: &str) -> String {
+        // A cookie name holds no `:`: a tenant's `sso:acme` becomes `sso.acme` (no provider
+        // name holds a `.`). The sealed value is bound to the name and names the provider.
         self.settings
             .cookies
-            .flow_name(self.provider.name(), &short_tag(key))
+            .flow_name(&self.name.replace(':', "."), &short_tag(key))
     }
 
     fn context<'c>(&'c self, callback_url: &'c Url) -> ProviderContext<'c> {
         ProviderContext {
-            provider: self.provider.name(),
+            provider: self.name,
             outbound: &self.outbound,
             callback_url,
             clock: &self.settings.clock,
@@ -200,7 +237,7 @@ impl LoginRoute<'_> {
             Ok(Ok(permit)) => Ok(permit),
             _ => {
                 tracing::warn!(
-                    provider = self.provider.name(),
+                    provider = self.name,
                     "too many logins at once with this provider"
                 );
                 Err(AuthError::new(
@@ -218,24 +255,27 @@ impl LoginRoute<'_> {
         kind: AuthErrorKind,
         message: &'static str,
     ) -> AuthError {
-        tracing::warn!(provider = self.provider.name(), "{log}");
+        tracing::warn!(provider = self.name, "{log}");
         AuthError::new(kind, message)
     }
 
     /// A failed callback: the error (or the configured failure redirect), clearing the flow
     /// cookie when its name is known.
     fn fail(&self, error: AuthError, flow_cookie: Option<String>) -> Response<Bytes> {
-        self.settings
-            .observer
-            .login_failed(self.provider.name(), error.kind());
-        let mut response = match &self.settings.failure_redirect {
-            Some(target) => failure_redirect(target, error),
-            None => error.into_response(),
-        };
+        self.settings.observer.login_failed(self.name, error.kind());
+        let mut response = failure_response(self.settings, error);
         if let Some(removal) = flow_cookie.and_then(|name| self.settings.cookies.removal(name)) {
             response.headers_mut().append(SET_COOKIE, removal);
         }
         response
+    }
+}
+
+/// The answer to a failed login: the error, or the configured failure redirect.
+pub(crate) fn failure_response(settings: &Settings, error: AuthError) -> Response<Bytes> {
+    match &settings.failure_redirect {
+        Some(target) => failure_redirect(target, error),
+        None => error.into_response(),
     }
 }
 

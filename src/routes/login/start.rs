@@ -23,18 +23,15 @@ impl LoginRoute<'_> {
     ) -> Result<Response<Bytes>, AuthError> {
         let return_to = params.get("return_to").and_then(return_to::validate);
         if return_to.is_none() && params.get("return_to").is_some() {
-            tracing::warn!(
-                provider = self.provider.name(),
-                "return_to refused; using the default"
-            );
+            tracing::warn!(provider = self.name, "return_to refused; using the default");
         }
-        let callback_url = callback_url(self.settings, &self.path(), self.head)?;
+        let callback_url = callback_url(self.settings, self.path(), self.head)?;
         let cx = self.context(&callback_url);
         let _slot = self.slot().await?;
         let started = self.provider.start(&cx).await?;
         let name = self.flow_cookie_name(&started.key);
         let mut flow = FlowState {
-            provider: self.provider.name().to_owned(),
+            provider: self.name.to_owned(),
             expires_at: self.settings.clock.now() + self.settings.flow_lifetime.as_secs(),
             key: started.key,
             secret: started.secret,
@@ -46,7 +43,7 @@ impl LoginRoute<'_> {
             // Browsers drop larger cookies, and the login would fail at the callback: give
             // up the return_to (JSON escaping can double it) rather than the login.
             tracing::warn!(
-                provider = self.provider.name(),
+                provider = self.name,
                 "return_to too long for the flow cookie; using the default"
             );
             flow.return_to = None;
