@@ -197,6 +197,7 @@ pub async fn start_with(
 fn describe(user: &Identity) -> serde_json::Value {
     json!({
         "provider": user.provider(),
+        "tenant": user.tenant(),
         "user_id": user.user_id(),
         "name": user.name(),
         "email": user.email(),

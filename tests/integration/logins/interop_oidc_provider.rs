@@ -94,8 +94,8 @@ fn ensure_node_modules() {
 
 /// A running `node server.mjs`. Dropping it kills the process (and closes its stdin,
 /// which makes the server exit by itself as well).
-struct OidcProvider {
-    issuer: String,
+pub(super) struct OidcProvider {
+    pub(super) issuer: String,
     _child: Child,
     _stdout: Lines<BufReader<ChildStdout>>,
 }
@@ -109,14 +109,31 @@ impl OidcProvider {
         post_logout_redirect_uri: &str,
         jwt_client_jwks: Option<&serde_json::Value>,
     ) -> Self {
+        Self::start_client(
+            (CLIENT_ID, CLIENT_SECRET),
+            redirect_uri,
+            post_logout_redirect_uri,
+            jwt_client_jwks,
+        )
+        .await
+    }
+
+    /// [`start`](Self::start), its first client being `(id, secret)`: one instance per
+    /// customer of a multi-tenant app, each with a client of its own.
+    pub(super) async fn start_client(
+        (client_id, client_secret): (&str, &str),
+        redirect_uri: &str,
+        post_logout_redirect_uri: &str,
+        jwt_client_jwks: Option<&serde_json::Value>,
+    ) -> Self {
         ensure_node_modules();
         let mut command = Command::new("node");
         command
             .arg("server.mjs")
             .current_dir(interop_dir())
             .env("OIDC_PORT", "0")
-            .env("OIDC_CLIENT_ID", CLIENT_ID)
-            .env("OIDC_CLIENT_SECRET", CLIENT_SECRET)
+            .env("OIDC_CLIENT_ID", client_id)
+            .env("OIDC_CLIENT_SECRET", client_secret)
             .env("OIDC_REDIRECT_URIS", redirect_uri)
             .env("OIDC_POST_LOGOUT_REDIRECT_URIS", post_logout_redirect_uri);
         if let Some(jwks) = jwt_client_jwks {
@@ -235,7 +252,7 @@ async fn start_configured(
 
 /// An HTML form: where it posts and the fields it carries.
 #[derive(Debug)]
-struct Form {
+pub(super) struct Form {
     action: String,
     /// `(name, value, type)` of every `<input>` with a name.
     inputs: Vec<(String, String, String)>,
@@ -243,7 +260,7 @@ struct Form {
 
 impl Form {
     /// The first `<form>` of `html`, or a panic showing the page.
-    fn first_in(html: &str) -> Form {
+    pub(super) fn first_in(html: &str) -> Form {
         let start = html
             .find("<form")
             .unwrap_or_else(|| panic!("no <form> in the page:\n{html}"));
@@ -281,7 +298,10 @@ impl Form {
     }
 
     /// The hidden fields, then `extra`: what submitting the form with `extra` typed in sends.
-    fn submission<'a>(&'a self, extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    pub(super) fn submission<'a>(
+        &'a self,
+        extra: &[(&'a str, &'a str)],
+    ) -> Vec<(&'a str, &'a str)> {
         let mut fields: Vec<(&str, &str)> = self
             .inputs
             .iter()
@@ -293,7 +313,7 @@ impl Form {
     }
 
     /// The action, resolved against the page it came from.
-    fn action_url(&self, page: &str) -> String {
+    pub(super) fn action_url(&self, page: &str) -> String {
         url::Url::parse(page)
             .and_then(|page| page.join(&self.action))
             .expect("form action is a URL")
@@ -396,7 +416,7 @@ async fn open_sign_in(setup: &Setup, browser: &Browser) -> Visit {
 
 /// Fills in oidc-provider's sign-in form as `login` and submits it; returns the page that
 /// follows (its consent page, for a first login).
-async fn sign_in(browser: &Browser, page: &Visit, login: &str) -> Visit {
+pub(super) async fn sign_in(browser: &Browser, page: &Visit, login: &str) -> Visit {
     let form = Form::first_in(&page.body);
     assert!(
         form.has_input("login", "text") && form.has_input("password", "password"),

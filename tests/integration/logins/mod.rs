@@ -18,4 +18,6 @@ mod preset_support;
 mod presets_login;
 mod private_key_jwt;
 mod slack_login;
+mod tenants;
+mod tenants_interop;
 mod twitter_login;
