@@ -17,7 +17,7 @@ use crate::support::{live_heap, rss_kib};
 const LOGINS: usize = 1000;
 
 /// The two tests here measure time and memory: one at a time.
-async fn serial() -> tokio::sync::MutexGuard<'static, ()> {
+pub(crate) async fn serial() -> tokio::sync::MutexGuard<'static, ()> {
     static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
     SERIAL.lock().await
 }

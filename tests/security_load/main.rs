@@ -12,3 +12,4 @@ mod common;
 mod support;
 
 mod load;
+mod tenants;
