@@ -32,7 +32,11 @@ fn tenants(answers: HashMap<&'static str, Answer>, calls: Arc<AtomicUsize>) -> T
         async move {
             calls.fetch_add(1, Ordering::SeqCst);
             match answers.get(tenant.as_str()).cloned() {
-                Some(Answer::Provider(oidc)) => Ok(Some(Provider::from(oidc))),
+                Some(Answer::Provider(oidc)) => {
+                    // As a database query takes a while: concurrent logins overlap.
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    Ok(Some(Provider::from(oidc)))
+                }
                 Some(Answer::Error) => Err(TenantError::new("the customer database is down")),
                 Some(Answer::Hang) => std::future::pending().await,
                 None => Ok(None),
