@@ -202,3 +202,15 @@ pub fn identify(headers: &[(&[u8], &[u8])]) -> Option<Identity> {
         _ => panic!("the layer answered `GET /` asynchronously"),
     }
 }
+
+/// The tenant key of a `/auth/sso/<tenant>` path segment, when it is one.
+pub fn tenant_key(segment: &str) -> Option<String> {
+    crate::tenants::TenantKey::new(segment)
+        .ok()
+        .map(|key| key.as_str().to_owned())
+}
+
+/// The domain `/auth/sso?email=` (or `domain=`) finds a tenant by, when the value has one.
+pub fn email_domain(value: &str) -> Option<String> {
+    crate::tenants::email_domain(value)
+}

@@ -48,5 +48,8 @@ async fn ten_thousand_tenants_stay_within_the_cache_bound() {
     // The cache is full after the first thousand; nine thousand more tenants add nothing
     // but noise (an entry is a few KiB: unbounded, they would add tens of MiB).
     let growth = heap[TENANTS / 1000 - 1] - heap[0];
-    assert!(growth < 2 * 1024 * 1024, "live heap grew {growth} bytes: {heap:?}");
+    assert!(
+        growth < 2 * 1024 * 1024,
+        "live heap grew {growth} bytes: {heap:?}"
+    );
 }
