@@ -18,7 +18,7 @@ use socialauth::{ClientAssertionKey, ClientAuth, Oidc, Provider, SocialAuthLayer
 /// What the test resolver answers for a tenant.
 #[derive(Clone)]
 enum Answer {
-    Provider(Oidc),
+    Provider(Box<Oidc>),
     Error,
     Hang,
 }
@@ -33,6 +33,7 @@ fn tenants(answers: HashMap<&'static str, Answer>, calls: Arc<AtomicUsize>) -> T
             calls.fetch_add(1, Ordering::SeqCst);
             match answers.get(tenant.as_str()).cloned() {
                 Some(Answer::Provider(oidc)) => {
+                    let oidc = *oidc;
                     // As a database query takes a while: concurrent logins overlap.
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     Ok(Some(Provider::from(oidc)))
@@ -68,16 +69,16 @@ async fn the_resolvers_answers_become_short_json_errors() {
     let base = serve(
         tenants(
             HashMap::from([
-                ("good", Answer::Provider(oidc_for(&good))),
+                ("good", Answer::Provider(Box::new(oidc_for(&good)))),
                 ("down", Answer::Error),
                 ("stuck", Answer::Hang),
                 (
                     "plain-http",
-                    Answer::Provider(Oidc::new("http://idp.example", "id", "secret")),
+                    Answer::Provider(Box::new(Oidc::new("http://idp.example", "id", "secret"))),
                 ),
                 (
                     "not-a-url",
-                    Answer::Provider(Oidc::new("idp example", "id", "secret")),
+                    Answer::Provider(Box::new(Oidc::new("idp example", "id", "secret"))),
                 ),
             ]),
             calls.clone(),
@@ -144,7 +145,7 @@ async fn fifty_concurrent_first_logins_of_one_tenant_resolve_and_discover_once()
     fake.set_delay(Endpoint::Discovery, Duration::from_millis(200));
     let calls = Arc::new(AtomicUsize::new(0));
     let tenants = tenants(
-        HashMap::from([("acme", Answer::Provider(oidc_for(&fake)))]),
+        HashMap::from([("acme", Answer::Provider(Box::new(oidc_for(&fake))))]),
         calls.clone(),
     );
     let base = serve(tenants.clone(), Duration::from_secs(10)).await;
@@ -205,7 +206,7 @@ async fn one_private_key_jwt_key_serves_two_tenants() {
         )));
         let oidc = Oidc::new(fake.issuer(), &fake.config().client_id, "")
             .client_auth(ClientAuth::private_key_jwt(assertion_key.clone()));
-        answers.insert(tenant, Answer::Provider(oidc));
+        answers.insert(tenant, Answer::Provider(Box::new(oidc)));
         fakes.push(fake);
     }
     let base = serve(tenants(answers, Arc::default()), Duration::from_secs(10)).await;
