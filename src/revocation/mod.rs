@@ -57,6 +57,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 pub use self::fact::{Fact, InvalidFact};
+pub use crate::state::provider_session::ProviderSessionKey;
 pub use self::memory::InMemoryStore;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
@@ -150,6 +151,30 @@ impl Revocations {
             expires_at: self.fact_expiry(),
         };
         self.publish(fact).await
+    }
+
+    /// Revokes, on every replica, every session that began in the provider session `key`
+    /// (an OpenID Connect back-channel logout naming its `sid`).
+    pub(crate) async fn revoke_provider_session(
+        &self,
+        key: ProviderSessionKey,
+    ) -> Result<(), RevocationError> {
+        let expires_at = self.fact_expiry();
+        self.publish(Fact::ProviderSession { key, expires_at })
+            .await
+    }
+
+    /// Records `key` until `expires_at` in the store, for every replica: `Ok(false)` when it
+    /// was recorded already (a replayed logout token).
+    pub(crate) async fn record_once(
+        &self,
+        key: &str,
+        expires_at: u64,
+    ) -> Result<bool, RevocationError> {
+        let shared = &self.inner.shared;
+        shared
+            .with_timeout(shared.store.record_once(key, expires_at))
+            .await
     }
 
     /// Whether the local copy is current: the store answered within the staleness limit.

@@ -9,4 +9,5 @@ pub(crate) mod keys;
 pub(crate) mod pending_cookie;
 pub(crate) mod random;
 pub(crate) mod return_to;
+pub(crate) mod provider_session;
 pub(crate) mod session;

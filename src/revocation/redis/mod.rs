@@ -56,6 +56,8 @@ pub struct RedisStore {
     topology: Topology,
     key: String,
     channel: String,
+    /// The prefix of one-time keys ([`RevocationStore::record_once`]).
+    once: String,
 }
 
 /// How the store reaches Redis (boxed: the set-ups differ in size, and one is made per
@@ -202,6 +204,7 @@ impl RedisStore {
             topology,
             key: format!("{prefix}:revoked"),
             channel: format!("{prefix}:revocations"),
+            once: format!("{prefix}:once:"),
         }
     }
 
@@ -293,6 +296,22 @@ impl RevocationStore for RedisStore {
             );
         }
         Ok(facts)
+    }
+
+    /// `SET <prefix>:once:<key> 1 EXAT <expires_at> NX`: one command, atomic on the node
+    /// that holds the key, whichever replica sends it.
+    async fn record_once(&self, key: &str, expires_at: u64) -> Result<bool, RevocationError> {
+        let mut set = redis::cmd("SET");
+        set.arg(format!("{}{key}", self.once))
+            .arg(1)
+            .arg("EXAT")
+            .arg(expires_at.max(1))
+            .arg("NX");
+        let reply: Option<String> = self
+            .run(Request::Cmd(&set))
+            .await
+            .map_err(failed("record_once"))?;
+        Ok(reply.is_some())
     }
 
     async fn subscribe(&self) -> Result<Subscription, RevocationError> {

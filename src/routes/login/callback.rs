@@ -21,6 +21,7 @@ use crate::settings::AfterLogin;
 use crate::state::cookies::{self, Found};
 use crate::state::flow::FlowState;
 use crate::state::return_to;
+use crate::state::provider_session::ProviderSessionKey;
 use crate::state::session::{Session, SessionId};
 
 /// Longest name kept from a provider, in characters.
@@ -150,6 +151,14 @@ impl LoginRoute<'_> {
             claims: profile.claims,
             refresh_token: profile.refresh_token,
             tokens: profile.tokens,
+            // The provider's `sid` goes no further than this hash.
+            provider_session: (profile.provider_session).map(|sid| {
+                ProviderSessionKey::of(
+                    self.settings.keys.current(),
+                    self.provider.name(),
+                    sid.secret(),
+                )
+            }),
         })
     }
 
@@ -189,7 +198,8 @@ impl LoginRoute<'_> {
                 profile.email,
                 claims,
                 Some(session),
-            )),
+            )
+            .from_provider_session(profile.provider_session)),
             issued_at: now,
             expires_at: now + self.settings.identity_lifetime.as_secs(),
         })
