@@ -31,8 +31,8 @@ use tower::ServiceExt;
 // A `:` in the id and form-urlencoding's special characters in the secret: RFC 6749 §2.3.1
 // has both form-urlencoded before `client_secret_basic` joins them, and oidc-provider decodes
 // them that way.
-const CLIENT_ID: &str = "socialauth:interop";
-const CLIENT_SECRET: &str = "s3cret +/%&=:?# 0123456789abcdef";
+pub(super) const CLIENT_ID: &str = "socialauth:interop";
+pub(super) const CLIENT_SECRET: &str = "s3cret +/%&=:?# 0123456789abcdef";
 /// The client that authenticates with `private_key_jwt`: no secret at all.
 const JWT_CLIENT_ID: &str = "socialauth:interop:private-key-jwt";
 
@@ -94,8 +94,8 @@ fn ensure_node_modules() {
 
 /// A running `node server.mjs`. Dropping it kills the process (and closes its stdin,
 /// which makes the server exit by itself as well).
-struct OidcProvider {
-    issuer: String,
+pub(super) struct OidcProvider {
+    pub(super) issuer: String,
     _child: Child,
     _stdout: Lines<BufReader<ChildStdout>>,
 }
@@ -109,6 +109,18 @@ impl OidcProvider {
         post_logout_redirect_uri: &str,
         jwt_client_jwks: Option<&serde_json::Value>,
     ) -> Self {
+        Self::start_with_backchannel(redirect_uri, post_logout_redirect_uri, jwt_client_jwks, None)
+            .await
+    }
+
+    /// [`start`](Self::start), the client registered with `backchannel_logout_uri` when
+    /// given.
+    pub(super) async fn start_with_backchannel(
+        redirect_uri: &str,
+        post_logout_redirect_uri: &str,
+        jwt_client_jwks: Option<&serde_json::Value>,
+        backchannel_logout_uri: Option<&str>,
+    ) -> Self {
         ensure_node_modules();
         let mut command = Command::new("node");
         command
@@ -119,6 +131,9 @@ impl OidcProvider {
             .env("OIDC_CLIENT_SECRET", CLIENT_SECRET)
             .env("OIDC_REDIRECT_URIS", redirect_uri)
             .env("OIDC_POST_LOGOUT_REDIRECT_URIS", post_logout_redirect_uri);
+        if let Some(uri) = backchannel_logout_uri {
+            command.env("OIDC_BACKCHANNEL_LOGOUT_URI", uri);
+        }
         if let Some(jwks) = jwt_client_jwks {
             command
                 .env("OIDC_JWT_CLIENT_ID", JWT_CLIENT_ID)
@@ -168,13 +183,13 @@ impl OidcProvider {
 }
 
 /// The app (`common::app::axum_app` behind the layer) and the provider it talks to.
-struct Setup {
-    base_url: String,
-    provider: OidcProvider,
+pub(super) struct Setup {
+    pub(super) base_url: String,
+    pub(super) provider: OidcProvider,
 }
 
 impl Setup {
-    fn url(&self, path: &str) -> String {
+    pub(super) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base_url)
     }
 }
@@ -235,7 +250,7 @@ async fn start_configured(
 
 /// An HTML form: where it posts and the fields it carries.
 #[derive(Debug)]
-struct Form {
+pub(super) struct Form {
     action: String,
     /// `(name, value, type)` of every `<input>` with a name.
     inputs: Vec<(String, String, String)>,
@@ -243,7 +258,7 @@ struct Form {
 
 impl Form {
     /// The first `<form>` of `html`, or a panic showing the page.
-    fn first_in(html: &str) -> Form {
+    pub(super) fn first_in(html: &str) -> Form {
         let start = html
             .find("<form")
             .unwrap_or_else(|| panic!("no <form> in the page:\n{html}"));
@@ -276,12 +291,12 @@ impl Form {
         }
     }
 
-    fn has_input(&self, name: &str, kind: &str) -> bool {
+    pub(super) fn has_input(&self, name: &str, kind: &str) -> bool {
         self.inputs.iter().any(|(n, _, t)| n == name && t == kind)
     }
 
     /// The hidden fields, then `extra`: what submitting the form with `extra` typed in sends.
-    fn submission<'a>(&'a self, extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    pub(super) fn submission<'a>(&'a self, extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
         let mut fields: Vec<(&str, &str)> = self
             .inputs
             .iter()
@@ -293,7 +308,7 @@ impl Form {
     }
 
     /// The action, resolved against the page it came from.
-    fn action_url(&self, page: &str) -> String {
+    pub(super) fn action_url(&self, page: &str) -> String {
         url::Url::parse(page)
             .and_then(|page| page.join(&self.action))
             .expect("form action is a URL")
@@ -410,7 +425,7 @@ async fn sign_in(browser: &Browser, page: &Visit, login: &str) -> Visit {
 
 /// Opens the sign-in page, signs `login` in, checks the consent page and consents: the
 /// visit that follows (back at the app, when all went well).
-async fn sign_in_and_consent(setup: &Setup, browser: &Browser, login: &str) -> Visit {
+pub(super) async fn sign_in_and_consent(setup: &Setup, browser: &Browser, login: &str) -> Visit {
     let sign_in_page = open_sign_in(setup, browser).await;
     let consent_page = sign_in(browser, &sign_in_page, login).await;
     assert_consent_page(setup, &consent_page);
