@@ -475,7 +475,11 @@ impl SocialAuthLayerBuilder {
             .as_deref()
             .map(PublicUrl::parse)
             .transpose()?;
-        for (provider, _) in providers.iter().zip(&backchannel).filter(|(_, b)| b.is_some()) {
+        for (provider, _) in providers
+            .iter()
+            .zip(&backchannel)
+            .filter(|(_, b)| b.is_some())
+        {
             tracing::info!(
                 provider = provider.name(),
                 path = routes.backchannel_logout_path(provider.name()),

@@ -90,8 +90,12 @@ where
             Route::BackchannelLogout(index) => {
                 let (parts, body) = request.into_parts();
                 let head = RequestHead::from_request(http::Request::from_parts(parts, ()));
-                let answer =
-                    crate::routes::backchannel_logout::answer(self.settings.clone(), index, head, body);
+                let answer = crate::routes::backchannel_logout::answer(
+                    self.settings.clone(),
+                    index,
+                    head,
+                    body,
+                );
                 ResponseFuture::own(Box::pin(answer))
             }
             Route::Logout => {

@@ -57,12 +57,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 pub use self::fact::{Fact, InvalidFact};
-pub use crate::state::provider_session::ProviderSessionKey;
 pub use self::memory::InMemoryStore;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use self::redis::{RedisStore, RedisStoreBuilder};
 pub use self::store::{FactSender, RevocationError, RevocationStore, Subscription};
+pub use crate::state::provider_session::ProviderSessionKey;
 
 use self::copy::LocalCopy;
 use self::store::DynStore;

@@ -75,7 +75,11 @@ pub trait RevocationStore: Send + Sync + 'static {
         expires_at: u64,
     ) -> impl Future<Output = Result<bool, RevocationError>> + Send {
         let _ = (key, expires_at);
-        async { Err(RevocationError::new("this store does not record one-time keys")) }
+        async {
+            Err(RevocationError::new(
+                "this store does not record one-time keys",
+            ))
+        }
     }
 }
 

@@ -104,8 +104,7 @@ impl Receiver<'_> {
     /// otherwise (the refusal already reported).
     async fn logout(&self, form: &str) -> Result<(), AuthError> {
         let token = logout_token_param(form).map_err(|rule| self.refuse(rule))?;
-        let nowhere =
-            Url::parse("about:blank").map_err(|_| AuthError::internal("no blank URL"))?;
+        let nowhere = Url::parse("about:blank").map_err(|_| AuthError::internal("no blank URL"))?;
         let outbound = self.settings.outbound.for_provider(self.provider);
         let cx = ProviderContext {
             provider: self.provider,
@@ -187,7 +186,9 @@ impl Receiver<'_> {
 
     /// A refused token: reported, and answered `400 invalid_request` naming the rule.
     fn refuse(&self, rule: &'static str) -> AuthError {
-        self.settings.observer.backchannel_refused(self.provider, rule);
+        self.settings
+            .observer
+            .backchannel_refused(self.provider, rule);
         AuthError::new(
             AuthErrorKind::InvalidRequest,
             format!("logout token refused: {rule}"),

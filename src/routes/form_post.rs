@@ -72,8 +72,7 @@ where
     let mut body = pin!(body);
     let mut read = BytesMut::new();
     while let Some(frame) = poll_fn(|cx| body.as_mut().poll_frame(cx)).await {
-        let frame =
-            frame.map_err(|_| AuthError::invalid_request("the posted form broke off"))?;
+        let frame = frame.map_err(|_| AuthError::invalid_request("the posted form broke off"))?;
         if let Ok(data) = frame.into_data() {
             if read.len() + bytes::Buf::remaining(&data) > MAX_FORM_BYTES {
                 return Err(too_large());

@@ -103,7 +103,10 @@ mod tests {
         assert_eq!(key, ProviderSessionKey::of(keys.current(), "oidc", "sid-1"));
         assert_ne!(key, ProviderSessionKey::of(keys.current(), "oidc", "sid-2"));
         assert_ne!(key, ProviderSessionKey::of(keys.current(), "okta", "sid-1"));
-        assert_ne!(key, ProviderSessionKey::of(other.current(), "oidc", "sid-1"));
+        assert_ne!(
+            key,
+            ProviderSessionKey::of(other.current(), "oidc", "sid-1")
+        );
         // The provider and the sid cannot trade bytes.
         assert_ne!(
             ProviderSessionKey::of(keys.current(), "a", "b\0c"),
@@ -114,6 +117,9 @@ mod tests {
         assert!(!text.contains("sid"));
         assert_eq!(text.parse::<ProviderSessionKey>().unwrap(), key);
         let json = serde_json::to_string(&key).unwrap();
-        assert_eq!(serde_json::from_str::<ProviderSessionKey>(&json).unwrap(), key);
+        assert_eq!(
+            serde_json::from_str::<ProviderSessionKey>(&json).unwrap(),
+            key
+        );
     }
 }

@@ -13,8 +13,8 @@ use super::OidcFlow;
 use crate::error::ConfigError;
 use crate::oauth2::signed_secret::SignedSecret;
 use crate::oauth2::{check_authorize_params, check_public_client_pkce, ClientAuth, Credentials};
-use crate::provider::config::CodeFlowConfig;
 use crate::provider::backchannel::BackchannelLogout;
+use crate::provider::config::CodeFlowConfig;
 use crate::provider::{endpoint, CallbackParams, Provider};
 
 /// An OpenID Connect provider (Keycloak, Okta, Auth0, Microsoft Entra ID, Google, ...),

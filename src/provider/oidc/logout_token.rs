@@ -130,10 +130,7 @@ impl Unchecked {
                 return Err("expired");
             }
         }
-        let jti = claims
-            .jti
-            .filter(|jti| !jti.is_empty())
-            .ok_or("no jti")?;
+        let jti = claims.jti.filter(|jti| !jti.is_empty()).ok_or("no jti")?;
         if jti.len() > MAX_ID_LEN {
             return Err("jti too long");
         }
@@ -209,7 +206,10 @@ mod tests {
         for (name, change) in changes {
             match change {
                 Value::Null => value.as_object_mut().unwrap().remove(*name),
-                other => value.as_object_mut().unwrap().insert((*name).into(), other.clone()),
+                other => value
+                    .as_object_mut()
+                    .unwrap()
+                    .insert((*name).into(), other.clone()),
             };
         }
         value
@@ -231,28 +231,50 @@ mod tests {
             no_exp.replayable_until,
             NOW + MAX_AGE_SECS + LEEWAY_SECS + 1
         );
-        assert!(check(with(&[("aud", json!(["client", "x"])), ("azp", json!("client"))])).is_ok());
+        assert!(check(with(&[
+            ("aud", json!(["client", "x"])),
+            ("azp", json!("client"))
+        ]))
+        .is_ok());
     }
 
     #[test]
     fn each_rule_of_section_2_6_refuses_its_token() {
         let event = json!({BACKCHANNEL_LOGOUT_EVENT: {}});
         let cases: Vec<(Value, Rule)> = vec![
-            (with(&[("iss", json!("https://evil.example"))]), "iss is not the issuer"),
-            (with(&[("aud", json!("other"))]), "aud does not hold the client id"),
+            (
+                with(&[("iss", json!("https://evil.example"))]),
+                "iss is not the issuer",
+            ),
+            (
+                with(&[("aud", json!("other"))]),
+                "aud does not hold the client id",
+            ),
             (with(&[("azp", json!("other"))]), "azp is not the client id"),
-            (with(&[("aud", json!(["client", "x"]))]), "several audiences and no azp"),
+            (
+                with(&[("aud", json!(["client", "x"]))]),
+                "several audiences and no azp",
+            ),
             (with(&[("iat", json!(NOW + 61))]), "issued in the future"),
             (
-                with(&[("iat", json!(NOW - MAX_AGE_SECS - 61)), ("exp", Value::Null)]),
+                with(&[
+                    ("iat", json!(NOW - MAX_AGE_SECS - 61)),
+                    ("exp", Value::Null),
+                ]),
                 "iat too old",
             ),
-            (with(&[("iat", json!(NOW - 200)), ("exp", json!(NOW - 61))]), "expired"),
+            (
+                with(&[("iat", json!(NOW - 200)), ("exp", json!(NOW - 61))]),
+                "expired",
+            ),
             (with(&[("jti", Value::Null)]), "no jti"),
             (with(&[("jti", json!(""))]), "no jti"),
             (with(&[("events", Value::Null)]), "no events"),
             (
-                with(&[("events", json!({"http://schemas.openid.net/event/other": {}}))]),
+                with(&[(
+                    "events",
+                    json!({"http://schemas.openid.net/event/other": {}}),
+                )]),
                 "events lacks the back-channel logout event",
             ),
             (

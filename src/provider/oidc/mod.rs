@@ -120,8 +120,7 @@ impl OidcFlow {
                 self.oidc.tenant_issuer.as_ref(),
             )
             .await?;
-        if self.oidc.backchannel_logout && !self.backchannel_checked.swap(true, Ordering::Relaxed)
-        {
+        if self.oidc.backchannel_logout && !self.backchannel_checked.swap(true, Ordering::Relaxed) {
             if metadata.backchannel_logout_supported != Some(true) {
                 tracing::warn!(
                     provider = self.oidc.config.name,
@@ -532,10 +531,7 @@ impl BackchannelLogout for OidcFlow {
     }
 
     fn user_id_for_sub(&self, sub: &str) -> Option<String> {
-        self.oidc
-            .subject_scope
-            .is_none()
-            .then(|| sub.to_owned())
+        self.oidc.subject_scope.is_none().then(|| sub.to_owned())
     }
 }
 

@@ -20,8 +20,8 @@ use crate::secret::constant_time_eq;
 use crate::settings::AfterLogin;
 use crate::state::cookies::{self, Found};
 use crate::state::flow::FlowState;
-use crate::state::return_to;
 use crate::state::provider_session::ProviderSessionKey;
+use crate::state::return_to;
 use crate::state::session::{Session, SessionId};
 
 /// Longest name kept from a provider, in characters.
@@ -191,15 +191,17 @@ impl LoginRoute<'_> {
             started_ms: self.settings.clock.now_ms(),
         };
         Ok(Identity {
-            user: Arc::new(User::new(
-                profile.provider,
-                profile.user_id,
-                profile.name,
-                profile.email,
-                claims,
-                Some(session),
-            )
-            .from_provider_session(profile.provider_session)),
+            user: Arc::new(
+                User::new(
+                    profile.provider,
+                    profile.user_id,
+                    profile.name,
+                    profile.email,
+                    claims,
+                    Some(session),
+                )
+                .from_provider_session(profile.provider_session),
+            ),
             issued_at: now,
             expires_at: now + self.settings.identity_lifetime.as_secs(),
         })

@@ -40,7 +40,9 @@ async fn serve_later() -> (String, Arc<OnceLock<axum::Router>>) {
 
 /// A replica's layer: the same secret as the other, its own connection to Redis.
 async fn replica_layer(issuer: &str, redis_url: &str) -> SocialAuthLayer {
-    let store = RedisStore::connect(redis_url).await.expect("redis reachable");
+    let store = RedisStore::connect(redis_url)
+        .await
+        .expect("redis reachable");
     let revocations = Revocations::builder(store)
         .start()
         .await

@@ -109,8 +109,13 @@ impl OidcProvider {
         post_logout_redirect_uri: &str,
         jwt_client_jwks: Option<&serde_json::Value>,
     ) -> Self {
-        Self::start_with_backchannel(redirect_uri, post_logout_redirect_uri, jwt_client_jwks, None)
-            .await
+        Self::start_with_backchannel(
+            redirect_uri,
+            post_logout_redirect_uri,
+            jwt_client_jwks,
+            None,
+        )
+        .await
     }
 
     /// [`start`](Self::start), the client registered with `backchannel_logout_uri` when
@@ -296,7 +301,10 @@ impl Form {
     }
 
     /// The hidden fields, then `extra`: what submitting the form with `extra` typed in sends.
-    pub(super) fn submission<'a>(&'a self, extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    pub(super) fn submission<'a>(
+        &'a self,
+        extra: &[(&'a str, &'a str)],
+    ) -> Vec<(&'a str, &'a str)> {
         let mut fields: Vec<(&str, &str)> = self
             .inputs
             .iter()

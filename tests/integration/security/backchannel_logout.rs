@@ -120,7 +120,11 @@ async fn each_check_of_section_2_6_refuses_its_token_and_the_session_goes_on() {
         claims
     };
     let now = clock::now();
-    let id_token = fake.issued_tokens().last().cloned().expect("the login's ID token");
+    let id_token = fake
+        .issued_tokens()
+        .last()
+        .cloned()
+        .expect("the login's ID token");
 
     let cases: Vec<(&str, String, &str)> = vec![
         (
@@ -138,8 +142,16 @@ async fn each_check_of_section_2_6_refuses_its_token_and_the_session_goes_on() {
             fake.logout_token(json!({}), &valid(), LogoutSignature::Hs256WithPublicKey),
             "alg not allowed",
         ),
-        ("wrong iss", genuine(&changed("iss", json!("https://evil.example/idp"))), "iss"),
-        ("wrong aud", genuine(&changed("aud", json!("another-client"))), "aud"),
+        (
+            "wrong iss",
+            genuine(&changed("iss", json!("https://evil.example/idp"))),
+            "iss",
+        ),
+        (
+            "wrong aud",
+            genuine(&changed("aud", json!("another-client"))),
+            "aud",
+        ),
         (
             "old iat",
             genuine(&{
@@ -149,9 +161,17 @@ async fn each_check_of_section_2_6_refuses_its_token_and_the_session_goes_on() {
             }),
             "iat too old",
         ),
-        ("expired", genuine(&changed("exp", json!(now - 300))), "expired"),
+        (
+            "expired",
+            genuine(&changed("exp", json!(now - 300))),
+            "expired",
+        ),
         ("no jti", genuine(&changed("jti", Value::Null)), "no jti"),
-        ("no events", genuine(&changed("events", Value::Null)), "no events"),
+        (
+            "no events",
+            genuine(&changed("events", Value::Null)),
+            "no events",
+        ),
         (
             "another event",
             genuine(&changed(
@@ -203,7 +223,10 @@ async fn each_check_of_section_2_6_refuses_its_token_and_the_session_goes_on() {
     assert_refused(setup.post("").await, "an empty token").await;
     let two = post_form(
         &setup.route(),
-        &[("logout_token", token.as_str()), ("logout_token", token.as_str())],
+        &[
+            ("logout_token", token.as_str()),
+            ("logout_token", token.as_str()),
+        ],
     )
     .await;
     assert_refused(two, "two tokens").await;
@@ -221,7 +244,10 @@ async fn each_check_of_section_2_6_refuses_its_token_and_the_session_goes_on() {
 
     // The same token again: its jti was recorded.
     let body = assert_refused(setup.post(&token).await, "replayed jti").await;
-    assert!(body["message"].as_str().unwrap().contains("jti replayed"), "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("jti replayed"),
+        "{body}"
+    );
 }
 
 #[tokio::test]
@@ -243,7 +269,10 @@ async fn a_sid_token_ends_that_provider_session_and_a_sub_token_every_session_of
             .logout_token(json!({}), &claims, LogoutSignature::Genuine)
     };
     // A sid the layer never saw ends nothing; sid alone ends that session only.
-    assert_eq!(setup.post(&token(Some("unknown"), true)).await.status(), 200);
+    assert_eq!(
+        setup.post(&token(Some("unknown"), true)).await.status(),
+        200
+    );
     assert_eq!(setup.who(&first).await, user);
     assert_eq!(setup.post(&token(Some(SID), false)).await.status(), 200);
     assert_eq!(setup.who(&first).await, "anonymous");
