@@ -198,7 +198,7 @@ impl Receiver<'_> {
 
 /// The form's one non-empty `logout_token` (§2.5), or why there is none. Other parameters
 /// are ignored; a repeated one (two tokens) is refused.
-fn logout_token_param(form: &str) -> Result<String, &'static str> {
+pub(crate) fn logout_token_param(form: &str) -> Result<String, &'static str> {
     let params = CallbackParams::parse(form)
         .map_err(|_| "a form parameter is repeated, or there are too many")?;
     params
