@@ -312,3 +312,37 @@ async fn back_channel_logout_without_revocation_is_a_config_error_and_off_is_404
     .await;
     assert_eq!(response.status(), 404);
 }
+
+/// The other way round: a logout token (its `events`, or its `logout+jwt` type) sent as the
+/// ID token of a login signs nobody in (Back-Channel Logout 1.0 §2.4 and RFC 8725 §3.11).
+#[tokio::test]
+async fn a_logout_token_is_never_taken_for_an_id_token() {
+    let setup = start().await;
+    let login = || async {
+        let browser = Browser::new();
+        let visit = browser
+            .follow(&format!("{}/auth/oidc?login=start", setup.base))
+            .await;
+        (browser, visit)
+    };
+    let (_, genuine) = login().await;
+    assert_eq!(genuine.status, 200, "{}", genuine.body);
+
+    setup.fake.set_extra_claims(json!({
+        "sid": SID,
+        "events": {"http://schemas.openid.net/event/backchannel-logout": {}},
+    }));
+    let (browser, visit) = login().await;
+    assert_eq!(visit.status, 401, "events: {}", visit.body);
+    assert_eq!(json_of(&visit.body)["error"], "login_failed");
+    assert_eq!(browser.cookie(IDENTITY_COOKIE), None);
+
+    setup.fake.set_extra_claims(json!({"sid": SID}));
+    let header = json!({"alg": "RS256", "typ": "logout+jwt", "kid": "rsa-0"});
+    setup
+        .fake
+        .set_id_token_header(Some((header, fake_oidc::IdSignature::Real)));
+    let (browser, visit) = login().await;
+    assert_eq!(visit.status, 401, "typ logout+jwt: {}", visit.body);
+    assert_eq!(browser.cookie(IDENTITY_COOKIE), None);
+}
