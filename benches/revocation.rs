@@ -162,7 +162,9 @@ fn provider_session_facts(count: u64) -> Vec<Fact> {
     let expires_at = unix_now() + 3600;
     (0..count)
         .map(|i| Fact::ProviderSession {
-            key: format!("{:0>21}A", format!("{i:x}")).parse().expect("a key"),
+            key: format!("{:0>21}A", format!("{i:x}"))
+                .parse()
+                .expect("a key"),
             expires_at,
         })
         .collect()

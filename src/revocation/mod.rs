@@ -2,8 +2,10 @@
 //! lookup per request.
 //!
 //! Every identity token carries its session id (`sid`) and when its sign-in happened. A
-//! revocation is a [`Fact`]: "session `sid` is revoked", or "every session of user
-//! `(provider, user id)` begun before time T is revoked". Each process keeps a local copy of
+//! revocation is a [`Fact`]: "session `sid` is revoked", "every session of user
+//! `(provider, user id)` begun before time T is revoked", or "every session from this
+//! provider session is revoked" (an OpenID Connect back-channel logout:
+//! [`Oidc::backchannel_logout`](crate::Oidc::backchannel_logout)). Each process keeps a local copy of
 //! the live facts, loaded when [`Revocations::builder`]`(..).start()` runs and kept current
 //! from the [`RevocationStore`] (Redis pub/sub for [`RedisStore`], with a periodic full
 //! reload that heals a missed message); a request only looks in that copy, which costs a

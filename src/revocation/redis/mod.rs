@@ -9,7 +9,9 @@
 //! One key, in every set-up: a reload is one `ZRANGEBYSCORE` on one node and a write one
 //! transaction on it, in a Cluster too (a key lives in one slot), with no scan of every
 //! node. The price is that the facts are not spread over the shards, which at about 60
-//! bytes a fact (6 MB for 100,000) does not matter. In a Cluster the names are
+//! bytes a fact (6 MB for 100,000) does not matter. A back-channel logout also records its
+//! token's `jti` as a key of its own, `<prefix>:once:<hash>`, set only if absent and
+//! expiring with the token (in a Cluster, in the set's slot). In a Cluster the names are
 //! `{<prefix>}:revoked` and `{<prefix>}:revocations`: the hash tag puts the channel in the
 //! set's slot, so that a write and its `PUBLISH` stay one transaction on one node. The
 //! channel is classic pub/sub, which a Cluster forwards to every node, so a subscriber hears

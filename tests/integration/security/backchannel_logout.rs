@@ -346,3 +346,53 @@ async fn a_logout_token_is_never_taken_for_an_id_token() {
     assert_eq!(visit.status, 401, "typ logout+jwt: {}", visit.body);
     assert_eq!(browser.cookie(IDENTITY_COOKIE), None);
 }
+
+/// Two replicas sharing a real Redis: a logout token accepted by one is a replay for the
+/// other (§2.6 step 8, across replicas), and the session it ended is over on both.
+#[tokio::test]
+async fn a_logout_token_is_accepted_once_across_replicas_sharing_redis() {
+    use socialauth::revocation::RedisStore;
+
+    let redis = crate::common::redis::RedisServer::start().await;
+    let fake = fake_oidc::start(OidcConfig::new()).await;
+    fake.set_extra_claims(json!({"sid": SID}));
+    let mut replicas = Vec::new();
+    for _ in 0..2 {
+        let store = RedisStore::connect(&redis.url()).await.expect("redis");
+        let revocations = Revocations::builder(store).start().await.expect("load");
+        let layer = SocialAuthLayer::builder()
+            .secret(app::SECRET)
+            .provider(oidc_for(&fake).backchannel_logout(true))
+            .revocation(revocations)
+            .build()
+            .expect("valid configuration");
+        replicas.push(app::serve_layer(layer).await);
+    }
+    // Clones of a fake share its state.
+    let on = |base: &String| Setup {
+        fake: fake.clone(),
+        base: base.clone(),
+    };
+    let (a, b) = (on(&replicas[0]), on(&replicas[1]));
+    let cookie = a.sign_in().await;
+    let user = fake.config().sub.clone();
+    assert_eq!(b.who(&cookie).await, user);
+
+    let token = fake.logout_token(
+        json!({}),
+        &fake.logout_claims(Some(SID)),
+        LogoutSignature::Genuine,
+    );
+    assert_eq!(a.post(&token).await.status(), 200);
+    let body = assert_refused(b.post(&token).await, "replayed on the other replica").await;
+    assert!(
+        body["message"].as_str().unwrap().contains("jti replayed"),
+        "{body}"
+    );
+    let started = std::time::Instant::now();
+    while b.who(&cookie).await != "anonymous" {
+        assert!(started.elapsed() < std::time::Duration::from_secs(2));
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(a.who(&cookie).await, "anonymous");
+}
