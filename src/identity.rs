@@ -86,7 +86,7 @@ impl User {
     }
 
     /// The user, from the provider session `key`.
-    pub(crate) fn from_provider_session(mut self, key: Option<ProviderSessionKey>) -> Self {
+    pub(crate) fn with_provider_session(mut self, key: Option<ProviderSessionKey>) -> Self {
         self.provider_session = key;
         self
     }

@@ -402,7 +402,7 @@ mod tests {
         let (sub, claims) = ("a\"b\\c\u{1}".into(), Some(claims));
         let psid = crate::state::provider_session::ProviderSessionKey::from_u128(42);
         let user = User::new("github".into(), sub, name, email, claims, Some(session))
-            .from_provider_session(Some(psid));
+            .with_provider_session(Some(psid));
         let who = user_identity(user, now(), now() + 60);
         let token = codec.sign(&keys(), &who, Cookie).unwrap();
         let back = codec.verify(&keys(), &token, now(), Cookie).unwrap();

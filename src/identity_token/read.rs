@@ -84,7 +84,7 @@ pub(super) fn read(keys: &Keys, token: &[u8]) -> Option<Verified> {
         claims.app.map(Cow::into_owned),
         session,
     )
-    .from_provider_session(claims.psid);
+    .with_provider_session(claims.psid);
     Some(Verified {
         identity: Identity {
             user: Arc::new(user),

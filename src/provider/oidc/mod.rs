@@ -120,14 +120,14 @@ impl OidcFlow {
                 self.oidc.tenant_issuer.as_ref(),
             )
             .await?;
-        if self.oidc.backchannel_logout && !self.backchannel_checked.swap(true, Ordering::Relaxed) {
-            if metadata.backchannel_logout_supported != Some(true) {
-                tracing::warn!(
-                    provider = self.oidc.config.name,
-                    advertised = ?metadata.backchannel_logout_supported,
-                    "back-channel logout is on, but the provider's discovery document does not say backchannel_logout_supported: true; it may never send logout tokens"
-                );
-            }
+        let first_check =
+            self.oidc.backchannel_logout && !self.backchannel_checked.swap(true, Ordering::Relaxed);
+        if first_check && metadata.backchannel_logout_supported != Some(true) {
+            tracing::warn!(
+                provider = self.oidc.config.name,
+                advertised = ?metadata.backchannel_logout_supported,
+                "back-channel logout is on, but the provider's discovery document does not say backchannel_logout_supported: true; it may never send logout tokens"
+            );
         }
         Ok(metadata)
     }

@@ -200,7 +200,7 @@ impl LoginRoute<'_> {
                     claims,
                     Some(session),
                 )
-                .from_provider_session(profile.provider_session),
+                .with_provider_session(profile.provider_session),
             ),
             issued_at: now,
             expires_at: now + self.settings.identity_lifetime.as_secs(),
