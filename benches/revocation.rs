@@ -8,6 +8,9 @@
 //!    valid identity cookie, through a layer without revocation and through one with
 //!    revocation and `REVOCATION_FACTS` (100,000) revoked sessions in its local copy;
 //!    interleaved rounds, medians, the difference in ns per request (target: at most 100).
+//!    Then the same with the back-channel logout facts as well: an identity from a provider
+//!    session (its cookie carries a `psid`), and as many revoked provider sessions again in
+//!    the copy: the third lookup that identity costs.
 //! 2. **Memory**: the process's resident set before and after those facts entered the copy,
 //!    per fact (target: at most 100 bytes).
 //! 3. **Resync from Redis** (when `redis-server` is installed): the same number of facts
@@ -43,7 +46,28 @@ use tower::{Layer, Service};
 
 use common::app::SECRET;
 use common::redis::{RedisCluster, RedisServer};
-use support::{env_u64, ready_now, sign_identity, unix_now, IDENTITY_COOKIE};
+use support::{env_u64, ready_now, sign_identity, sign_identity_with, unix_now, IDENTITY_COOKIE};
+
+/// A store whose one load gives `facts`: the copy of a replica that found them in the store.
+struct Preloaded(Vec<Fact>);
+
+impl RevocationStore for Preloaded {
+    async fn publish(&self, _: &Fact) -> Result<(), RevocationError> {
+        Ok(())
+    }
+    async fn restore(&self, _: &[Fact]) -> Result<(), RevocationError> {
+        Ok(())
+    }
+    async fn load(&self) -> Result<Vec<Fact>, RevocationError> {
+        Ok(self.0.clone())
+    }
+    async fn subscribe(&self) -> Result<Subscription, RevocationError> {
+        Ok(Subscription::channel().1)
+    }
+    async fn ping(&self) -> Result<(), RevocationError> {
+        Ok(())
+    }
+}
 
 /// A store that keeps nothing: the facts live only in the layer's copy, so the resident set
 /// measures the copy alone.
@@ -133,6 +157,19 @@ fn session_facts(count: u64) -> Vec<Fact> {
         .collect()
 }
 
+/// `count` revoked provider sessions (back-channel logout facts), none of the bench's.
+fn provider_session_facts(count: u64) -> Vec<Fact> {
+    let expires_at = unix_now() + 3600;
+    (0..count)
+        .map(|i| Fact::ProviderSession {
+            key: format!("{:0>21}A", format!("{i:x}"))
+                .parse()
+                .expect("a key"),
+            expires_at,
+        })
+        .collect()
+}
+
 fn main() {
     let facts = env_u64("REVOCATION_FACTS", 100_000);
     let rounds = env_u64("REVOCATION_ROUNDS", 15);
@@ -168,14 +205,34 @@ fn main() {
     let after = rss_bytes();
     assert_eq!(revocations.len() as u64, facts);
 
+    // The same copy plus as many provider-session facts, and an identity carrying a `psid`.
+    let mut both = session_facts(facts);
+    both.extend(provider_session_facts(facts));
+    let preloaded = runtime
+        .block_on(Revocations::builder(Preloaded(both)).start())
+        .expect("a preloaded store starts");
+    let mut psid_layer = layer(Some(preloaded));
+    let psid_cookie = format!(
+        "{IDENTITY_COOKIE}={}",
+        sign_identity_with(
+            "bench-user",
+            unix_now(),
+            unix_now() + 3600,
+            serde_json::json!({"psid": "zzzzzzzzzzzzzzzzzzzzzw"}),
+        )
+    );
+    let psid_cookie = HeaderValue::from_str(&psid_cookie).expect("header");
     // Part 1: interleaved rounds.
     per_request(&mut plain, &cookie, requests / 10);
     per_request(&mut revoking, &cookie, requests / 10);
-    let (mut without, mut with) = (Vec::new(), Vec::new());
+    per_request(&mut psid_layer, &psid_cookie, requests / 10);
+    let (mut without, mut with, mut with_psid) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..rounds {
         without.push(per_request(&mut plain, &cookie, requests));
         with.push(per_request(&mut revoking, &cookie, requests));
+        with_psid.push(per_request(&mut psid_layer, &psid_cookie, requests));
     }
+    let with_psid = median(&mut with_psid);
     let (without, with) = (median(&mut without), median(&mut with));
     println!();
     println!("identity check, valid cookie ({rounds} interleaved rounds of {requests} requests, medians):");
@@ -184,6 +241,10 @@ fn main() {
     println!(
         "  difference                             {:>+8.1} ns/request",
         with - without
+    );
+    println!(
+        "  with revocation, {facts} + {facts} provider-session facts, identity with psid {with_psid:>8.1} ns/request ({:+.1} vs without)",
+        with_psid - without
     );
     println!();
     println!(

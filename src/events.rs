@@ -49,24 +49,38 @@ pub enum AuthEvent {
         /// The user who logged out, when the request carried a valid identity.
         user_id: Option<String>,
     },
+    /// An OpenID Connect provider sent a back-channel logout token
+    /// ([`Oidc::backchannel_logout`](crate::Oidc::backchannel_logout)): accepted (the
+    /// sessions it names are revoked on every replica) or refused.
+    #[non_exhaustive]
+    BackchannelLogout {
+        /// The provider's route name.
+        provider: String,
+        /// The user the token named by `sub`, when it was accepted and named one.
+        user_id: Option<String>,
+        /// Why the token was refused (the rule it broke, a fixed text); `None` when accepted.
+        refused: Option<&'static str>,
+    },
 }
 
 impl AuthEvent {
-    /// A short name for the kind of event: `"login_succeeded"`, `"login_failed"` or `"logout"`.
+    /// A short name for the kind of event: `"login_succeeded"`, `"login_failed"`,
+    /// `"logout"` or `"backchannel_logout"`.
     pub fn name(&self) -> &'static str {
         match self {
             Self::LoginSucceeded { .. } => "login_succeeded",
             Self::LoginFailed { .. } => "login_failed",
             Self::Logout { .. } => "logout",
+            Self::BackchannelLogout { .. } => "backchannel_logout",
         }
     }
 
     /// The provider's route name, when the event has one.
     pub fn provider(&self) -> Option<&str> {
         match self {
-            Self::LoginSucceeded { provider, .. } | Self::LoginFailed { provider, .. } => {
-                Some(provider)
-            }
+            Self::LoginSucceeded { provider, .. }
+            | Self::LoginFailed { provider, .. }
+            | Self::BackchannelLogout { provider, .. } => Some(provider),
             Self::Logout { provider, .. } => provider.as_deref(),
         }
     }
@@ -75,7 +89,9 @@ impl AuthEvent {
     pub fn user_id(&self) -> Option<&str> {
         match self {
             Self::LoginSucceeded { user_id, .. } => Some(user_id),
-            Self::Logout { user_id, .. } => user_id.as_deref(),
+            Self::Logout { user_id, .. } | Self::BackchannelLogout { user_id, .. } => {
+                user_id.as_deref()
+            }
             Self::LoginFailed { .. } => None,
         }
     }
@@ -84,6 +100,15 @@ impl AuthEvent {
     pub fn error(&self) -> Option<AuthErrorKind> {
         match self {
             Self::LoginFailed { error, .. } => Some(*error),
+            _ => None,
+        }
+    }
+
+    /// Why a back-channel logout token was refused; `None` for other events and for an
+    /// accepted one.
+    pub fn refused(&self) -> Option<&'static str> {
+        match self {
+            Self::BackchannelLogout { refused, .. } => *refused,
             _ => None,
         }
     }
@@ -175,6 +200,36 @@ impl Observer {
         });
     }
 
+    /// A back-channel logout token was accepted: the sessions it names are revoked (`by` is
+    /// `"sid"` or `"sub"`; neither value is logged but the user id).
+    pub(crate) fn backchannel_accepted(
+        &self,
+        provider: &str,
+        by: &'static str,
+        user_id: Option<&str>,
+    ) {
+        tracing::info!(provider, by, user_id, "back-channel logout accepted");
+        #[cfg(feature = "metrics")]
+        metered::backchannel_logout(provider, "accepted");
+        self.emit(|| AuthEvent::BackchannelLogout {
+            provider: provider.to_owned(),
+            user_id: user_id.map(str::to_owned),
+            refused: None,
+        });
+    }
+
+    /// A back-channel logout token was refused, for `reason` (a fixed text).
+    pub(crate) fn backchannel_refused(&self, provider: &str, reason: &'static str) {
+        tracing::info!(provider, reason, "back-channel logout refused");
+        #[cfg(feature = "metrics")]
+        metered::backchannel_logout(provider, "refused");
+        self.emit(|| AuthEvent::BackchannelLogout {
+            provider: provider.to_owned(),
+            user_id: None,
+            refused: Some(reason),
+        });
+    }
+
     /// One identity check of a passed-through request: an identity, or why there is none.
     #[cfg(feature = "metrics")]
     pub(crate) fn identity_checked<T>(&self, outcome: &Result<T, NoIdentity>) {
@@ -253,6 +308,15 @@ mod metered {
             "socialauth_logins_failed_total",
             "provider" => provider.to_owned(),
             "error" => error.code(),
+        )
+        .increment(1);
+    }
+
+    pub(super) fn backchannel_logout(provider: &str, outcome: &'static str) {
+        counter!(
+            "socialauth_backchannel_logouts_total",
+            "provider" => provider.to_owned(),
+            "outcome" => outcome,
         )
         .increment(1);
     }

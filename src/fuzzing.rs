@@ -151,6 +151,27 @@ pub fn split_tokens(value: &str, attributes: usize) -> Option<Vec<(String, Strin
     })
 }
 
+/// The `logout_token` of a back-channel logout's form body, as the route reads it (one,
+/// non-empty, no parameter repeated), or the rule that refused the form.
+pub fn logout_form(form: &str) -> Result<String, &'static str> {
+    crate::routes::backchannel_logout::logout_token_param(form)
+}
+
+/// A logout token's header `typ` checked, and its claims (JSON) read and checked at time
+/// `now` for issuer `https://idp.example` and client `client`, as after a valid signature:
+/// the `(sid, sub, jti, replayable_until)` accepted, or the rule that refused it.
+#[allow(clippy::type_complexity)]
+pub fn logout_token_claims(
+    typ: Option<&str>,
+    json: &[u8],
+    now: u64,
+) -> Result<(Option<String>, Option<String>, String, u64), &'static str> {
+    use crate::provider::oidc::logout_token::{check_typ, Unchecked};
+    check_typ(typ)?;
+    let token = Unchecked::read(json)?.check(&["https://idp.example"], "client", now)?;
+    Ok((token.sid, token.sub, token.jti, token.replayable_until))
+}
+
 /// The inner service of [`identify`]: answers with the request's identity in the
 /// response's extensions.
 #[derive(Debug, Clone, Copy)]

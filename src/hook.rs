@@ -19,6 +19,8 @@ pub struct UserProfile {
     pub(crate) claims: Map<String, Value>,
     pub(crate) refresh_token: Option<crate::secret::RefreshToken>,
     pub(crate) tokens: Option<crate::provider::TokenSet>,
+    /// The provider session the sign-in came from, hashed (for back-channel logout).
+    pub(crate) provider_session: Option<crate::revocation::ProviderSessionKey>,
 }
 
 impl UserProfile {

@@ -6,6 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value};
 
+use crate::state::provider_session::ProviderSessionKey;
 use crate::state::session::{Session, SessionId};
 
 /// How long an identity cookie lives unless
@@ -56,6 +57,9 @@ pub(crate) struct User {
     pub(crate) session: Option<Session>,
     /// `(provider, user_id)` hashed once, for the revocation lookup of every request.
     pub(crate) key: u64,
+    /// The provider session the sign-in came from (OpenID Connect's `sid`, hashed with the
+    /// layer's key), for back-channel logout.
+    pub(crate) provider_session: Option<ProviderSessionKey>,
 }
 
 impl User {
@@ -77,7 +81,14 @@ impl User {
             claims,
             session,
             key,
+            provider_session: None,
         }
+    }
+
+    /// The user, from the provider session `key`.
+    pub(crate) fn with_provider_session(mut self, key: Option<ProviderSessionKey>) -> Self {
+        self.provider_session = key;
+        self
     }
 }
 

@@ -79,6 +79,15 @@ new_secret_type! {
 }
 
 new_secret_type! {
+    /// An OpenID Connect provider's session id (`sid` in its ID token), for back-channel
+    /// logout: read once, to be hashed with the layer's key into the identity's
+    /// [`ProviderSessionKey`](crate::revocation::ProviderSessionKey), and kept nowhere.
+    #[derive(Clone)]
+    pub(crate) struct ProviderSid(String) reads str;
+    impl ConstantTimeEq;
+}
+
+new_secret_type! {
     /// An OpenID Connect ID token (a JWT), as the provider issued it. `Debug` prints
     /// `IdToken([redacted])`; equality is compared in constant time.
     #[derive(Clone)]

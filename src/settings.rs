@@ -8,6 +8,7 @@ use crate::clock::Clock;
 use crate::events::{NoIdentity, Observer};
 use crate::identity_token::{Audience, IdentityCodec, Rejected};
 use crate::outbound::Outbound;
+use crate::provider::backchannel::BackchannelLogout;
 use crate::provider::DynProvider;
 use crate::revocation::Revocations;
 use crate::routes::origin::PublicUrl;
@@ -33,6 +34,8 @@ pub(crate) struct Settings {
     pub(crate) codec: IdentityCodec,
     pub(crate) cookies: CookieSettings,
     pub(crate) providers: Vec<Arc<dyn DynProvider>>,
+    /// Per provider (same index): its logout-token verifier, with back-channel logout on.
+    pub(crate) backchannel: Vec<Option<Arc<dyn BackchannelLogout>>>,
     /// One bound per provider (same index) on logins talking to it at once.
     pub(crate) provider_slots: Vec<Arc<tokio::sync::Semaphore>>,
     /// Attempts already taken to their provider.

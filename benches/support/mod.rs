@@ -52,6 +52,12 @@ fn identity_kid(signing_key: &[u8]) -> String {
 /// An identity token signed the way the layer signs one: HS256 JWT keyed with the signing
 /// half of `cookie::Key::derive_from(secret)`, with its `kid`; `iss`/`aud`/`sub`/`provider`/`iat`/`exp`/`sid`/`auth_ms`.
 pub fn sign_identity(user_id: &str, iat: u64, exp: u64) -> String {
+    sign_identity_with(user_id, iat, exp, serde_json::json!({}))
+}
+
+/// [`sign_identity`] with the members of `extra` added to its claims (a provider session's
+/// `psid`).
+pub fn sign_identity_with(user_id: &str, iat: u64, exp: u64, extra: serde_json::Value) -> String {
     use base64::Engine;
     use sha2::Digest;
     let key = cookie::Key::derive_from(SECRET);
@@ -70,6 +76,10 @@ pub fn sign_identity(user_id: &str, iat: u64, exp: u64) -> String {
         "iat": iat,
         "exp": exp,
     });
+    let mut claims = claims;
+    for (name, value) in extra.as_object().into_iter().flatten() {
+        claims[name] = value.clone();
+    }
     let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
     header.kid = Some(identity_kid(key.signing()));
     jsonwebtoken::encode(

@@ -3,7 +3,10 @@
 //! The dev provider keeps no browser session: every sign-in shows its page again (or
 //! [`sign_in_as`](super::DevProvider::sign_in_as) approves it). What a logout can end is what
 //! it issued: with an `id_token_hint` it signed for this client, every access token of that
-//! user is revoked. A `logout_hint` is only a hint, never trusted to revoke anything.
+//! user is revoked, and, when the app registered a back-channel logout URI
+//! ([`backchannel_logout_uri`](super::DevProvider::backchannel_logout_uri)), a logout token
+//! naming that user and that sign-in's `sid` is POSTed to it. A `logout_hint` is only a hint,
+//! never trusted to revoke anything.
 //!
 //! Bad input is a 400 page, never a redirect: a logout request that names an unknown
 //! client or an unregistered place to go back to must not send the browser anywhere.
@@ -37,8 +40,9 @@ pub(super) fn end_with(shared: &Shared, params: &Params) -> Response<Body> {
         Ok(user) => user,
         Err(message) => return bad_request(&message),
     };
-    if let Some(sub) = revoked_user {
+    if let Some((sub, sid)) = revoked_user {
         shared.store().revoke_user(&sub);
+        super::backchannel::send(shared, &sub, sid.as_deref());
     }
     let Some(back) = params.get("post_logout_redirect_uri") else {
         return response::html(StatusCode::OK, page::signed_out());
@@ -52,8 +56,9 @@ pub(super) fn end_with(shared: &Shared, params: &Params) -> Response<Body> {
     response::redirect(url.as_str())
 }
 
-/// Checks the request; the user whose tokens a valid `id_token_hint` names, if any.
-fn check(shared: &Shared, params: &Params) -> Result<Option<String>, String> {
+/// Checks the request; the user (and the sign-in's `sid`) a valid `id_token_hint` names, if
+/// any.
+fn check(shared: &Shared, params: &Params) -> Result<Option<(String, Option<String>)>, String> {
     let too_long = ["state", "logout_hint", "id_token_hint"]
         .iter()
         .any(|name| params.get(name).is_some_and(|v| v.len() > MAX_OPAQUE));
@@ -82,9 +87,9 @@ fn check(shared: &Shared, params: &Params) -> Result<Option<String>, String> {
     Ok(user)
 }
 
-/// The `sub` of an ID token this provider signed for its client. Expired tokens are
-/// accepted, as RP-Initiated Logout 1.0 §2 asks: the hint names who, it grants nothing.
-fn id_token_user(shared: &Shared, hint: &str) -> Result<String, String> {
+/// The `sub` (and `sid`) of an ID token this provider signed for its client. Expired tokens
+/// are accepted, as RP-Initiated Logout 1.0 §2 asks: the hint names who, it grants nothing.
+fn id_token_user(shared: &Shared, hint: &str) -> Result<(String, Option<String>), String> {
     let claims = shared
         .key
         .verify_jwt(hint)
@@ -92,8 +97,9 @@ fn id_token_user(shared: &Shared, hint: &str) -> Result<String, String> {
     if claims["iss"] != shared.issuer.as_str() || claims["aud"] != shared.client_id.as_str() {
         return Err("the id_token_hint was not issued to this client".to_owned());
     }
+    let sid = claims["sid"].as_str().map(str::to_owned);
     claims["sub"]
         .as_str()
-        .map(str::to_owned)
+        .map(|sub| (sub.to_owned(), sid))
         .ok_or_else(|| "the id_token_hint has no sub".to_owned())
 }

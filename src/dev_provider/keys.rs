@@ -61,7 +61,13 @@ impl SigningKey {
 
     /// A compact JWS of `claims`, ES256, with this key's `kid`.
     pub(super) fn sign_jwt(&self, claims: &Value) -> Result<String, SignError> {
-        let header = json!({"alg": "ES256", "typ": "JWT", "kid": self.kid});
+        self.sign_typed(claims, "JWT")
+    }
+
+    /// [`sign_jwt`](Self::sign_jwt) with the header's `typ` (a logout token's
+    /// `logout+jwt`).
+    pub(super) fn sign_typed(&self, claims: &Value, typ: &str) -> Result<String, SignError> {
+        let header = json!({"alg": "ES256", "typ": typ, "kid": self.kid});
         let signing_input = format!(
             "{}.{}",
             URL_SAFE_NO_PAD.encode(header.to_string()),

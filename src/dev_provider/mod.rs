@@ -13,7 +13,7 @@
 //! | `POST /authorize` | the page's form: signs in with the typed name and email (or cancels), and redirects back with `code`, `state` and `iss` (RFC 9207) |
 //! | `POST /token` | `client_secret_basic` or `client_secret_post`; the code is single-use and lives 60 s, `redirect_uri` must be the authorization's, the PKCE verifier must match; answers an access token and an ES256 ID token (`iss`, `aud`, `sub`, `name`, `email`, `email_verified`, `nonce`, `iat`, `exp`) |
 //! | `GET /userinfo` | the same claims, for the access token |
-//! | `GET` or `POST /logout` | RP-Initiated Logout: checks `client_id`, `post_logout_redirect_uri` (loopback `http`, or the origin of a registered redirect URI) and, when sent, `id_token_hint` (its own signature, for this client; that user's access tokens are then revoked), and redirects back with `state` |
+//! | `GET` or `POST /logout` | RP-Initiated Logout: checks `client_id`, `post_logout_redirect_uri` (loopback `http`, or the origin of a registered redirect URI) and, when sent, `id_token_hint` (its own signature, for this client; that user's access tokens are then revoked, and with a [`backchannel_logout_uri`](DevProvider::backchannel_logout_uri) a Back-Channel Logout 1.0 logout token naming that user and the sign-in's `sid` is POSTed to it), and redirects back with `state` |
 //!
 //! The user id (`sub`) is derived from the email, so the same email is the same user across
 //! restarts. Bad input gets a 400 with a short message (an HTML page on `/authorize` and
@@ -103,6 +103,7 @@
 //! ```
 
 mod authorize;
+mod backchannel;
 mod discovery;
 mod end_session;
 mod keys;
@@ -153,6 +154,8 @@ struct Shared {
     redirects: Mutex<RedirectPolicy>,
     auto_user: Mutex<Option<User>>,
     store: Mutex<Store>,
+    /// Where logout tokens go (OpenID Connect Back-Channel Logout 1.0), when registered.
+    backchannel_logout_uri: Mutex<Option<String>>,
 }
 
 impl Shared {
@@ -211,6 +214,7 @@ impl DevProvider {
             redirects: Mutex::new(RedirectPolicy::default()),
             auto_user: Mutex::new(None),
             store: Mutex::new(Store::default()),
+            backchannel_logout_uri: Mutex::new(None),
         });
         let task = tokio::spawn(server::serve(listener, shared.clone()));
         Ok(DevProvider { shared, addr, task })
@@ -266,6 +270,32 @@ impl DevProvider {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .register(uri.into());
+        self
+    }
+
+    /// Registers the app's back-channel logout URI (OpenID Connect Back-Channel Logout 1.0):
+    /// a logout at this provider that names its user (`id_token_hint`, which the layer sends
+    /// when it [keeps the provider's tokens](crate::SocialAuthLayerBuilder::keep_provider_tokens))
+    /// then POSTs a logout token (`sub`, and the sign-in's `sid`) to it, so the demo shows a
+    /// provider ending the app's session. Give the layer
+    /// [`backchannel_logout(true)`](crate::Oidc::backchannel_logout) and revocation.
+    ///
+    /// ```no_run
+    /// # #[cfg(feature = "dev-provider")]
+    /// # async fn run() -> std::io::Result<()> {
+    /// let dev = socialauth::dev_provider::DevProvider::start("127.0.0.1:0".parse().unwrap())
+    ///     .await?
+    ///     .backchannel_logout_uri("http://127.0.0.1:3000/auth/dev/backchannel-logout");
+    /// # let _ = dev;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn backchannel_logout_uri(self, uri: impl Into<String>) -> Self {
+        *self
+            .shared
+            .backchannel_logout_uri
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(uri.into());
         self
     }
 

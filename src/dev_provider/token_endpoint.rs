@@ -170,5 +170,9 @@ fn id_token_claims(shared: &Shared, grant: &IssuedCode) -> Value {
     if let Some(nonce) = &grant.authorization.nonce {
         claims.insert("nonce".into(), json!(nonce));
     }
+    // Each sign-in is a session of its own, named in its ID token, for back-channel logout.
+    if let Ok(sid) = crate::state::random::random_token() {
+        claims.insert("sid".into(), json!(sid));
+    }
     Value::Object(claims)
 }

@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 
 use super::LEEWAY_SECS;
 use crate::identity::Identity;
+use crate::state::provider_session::ProviderSessionKey;
 use crate::state::session::SessionId;
 
 /// `iss` of every identity token.
@@ -69,6 +70,10 @@ pub(super) struct Claims<'a> {
     /// When that sign-in happened, in Unix milliseconds (kept by renewal, unlike `iat`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(super) auth_ms: Option<u64>,
+    /// The provider session the sign-in came from, as a keyed hash of its `sid` (for
+    /// back-channel logout); never the provider's `sid` itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) psid: Option<ProviderSessionKey>,
 }
 
 /// A token whose signature and claims passed: its identity, and the times to check it

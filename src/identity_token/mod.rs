@@ -81,6 +81,7 @@ impl IdentityCodec {
             app: user.claims.as_ref().map(Cow::Borrowed),
             sid: user.session.map(|session| session.id),
             auth_ms: user.session.map(|session| session.started_ms),
+            psid: user.provider_session,
         };
         let failed = || AuthError::internal("could not sign the identity token");
         let json = serde_json::to_vec(&claims).map_err(|_| failed())?;
@@ -399,12 +400,15 @@ mod tests {
         };
         let (name, email) = (Some("Zoë \"Z\" 😀".into()), Some("z@example.com".into()));
         let (sub, claims) = ("a\"b\\c\u{1}".into(), Some(claims));
-        let user = User::new("github".into(), sub, name, email, claims, Some(session));
+        let psid = crate::state::provider_session::ProviderSessionKey::from_u128(42);
+        let user = User::new("github".into(), sub, name, email, claims, Some(session))
+            .with_provider_session(Some(psid));
         let who = user_identity(user, now(), now() + 60);
         let token = codec.sign(&keys(), &who, Cookie).unwrap();
         let back = codec.verify(&keys(), &token, now(), Cookie).unwrap();
         assert_eq!(back.claim("role"), Some(&serde_json::json!("admin")));
         assert_eq!(back, who);
+        assert_eq!(back.user.provider_session, Some(psid));
         let mut extra = valid_claims();
         extra["jti"] = serde_json::json!({"a": [1, null]});
         extra["name"] = serde_json::Value::Null;

@@ -83,7 +83,8 @@ pub(super) fn read(keys: &Keys, token: &[u8]) -> Option<Verified> {
         claims.email.map(Cow::into_owned),
         claims.app.map(Cow::into_owned),
         session,
-    );
+    )
+    .with_provider_session(claims.psid);
     Some(Verified {
         identity: Identity {
             user: Arc::new(user),

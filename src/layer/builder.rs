@@ -13,6 +13,7 @@ use crate::identity::{DEFAULT_IDENTITY_LIFETIME, DEFAULT_SESSION_LIFETIME};
 use crate::identity_token::IdentityCodec;
 use crate::layer::SocialAuthLayer;
 use crate::outbound::{Outbound, OutboundLimits};
+use crate::provider::backchannel::BackchannelLogout;
 use crate::provider::{check_name, endpoint, DynProvider, Provider};
 use crate::provider_tokens::{CookieBudget, KeepTokens};
 use crate::revocation::Revocations;
@@ -36,6 +37,8 @@ pub struct SocialAuthLayerBuilder {
     previous_secrets: Vec<IdentitySecret>,
     /// The providers added, checked; the first that failed its configuration stops `build()`.
     providers: Result<Vec<Arc<dyn DynProvider>>, ConfigError>,
+    /// The logout-token verifiers of the providers with back-channel logout on, by name.
+    backchannel: Vec<(String, Arc<dyn BackchannelLogout>)>,
     route_prefix: String,
     public_url: Option<String>,
     allowed_hosts: Vec<String>,
@@ -67,6 +70,7 @@ impl Default for SocialAuthLayerBuilder {
             secret: None,
             previous_secrets: Vec::new(),
             providers: Ok(Vec::new()),
+            backchannel: Vec::new(),
             route_prefix: "/auth".to_owned(),
             public_url: None,
             allowed_hosts: Vec::new(),
@@ -166,7 +170,11 @@ impl SocialAuthLayerBuilder {
     /// # let _ = builder;
     /// ```
     pub fn provider(mut self, provider: impl Into<Provider>) -> Self {
-        self.providers = match (self.providers, provider.into().built) {
+        let provider = provider.into();
+        if let (Ok(built), Some(verifier)) = (&provider.built, provider.backchannel) {
+            self.backchannel.push((built.name().to_owned(), verifier));
+        }
+        self.providers = match (self.providers, provider.built) {
             (Ok(mut providers), Ok(provider)) => {
                 providers.push(provider);
                 Ok(providers)
@@ -495,6 +503,20 @@ impl SocialAuthLayerBuilder {
                 ))
             })
             .collect();
+        let backchannel: Vec<Option<Arc<dyn BackchannelLogout>>> = providers
+            .iter()
+            .map(|provider| {
+                (self.backchannel.iter())
+                    .find(|(name, _)| name == provider.name())
+                    .map(|(_, verifier)| verifier.clone())
+            })
+            .collect();
+        if self.revocations.is_none() && backchannel.iter().any(Option::is_some) {
+            return Err(ConfigError::InvalidSetting {
+                setting: "backchannel_logout",
+                reason: "needs .revocation(..): a logout token ends sessions on every replica through revocation facts, and its jti is recorded in the revocation store",
+            });
+        }
         let routes = Routes {
             prefix: check_prefix(&self.route_prefix)?,
             provider_names: providers.iter().map(|p| p.name().to_owned()).collect(),
@@ -516,6 +538,17 @@ impl SocialAuthLayerBuilder {
             .as_deref()
             .map(PublicUrl::parse)
             .transpose()?;
+        for (provider, _) in providers
+            .iter()
+            .zip(&backchannel)
+            .filter(|(_, b)| b.is_some())
+        {
+            tracing::info!(
+                provider = provider.name(),
+                path = routes.backchannel_logout_path(provider.name()),
+                "back-channel logout on: register this path, on the public URL, as the client's backchannel_logout_uri"
+            );
+        }
         if let Some(public_url) = &public_url {
             check_cookies_can_travel(public_url, self.secure_cookies)?;
         }
@@ -581,6 +614,7 @@ impl SocialAuthLayerBuilder {
                 secure: self.secure_cookies,
             },
             providers,
+            backchannel,
             provider_slots,
             consumed: Default::default(),
             routes,

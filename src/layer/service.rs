@@ -93,6 +93,17 @@ where
                 let answer = crate::routes::sso::answer(self.settings.clone(), head, body);
                 ResponseFuture::own(Box::pin(answer))
             }
+            Route::BackchannelLogout(index) => {
+                let (parts, body) = request.into_parts();
+                let head = RequestHead::from_request(http::Request::from_parts(parts, ()));
+                let answer = crate::routes::backchannel_logout::answer(
+                    self.settings.clone(),
+                    index,
+                    head,
+                    body,
+                );
+                ResponseFuture::own(Box::pin(answer))
+            }
             Route::Logout => {
                 let head = RequestHead::from_request(request);
                 let answer = crate::routes::logout::answer(self.settings.clone(), head);

@@ -30,6 +30,7 @@ use crate::error::{AuthError, AuthErrorKind, ConfigError};
 
 #[macro_use]
 mod config;
+pub(crate) mod backchannel;
 mod callback;
 mod context;
 mod end_session;
@@ -218,6 +219,9 @@ impl<P: LoginProvider> DynProvider for P {
 #[derive(Clone)]
 pub struct Provider {
     pub(crate) built: Result<Arc<dyn DynProvider>, ConfigError>,
+    /// With back-channel logout on (OpenID Connect only): the same provider, as the
+    /// verifier of its logout tokens.
+    pub(crate) backchannel: Option<Arc<dyn backchannel::BackchannelLogout>>,
 }
 
 impl Provider {
@@ -225,6 +229,7 @@ impl Provider {
     pub(crate) fn checked<P: LoginProvider>(provider: Result<P, ConfigError>) -> Self {
         Self {
             built: provider.map(|p| Arc::new(p) as Arc<dyn DynProvider>),
+            backchannel: None,
         }
     }
 

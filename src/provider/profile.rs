@@ -3,7 +3,7 @@
 use serde_json::{Map, Value};
 
 use super::TokenSet;
-use crate::secret::RefreshToken;
+use crate::secret::{ProviderSid, RefreshToken};
 
 /// The user as the provider describes them, returned by a provider at the end of a login.
 ///
@@ -21,6 +21,8 @@ pub struct Profile {
     pub(crate) refresh_token: Option<RefreshToken>,
     /// The provider's tokens, attached by the layer's OAuth 2.0 / OpenID Connect core.
     pub(crate) tokens: Option<TokenSet>,
+    /// The provider's session (OpenID Connect's `sid`), for back-channel logout.
+    pub(crate) provider_session: Option<ProviderSid>,
 }
 
 impl Profile {
@@ -34,6 +36,7 @@ impl Profile {
             claims: Map::new(),
             refresh_token: None,
             tokens: None,
+            provider_session: None,
         }
     }
 
@@ -79,6 +82,12 @@ impl Profile {
     /// request).
     pub(crate) fn with_tokens(mut self, tokens: TokenSet) -> Self {
         self.tokens = Some(tokens);
+        self
+    }
+
+    /// The profile with the provider's session id (the ID token's `sid`) attached.
+    pub(crate) fn with_provider_session(mut self, sid: Option<ProviderSid>) -> Self {
+        self.provider_session = sid;
         self
     }
 

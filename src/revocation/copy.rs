@@ -1,8 +1,10 @@
 //! [`LocalCopy`]: the facts this process knows, looked up on every request.
 //!
-//! Two tables behind one read-write lock: revoked sessions by id, and user revocations by
-//! the hash of `(provider, user id)` that each verified identity carries already, so a
-//! request costs two table lookups and hashes nothing. A revoked session takes 24 bytes of
+//! Three tables behind one read-write lock: revoked sessions by id, user revocations by
+//! the hash of `(provider, user id)` that each verified identity carries already, and
+//! provider sessions ended by a back-channel logout by the keyed hash each identity carries
+//! too; so a request costs two table lookups (three for an identity from a provider session)
+//! and hashes nothing. A revoked session takes 24 bytes of
 //! table plus one control byte, at most twice that while the table grows: 100,000 revoked
 //! sessions fit in under 6 MB.
 
@@ -12,6 +14,7 @@ use std::sync::RwLock;
 
 use super::Fact;
 use crate::identity::{user_key, User};
+use crate::state::provider_session::ProviderSessionKey;
 use crate::state::session::Session;
 
 /// Hashes keys that are already uniformly spread (random session ids, SipHash outputs) by
@@ -57,6 +60,8 @@ struct Facts {
     sessions: SpreadMap<u128, u64>,
     /// User hash -> the revocations of the users with that hash (almost always one).
     users: SpreadMap<u64, Vec<UserFact>>,
+    /// Provider session key -> when the fact expires.
+    provider_sessions: SpreadMap<u128, u64>,
 }
 
 impl Facts {
@@ -64,11 +69,12 @@ impl Facts {
     fn add(&mut self, fact: Fact) -> bool {
         match fact {
             Fact::Session { id, expires_at } => {
-                let kept = self.sessions.entry(id.as_u128()).or_insert(0);
-                let new = *kept == 0;
-                *kept = (*kept).max(expires_at);
-                new
+                keep_latest(self.sessions.entry(id.as_u128()).or_insert(0), expires_at)
             }
+            Fact::ProviderSession { key, expires_at } => keep_latest(
+                self.provider_sessions.entry(key.as_u128()).or_insert(0),
+                expires_at,
+            ),
             Fact::User {
                 provider,
                 user_id,
@@ -104,6 +110,11 @@ impl Facts {
         if self.sessions.contains_key(&session.id.as_u128()) {
             return true;
         }
+        if let Some(key) = user.provider_session {
+            if self.provider_sessions.contains_key(&key.as_u128()) {
+                return true;
+            }
+        }
         self.users.get(&user.key).is_some_and(|bucket| {
             bucket.iter().any(|fact| {
                 session.started_ms <= fact.before_ms
@@ -115,6 +126,8 @@ impl Facts {
 
     fn drop_expired(&mut self, now: u64) {
         self.sessions.retain(|_, expires_at| *expires_at > now);
+        self.provider_sessions
+            .retain(|_, expires_at| *expires_at > now);
         self.users.retain(|_, bucket| {
             bucket.retain(|fact| fact.expires_at > now);
             !bucket.is_empty()
@@ -132,12 +145,28 @@ impl Facts {
             before_ms: fact.before_ms,
             expires_at: fact.expires_at,
         });
-        sessions.chain(users)
+        let provider_sessions =
+            self.provider_sessions
+                .iter()
+                .map(|(key, expires_at)| Fact::ProviderSession {
+                    key: ProviderSessionKey::from_u128(*key),
+                    expires_at: *expires_at,
+                });
+        sessions.chain(users).chain(provider_sessions)
     }
 
     fn len(&self) -> usize {
-        self.sessions.len() + self.users.values().map(Vec::len).sum::<usize>()
+        self.sessions.len()
+            + self.provider_sessions.len()
+            + self.users.values().map(Vec::len).sum::<usize>()
     }
+}
+
+/// Keeps the later of two expiries of one fact; `true` when the fact is new (`kept` was 0).
+fn keep_latest(kept: &mut u64, expires_at: u64) -> bool {
+    let new = *kept == 0;
+    *kept = (*kept).max(expires_at);
+    new
 }
 
 /// The revocation facts this process knows.
@@ -246,6 +275,33 @@ mod tests {
         assert!(!copy.revokes(&ada, after));
         assert!(!copy.revokes(&grace, grace_session));
         assert!(!copy.revokes(&ada_elsewhere, elsewhere));
+    }
+
+    #[test]
+    fn a_provider_session_fact_revokes_the_sessions_from_that_provider_session_only() {
+        let copy = LocalCopy::default();
+        let (ada, ada_session) = user("oidc", "ada", 1_000);
+        let (ada_too, same_session) = user("oidc", "ada", 2_000);
+        let (elsewhere, other_session) = user("oidc", "ada", 3_000);
+        let key = |n: u128| Some(ProviderSessionKey::from_u128(n));
+        let with = |user: User, n| User {
+            provider_session: key(n),
+            ..user
+        };
+        let (ada, ada_too, elsewhere) = (with(ada, 7), with(ada_too, 7), with(elsewhere, 8));
+        copy.apply(
+            Fact::ProviderSession {
+                key: ProviderSessionKey::from_u128(7),
+                expires_at: 100,
+            },
+            10,
+        );
+        assert!(copy.revokes(&ada, ada_session));
+        assert!(copy.revokes(&ada_too, same_session));
+        assert!(!copy.revokes(&elsewhere, other_session));
+        assert_eq!(copy.len(), 1);
+        assert_eq!(copy.merge(Vec::new(), 20).len(), 1);
+        assert_eq!(copy.merge(Vec::new(), 100).len(), 0);
     }
 
     #[test]

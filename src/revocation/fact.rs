@@ -1,5 +1,6 @@
 //! [`Fact`]: one revocation, and the line of text it is stored and sent as.
 
+use crate::state::provider_session::ProviderSessionKey;
 use crate::state::session::SessionId;
 
 /// One revocation, as stores keep it and replicas pass it on.
@@ -28,6 +29,14 @@ pub enum Fact {
         /// When the fact may be forgotten (Unix seconds).
         expires_at: u64,
     },
+    /// Every session that began in this session at the provider is revoked: an OpenID
+    /// Connect back-channel logout token named it by its `sid`.
+    ProviderSession {
+        /// The keyed hash of the provider's name and its `sid`.
+        key: ProviderSessionKey,
+        /// When the fact may be forgotten (Unix seconds).
+        expires_at: u64,
+    },
 }
 
 unit_error!(
@@ -40,13 +49,18 @@ impl Fact {
     /// When the fact may be forgotten (Unix seconds).
     pub fn expires_at(&self) -> u64 {
         match self {
-            Self::Session { expires_at, .. } | Self::User { expires_at, .. } => *expires_at,
+            Self::Session { expires_at, .. }
+            | Self::User { expires_at, .. }
+            | Self::ProviderSession { expires_at, .. } => *expires_at,
         }
     }
 
-    /// The fact as one line of text, for a store: `s <session id> <expires_at>` or
+    /// The fact as one line of text, for a store: `s <session id> <expires_at>`,
     /// `u <before_ms> <expires_at> <provider> <user id>` (the user id last, as it may hold
-    /// spaces; provider names never do).
+    /// spaces; provider names never do), or `p <provider session key> <expires_at>`.
+    ///
+    /// A release that does not know a kind reads its line as malformed: a store skips it
+    /// with a warning, and the replica does not apply it.
     pub fn to_line(&self) -> String {
         match self {
             Self::Session { id, expires_at } => format!("s {id} {expires_at}"),
@@ -56,6 +70,7 @@ impl Fact {
                 before_ms,
                 expires_at,
             } => format!("u {before_ms} {expires_at} {provider} {user_id}"),
+            Self::ProviderSession { key, expires_at } => format!("p {key} {expires_at}"),
         }
     }
 
@@ -74,6 +89,17 @@ impl Fact {
                     return Err(InvalidFact);
                 }
                 Ok(Self::Session { id, expires_at })
+            }
+            Some("p") => {
+                let key = parts
+                    .next()
+                    .and_then(|key| key.parse().ok())
+                    .ok_or(InvalidFact)?;
+                let expires_at = number(parts.next()).ok_or(InvalidFact)?;
+                if parts.next().is_some() {
+                    return Err(InvalidFact);
+                }
+                Ok(Self::ProviderSession { key, expires_at })
             }
             Some("u") => {
                 let before_ms = number(parts.next()).ok_or(InvalidFact)?;
@@ -113,7 +139,15 @@ mod tests {
             user.to_line(),
             "u 1700000000123 1800000000 github id with spaces"
         );
-        for fact in [session, user] {
+        let provider_session = Fact::ProviderSession {
+            key: "AAECAwQFBgcICQoLDA0ODw".parse().unwrap(),
+            expires_at: 1_800_000_000,
+        };
+        assert_eq!(
+            provider_session.to_line(),
+            "p AAECAwQFBgcICQoLDA0ODw 1800000000"
+        );
+        for fact in [session, user, provider_session] {
             assert_eq!(Fact::from_line(&fact.to_line()), Ok(fact));
         }
     }
@@ -131,6 +165,9 @@ mod tests {
             "u 1 2 github ",
             "u one 2 github 7",
             "u 1 2  7",
+            "p AAECAwQFBgcICQoLDA0ODw",
+            "p AAECAwQFBgcICQoLDA0ODw 12 extra",
+            "p short 12",
         ] {
             assert_eq!(Fact::from_line(bad), Err(InvalidFact), "{bad:?}");
         }

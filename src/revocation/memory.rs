@@ -19,6 +19,8 @@ struct Shared {
     facts: HashMap<String, Fact>,
     subscribers: Vec<FactSender>,
     writes: u64,
+    /// One-time keys ([`RevocationStore::record_once`]) -> when they may be forgotten.
+    once: HashMap<String, u64>,
 }
 
 impl InMemoryStore {
@@ -84,5 +86,21 @@ impl RevocationStore for InMemoryStore {
 
     async fn ping(&self) -> Result<(), RevocationError> {
         self.shared().map(|_| ())
+    }
+
+    async fn record_once(&self, key: &str, expires_at: u64) -> Result<bool, RevocationError> {
+        let mut shared = self.shared()?;
+        let now = crate::clock::system_now();
+        shared.writes += 1;
+        if shared.writes.is_multiple_of(1024) {
+            shared.once.retain(|_, until| *until > now);
+        }
+        match shared.once.get(key) {
+            Some(until) if *until > now => Ok(false),
+            _ => {
+                shared.once.insert(key.to_owned(), expires_at);
+                Ok(true)
+            }
+        }
     }
 }

@@ -2,8 +2,10 @@
 //! lookup per request.
 //!
 //! Every identity token carries its session id (`sid`) and when its sign-in happened. A
-//! revocation is a [`Fact`]: "session `sid` is revoked", or "every session of user
-//! `(provider, user id)` begun before time T is revoked". Each process keeps a local copy of
+//! revocation is a [`Fact`]: "session `sid` is revoked", "every session of user
+//! `(provider, user id)` begun before time T is revoked", or "every session from this
+//! provider session is revoked" (an OpenID Connect back-channel logout:
+//! [`Oidc::backchannel_logout`](crate::Oidc::backchannel_logout)). Each process keeps a local copy of
 //! the live facts, loaded when [`Revocations::builder`]`(..).start()` runs and kept current
 //! from the [`RevocationStore`] (Redis pub/sub for [`RedisStore`], with a periodic full
 //! reload that heals a missed message); a request only looks in that copy, which costs a
@@ -62,6 +64,7 @@ pub use self::memory::InMemoryStore;
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use self::redis::{RedisStore, RedisStoreBuilder};
 pub use self::store::{FactSender, RevocationError, RevocationStore, Subscription};
+pub use crate::state::provider_session::ProviderSessionKey;
 
 use self::copy::LocalCopy;
 use self::store::DynStore;
@@ -150,6 +153,30 @@ impl Revocations {
             expires_at: self.fact_expiry(),
         };
         self.publish(fact).await
+    }
+
+    /// Revokes, on every replica, every session that began in the provider session `key`
+    /// (an OpenID Connect back-channel logout naming its `sid`).
+    pub(crate) async fn revoke_provider_session(
+        &self,
+        key: ProviderSessionKey,
+    ) -> Result<(), RevocationError> {
+        let expires_at = self.fact_expiry();
+        self.publish(Fact::ProviderSession { key, expires_at })
+            .await
+    }
+
+    /// Records `key` until `expires_at` in the store, for every replica: `Ok(false)` when it
+    /// was recorded already (a replayed logout token).
+    pub(crate) async fn record_once(
+        &self,
+        key: &str,
+        expires_at: u64,
+    ) -> Result<bool, RevocationError> {
+        let shared = &self.inner.shared;
+        shared
+            .with_timeout(shared.store.record_once(key, expires_at))
+            .await
     }
 
     /// Whether the local copy is current: the store answered within the staleness limit.

@@ -62,6 +62,25 @@ pub trait RevocationStore: Send + Sync + 'static {
 
     /// Whether the store answers, for the staleness check.
     fn ping(&self) -> impl Future<Output = Result<(), RevocationError>> + Send;
+
+    /// Records `key` until `expires_at` (Unix seconds), atomically across every replica:
+    /// `Ok(true)` when it was not recorded yet, `Ok(false)` when it was (a replay). Back-channel
+    /// logout records each logout token's `jti` here, so that a token is accepted once.
+    ///
+    /// The default records nothing and answers an error: a store of the app's that does not
+    /// implement it makes every back-channel logout answer `503` (the logout still holds).
+    fn record_once(
+        &self,
+        key: &str,
+        expires_at: u64,
+    ) -> impl Future<Output = Result<bool, RevocationError>> + Send {
+        let _ = (key, expires_at);
+        async {
+            Err(RevocationError::new(
+                "this store does not record one-time keys",
+            ))
+        }
+    }
 }
 
 /// Facts published since a [`RevocationStore::subscribe`], as the layer receives them.
@@ -123,6 +142,7 @@ pub(crate) trait DynStore: Send + Sync {
     fn load(&self) -> Boxed<'_, Vec<Fact>>;
     fn subscribe(&self) -> Boxed<'_, Subscription>;
     fn ping(&self) -> Boxed<'_, ()>;
+    fn record_once<'a>(&'a self, key: &'a str, expires_at: u64) -> Boxed<'a, bool>;
 }
 
 impl<T: RevocationStore> DynStore for T {
@@ -144,5 +164,9 @@ impl<T: RevocationStore> DynStore for T {
 
     fn ping(&self) -> Boxed<'_, ()> {
         Box::pin(RevocationStore::ping(self))
+    }
+
+    fn record_once<'a>(&'a self, key: &'a str, expires_at: u64) -> Boxed<'a, bool> {
+        Box::pin(RevocationStore::record_once(self, key, expires_at))
     }
 }

@@ -57,10 +57,10 @@ where
 {
     if !is_form(headers) {
         return Err(AuthError::invalid_request(
-            "a posted callback must be application/x-www-form-urlencoded",
+            "a posted form must be application/x-www-form-urlencoded",
         ));
     }
-    let too_large = || AuthError::invalid_request("the posted callback is too large");
+    let too_large = || AuthError::invalid_request("the posted form is too large");
     if body
         .size_hint()
         .lower()
@@ -72,8 +72,7 @@ where
     let mut body = pin!(body);
     let mut read = BytesMut::new();
     while let Some(frame) = poll_fn(|cx| body.as_mut().poll_frame(cx)).await {
-        let frame =
-            frame.map_err(|_| AuthError::invalid_request("the posted callback broke off"))?;
+        let frame = frame.map_err(|_| AuthError::invalid_request("the posted form broke off"))?;
         if let Ok(data) = frame.into_data() {
             if read.len() + bytes::Buf::remaining(&data) > MAX_FORM_BYTES {
                 return Err(too_large());

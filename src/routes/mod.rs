@@ -1,8 +1,10 @@
 //! What the layer answers itself, under its prefix: one route per provider (the login start
 //! and the provider's callback), the logout (and the provider's end-session redirect), the
-//! token endpoint, the `form_post` carry-over page, and the JSON error answer. `request.rs`
-//! holds what every route reads from a request.
+//! token endpoint, the `form_post` carry-over page, the back-channel logout receiver of an
+//! OpenID Connect provider, and the JSON error answer. `request.rs` holds what every route
+//! reads from a request.
 
+pub(crate) mod backchannel_logout;
 pub(crate) mod form_post;
 pub(crate) mod html;
 pub(crate) mod login;
@@ -18,6 +20,8 @@ pub(crate) mod token_endpoint;
 pub(crate) const LOGOUT: &str = "logout";
 /// The bearer-token route's name under the prefix.
 pub(crate) const TOKEN_ENDPOINT: &str = "token";
+/// The back-channel logout route's name under a provider's route.
+pub(crate) const BACKCHANNEL_LOGOUT: &str = "backchannel-logout";
 /// Names no provider may take: the layer's own routes.
 pub(crate) const RESERVED: &[&str] = &[LOGOUT, TOKEN_ENDPOINT];
 
@@ -34,6 +38,8 @@ pub(crate) enum Route {
     TokenEndpoint,
     /// `/auth/sso` or `/auth/sso/<anything>`, when the layer has tenants.
     Sso,
+    /// `/auth/<name>/backchannel-logout` of the provider at this index.
+    BackchannelLogout(usize),
     /// Under the prefix, but no provider has that name.
     Unknown,
 }
@@ -66,10 +72,22 @@ impl Routes {
         if self.tenants && sso::is_sso_path(rest) {
             return Route::Sso;
         }
-        match self.provider_names.iter().position(|name| name == rest) {
-            Some(index) => Route::Provider(index),
+        let backchannel = rest
+            .strip_suffix(BACKCHANNEL_LOGOUT)
+            .and_then(|name| name.strip_suffix('/'));
+        let (name, route): (&str, fn(usize) -> Route) = match backchannel {
+            Some(name) => (name, Route::BackchannelLogout),
+            None => (rest, Route::Provider),
+        };
+        match self.provider_names.iter().position(|known| known == name) {
+            Some(index) => route(index),
             None => Route::Unknown,
         }
+    }
+
+    /// A provider's back-channel logout route, e.g. `/auth/oidc/backchannel-logout`.
+    pub(crate) fn backchannel_logout_path(&self, name: &str) -> String {
+        format!("{}/{name}/{BACKCHANNEL_LOGOUT}", self.prefix)
     }
 
     /// A provider's route, e.g. `/auth/github`.
@@ -97,6 +115,20 @@ mod tests {
         assert_eq!(routes.route("/auth/logout"), Route::Logout);
         assert_eq!(routes.route("/auth/token"), Route::TokenEndpoint);
         assert_eq!(routes.route("/auth/nope"), Route::Unknown);
+        assert_eq!(
+            routes.route("/auth/oidc/backchannel-logout"),
+            Route::BackchannelLogout(1)
+        );
+        assert_eq!(
+            routes.route("/auth/nope/backchannel-logout"),
+            Route::Unknown
+        );
+        assert_eq!(routes.route("/auth/backchannel-logout"), Route::Unknown);
+        assert_eq!(routes.route("/auth/oidcbackchannel-logout"), Route::Unknown);
+        assert_eq!(
+            routes.backchannel_logout_path("oidc"),
+            "/auth/oidc/backchannel-logout"
+        );
         assert_eq!(routes.route("/authx/github"), Route::Pass);
         assert_eq!(routes.route("/"), Route::Pass);
         assert_eq!(routes.provider_path("github"), "/auth/github");

@@ -9,6 +9,7 @@ pub(crate) mod cookies;
 pub(crate) mod flow;
 pub(crate) mod keys;
 pub(crate) mod pending_cookie;
+pub(crate) mod provider_session;
 pub(crate) mod random;
 pub(crate) mod return_to;
 pub(crate) mod session;

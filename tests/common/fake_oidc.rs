@@ -116,6 +116,19 @@ pub enum SigningAlg {
     ES256,
 }
 
+/// How [`FakeOidc::logout_token`] signs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogoutSignature {
+    /// With the provider's published RSA key.
+    Genuine,
+    /// With a key the provider never published.
+    Attacker,
+    /// `alg: none` and an empty signature (§2.6 step 3: never accepted).
+    AlgNone,
+    /// HS256, keyed with the RSA public key's DER bytes (the algorithm-confusion attack).
+    Hs256WithPublicKey,
+}
+
 /// One way to make the ID tokens wrong.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum IdTokenFault {
@@ -277,6 +290,8 @@ pub struct State {
     token_type: String,
     /// Added to every ID token's claims.
     extra_claims: serde_json::Map<String, Value>,
+    /// Logout tokens minted so far, for their `jti`.
+    logout_tokens: u64,
     /// Sign in with Apple: the callback is posted (`response_mode=form_post` required), and
     /// the client secret must be an ES256 JWT signed by this key.
     apple: Option<AppleClient>,
@@ -345,6 +360,7 @@ impl Default for State {
             claims_rewrite: None,
             token_type: "Bearer".into(),
             extra_claims: serde_json::Map::new(),
+            logout_tokens: 0,
             apple: None,
             refresh_tokens: Vec::new(),
             issue_refresh_tokens: false,
@@ -609,6 +625,55 @@ impl FakeOidc {
     }
 
     /// The current RSA signing key's public half, as DER (SubjectPublicKeyInfo).
+    /// A logout token as this provider issues them (OpenID Connect Back-Channel Logout 1.0
+    /// §2.4: a JWT signed as its ID tokens are, `typ` `logout+jwt`), with `claims`, the
+    /// header's members overridden by `header`, and signed as `how` says: what the provider
+    /// POSTs to an RP's `backchannel_logout_uri` (§2.5), or a forgery of it.
+    pub fn logout_token(&self, header: Value, claims: &Value, how: LogoutSignature) -> String {
+        let state = self.state();
+        let (kid, key) = (&state.rsa.0, &state.rsa.1);
+        let mut full = json!({"alg": "RS256", "typ": "logout+jwt", "kid": kid});
+        for (name, value) in header.as_object().into_iter().flatten() {
+            full[name] = value.clone();
+        }
+        match how {
+            LogoutSignature::Genuine => jws(&full, claims, |m| sign_rsa(key, m)),
+            LogoutSignature::Attacker => jws(&full, claims, |m| sign_rsa(&attacker_key(), m)),
+            LogoutSignature::AlgNone => {
+                full["alg"] = json!("none");
+                jws(&full, claims, |_| Vec::new())
+            }
+            LogoutSignature::Hs256WithPublicKey => {
+                full["alg"] = json!("HS256");
+                let public_der = key.public_key().as_der().expect("SPKI DER");
+                jws(&full, claims, |m| {
+                    let mut mac = Hmac::<Sha256>::new_from_slice(public_der.as_ref())
+                        .expect("HMAC takes any key");
+                    mac.update(m);
+                    mac.finalize().into_bytes().to_vec()
+                })
+            }
+        }
+    }
+
+    /// The claims of a valid logout token (§2.4) for this provider's user and client, naming
+    /// the provider session `sid` (when given), with a fresh `jti`.
+    pub fn logout_claims(&self, sid: Option<&str>) -> Value {
+        let cfg = self.config();
+        let now = clock::now();
+        let jti = format!("jti-{}", self.state().logout_tokens);
+        self.state().logout_tokens += 1;
+        let mut claims = json!({
+            "iss": self.issuer(), "aud": cfg.client_id, "iat": now, "exp": now + 120,
+            "jti": jti, "sub": cfg.sub,
+            "events": {"http://schemas.openid.net/event/backchannel-logout": {}},
+        });
+        if let Some(sid) = sid {
+            claims["sid"] = json!(sid);
+        }
+        claims
+    }
+
     pub fn rsa_public_key_der(&self) -> Vec<u8> {
         let state = self.state();
         state
@@ -737,6 +802,9 @@ fn discovery(fake: &FakeOidc) -> Response<FakeBody> {
             "token_endpoint_auth_methods_supported": [auth_method],
             "token_endpoint_auth_signing_alg_values_supported": ["RS256", "ES256"],
             "authorization_response_iss_parameter_supported": state.advertise_iss,
+            // OpenID Connect Back-Channel Logout 1.0 §2.1.
+            "backchannel_logout_supported": true,
+            "backchannel_logout_session_supported": true,
     });
     if state.end_session {
         document["end_session_endpoint"] = json!(fake.end_session_endpoint());

@@ -1,6 +1,7 @@
 //! [`Oidc`]: an OpenID Connect provider's configuration, and its checks when the layer is
 //! built.
 
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use jsonwebtoken::Algorithm;
@@ -12,8 +13,9 @@ use super::OidcFlow;
 use crate::error::ConfigError;
 use crate::oauth2::signed_secret::SignedSecret;
 use crate::oauth2::{check_authorize_params, check_public_client_pkce, ClientAuth, Credentials};
+use crate::provider::backchannel::BackchannelLogout;
 use crate::provider::config::CodeFlowConfig;
-use crate::provider::{endpoint, CallbackParams, LoginProvider};
+use crate::provider::{endpoint, CallbackParams, Provider};
 
 /// An OpenID Connect provider (Keycloak, Okta, Auth0, Microsoft Entra ID, Google, ...),
 /// configured from its issuer URL.
@@ -80,6 +82,8 @@ pub struct Oidc {
     pub(crate) callback_name: Option<fn(&CallbackParams) -> Option<String>>,
     /// Logout also ends the session at the provider (RP-Initiated Logout).
     pub(super) provider_logout: bool,
+    /// The layer receives the provider's logout tokens (Back-Channel Logout).
+    pub(super) backchannel_logout: bool,
     /// Logins send a PKCE challenge and the token request its verifier.
     pub(super) pkce: bool,
     /// ID tokens must carry this login's `nonce` (when false, one they carry must still be).
@@ -114,6 +118,7 @@ impl Oidc {
             form_post: false,
             callback_name: None,
             provider_logout: false,
+            backchannel_logout: false,
             pkce: true,
             id_token_nonce: true,
             subject_scope: None,
@@ -217,6 +222,37 @@ impl Oidc {
         self
     }
 
+    /// Receives the provider's back-channel logout tokens (OpenID Connect Back-Channel
+    /// Logout 1.0): when an administrator ends a user's session at the provider, or the user
+    /// signs out there, every sign-in that came from that session stops working on every
+    /// replica. Off by default; needs [`revocation`](crate::SocialAuthLayerBuilder::revocation),
+    /// or [`build`](crate::SocialAuthLayerBuilder::build) answers a [`ConfigError`].
+    ///
+    /// The layer then answers `POST /auth/<name>/backchannel-logout` (under the route
+    /// prefix): register that URL, made absolute on the app's public URL, as the client's
+    /// `backchannel_logout_uri`, and set `backchannel_logout_session_required` to `true`
+    /// so that the provider's ID tokens carry `sid` (and its logout tokens too). A token
+    /// with `sid` ends the sign-ins of that provider session only; one with only `sub` ends
+    /// every sign-in of that user at this provider begun until then. Each token is verified
+    /// as section 2.6 says (signature by the provider's keys and
+    /// [`allowed_algorithms`](Self::allowed_algorithms), `iss`, `aud`/`azp`, `iat` at most
+    /// 5 minutes old, `exp`, `jti`, the back-channel logout event, `sid` or `sub`, no
+    /// `nonce`, `typ` `logout+jwt` when present), and accepted once: its `jti` is recorded
+    /// in the revocation store. The answer is `200` (`Cache-Control: no-store`), or `400`
+    /// with a JSON error; never a redirect, never a cookie.
+    ///
+    /// The discovery document's `backchannel_logout_supported` is read at the first use:
+    /// unless it is `true`, a warning says the provider may never send logout tokens.
+    ///
+    /// ```
+    /// let p = socialauth::Oidc::new("https://sso.example.com", "id", "secret").backchannel_logout(true);
+    /// # let _ = p;
+    /// ```
+    pub fn backchannel_logout(mut self, on: bool) -> Self {
+        self.backchannel_logout = on;
+        self
+    }
+
     /// Whether logins use PKCE (RFC 7636, S256): on by default. **Weakens security** when
     /// off, for a provider that refuses PKCE for the app (LinkedIn, unless it enabled PKCE
     /// for the app, answers a `code_verifier` with `401 invalid_client`). `state` still binds
@@ -284,7 +320,7 @@ code_flow_setters!(Oidc.config, name: "oidc", scope: "openid email profile",
 
 impl Oidc {
     /// Checks the configuration and parses the issuer.
-    pub(crate) fn build(self) -> Result<impl LoginProvider, ConfigError> {
+    pub(crate) fn build(self) -> Result<OidcFlow, ConfigError> {
         if let Some(error) = &self.preset_error {
             return Err(error.clone());
         }
@@ -350,7 +386,29 @@ impl Oidc {
             oidc: self,
             discovery: DiscoveryCache::default(),
             jwks: JwksCache::default(),
+            backchannel_checked: AtomicBool::new(false),
         })
+    }
+}
+
+/// Checked when converted: a mistake waits in the `Provider` for `build()` to report. With
+/// back-channel logout on, the one provider is also the layer's logout-token verifier.
+impl From<Oidc> for Provider {
+    fn from(oidc: Oidc) -> Self {
+        match oidc.build() {
+            Ok(flow) => {
+                let flow = Arc::new(flow);
+                let backchannel = flow
+                    .oidc
+                    .backchannel_logout
+                    .then(|| flow.clone() as Arc<dyn BackchannelLogout>);
+                Provider {
+                    built: Ok(flow),
+                    backchannel,
+                }
+            }
+            Err(error) => Provider::checked(Err::<OidcFlow, _>(error)),
+        }
     }
 }
 

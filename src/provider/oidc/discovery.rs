@@ -29,6 +29,9 @@ pub(super) struct Metadata {
     pub(super) token_endpoint_auth_methods: Option<Vec<String>>,
     /// OpenID Connect RP-Initiated Logout 1.0: where the browser ends its session there.
     pub(super) end_session_endpoint: Option<Url>,
+    /// OpenID Connect Back-Channel Logout 1.0 §2.1: the provider sends logout tokens
+    /// (`None` when the document does not say).
+    pub(super) backchannel_logout_supported: Option<bool>,
 }
 
 /// The discovery document as served. Every member has a fixed JSON type: a member of another
@@ -47,6 +50,8 @@ struct Document {
     token_endpoint_auth_methods_supported: Option<Vec<String>>,
     #[serde(default)]
     end_session_endpoint: Option<String>,
+    #[serde(default)]
+    backchannel_logout_supported: Option<bool>,
 }
 
 /// The first pause after a failed fetch.
@@ -184,6 +189,7 @@ fn from_document(
             .end_session_endpoint
             .as_deref()
             .and_then(|value| url(value).ok()),
+        backchannel_logout_supported: document.backchannel_logout_supported,
     })
 }
 
@@ -202,6 +208,7 @@ mod tests {
             authorization_response_iss_parameter_supported: None,
             token_endpoint_auth_methods_supported: None,
             end_session_endpoint: None,
+            backchannel_logout_supported: None,
         }
     }
 

@@ -31,6 +31,8 @@ pub(crate) type Rule = &'static str;
 pub(crate) struct TokenHeader {
     pub(crate) alg: Algorithm,
     pub(crate) kid: Option<String>,
+    /// The explicit type (RFC 8725 §3.11), when the token states one.
+    pub(crate) typ: Option<String>,
 }
 
 /// The header as sent. `jku`, `x5u` and `jwk` are read only to refuse the token: keys come
@@ -40,6 +42,8 @@ struct RawHeader {
     alg: String,
     #[serde(default)]
     kid: Option<String>,
+    #[serde(default)]
+    typ: Option<String>,
     #[serde(default)]
     jku: Option<serde_json::Value>,
     #[serde(default)]
@@ -78,6 +82,10 @@ pub(crate) struct Claims {
     /// The tenant of a multi-tenant issuer (Microsoft Entra ID).
     #[serde(default)]
     pub(crate) tid: Option<String>,
+    /// Present in logout tokens only: an ID token holding it is a logout token sent in its
+    /// place.
+    #[serde(default)]
+    events: Option<serde_json::Value>,
     /// Every other claim, for [`Oidc::profile_claim`](crate::Oidc::profile_claim).
     #[serde(flatten)]
     pub(crate) other: serde_json::Map<String, serde_json::Value>,
@@ -127,7 +135,7 @@ impl<'de> Deserialize<'de> for Verified {
 }
 
 /// A NumericDate (RFC 7519 §2): non-negative seconds, fractions dropped.
-fn numeric_date<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
+pub(super) fn numeric_date<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
     let value = serde_json::Number::deserialize(deserializer)?;
     if let Some(secs) = value.as_u64() {
         return Ok(secs);
@@ -138,7 +146,7 @@ fn numeric_date<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Er
     }
 }
 
-fn optional_numeric_date<'de, D: Deserializer<'de>>(
+pub(super) fn optional_numeric_date<'de, D: Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Option<u64>, D::Error> {
     #[derive(Deserialize)]
@@ -179,7 +187,7 @@ pub(crate) fn rejected(rule: Rule) -> AuthError {
 }
 
 /// The three parts of a compact JWS.
-fn parts(token: &str) -> Result<(&str, &str, &str), Rule> {
+pub(super) fn parts(token: &str) -> Result<(&str, &str, &str), Rule> {
     if token.len() > MAX_TOKEN_LEN {
         return Err("token too long");
     }
@@ -192,7 +200,7 @@ fn parts(token: &str) -> Result<(&str, &str, &str), Rule> {
 
 /// A JOSE header or claims set: UTF-8 JSON (RFC 7515 §4, RFC 7519 §7.2) that is an object.
 /// `serde_json` alone would also read a struct from an array, member by member.
-fn json_object<T: serde::de::DeserializeOwned>(json: &[u8]) -> Option<T> {
+pub(super) fn json_object<T: serde::de::DeserializeOwned>(json: &[u8]) -> Option<T> {
     let text = std::str::from_utf8(json).ok()?;
     if !text.trim_start().starts_with('{') {
         return None;
@@ -218,7 +226,37 @@ pub(crate) fn read_header(token: &str, allowed: &[Algorithm]) -> Result<TokenHea
     if !allowed.contains(&alg) {
         return Err("alg not allowed");
     }
-    Ok(TokenHeader { alg, kid: raw.kid })
+    Ok(TokenHeader {
+        alg,
+        kid: raw.kid,
+        typ: raw.typ,
+    })
+}
+
+/// Whether a `typ` names a logout token (`logout+jwt`, or with the `application/` prefix
+/// RFC 7515 §4.1.9 allows to omit), compared without regard to case.
+pub(crate) fn is_logout_typ(typ: &str) -> bool {
+    let typ = typ.to_ascii_lowercase();
+    typ == "logout+jwt" || typ == "application/logout+jwt"
+}
+
+/// The claims set of `token` once its signature verifies with `jwk` and `alg`: the raw
+/// JSON, for each kind of token to read into its own type.
+pub(super) fn verified_payload(token: &str, jwk: &Jwk, alg: Algorithm) -> Result<Vec<u8>, Rule> {
+    let (header, claims, signature) = parts(token)?;
+    let key = DecodingKey::from_jwk(jwk).map_err(|_| "key unusable")?;
+    // The message is the token up to the last `.`: `header.claims`.
+    let message = token
+        .get(..header.len() + 1 + claims.len())
+        .ok_or("not a signed JWT")?;
+    let valid = jsonwebtoken::crypto::verify(signature, message.as_bytes(), &key, alg)
+        .map_err(|_| "signature unreadable")?;
+    if !valid {
+        return Err("bad signature");
+    }
+    URL_SAFE_NO_PAD
+        .decode(claims)
+        .map_err(|_| "claims not base64url")
 }
 
 /// Verifies the signature with `jwk` and reads the claims. A bad signature is
@@ -229,20 +267,7 @@ pub(crate) fn verify_signature(
     jwk: &Jwk,
     alg: Algorithm,
 ) -> Result<Claims, AuthError> {
-    let (header, claims, signature) = parts(token).map_err(rejected)?;
-    let key = DecodingKey::from_jwk(jwk).map_err(|_| rejected("key unusable"))?;
-    // The message is the token up to the last `.`: `header.claims`.
-    let message = token
-        .get(..header.len() + 1 + claims.len())
-        .ok_or_else(|| rejected("not a signed JWT"))?;
-    let valid = jsonwebtoken::crypto::verify(signature, message.as_bytes(), &key, alg)
-        .map_err(|_| rejected("signature unreadable"))?;
-    if !valid {
-        return Err(rejected("bad signature"));
-    }
-    let json = URL_SAFE_NO_PAD
-        .decode(claims)
-        .map_err(|_| rejected("claims not base64url"))?;
+    let json = verified_payload(token, jwk, alg).map_err(rejected)?;
     json_object(&json).ok_or_else(|| {
         tracing::warn!("ID token claims missing or of the wrong type");
         AuthError::provider("the provider's ID token lacks a claim or has one of the wrong type")
@@ -251,6 +276,11 @@ pub(crate) fn verify_signature(
 
 /// Checks the claims (OpenID Connect Core 1.0 §3.1.3.7) at time `now`.
 pub(crate) fn check_claims(claims: &Claims, expected: &Expected<'_>, now: u64) -> Result<(), Rule> {
+    // OpenID Connect Back-Channel Logout 1.0 §2.4: a logout token is not an ID token, and
+    // must never be taken for one.
+    if claims.events.is_some() {
+        return Err("a logout token (events), not an ID token");
+    }
     if !expected.issuers.contains(&claims.iss.as_str()) {
         return Err("iss is not the issuer");
     }

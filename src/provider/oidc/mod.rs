@@ -10,7 +10,10 @@ mod discovery;
 mod end_session;
 pub(crate) mod id_token;
 mod jwks;
+pub(crate) mod logout_token;
 pub(crate) mod tenant;
+
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::Deserialize;
 use url::Url;
@@ -24,7 +27,8 @@ use crate::oauth2::{
     callback_key, AccessToken, AssertionAudience, AuthorizeRequest, ClientAuth, Credentials,
     GrantType, RefreshToken, TokenRequest, TokenResponse,
 };
-use crate::provider::EndSessionRequest;
+use crate::provider::backchannel::{BackchannelLogout, LogoutRefused, LogoutToken};
+use crate::provider::{BoxFuture, EndSessionRequest};
 use crate::provider::{
     CallbackKey, CallbackParams, FlowData, LoginProvider, LoginStart, Profile, ProviderContext,
     TokenSet,
@@ -32,7 +36,7 @@ use crate::provider::{
 
 /// A checked OpenID Connect provider: its configuration and its caches.
 #[derive(Debug)]
-struct OidcFlow {
+pub(crate) struct OidcFlow {
     oidc: Oidc,
     /// The configured authorization parameters, and `response_mode` when it is not `query`.
     authorize_params: Vec<(String, String)>,
@@ -40,6 +44,8 @@ struct OidcFlow {
     discovery_url: Url,
     discovery: DiscoveryCache,
     jwks: JwksCache,
+    /// Set once the discovery document was checked for `backchannel_logout_supported`.
+    backchannel_checked: AtomicBool,
 }
 
 /// The userinfo claims the layer reads, each of a fixed JSON type.
@@ -105,14 +111,36 @@ fn scoped_subject(claims: &Claims, scope: &str) -> Result<String, AuthError> {
 
 impl OidcFlow {
     async fn metadata(&self, cx: &ProviderContext<'_>) -> Result<&Metadata, AuthError> {
-        self.discovery
+        let metadata = self
+            .discovery
             .get(
                 cx.outbound,
                 &self.discovery_url,
                 &self.oidc.issuer,
                 self.oidc.tenant_issuer.as_ref(),
             )
-            .await
+            .await?;
+        let first_check =
+            self.oidc.backchannel_logout && !self.backchannel_checked.swap(true, Ordering::Relaxed);
+        if first_check && metadata.backchannel_logout_supported != Some(true) {
+            tracing::warn!(
+                provider = self.oidc.config.name,
+                advertised = ?metadata.backchannel_logout_supported,
+                "back-channel logout is on, but the provider's discovery document does not say backchannel_logout_supported: true; it may never send logout tokens"
+            );
+        }
+        Ok(metadata)
+    }
+
+    /// The issuers a token's `iss` may name: the configured one (or, for a multi-tenant
+    /// issuer, the issuer of the token's own tenant `tid`, if allowed) and its aliases.
+    fn issuers(&self, tid: Option<&str>) -> Result<Vec<String>, id_token::Rule> {
+        let mut issuers = match &self.oidc.tenant_issuer {
+            Some(tenant) => vec![tenant.issuer_for(tid)?],
+            None => vec![self.oidc.issuer.clone()],
+        };
+        issuers.extend(self.oidc.issuer_aliases.iter().cloned());
+        Ok(issuers)
     }
 
     /// The configured client authentication, or the one the discovery document allows.
@@ -217,6 +245,9 @@ impl OidcFlow {
     ) -> Result<Claims, AuthError> {
         let header =
             id_token::read_header(token, &self.oidc.algorithms).map_err(id_token::rejected)?;
+        if header.typ.as_deref().is_some_and(id_token::is_logout_typ) {
+            return Err(id_token::rejected("a logout token (typ), not an ID token"));
+        }
         let jwk = self
             .jwks
             .key(
@@ -228,19 +259,10 @@ impl OidcFlow {
             .await?;
         let claims = id_token::verify_signature(token, &jwk, header.alg)?;
         // A multi-tenant issuer has one issuer per tenant: the token's own, if allowed.
-        let tenant_issuer = match &self.oidc.tenant_issuer {
-            Some(tenant) => Some(
-                tenant
-                    .issuer_for(claims.tid.as_deref())
-                    .map_err(id_token::rejected)?,
-            ),
-            None => None,
-        };
-        let mut issuers: Vec<&str> = match &tenant_issuer {
-            Some(issuer) => vec![issuer],
-            None => vec![&self.oidc.issuer],
-        };
-        issuers.extend(self.oidc.issuer_aliases.iter().map(String::as_str));
+        let issuers = self
+            .issuers(claims.tid.as_deref())
+            .map_err(id_token::rejected)?;
+        let issuers: Vec<&str> = issuers.iter().map(String::as_str).collect();
         let expected = Expected {
             issuers: &issuers,
             client_id: &self.credentials.client_id,
@@ -368,6 +390,12 @@ impl LoginProvider for OidcFlow {
         let claims = self
             .verify_id_token(cx, metadata, id_token.secret(), nonce)
             .await?;
+        // The provider session, for back-channel logout: a non-empty string of sane length,
+        // else none (a logout token then reaches this sign-in by its `sub` only).
+        let provider_session = (claims.other.get("sid"))
+            .and_then(serde_json::Value::as_str)
+            .filter(|sid| !sid.is_empty() && sid.len() <= 255)
+            .map(crate::secret::ProviderSid::new);
         let passed_on: Vec<(String, serde_json::Value)> = (self.oidc.profile_claims.iter())
             .filter_map(|name| Some((name.clone(), claims.get(name)?)))
             .collect();
@@ -408,7 +436,8 @@ impl LoginProvider for OidcFlow {
             .name(name)
             .verified_email(email)
             .refresh_token(refresh_token)
-            .with_tokens(TokenSet::from_response(&token, cx.now()));
+            .with_tokens(TokenSet::from_response(&token, cx.now()))
+            .with_provider_session(provider_session);
         Ok(passed_on
             .into_iter()
             .fold(profile, |profile, (name, value)| profile.claim(name, value)))
@@ -450,6 +479,59 @@ impl LoginProvider for OidcFlow {
             &self.credentials.client_id,
             request,
         )))
+    }
+}
+
+impl OidcFlow {
+    async fn logout_token(
+        &self,
+        cx: &ProviderContext<'_>,
+        token: &str,
+    ) -> Result<LogoutToken, LogoutRefused> {
+        let metadata = self.metadata(cx).await.map_err(LogoutRefused::Provider)?;
+        // §2.6 steps 2 and 3: the signature as an ID token's, never `none`, never HMAC.
+        let header =
+            id_token::read_header(token, &self.oidc.algorithms).map_err(LogoutRefused::Token)?;
+        logout_token::check_typ(header.typ.as_deref()).map_err(LogoutRefused::Token)?;
+        let jwk = self
+            .jwks
+            .key(
+                cx.outbound,
+                &metadata.jwks_uri,
+                header.kid.as_deref(),
+                header.alg,
+            )
+            .await
+            .map_err(|error| match error.kind() {
+                AuthErrorKind::LoginFailed => {
+                    LogoutRefused::Token("signed with a key the provider does not publish")
+                }
+                _ => LogoutRefused::Provider(error),
+            })?;
+        let json =
+            id_token::verified_payload(token, &jwk, header.alg).map_err(LogoutRefused::Token)?;
+        let unchecked = logout_token::Unchecked::read(&json).map_err(LogoutRefused::Token)?;
+        let issuers = self
+            .issuers(unchecked.tenant())
+            .map_err(LogoutRefused::Token)?;
+        let issuers: Vec<&str> = issuers.iter().map(String::as_str).collect();
+        unchecked
+            .check(&issuers, &self.credentials.client_id, cx.now())
+            .map_err(LogoutRefused::Token)
+    }
+}
+
+impl BackchannelLogout for OidcFlow {
+    fn verify_logout_token<'a>(
+        &'a self,
+        cx: &'a ProviderContext<'a>,
+        token: &'a str,
+    ) -> BoxFuture<'a, Result<LogoutToken, LogoutRefused>> {
+        Box::pin(self.logout_token(cx, token))
+    }
+
+    fn user_id_for_sub(&self, sub: &str) -> Option<String> {
+        self.oidc.subject_scope.is_none().then(|| sub.to_owned())
     }
 }
 

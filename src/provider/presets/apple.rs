@@ -141,7 +141,12 @@ impl From<Apple> for Provider {
     fn from(apple: Apple) -> Self {
         let signer = match apple.signer() {
             Ok(signer) => signer,
-            Err(error) => return Provider { built: Err(error) },
+            Err(error) => {
+                return Provider {
+                    built: Err(error),
+                    backchannel: None,
+                }
+            }
         };
         let mut oidc = apple.oidc;
         oidc.signed_secret = Some(Arc::new(signer));

@@ -151,7 +151,7 @@ macro_rules! checked_when_converted {
     };
 }
 
-checked_when_converted!(Discord, Facebook, GitHub, OAuth2, Oidc, Twitter, X);
+checked_when_converted!(Discord, Facebook, GitHub, OAuth2, Twitter, X);
 
 /// The OpenID Connect presets are an [`Oidc`] configured for their issuer: each converts into
 /// that `Oidc`, and into a [`Provider`] through it.

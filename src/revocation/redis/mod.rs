@@ -9,7 +9,9 @@
 //! One key, in every set-up: a reload is one `ZRANGEBYSCORE` on one node and a write one
 //! transaction on it, in a Cluster too (a key lives in one slot), with no scan of every
 //! node. The price is that the facts are not spread over the shards, which at about 60
-//! bytes a fact (6 MB for 100,000) does not matter. In a Cluster the names are
+//! bytes a fact (6 MB for 100,000) does not matter. A back-channel logout also records its
+//! token's `jti` as a key of its own, `<prefix>:once:<hash>`, set only if absent and
+//! expiring with the token (in a Cluster, in the set's slot). In a Cluster the names are
 //! `{<prefix>}:revoked` and `{<prefix>}:revocations`: the hash tag puts the channel in the
 //! set's slot, so that a write and its `PUBLISH` stay one transaction on one node. The
 //! channel is classic pub/sub, which a Cluster forwards to every node, so a subscriber hears
@@ -56,6 +58,8 @@ pub struct RedisStore {
     topology: Topology,
     key: String,
     channel: String,
+    /// The prefix of one-time keys ([`RevocationStore::record_once`]).
+    once: String,
 }
 
 /// How the store reaches Redis (boxed: the set-ups differ in size, and one is made per
@@ -202,6 +206,7 @@ impl RedisStore {
             topology,
             key: format!("{prefix}:revoked"),
             channel: format!("{prefix}:revocations"),
+            once: format!("{prefix}:once:"),
         }
     }
 
@@ -293,6 +298,22 @@ impl RevocationStore for RedisStore {
             );
         }
         Ok(facts)
+    }
+
+    /// `SET <prefix>:once:<key> 1 EXAT <expires_at> NX`: one command, atomic on the node
+    /// that holds the key, whichever replica sends it.
+    async fn record_once(&self, key: &str, expires_at: u64) -> Result<bool, RevocationError> {
+        let mut set = redis::cmd("SET");
+        set.arg(format!("{}{key}", self.once))
+            .arg(1)
+            .arg("EXAT")
+            .arg(expires_at.max(1))
+            .arg("NX");
+        let reply: Option<String> = self
+            .run(Request::Cmd(&set))
+            .await
+            .map_err(failed("record_once"))?;
+        Ok(reply.is_some())
     }
 
     async fn subscribe(&self) -> Result<Subscription, RevocationError> {

@@ -21,6 +21,7 @@ use crate::secret::constant_time_eq;
 use crate::settings::AfterLogin;
 use crate::state::cookies::{self, Found};
 use crate::state::flow::FlowState;
+use crate::state::provider_session::ProviderSessionKey;
 use crate::state::return_to;
 use crate::state::session::{Session, SessionId};
 
@@ -154,6 +155,14 @@ impl LoginRoute<'_> {
             claims: profile.claims,
             refresh_token: profile.refresh_token,
             tokens: profile.tokens,
+            // The provider's `sid` goes no further than this hash.
+            provider_session: (profile.provider_session).map(|sid| {
+                ProviderSessionKey::of(
+                    self.settings.keys.current(),
+                    self.provider.name(),
+                    sid.secret(),
+                )
+            }),
         })
     }
 
@@ -186,14 +195,17 @@ impl LoginRoute<'_> {
             started_ms: self.settings.clock.now_ms(),
         };
         Ok(Identity {
-            user: Arc::new(User::new(
-                profile.provider,
-                profile.user_id,
-                profile.name,
-                profile.email,
-                claims,
-                Some(session),
-            )),
+            user: Arc::new(
+                User::new(
+                    profile.provider,
+                    profile.user_id,
+                    profile.name,
+                    profile.email,
+                    claims,
+                    Some(session),
+                )
+                .with_provider_session(profile.provider_session),
+            ),
             issued_at: now,
             expires_at: now + self.settings.identity_lifetime.as_secs(),
         })

@@ -729,3 +729,73 @@ async fn it_listens_on_loopback_only_and_stops_when_dropped() {
         "still listening"
     );
 }
+
+/// With a back-channel logout URI registered, a logout at the dev provider that names the
+/// user (the layer sends the ID token as `id_token_hint` when it keeps the provider's
+/// tokens) POSTs a logout token to the app, which accepts it: the audit event says so. The
+/// same user's other sign-in (another `sid`) stays signed in.
+#[tokio::test]
+async fn a_logout_at_the_dev_provider_sends_the_app_a_back_channel_logout_token() {
+    use socialauth::revocation::{InMemoryStore, Revocations};
+    use socialauth::AuthEvent;
+    use std::sync::{Arc, Mutex};
+
+    let (listener, base) = app::listen().await;
+    let dev = dev()
+        .await
+        .sign_in_as("Ada", "ada@example.com")
+        .backchannel_logout_uri(format!("{base}/auth/dev/backchannel-logout"));
+    let events: Arc<Mutex<Vec<AuthEvent>>> = Arc::default();
+    let seen = events.clone();
+    let layer = SocialAuthLayer::builder()
+        .secret(app::SECRET)
+        .provider(dev.oidc().provider_logout(true).backchannel_logout(true))
+        .keep_provider_tokens(true)
+        .revocation(
+            Revocations::builder(InMemoryStore::new())
+                .start()
+                .await
+                .unwrap(),
+        )
+        .on_event(move |event| seen.lock().unwrap().push(event.clone()))
+        .build()
+        .expect("valid configuration");
+    tokio::spawn(async move {
+        axum::serve(listener, app::axum_app().layer(layer))
+            .await
+            .unwrap();
+    });
+    let (first, other) = (Browser::new(), Browser::new());
+    for browser in [&first, &other] {
+        browser
+            .follow(&format!("{base}/auth/dev?login=start"))
+            .await;
+        assert_eq!(browser.follow(&format!("{base}/whoami")).await.status, 200);
+    }
+
+    first.post_follow(&format!("{base}/auth/logout"), &[]).await;
+    let accepted = |events: &[AuthEvent]| {
+        events
+            .iter()
+            .any(|e| e.name() == "backchannel_logout" && e.refused().is_none())
+    };
+    let started = std::time::Instant::now();
+    while !accepted(&events.lock().unwrap()) {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "no accepted back-channel logout: {:?}",
+            events.lock().unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let event = events
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|e| e.name() == "backchannel_logout")
+        .cloned()
+        .unwrap();
+    assert_eq!(event.provider(), Some("dev"));
+    assert!(event.user_id().is_some_and(|id| id.starts_with("dev-")));
+    assert_eq!(other.follow(&format!("{base}/whoami")).await.status, 200);
+}

@@ -31,8 +31,8 @@ use tower::ServiceExt;
 // A `:` in the id and form-urlencoding's special characters in the secret: RFC 6749 §2.3.1
 // has both form-urlencoded before `client_secret_basic` joins them, and oidc-provider decodes
 // them that way.
-const CLIENT_ID: &str = "socialauth:interop";
-const CLIENT_SECRET: &str = "s3cret +/%&=:?# 0123456789abcdef";
+pub(super) const CLIENT_ID: &str = "socialauth:interop";
+pub(super) const CLIENT_SECRET: &str = "s3cret +/%&=:?# 0123456789abcdef";
 /// The client that authenticates with `private_key_jwt`: no secret at all.
 const JWT_CLIENT_ID: &str = "socialauth:interop:private-key-jwt";
 
@@ -109,11 +109,12 @@ impl OidcProvider {
         post_logout_redirect_uri: &str,
         jwt_client_jwks: Option<&serde_json::Value>,
     ) -> Self {
-        Self::start_client(
+        Self::launch(
             (CLIENT_ID, CLIENT_SECRET),
             redirect_uri,
             post_logout_redirect_uri,
             jwt_client_jwks,
+            None,
         )
         .await
     }
@@ -121,10 +122,46 @@ impl OidcProvider {
     /// [`start`](Self::start), its first client being `(id, secret)`: one instance per
     /// customer of a multi-tenant app, each with a client of its own.
     pub(super) async fn start_client(
+        client: (&str, &str),
+        redirect_uri: &str,
+        post_logout_redirect_uri: &str,
+        jwt_client_jwks: Option<&serde_json::Value>,
+    ) -> Self {
+        Self::launch(
+            client,
+            redirect_uri,
+            post_logout_redirect_uri,
+            jwt_client_jwks,
+            None,
+        )
+        .await
+    }
+
+    /// [`start`](Self::start), the client registered with `backchannel_logout_uri` when
+    /// given.
+    pub(super) async fn start_with_backchannel(
+        redirect_uri: &str,
+        post_logout_redirect_uri: &str,
+        jwt_client_jwks: Option<&serde_json::Value>,
+        backchannel_logout_uri: Option<&str>,
+    ) -> Self {
+        Self::launch(
+            (CLIENT_ID, CLIENT_SECRET),
+            redirect_uri,
+            post_logout_redirect_uri,
+            jwt_client_jwks,
+            backchannel_logout_uri,
+        )
+        .await
+    }
+
+    /// Runs `node server.mjs` with these clients and waits for it to listen.
+    async fn launch(
         (client_id, client_secret): (&str, &str),
         redirect_uri: &str,
         post_logout_redirect_uri: &str,
         jwt_client_jwks: Option<&serde_json::Value>,
+        backchannel_logout_uri: Option<&str>,
     ) -> Self {
         ensure_node_modules();
         let mut command = Command::new("node");
@@ -136,6 +173,9 @@ impl OidcProvider {
             .env("OIDC_CLIENT_SECRET", client_secret)
             .env("OIDC_REDIRECT_URIS", redirect_uri)
             .env("OIDC_POST_LOGOUT_REDIRECT_URIS", post_logout_redirect_uri);
+        if let Some(uri) = backchannel_logout_uri {
+            command.env("OIDC_BACKCHANNEL_LOGOUT_URI", uri);
+        }
         if let Some(jwks) = jwt_client_jwks {
             command
                 .env("OIDC_JWT_CLIENT_ID", JWT_CLIENT_ID)
@@ -185,13 +225,13 @@ impl OidcProvider {
 }
 
 /// The app (`common::app::axum_app` behind the layer) and the provider it talks to.
-struct Setup {
-    base_url: String,
-    provider: OidcProvider,
+pub(super) struct Setup {
+    pub(super) base_url: String,
+    pub(super) provider: OidcProvider,
 }
 
 impl Setup {
-    fn url(&self, path: &str) -> String {
+    pub(super) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base_url)
     }
 }
@@ -293,7 +333,7 @@ impl Form {
         }
     }
 
-    fn has_input(&self, name: &str, kind: &str) -> bool {
+    pub(super) fn has_input(&self, name: &str, kind: &str) -> bool {
         self.inputs.iter().any(|(n, _, t)| n == name && t == kind)
     }
 
@@ -430,7 +470,7 @@ pub(super) async fn sign_in(browser: &Browser, page: &Visit, login: &str) -> Vis
 
 /// Opens the sign-in page, signs `login` in, checks the consent page and consents: the
 /// visit that follows (back at the app, when all went well).
-async fn sign_in_and_consent(setup: &Setup, browser: &Browser, login: &str) -> Visit {
+pub(super) async fn sign_in_and_consent(setup: &Setup, browser: &Browser, login: &str) -> Visit {
     let sign_in_page = open_sign_in(setup, browser).await;
     let consent_page = sign_in(browser, &sign_in_page, login).await;
     assert_consent_page(setup, &consent_page);

@@ -10,6 +10,7 @@
 mod support;
 
 mod audience_injection;
+mod backchannel_logout;
 mod cookies;
 mod flow_state;
 mod hardening;

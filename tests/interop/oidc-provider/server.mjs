@@ -7,6 +7,10 @@
 //   OIDC_REDIRECT_URIS  its redirect URIs, space-separated
 //   OIDC_POST_LOGOUT_REDIRECT_URIS  optional: where RP-initiated logout may send the browser
 //                       back to, space-separated
+//   OIDC_BACKCHANNEL_LOGOUT_URI  optional: the client's backchannel_logout_uri (OpenID
+//                       Connect Back-Channel Logout 1.0, with backchannel_logout_session_required,
+//                       so ID tokens and logout tokens carry sid); logging out at the
+//                       end_session_endpoint then POSTs a logout token there
 //   OIDC_JWT_CLIENT_ID    optional: a second client, with the same redirect URIs, that
 //                         authenticates with private_key_jwt (RFC 7523)
 //   OIDC_JWT_CLIENT_JWKS  its public keys, a JWK Set as JSON (required with the above)
@@ -39,6 +43,7 @@ const redirectUris = required('OIDC_REDIRECT_URIS').split(/\s+/).filter(Boolean)
 const postLogoutRedirectUris = (process.env.OIDC_POST_LOGOUT_REDIRECT_URIS ?? '')
   .split(/\s+/)
   .filter(Boolean);
+const backchannelLogoutUri = process.env.OIDC_BACKCHANNEL_LOGOUT_URI;
 const jwtClientId = process.env.OIDC_JWT_CLIENT_ID;
 const jwtClientJwks = jwtClientId ? JSON.parse(required('OIDC_JWT_CLIENT_JWKS')) : undefined;
 const port = Number.parseInt(process.env.OIDC_PORT ?? '0', 10);
@@ -81,6 +86,12 @@ const provider = new Provider(issuer, {
       grant_types: ['authorization_code'],
       response_types: ['code'],
       token_endpoint_auth_method: 'client_secret_basic',
+      ...(backchannelLogoutUri
+        ? {
+            backchannel_logout_uri: backchannelLogoutUri,
+            backchannel_logout_session_required: true,
+          }
+        : {}),
     },
     ...(jwtClientId
       ? [
@@ -121,6 +132,14 @@ const provider = new Provider(issuer, {
     userinfo: { enabled: true },
     // RP-initiated logout: its default pages ask the user to confirm the sign-out.
     rpInitiatedLogout: { enabled: true },
+    // Back-Channel Logout: a logout token POSTed to each client of the ended session.
+    backchannelLogout: { enabled: true },
+  },
+  // oidc-provider's own outgoing requests (the logout tokens) refuse special-use addresses
+  // (SSRF protection); the app under test is on loopback, so that one check is dropped here.
+  fetch(url, options) {
+    const { dispatcher, ...rest } = options;
+    return fetch(url, rest);
   },
   jwks: { keys: [signingKey] },
   cookies: { keys: [randomBytes(32).toString('base64url')] },
@@ -128,6 +147,7 @@ const provider = new Provider(issuer, {
 
 provider.on('server_error', (ctx, error) => console.error('server.mjs: server_error', error));
 provider.on('grant.error', (ctx, error) => console.error('server.mjs: grant.error', error.message));
+provider.on('backchannel.error', (ctx, error) => console.error('server.mjs: backchannel.error', error.message));
 
 server.on('request', provider.callback());
 process.stdout.write(`LISTENING ${issuer}\n`);
