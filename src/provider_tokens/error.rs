@@ -15,12 +15,14 @@ pub enum ProviderTokensError {
     /// another sign-in. `401 provider_tokens_missing`.
     Missing,
     /// The access token expired and there is no refresh token, or the provider refused the
-    /// refresh (revoked, or a refresh token already used elsewhere): the user must sign in
-    /// again. `401 provider_tokens_expired`.
+    /// refresh (revoked, or a refresh token already used elsewhere), or the sign-in's tenant
+    /// is no longer known: the user must sign in again. `401 provider_tokens_expired`.
     Expired,
-    /// The provider could not be reached, or answered with garbage. `502 provider_error`.
+    /// The provider could not be reached, or answered with garbage (or, for a tenant's
+    /// sign-in, the tenant resolver failed). `502 provider_error`.
     ProviderFailed,
-    /// The provider did not answer in time. `504 provider_timeout`.
+    /// The provider (or, for a tenant's sign-in, the tenant resolver) did not answer in
+    /// time. `504 provider_timeout`.
     ProviderTimeout,
     /// The layer could not write the refreshed tokens (too large for a cookie). `500
     /// internal_error`.

@@ -64,10 +64,11 @@ use self::cookie::{Opened, ToKeep};
 use crate::error::AuthErrorKind;
 use crate::identity::Identity;
 use crate::oauth2::{AccessToken, RefreshToken};
-use crate::provider::{ProviderContext, TokenSet};
+use crate::provider::{DynProvider, ProviderContext, TokenSet};
 use crate::settings::Settings;
 use crate::state::pending_cookie::{LateCookie, PendingCookie};
 use crate::state::session::SessionId;
+use crate::tenants::{Failure, Lookup};
 
 /// Seconds before its expiry that an access token is refreshed.
 const REFRESH_MARGIN_SECS: u64 = 30;
@@ -243,10 +244,16 @@ impl ProviderTokens {
             .refresh_token()
             .ok_or(ProviderTokensError::Expired)?
             .clone();
+        let provider = self.provider().await?;
         let refreshed = settings
             .refreshes
             .run(session, &refresh_token, now, || {
-                self.refresh(current.as_ref(), &refresh_token, opened.user.as_deref())
+                self.refresh(
+                    provider.as_ref(),
+                    current.as_ref(),
+                    &refresh_token,
+                    opened.user.as_deref(),
+                )
             })
             .await?;
         self.keep(opened, session, &refresh_token, refreshed)
@@ -303,21 +310,56 @@ impl ProviderTokens {
         })
     }
 
-    /// A refresh with `refresh_token`: the tokens `base` (the known ones, if any) become.
-    /// A refreshed ID token must name `user` (the login's ID token's).
+    /// The provider of the sign-in: a configured one by its name, or a tenant's
+    /// (`sso:<tenant>`) through the tenant cache, as its login found it. Looked up before
+    /// the refresh's single flight, so a tenant that does not resolve now spends no refresh
+    /// token: unknown (removed) is [`ProviderTokensError::Expired`], the resolver failing or
+    /// too slow [`ProviderFailed`](ProviderTokensError::ProviderFailed) or
+    /// [`ProviderTimeout`](ProviderTokensError::ProviderTimeout).
+    async fn provider(&self) -> Result<Arc<dyn DynProvider>, ProviderTokensError> {
+        let settings = &self.request.settings;
+        let name = self.request.identity.provider();
+        if let Some(provider) = settings.providers.iter().find(|p| p.name() == name) {
+            return Ok(provider.clone());
+        }
+        let tenants = settings
+            .tenants
+            .as_ref()
+            .ok_or(ProviderTokensError::Missing)?;
+        let (_, lookup) = tenants
+            .resolve_session(name, settings.outbound.timeout())
+            .await
+            .ok_or(ProviderTokensError::Missing)?;
+        match lookup {
+            Lookup::Found(resolved) => Ok(resolved.provider.clone()),
+            Lookup::Unknown => {
+                tracing::warn!(provider = name, "refresh: the tenant is no longer known");
+                Err(ProviderTokensError::Expired)
+            }
+            Lookup::Failed(failure) => {
+                tracing::warn!(
+                    provider = name,
+                    "refresh: the tenant could not be looked up"
+                );
+                Err(match failure {
+                    Failure::Unavailable => ProviderTokensError::ProviderFailed,
+                    Failure::TooSlow => ProviderTokensError::ProviderTimeout,
+                })
+            }
+        }
+    }
+
+    /// A refresh with `refresh_token` at `provider`: the tokens `base` (the known ones, if
+    /// any) become. A refreshed ID token must name `user` (the login's ID token's).
     async fn refresh(
         &self,
+        provider: &dyn DynProvider,
         base: Option<&TokenSet>,
         refresh_token: &RefreshToken,
         user: Option<&str>,
     ) -> Result<TokenSet, ProviderTokensError> {
         let settings = &self.request.settings;
         let name = self.request.identity.provider();
-        let provider = settings
-            .providers
-            .iter()
-            .find(|provider| provider.name() == name)
-            .ok_or(ProviderTokensError::Missing)?;
         let nowhere = Url::parse("about:blank").map_err(|_| ProviderTokensError::Internal)?;
         let cx = ProviderContext {
             provider: name,

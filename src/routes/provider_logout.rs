@@ -2,8 +2,12 @@
 //! cleared the layer's cookies, where to send the browser so the identity's provider ends
 //! its session too.
 //!
-//! Everything here falls back to a local logout: a provider that does not do it, a failed
-//! discovery, or an after-logout URL that cannot be made absolute on this app's origin
+//! A tenant's session (`sso:<tenant>`) goes to its tenant's provider, looked up through the
+//! tenant cache as its login was.
+//!
+//! Everything here falls back to a local logout: a provider that does not do it, a tenant
+//! that no longer resolves (unknown, or its resolver failing), a failed discovery, or an
+//! after-logout URL that cannot be made absolute on this app's origin
 //! leave the redirect to the after-logout URL in place (with a warning where something is
 //! wrong). The user is signed out of the app in every case.
 
@@ -11,14 +15,17 @@ use http::HeaderMap;
 use url::Url;
 
 use crate::error::AuthError;
+use crate::events::metric_label;
 use crate::identity::Identity;
-use crate::provider::{EndSessionRequest, ProviderContext};
+use crate::outbound::Outbound;
+use crate::provider::{DynProvider, EndSessionRequest, ProviderContext};
 use crate::provider_tokens::Held;
 use crate::routes::request::{callback_url, RequestHead};
 use crate::secret::IdToken;
 use crate::settings::Settings;
 use crate::state::random::random_token;
 use crate::state::return_to;
+use crate::tenants::{Lookup, ROUTE};
 
 /// The provider's end-session URL for `identity`, when its provider ends sessions and every
 /// piece of the request could be made; `None` for a local logout.
@@ -32,8 +39,61 @@ pub(crate) async fn end_session_url(
     id_token: Option<&IdToken>,
 ) -> Option<Url> {
     let name = identity.provider();
-    let provider = settings.providers.iter().find(|p| p.name() == name)?;
-    let prepared = callback_url(settings, &settings.routes.provider_path(name), head)
+    if let Some(provider) = settings.providers.iter().find(|p| p.name() == name) {
+        let outbound = settings.outbound.for_provider(name);
+        let route = settings.routes.provider_path(name);
+        let at = AtProvider {
+            provider: provider.as_ref(),
+            outbound: &outbound,
+            route: &route,
+        };
+        return end_session_at(settings, head, identity, id_token, at).await;
+    }
+    // A tenant's session (`sso:<tenant>`): its provider through the tenant cache, as its
+    // login found it.
+    let (tenant, lookup) = settings
+        .tenants
+        .as_ref()?
+        .resolve_session(name, settings.outbound.timeout())
+        .await?;
+    let resolved = match lookup {
+        Lookup::Found(resolved) => resolved,
+        Lookup::Unknown | Lookup::Failed(_) => {
+            tracing::warn!(
+                provider = name,
+                "logout: the tenant's provider could not be looked up; signed out here only"
+            );
+            return None;
+        }
+    };
+    let outbound = settings.outbound.for_provider(metric_label(name));
+    let route = format!("{}/{ROUTE}/{tenant}", settings.routes.prefix);
+    let at = AtProvider {
+        provider: resolved.provider.as_ref(),
+        outbound: &outbound,
+        route: &route,
+    };
+    end_session_at(settings, head, identity, id_token, at).await
+}
+
+/// The provider a logout goes to: its client (naming it in spans and metrics) and its login
+/// route.
+struct AtProvider<'a> {
+    provider: &'a dyn DynProvider,
+    outbound: &'a Outbound,
+    route: &'a str,
+}
+
+/// [`end_session_url`] at the identity's provider, found.
+async fn end_session_at(
+    settings: &Settings,
+    head: &RequestHead,
+    identity: &Identity,
+    id_token: Option<&IdToken>,
+    at: AtProvider<'_>,
+) -> Option<Url> {
+    let name = identity.provider();
+    let prepared = callback_url(settings, at.route, head)
         .and_then(|callback| Ok((callback, post_logout_redirect_uri(settings, head)?)))
         .and_then(|urls| Ok((urls, random_token()?)));
     let ((callback, post_logout), state) = match prepared {
@@ -43,10 +103,9 @@ pub(crate) async fn end_session_url(
             return None;
         }
     };
-    let outbound = settings.outbound.for_provider(name);
     let cx = ProviderContext {
         provider: name,
-        outbound: &outbound,
+        outbound: at.outbound,
         callback_url: &callback,
         clock: &settings.clock,
     };
@@ -56,7 +115,7 @@ pub(crate) async fn end_session_url(
         state: &state,
         id_token,
     };
-    match provider.end_session_url(&cx, &request).await {
+    match at.provider.end_session_url(&cx, &request).await {
         Ok(url) => url,
         Err(error) => {
             tracing::warn!(

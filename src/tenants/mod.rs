@@ -239,6 +239,20 @@ impl Tenants {
             .await
     }
 
+    /// The tenant of a session whose identity's provider is `provider` (`sso:<tenant>`) and
+    /// its lookup, through the same cache as the tenant's logins: for a logout at the
+    /// tenant's provider and a refresh of the session's kept tokens. `None` when `provider`
+    /// names no tenant.
+    pub(crate) async fn resolve_session(
+        &self,
+        provider: &str,
+        timeout: Duration,
+    ) -> Option<(TenantKey, Lookup)> {
+        let tenant = TenantKey::new(provider.strip_prefix(PROVIDER_PREFIX)?).ok()?;
+        let lookup = self.resolve(&tenant, timeout).await;
+        Some((tenant, lookup))
+    }
+
     /// The tenant whose users sign in with addresses at `domain`, asked within `timeout`.
     pub(crate) async fn tenant_for_domain(
         &self,

@@ -1,16 +1,20 @@
 //! Per-customer sign-in (`/auth/sso/<tenant>`) against loopback fake issuers: what the app's
 //! resolver can answer (an unknown tenant, an error, a hang, a malformed issuer), the
 //! single-flight cache (50 concurrent first logins, one discovery), `invalidate`, the
-//! unknown-domain fallback, and one `private_key_jwt` key serving two tenants.
+//! unknown-domain fallback, one `private_key_jwt` key serving two tenants, and a tenant
+//! session's provider logout and token refresh at its own tenant's provider.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::common::app::TOKENS_COOKIE;
 use crate::common::app::{self, assert_error, json_of, serve_layer};
-use crate::common::browser::{location, Browser};
+use crate::common::browser::{location, query_param, Browser};
+use crate::common::captured_logs;
 use crate::common::client_assertion::ClientKey;
+use crate::common::clock::Shifted;
 use crate::common::fake_oidc::{self, Endpoint, FakeOidc, OidcConfig, PrivateKeyJwtClient};
 use socialauth::tenants::{TenantError, TenantKey, Tenants};
 use socialauth::{ClientAssertionKey, ClientAuth, Oidc, Provider, SocialAuthLayer};
@@ -226,4 +230,159 @@ async fn one_private_key_jwt_key_serves_two_tenants() {
         assert_eq!(who["tenant"], tenant);
         assert_eq!(fake.client_assertions().len(), 1, "{tenant}");
     }
+}
+
+/// Two tenants, `acme` and `globex`, each at its own fake with provider logout, issuing
+/// refresh tokens and 300-second access tokens, behind a layer keeping the tokens on the
+/// clock `time`: the fakes and the app's base URL.
+async fn two_tenants_keeping_tokens(time: &Shifted) -> (FakeOidc, FakeOidc, String) {
+    let (acme, globex) = (
+        fake_oidc::start(OidcConfig::new()).await,
+        fake_oidc::start(OidcConfig::new()).await,
+    );
+    let mut answers = HashMap::new();
+    for (tenant, fake) in [("acme", &acme), ("globex", &globex)] {
+        fake.set_refresh_tokens(300, false);
+        let oidc = oidc_for(fake).provider_logout(true);
+        answers.insert(tenant, Answer::Provider(Box::new(oidc)));
+    }
+    let layer = SocialAuthLayer::builder()
+        .secret(app::SECRET)
+        .clock(time.clock())
+        .keep_provider_tokens(true)
+        .tenants(tenants(answers, Arc::default()))
+        .build()
+        .expect("valid layer configuration");
+    (acme, globex, serve_layer(layer).await)
+}
+
+/// A browser signed in at `base` as a user of `tenant`.
+async fn signed_in_at(base: &str, tenant: &str) -> Browser {
+    let browser = Browser::new();
+    let visit = browser
+        .follow(&format!("{base}/auth/sso/{tenant}?login=start"))
+        .await;
+    assert_eq!(visit.final_url, format!("{base}/"), "{:?}", visit.hops);
+    assert!(browser.cookie(TOKENS_COOKIE).is_some());
+    browser
+}
+
+#[tokio::test]
+async fn a_tenant_sessions_logout_ends_the_session_at_that_tenants_provider() {
+    let time = Shifted::default();
+    let (acme, globex, base) = two_tenants_keeping_tokens(&time).await;
+    let browser = signed_in_at(&base, "acme").await;
+
+    let answer = browser.post(&format!("{base}/auth/logout"), &[]).await;
+    assert_eq!(answer.status(), 303);
+    let to_provider = location(&answer);
+    assert!(
+        to_provider.starts_with(&format!("{}?", acme.end_session_endpoint())),
+        "{to_provider}"
+    );
+    assert_ne!(acme.end_session_endpoint(), globex.end_session_endpoint());
+    let hint = query_param(&to_provider, "id_token_hint").expect("an id_token_hint");
+    assert!(acme.issued_tokens().contains(&hint), "acme's ID token");
+    assert!(!globex.issued_tokens().contains(&hint));
+    assert_eq!(
+        query_param(&to_provider, "post_logout_redirect_uri"),
+        Some(format!("{base}/"))
+    );
+    let back = browser.follow(&to_provider).await;
+    assert_eq!(back.status, 200, "{:?} {}", back.hops, back.body);
+    assert!(acme.rejections().is_empty(), "{:?}", acme.rejections());
+    assert_eq!(acme.end_session_requests().len(), 1);
+    assert!(globex.end_session_requests().is_empty());
+    assert_eq!(browser.cookie(app::IDENTITY_COOKIE), None);
+}
+
+#[tokio::test]
+async fn a_tenant_sessions_expired_access_token_is_refreshed_at_that_tenants_provider() {
+    let time = Shifted::default();
+    let (acme, globex, base) = two_tenants_keeping_tokens(&time).await;
+    let browser = signed_in_at(&base, "globex").await;
+    let url = format!("{base}/provider-token");
+    let token = |browser| Browser::follow(browser, &url);
+    let first = token(&browser).await;
+    assert_eq!(first.status, 200, "{}", first.body);
+
+    time.advance(301);
+    let refreshed = token(&browser).await;
+    assert_eq!(refreshed.status, 200, "{}", refreshed.body);
+    assert_ne!(refreshed.body, first.body);
+    assert_eq!(globex.refreshes(), 1, "refreshed at globex");
+    assert_eq!(acme.refreshes(), 0);
+    // The rewritten cookie holds the new token: no further refresh.
+    assert_eq!(token(&browser).await.body, refreshed.body);
+    assert_eq!(globex.refreshes(), 1);
+}
+
+#[tokio::test]
+async fn a_tenant_that_no_longer_resolves_gets_a_local_logout_and_no_refresh() {
+    const PRESENT: usize = 0;
+    const REMOVED: usize = 1;
+    const FAILING: usize = 2;
+    let fake = fake_oidc::start(OidcConfig::new()).await;
+    fake.set_refresh_tokens(300, false);
+    let oidc = oidc_for(&fake).provider_logout(true);
+    let state = Arc::new(AtomicUsize::new(PRESENT));
+    let tenants = Tenants::new({
+        let state = state.clone();
+        move |_: TenantKey| {
+            let (state, oidc) = (state.load(Ordering::SeqCst), oidc.clone());
+            async move {
+                match state {
+                    PRESENT => Ok(Some(Provider::from(oidc))),
+                    REMOVED => Ok(None),
+                    _ => Err(TenantError::new("the customer database is down")),
+                }
+            }
+        }
+    });
+    let time = Shifted::default();
+    let layer = SocialAuthLayer::builder()
+        .secret(app::SECRET)
+        .clock(time.clock())
+        .keep_provider_tokens(true)
+        .tenants(tenants.clone())
+        .build()
+        .expect("valid layer configuration");
+    let base = serve_layer(layer).await;
+    let url = format!("{base}/provider-token");
+    let first = signed_in_at(&base, "acme").await;
+    let second = signed_in_at(&base, "acme").await;
+    time.advance(301);
+
+    // The resolver fails: the refresh is the provider's failure, and nothing is spent.
+    state.store(FAILING, Ordering::SeqCst);
+    tenants.invalidate("acme");
+    let answer = first.follow(&url).await;
+    assert_eq!(answer.status, 502, "{}", answer.body);
+    assert_eq!(json_of(&answer.body)["error"], "provider_error");
+
+    // The customer was removed: sign in again; logout stays local, with a warning.
+    state.store(REMOVED, Ordering::SeqCst);
+    tenants.invalidate("acme");
+    let answer = first.follow(&url).await;
+    assert_eq!(answer.status, 401, "{}", answer.body);
+    assert_eq!(json_of(&answer.body)["error"], "provider_tokens_expired");
+    assert_eq!(fake.refreshes(), 0);
+    let captured = captured_logs::capture();
+    let answer = second.post(&format!("{base}/auth/logout"), &[]).await;
+    assert_eq!(answer.status(), 303);
+    assert_eq!(location(&answer), "/", "a local logout");
+    assert_eq!(second.cookie(app::IDENTITY_COOKIE), None);
+    assert!(fake.end_session_requests().is_empty());
+    let logs = captured.text();
+    assert!(
+        logs.contains("WARN") && logs.contains("signed out here only"),
+        "{logs}"
+    );
+
+    // Neither spent the refresh token: the customer back, the refresh goes through.
+    state.store(PRESENT, Ordering::SeqCst);
+    tenants.invalidate("acme");
+    let answer = first.follow(&url).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(fake.refreshes(), 1);
 }
