@@ -18,6 +18,9 @@ pub(crate) const DEFAULT_IDENTITY_LIFETIME: Duration = Duration::from_secs(7 * 2
 /// otherwise.
 pub(crate) const DEFAULT_SESSION_LIFETIME: Duration = Duration::from_secs(30 * 24 * 60 * 60);
 
+/// The provider of a tenant's identities is `sso:<tenant>` (per-customer sign-in).
+pub(crate) const TENANT_PROVIDER_PREFIX: &str = "sso:";
+
 /// The user a request is signed in as, verified by [`SocialAuthLayer`](crate::SocialAuthLayer).
 ///
 /// The layer puts it in the request's extensions when, and only when, the request carries a
@@ -131,9 +134,7 @@ impl Identity {
     /// [`provider`](Self::provider) is then `sso:<tenant>`, so the same user id at two
     /// tenants is two users, for revocation too.
     pub fn tenant(&self) -> Option<&str> {
-        self.user
-            .provider
-            .strip_prefix(crate::tenants::PROVIDER_PREFIX)
+        self.user.provider.strip_prefix(TENANT_PROVIDER_PREFIX)
     }
 
     /// The user's id at the provider (stable; use it, with [`provider`](Self::provider), as the key

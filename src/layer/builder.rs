@@ -481,7 +481,7 @@ impl SocialAuthLayerBuilder {
         let mut providers: Vec<Arc<dyn DynProvider>> = Vec::with_capacity(added.len());
         for provider in added {
             check_name(provider.name())?;
-            if self.tenants.is_some() && provider.name() == crate::tenants::ROUTE {
+            if self.tenants.is_some() && provider.name() == crate::routes::SSO {
                 return Err(ConfigError::DuplicateProvider(provider.name().to_owned()));
             }
             if providers.iter().any(|p| p.name() == provider.name()) {

@@ -22,6 +22,8 @@ pub(crate) const LOGOUT: &str = "logout";
 pub(crate) const TOKEN_ENDPOINT: &str = "token";
 /// The back-channel logout route's name under a provider's route.
 pub(crate) const BACKCHANNEL_LOGOUT: &str = "backchannel-logout";
+/// The route name of per-customer sign-in under the prefix: `/auth/sso/<tenant>`.
+pub(crate) const SSO: &str = "sso";
 /// Names no provider may take: the layer's own routes.
 pub(crate) const RESERVED: &[&str] = &[LOGOUT, TOKEN_ENDPOINT];
 
@@ -69,7 +71,7 @@ impl Routes {
         if rest == TOKEN_ENDPOINT {
             return Route::TokenEndpoint;
         }
-        if self.tenants && sso::is_sso_path(rest) {
+        if self.tenants && is_sso_path(rest) {
             return Route::Sso;
         }
         let backchannel = rest
@@ -94,6 +96,12 @@ impl Routes {
     pub(crate) fn provider_path(&self, name: &str) -> String {
         format!("{}/{name}", self.prefix)
     }
+}
+
+/// `sso` or `sso/<anything>`: the per-customer sign-in routes.
+fn is_sso_path(rest: &str) -> bool {
+    rest.strip_prefix(SSO)
+        .is_some_and(|after| after.is_empty() || after.starts_with('/'))
 }
 
 #[cfg(test)]

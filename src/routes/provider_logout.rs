@@ -21,11 +21,12 @@ use crate::outbound::Outbound;
 use crate::provider::{DynProvider, EndSessionRequest, ProviderContext};
 use crate::provider_tokens::Held;
 use crate::routes::request::{callback_url, RequestHead};
+use crate::routes::SSO as ROUTE;
 use crate::secret::IdToken;
 use crate::settings::Settings;
 use crate::state::random::random_token;
 use crate::state::return_to;
-use crate::tenants::{Lookup, ROUTE};
+use crate::tenants::Lookup;
 
 /// The provider's end-session URL for `identity`, when its provider ends sessions and every
 /// piece of the request could be made; `None` for a local logout.

@@ -12,18 +12,14 @@ use bytes::Bytes;
 use http::{Method, Response};
 
 use crate::error::{AuthError, AuthErrorKind};
+use crate::identity::TENANT_PROVIDER_PREFIX;
 use crate::provider::CallbackParams;
 use crate::routes::login::{self, LoginTarget};
 use crate::routes::request::RequestHead;
 use crate::routes::response::redirect;
+use crate::routes::SSO as ROUTE;
 use crate::settings::Settings;
-use crate::tenants::{self, Failure, Lookup, TenantKey, Tenants, PROVIDER_PREFIX, ROUTE};
-
-/// Whether `rest`, a path under the prefix, is `sso` or `sso/...`.
-pub(crate) fn is_sso_path(rest: &str) -> bool {
-    rest.strip_prefix(ROUTE)
-        .is_some_and(|after| after.is_empty() || after.starts_with('/'))
-}
+use crate::tenants::{self, Failure, Lookup, TenantKey, Tenants};
 
 /// Answers a request to `/auth/sso` or `/auth/sso/<tenant>`.
 pub(crate) async fn answer<B: http_body::Body>(
@@ -61,7 +57,7 @@ async fn tenant_login<B: http_body::Body>(
     head: RequestHead,
     body: B,
 ) -> Response<Bytes> {
-    let name = format!("{PROVIDER_PREFIX}{tenant}");
+    let name = format!("{TENANT_PROVIDER_PREFIX}{tenant}");
     let lookup = tenants.resolve(tenant, settings.outbound.timeout()).await;
     let resolved = match lookup {
         Lookup::Found(resolved) => resolved,

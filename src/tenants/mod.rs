@@ -58,11 +58,7 @@ pub use self::resolver::{TenantError, TenantResolver};
 use self::cache::TenantCache;
 use self::resolver::{DomainFn, DynResolver};
 use crate::error::ConfigError;
-
-/// The route name of per-customer sign-in under the prefix: `/auth/sso/<tenant>`.
-pub(crate) const ROUTE: &str = "sso";
-/// The provider of a tenant's identities is `sso:<tenant>`.
-pub(crate) const PROVIDER_PREFIX: &str = "sso:";
+use crate::identity::TENANT_PROVIDER_PREFIX;
 
 /// How many tenants are cached unless [`Tenants::max_cached`] says otherwise.
 const DEFAULT_MAX_CACHED: usize = 1_000;
@@ -248,7 +244,7 @@ impl Tenants {
         provider: &str,
         timeout: Duration,
     ) -> Option<(TenantKey, Lookup)> {
-        let tenant = TenantKey::new(provider.strip_prefix(PROVIDER_PREFIX)?).ok()?;
+        let tenant = TenantKey::new(provider.strip_prefix(TENANT_PROVIDER_PREFIX)?).ok()?;
         let lookup = self.resolve(&tenant, timeout).await;
         Some((tenant, lookup))
     }
