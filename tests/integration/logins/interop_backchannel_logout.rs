@@ -3,40 +3,17 @@
 //! end-session page, as an administrator ending the session would), oidc-provider POSTs a
 //! logout token to one replica, and a copy of the identity cookie stops working on both.
 
-use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use hyper::body::Incoming;
 use socialauth::revocation::{RedisStore, Revocations};
 use socialauth::{Oidc, SocialAuthLayer};
-use tower::ServiceExt;
 
 use super::interop_oidc_provider::{
-    sign_in_and_consent, Form, OidcProvider, Setup, CLIENT_ID, CLIENT_SECRET,
+    serve_later, sign_in_and_consent, Form, OidcProvider, Setup, CLIENT_ID, CLIENT_SECRET,
 };
 use crate::common::app::{self, json_of, IDENTITY_COOKIE};
 use crate::common::browser::Browser;
 use crate::common::redis::RedisServer;
-use crate::common::server::{self, BoxError};
-
-/// An app server whose layer is put in place later (once oidc-provider's issuer is known).
-async fn serve_later() -> (String, Arc<OnceLock<axum::Router>>) {
-    let slot: Arc<OnceLock<axum::Router>> = Arc::default();
-    let service = tower::service_fn({
-        let slot = slot.clone();
-        move |req: http::Request<Incoming>| {
-            let app = slot.get().cloned();
-            async move {
-                match app {
-                    Some(app) => app.oneshot(req).await.map_err(BoxError::from),
-                    None => Err(BoxError::from("the app is not ready yet")),
-                }
-            }
-        }
-    });
-    let addr = server::serve(service).await;
-    (format!("http://{addr}"), slot)
-}
 
 /// A replica's layer: the same secret as the other, its own connection to Redis.
 async fn replica_layer(issuer: &str, redis_url: &str) -> SocialAuthLayer {

@@ -251,12 +251,8 @@ async fn start_with(
     start_configured(jwt_client_jwks, oidc, |builder| builder).await
 }
 
-/// [`start_with`], the layer's builder adjusted by `configure`.
-async fn start_configured(
-    jwt_client_jwks: Option<&serde_json::Value>,
-    oidc: impl FnOnce(&str) -> Oidc,
-    configure: impl FnOnce(SocialAuthLayerBuilder) -> SocialAuthLayerBuilder,
-) -> Setup {
+/// An app server whose layer is put in place later (once oidc-provider's issuer is known).
+pub(super) async fn serve_later() -> (String, Arc<OnceLock<axum::Router>>) {
     let slot: Arc<OnceLock<axum::Router>> = Arc::default();
     let service = tower::service_fn({
         let slot = slot.clone();
@@ -271,7 +267,16 @@ async fn start_configured(
         }
     });
     let addr = server::serve(service).await;
-    let base_url = format!("http://{addr}");
+    (format!("http://{addr}"), slot)
+}
+
+/// [`start_with`], the layer's builder adjusted by `configure`.
+async fn start_configured(
+    jwt_client_jwks: Option<&serde_json::Value>,
+    oidc: impl FnOnce(&str) -> Oidc,
+    configure: impl FnOnce(SocialAuthLayerBuilder) -> SocialAuthLayerBuilder,
+) -> Setup {
+    let (base_url, slot) = serve_later().await;
 
     // The layer's after-logout URL (the default, `/`), absolute.
     let provider = OidcProvider::start(

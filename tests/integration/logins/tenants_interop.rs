@@ -3,18 +3,15 @@
 //! users, behind one layer whose tenant resolver knows both. Also the mix-up attacks: a
 //! callback, an `iss` or a flow cookie of one tenant brought to the other's route.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use crate::common::app::{self, json_of};
 use crate::common::browser::{location, query_param, Browser, Visit};
-use crate::common::server::{self, BoxError};
-use hyper::body::Incoming;
 use socialauth::revocation::{InMemoryStore, Revocations};
 use socialauth::tenants::{TenantError, TenantKey, Tenants};
 use socialauth::{Oidc, Provider, SocialAuthLayer};
-use tower::ServiceExt;
 
-use super::interop_oidc_provider::{sign_in, Form, OidcProvider};
+use super::interop_oidc_provider::{serve_later, sign_in, Form, OidcProvider};
 
 /// Two customers: `acme` and `globex`, each at its own oidc-provider.
 struct TwoTenants {
@@ -41,20 +38,7 @@ impl TwoTenants {
 /// `acme.example`, `globex.example`); each oidc-provider's client may redirect only to its
 /// tenant's route, `/auth/sso/<tenant>`, as a customer would register it.
 async fn start() -> TwoTenants {
-    let slot: Arc<OnceLock<axum::Router>> = Arc::default();
-    let service = tower::service_fn({
-        let slot = slot.clone();
-        move |req: http::Request<Incoming>| {
-            let app = slot.get().cloned();
-            async move {
-                match app {
-                    Some(app) => app.oneshot(req).await.map_err(BoxError::from),
-                    None => Err(BoxError::from("the app is not ready yet")),
-                }
-            }
-        }
-    });
-    let base_url = format!("http://{}", server::serve(service).await);
+    let (base_url, slot) = serve_later().await;
     let (acme_redirect, globex_redirect, home) = (
         format!("{base_url}/auth/sso/acme"),
         format!("{base_url}/auth/sso/globex"),
