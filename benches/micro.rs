@@ -19,6 +19,12 @@
 //! - `pass_through_metered` (with `--features axum,metrics`): `valid_cookie` and `no_cookie`
 //!   through a layer built after a Prometheus recorder was installed, so each request counts
 //!   its identity check; against `pass_through` without the feature, the counter's cost.
+//! - `access_tokens`: the same trivial service behind a layer that also takes the fake OpenID
+//!   Connect provider's access tokens (`Oidc::access_tokens`): an RFC 9068 JWT whose verdict
+//!   is kept (the same token each time, as an API client sends it), a new JWT each time (its
+//!   RS256 signature and claims checked with the provider's keys, fetched once before, and
+//!   its verdict kept), an opaque token whose introspection verdict is kept, and the valid
+//!   identity cookie and no cookie through this layer, against `pass_through`'s.
 //! - `axum_whoami`: the end-to-end benchmark's `/whoami` handler (`Option<Identity>`) in an
 //!   axum `Router`, called in-process: bare, behind the layer with a valid cookie and with
 //!   none, and behind `tower-sessions` with a `MemoryStore` session holding the user.
@@ -269,6 +275,129 @@ mod pass_through_metered {
     #[divan::bench]
     fn no_cookie(bencher: Bencher) {
         pass_through(bencher, METERED.layer(inner()), None, false);
+    }
+}
+
+/// The fake OpenID Connect provider whose access tokens [`access_layer`]s take, and a JWT
+/// and an opaque token of it.
+struct Access {
+    fake: common::fake_oidc::FakeOidc,
+    /// `Authorization` header values.
+    jwt: HeaderValue,
+    opaque: HeaderValue,
+}
+
+/// The API the access tokens are for.
+const ACCESS_API: &str = "https://api.example/orders";
+
+static ACCESS: LazyLock<Access> = LazyLock::new(|| {
+    use common::fake_oidc::{self, OidcConfig};
+    FIXTURE.rt.block_on(async {
+        let fake = fake_oidc::start(OidcConfig::new()).await;
+        let bearer =
+            |token: &str| HeaderValue::from_str(&format!("Bearer {token}")).expect("header");
+        let jwt = bearer(&fake.jwt_access_token(&fake.access_token_claims(ACCESS_API, "read")));
+        let opaque = bearer(&fake.opaque_access_token(fake.active_answer(ACCESS_API, "read")));
+        Access { fake, jwt, opaque }
+    })
+});
+
+/// A new layer (its own verdict cache) that also takes [`ACCESS`]'s tokens, its keys and
+/// discovery document fetched and both tokens checked once.
+fn access_layer() -> SocialAuthLayer {
+    // Made first: it blocks on the runtime too.
+    LazyLock::force(&ACCESS);
+    FIXTURE.rt.block_on(async {
+        let layer = app::builder(&FIXTURE.twitter, &FIXTURE.facebook)
+            .provider(
+                app::oidc_for(&ACCESS.fake)
+                    .access_tokens(socialauth::AccessTokens::jwt_or_introspection(ACCESS_API)),
+            )
+            .build()
+            .expect("valid configuration");
+        let mut service = layer.layer(inner());
+        for token in [&ACCESS.jwt, &ACCESS.opaque] {
+            let answer = service
+                .call(access_request(token))
+                .await
+                .expect("infallible");
+            assert_eq!(answer.status(), StatusCode::OK, "the token signs in");
+        }
+        layer
+    })
+}
+
+fn access_request(authorization: &HeaderValue) -> Request<String> {
+    let mut request = request(None);
+    request
+        .headers_mut()
+        .insert(http::header::AUTHORIZATION, authorization.clone());
+    request
+}
+
+#[divan::bench_group]
+mod access_tokens {
+    use super::*;
+
+    /// Benchmarks the access-token layer on requests from `request`.
+    fn through_access_layer(bencher: Bencher, request: impl Fn() -> Request<String>) {
+        let mut service = access_layer().layer(inner());
+        let answer = ready_now(service.call(request())).expect("infallible");
+        assert_eq!(answer.status(), StatusCode::OK, "identity seen");
+        bencher
+            .with_inputs(request)
+            .bench_local_values(|request| ready_now(service.call(request)));
+    }
+
+    /// A JWT access token whose verdict is kept: an API client's steady state.
+    #[divan::bench]
+    fn jwt_kept(bencher: Bencher) {
+        through_access_layer(bencher, || access_request(&ACCESS.jwt));
+    }
+
+    /// An opaque token whose introspection verdict is kept.
+    #[divan::bench]
+    fn opaque_kept(bencher: Bencher) {
+        through_access_layer(bencher, || access_request(&ACCESS.opaque));
+    }
+
+    /// A new JWT each time (signed outside the timing): RS256 verification with the kept
+    /// keys, the claims, the verdict kept.
+    #[divan::bench]
+    fn jwt_first_seen(bencher: Bencher) {
+        let fake = &ACCESS.fake;
+        let claims = fake.access_token_claims(ACCESS_API, "read");
+        let mut next = 0u64;
+        let mut fresh = move || {
+            next += 1;
+            let mut claims = claims.clone();
+            claims["jti"] = serde_json::json!(format!("bench-{next}"));
+            let token = fake.jwt_access_token(&claims);
+            access_request(&HeaderValue::from_str(&format!("Bearer {token}")).expect("header"))
+        };
+        let mut service = access_layer().layer(inner());
+        let answer = ready_now(service.call(fresh())).expect("infallible");
+        assert_eq!(answer.status(), StatusCode::OK, "identity seen");
+        bencher
+            .with_inputs(fresh)
+            .bench_local_values(|request| ready_now(service.call(request)));
+    }
+
+    /// The identity cookie through a layer that also takes access tokens.
+    #[divan::bench]
+    fn valid_cookie(bencher: Bencher) {
+        through_access_layer(bencher, || request(Some(&FIXTURE.valid)));
+    }
+
+    /// No credentials through a layer that also takes access tokens.
+    #[divan::bench]
+    fn no_cookie(bencher: Bencher) {
+        let mut service = access_layer().layer(inner());
+        let answer = ready_now(service.call(request(None))).expect("infallible");
+        assert_eq!(answer.status(), StatusCode::NO_CONTENT);
+        bencher
+            .with_inputs(|| request(None))
+            .bench_local_values(|request| ready_now(service.call(request)));
     }
 }
 

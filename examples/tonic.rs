@@ -7,14 +7,16 @@
 //! ```
 //!
 //! It starts the embedded dev provider (approving every login as Ada), serves the greeter
-//! and the auth routes on one port, signs in through the layer to get an identity token
-//! from `GET /auth/token`, then calls `SayHello` once without and once with the token.
+//! and the auth routes on one port, and calls `SayHello` without a token, with the layer's
+//! own bearer token (a login through the layer, then `GET /auth/token`), and with the
+//! provider's access token for the greeter, which a service gets from the provider itself
+//! with its client credentials (the layer accepts those: `Oidc::access_tokens`).
 
 #[path = "tonic/app.rs"]
 mod app;
 
 use socialauth::dev_provider::DevProvider;
-use socialauth::SocialAuthLayer;
+use socialauth::{AccessTokens, SocialAuthLayer};
 
 #[tokio::main]
 async fn main() -> Result<(), app::Error> {
@@ -25,8 +27,10 @@ async fn main() -> Result<(), app::Error> {
         .sign_in_as("Ada", "ada@example.com");
     let auth = SocialAuthLayer::builder()
         .secret(key)
-        .provider(dev.oidc())
-        // API clients get their bearer token from `GET /auth/token` (off by default).
+        // The provider's own access tokens for the greeter are bearer tokens too.
+        .provider(dev.oidc().access_tokens(AccessTokens::jwt(app::GREETER)))
+        // A signed-in browser gets the layer's bearer token from `GET /auth/token` (off by
+        // default).
         .token_endpoint(true)
         .build()?;
 
@@ -38,8 +42,28 @@ async fn main() -> Result<(), app::Error> {
     let token = app::sign_in(&base).await?;
     println!("signed in through {base}/auth/dev; GET /auth/token gave a bearer token");
 
+    // A service holding its own credentials at the provider.
+    let token_url = format!("{}/token", dev.issuer());
+    let access_token = app::client_credentials(
+        &token_url,
+        dev.client_id(),
+        dev.client_secret(),
+        app::GREETER,
+        app::GREET,
+    )
+    .await?;
+    println!(
+        "a service got an access token for {} from the provider",
+        app::GREETER
+    );
+
     let channel = app::connect(&base).await?;
-    for (label, token) in [("without a token", None), ("with the token", Some(&*token))] {
+    let calls = [
+        ("without a token", None),
+        ("with the layer's token", Some(&*token)),
+        ("with the provider's access token", Some(&*access_token)),
+    ];
+    for (label, token) in calls {
         match app::call_say_hello(channel.clone(), "Ada", token).await {
             Ok(message) => println!("SayHello {label}: {message}"),
             Err(status) => println!(

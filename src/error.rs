@@ -95,7 +95,9 @@ impl fmt::Debug for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-/// What went wrong while answering a request on an `/auth/<provider>` route.
+/// What went wrong while answering a request on an `/auth/<provider>` route, or on a route
+/// that needs a user ([`RequireIdentityLayer`](crate::RequireIdentityLayer), the `Identity`
+/// extractor).
 ///
 /// Every variant becomes a response with a short JSON body
 /// `{"error": "<code>", "message": "<text>"}`; the error itself is also put in the
@@ -140,6 +142,17 @@ pub enum AuthErrorKind {
     TenantUnavailable,
     /// The app's tenant resolver did not answer within the provider timeout. `504`.
     TenantTimeout,
+    /// A route that needs a user got a bearer token that is not valid here (expired,
+    /// malformed, forged, for another audience, inactive). `401`, with
+    /// `WWW-Authenticate: Bearer error="invalid_token"` (RFC 6750 §3.1).
+    InvalidToken,
+    /// A provider access token lacks a scope the route needs. `403`, with
+    /// `WWW-Authenticate: Bearer error="insufficient_scope"` and the scopes (RFC 6750 §3.1).
+    InsufficientScope,
+    /// A route that needs a user got a provider access token that could not be checked: the
+    /// provider's keys, discovery or introspection endpoint unreachable or failing, or more
+    /// introspections than allowed. `503`; the request is never taken as anonymous.
+    TokenCheckUnavailable,
     /// Something on this server failed (e.g. no randomness). `500`.
     Internal,
 }
@@ -155,13 +168,14 @@ impl AuthErrorKind {
             | Self::InvalidFlowCookie
             | Self::FlowExpired
             | Self::StateMismatch => StatusCode::BAD_REQUEST,
-            Self::AccessDenied | Self::LoginFailed => StatusCode::UNAUTHORIZED,
-            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::AccessDenied | Self::LoginFailed | Self::InvalidToken => StatusCode::UNAUTHORIZED,
+            Self::Forbidden | Self::InsufficientScope => StatusCode::FORBIDDEN,
             Self::ProviderError => StatusCode::BAD_GATEWAY,
             Self::ProviderTimeout | Self::TenantTimeout => StatusCode::GATEWAY_TIMEOUT,
-            Self::ProviderBusy | Self::RevocationUnavailable | Self::TenantUnavailable => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            Self::ProviderBusy
+            | Self::RevocationUnavailable
+            | Self::TenantUnavailable
+            | Self::TokenCheckUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -186,6 +200,9 @@ impl AuthErrorKind {
             Self::UnknownTenant => "unknown_tenant",
             Self::TenantUnavailable => "tenant_unavailable",
             Self::TenantTimeout => "tenant_timeout",
+            Self::InvalidToken => "invalid_token",
+            Self::InsufficientScope => "insufficient_scope",
+            Self::TokenCheckUnavailable => "token_check_unavailable",
             Self::Internal => "internal_error",
         }
     }

@@ -230,10 +230,11 @@ impl Observer {
         });
     }
 
-    /// One identity check of a passed-through request: an identity, or why there is none.
+    /// One identity check of a passed-through request: an identity (`None`), or why there is
+    /// none.
     #[cfg(feature = "metrics")]
-    pub(crate) fn identity_checked<T>(&self, outcome: &Result<T, NoIdentity>) {
-        self.identity_checks.count(outcome);
+    pub(crate) fn identity_checked(&self, refused: Option<NoIdentity>) {
+        self.identity_checks.count(refused);
     }
 
     /// Runs the hook, if any, on the event `make` builds. The hook cannot change the answer:
@@ -261,6 +262,12 @@ pub(crate) enum NoIdentity {
     /// A token of ours whose session is revoked (or cannot be checked: see
     /// [`StalePolicy`](crate::revocation::StalePolicy)).
     Revoked,
+    /// A provider access token the provider could not be asked about.
+    #[cfg_attr(
+        not(feature = "metrics"),
+        allow(dead_code, reason = "only the metrics count it")
+    )]
+    Unavailable,
 }
 
 /// A provider's name as a metric label: a tenant's provider (`sso:<tenant>`) is counted as
@@ -329,6 +336,7 @@ mod metered {
         invalid: Counter,
         expired: Counter,
         revoked: Counter,
+        unavailable: Counter,
     }
 
     impl IdentityChecks {
@@ -340,16 +348,18 @@ mod metered {
                 invalid: handle("invalid"),
                 expired: handle("expired"),
                 revoked: handle("revoked"),
+                unavailable: handle("unavailable"),
             }
         }
 
-        pub(super) fn count<T>(&self, outcome: &Result<T, NoIdentity>) {
-            let counter = match outcome {
-                Ok(_) => &self.valid,
-                Err(NoIdentity::Absent) => &self.absent,
-                Err(NoIdentity::Invalid) => &self.invalid,
-                Err(NoIdentity::Expired) => &self.expired,
-                Err(NoIdentity::Revoked) => &self.revoked,
+        pub(super) fn count(&self, refused: Option<NoIdentity>) {
+            let counter = match refused {
+                None => &self.valid,
+                Some(NoIdentity::Absent) => &self.absent,
+                Some(NoIdentity::Invalid) => &self.invalid,
+                Some(NoIdentity::Expired) => &self.expired,
+                Some(NoIdentity::Revoked) => &self.revoked,
+                Some(NoIdentity::Unavailable) => &self.unavailable,
             };
             counter.increment(1);
         }

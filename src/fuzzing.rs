@@ -172,6 +172,71 @@ pub fn logout_token_claims(
     Ok((token.sid, token.sub, token.jti, token.replayable_until))
 }
 
+/// What the layer takes from a provider access token or an introspection answer it
+/// accepted: the subject, the client, the scopes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessFacts {
+    /// `sub`, or the client for a client's own token.
+    pub subject: String,
+    /// The client the token was issued to.
+    pub client_id: Option<String>,
+    /// The scopes granted.
+    pub scopes: Vec<String>,
+}
+
+impl From<crate::provider::access_token::TokenFacts> for AccessFacts {
+    fn from(facts: crate::provider::access_token::TokenFacts) -> Self {
+        Self {
+            subject: facts.subject,
+            client_id: facts.client_id,
+            scopes: facts.scopes,
+        }
+    }
+}
+
+/// JWT access token claims (JSON) parsed and checked at time `now` for issuer
+/// `https://idp.example` and audience `https://api.example`, under the JOSE header `typ`:
+/// the facts, or why not.
+pub fn access_token_claims(
+    json: &[u8],
+    typ: Option<&str>,
+    now: u64,
+) -> Result<AccessFacts, String> {
+    use crate::provider::oidc::access_token::{check_claims, Claims, Expected};
+    let claims: Claims = crate::provider::oidc::jws::json_object(json)
+        .ok_or_else(|| "claims do not parse".to_owned())?;
+    let expected = Expected {
+        issuers: &["https://idp.example"],
+        audience: "https://api.example",
+        typ,
+    };
+    check_claims(&claims, &expected, now).map_err(str::to_owned)?;
+    Ok(claims.into_facts(serde_json::Map::new(), true).into())
+}
+
+/// An introspection answer's body read at time `now` for issuer `https://idp.example` and
+/// audience `https://api.example`: the facts, or `Err(true)` for a token refused,
+/// `Err(false)` for an answer that is not RFC 7662's.
+pub fn introspection_answer(body: &[u8], now: u64) -> Result<AccessFacts, bool> {
+    use crate::provider::access_token::Refusal;
+    use crate::provider::oauth2::introspection::{read_answer, Expected};
+    let expected = Expected {
+        issuers: &["https://idp.example"],
+        audience: "https://api.example",
+        verified_emails: true,
+    };
+    read_answer(body, &expected, now)
+        .map(AccessFacts::from)
+        .map_err(|refusal| matches!(refusal, Refusal::Invalid(_)))
+}
+
+/// How the layer reads a bearer token before checking it: whether it has the shape of a
+/// compact JWS, and the issuer it claims (unverified).
+pub fn bearer_token_shape(token: &str) -> (bool, Option<String>) {
+    use crate::provider::oidc::jws;
+    (jws::looks_like_jws(token), jws::unverified_issuer(token))
+}
+
 /// The inner service of [`identify`]: answers with the request's identity in the
 /// response's extensions.
 #[derive(Debug, Clone, Copy)]

@@ -1,4 +1,5 @@
-//! [`RequireIdentityLayer`]: a guard for routes that need a signed-in user.
+//! [`RequireIdentityLayer`]: a guard for routes that need a signed-in user, and optionally
+//! a way of signing in and the scopes of a provider access token.
 
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -9,11 +10,13 @@ use http::{Method, Request, Response, StatusCode};
 use tower_layer::Layer;
 use tower_service::Service;
 
+use crate::challenge;
 use crate::error::AuthError;
-use crate::identity::Identity;
+use crate::identity::{AuthMethod, Identity};
 use crate::layer::body::ResponseBody;
 use crate::layer::future::ResponseFuture;
 use crate::routes::response::{redirect, Location};
+use crate::settings::BearerRefused;
 use crate::state::return_to;
 
 /// Refuses requests that carry no [`Identity`]: `401` with a JSON body, or, for a browser
@@ -38,9 +41,46 @@ use crate::state::return_to;
 /// Only top-level page loads are redirected (`GET`/`HEAD`, `Accept: text/html`, and
 /// `Sec-Fetch-Dest: document` when the browser sends it); images, scripts and `fetch` calls get
 /// the `401`, so a sub-resource never starts a login.
+///
+/// API clients get what RFC 6750 §3 says: a `401` carries `WWW-Authenticate: Bearer`, with
+/// `error="invalid_token"` when the request's bearer token was refused (expired, forged, for
+/// another audience, inactive). With [`scope`](Self::scope), a provider access token lacking a
+/// scope gets `403 insufficient_scope` and the scopes in the challenge. A provider access
+/// token that could not be checked (its provider unreachable) gets `503
+/// token_check_unavailable`, never a `401`, and never reaches the route.
+///
+/// ```
+/// # #[cfg(feature = "axum")] {
+/// use axum::routing::get;
+/// use socialauth::{AuthMethod, RequireIdentityLayer};
+///
+/// let api: axum::Router = axum::Router::new()
+///     .route("/api/orders", get(|| async { "[]" }))
+///     .route_layer(
+///         RequireIdentityLayer::new()
+///             .accept([AuthMethod::ProviderAccessToken])
+///             .scope("orders:read"),
+///     );
+/// # let _ = api;
+/// # }
+/// ```
 #[derive(Debug, Clone, Default)]
 pub struct RequireIdentityLayer {
     login_url: Option<Arc<str>>,
+    rules: Arc<Rules>,
+}
+
+/// What an identity must be to pass, beyond being there.
+#[derive(Debug, Clone, Default)]
+struct Rules {
+    /// The ways of signing in taken (`None`: all).
+    methods: Option<Vec<AuthMethod>>,
+    /// The scopes a token must grant, all of them, space-separated as a challenge names them.
+    scopes: Vec<String>,
+    /// Some required scope is not a scope token: the guard cannot name it in a challenge.
+    bad_scope: bool,
+    /// The identity cookie and the layer's bearer token pass without scopes.
+    sessions_exempt: bool,
 }
 
 impl RequireIdentityLayer {
@@ -55,6 +95,97 @@ impl RequireIdentityLayer {
         self.login_url = Some(url.into().into());
         self
     }
+
+    /// Takes only identities proved these ways; any other gets `401` (with
+    /// `WWW-Authenticate: Bearer`), as if it had none. E.g. an API route for API clients
+    /// only: `[AuthMethod::ProviderAccessToken]`.
+    ///
+    /// ```
+    /// use socialauth::{AuthMethod, RequireIdentityLayer};
+    /// let guard = RequireIdentityLayer::new()
+    ///     .accept([AuthMethod::BearerToken, AuthMethod::ProviderAccessToken]);
+    /// # let _ = guard;
+    /// ```
+    pub fn accept(mut self, methods: impl IntoIterator<Item = AuthMethod>) -> Self {
+        Arc::make_mut(&mut self.rules).methods = Some(methods.into_iter().collect());
+        self
+    }
+
+    /// Requires `scope` (call again for more: all are required) of the request's access
+    /// token: [`Identity::scopes`] must hold it, else `403 insufficient_scope`. The identity
+    /// cookie and the layer's bearer token hold no scopes, so they are refused too, unless
+    /// [`scopes_for_access_tokens_only`](Self::scopes_for_access_tokens_only). A scope must be
+    /// a scope token (RFC 6749 §3.3: no space, `"` or `\`); one that is not makes the guard
+    /// answer `500`.
+    ///
+    /// ```
+    /// let guard = socialauth::RequireIdentityLayer::new().scope("orders:read");
+    /// # let _ = guard;
+    /// ```
+    pub fn scope(mut self, scope: impl Into<String>) -> Self {
+        let scope = scope.into();
+        let rules = Arc::make_mut(&mut self.rules);
+        rules.bad_scope |= !challenge::is_scope_token(&scope);
+        rules.scopes.push(scope);
+        self
+    }
+
+    /// **Weakens the scope check.** Lets the identity cookie and the layer's own bearer token
+    /// through without the [`scope`](Self::scope)s: the user in person, signed in through the
+    /// layer, rather than a client acting for them with rights the user delegated. For a route
+    /// that serves a signed-in browser and API clients alike. Anyone who can sign in then has
+    /// the route, whatever its scopes say: decide in the handler (the authorize hook's
+    /// claims, [`Identity::auth_method`]) if some users must not.
+    ///
+    /// ```
+    /// let guard = socialauth::RequireIdentityLayer::new()
+    ///     .scope("orders:read")
+    ///     .scopes_for_access_tokens_only();
+    /// # let _ = guard;
+    /// ```
+    pub fn scopes_for_access_tokens_only(mut self) -> Self {
+        Arc::make_mut(&mut self.rules).sessions_exempt = true;
+        self
+    }
+}
+
+impl Rules {
+    /// The answer `identity` gets, or `None` when it passes.
+    fn refusal(&self, identity: &Identity) -> Option<Response<Bytes>> {
+        let method = identity.auth_method();
+        if self
+            .methods
+            .as_ref()
+            .is_some_and(|methods| !methods.contains(&method))
+        {
+            // Not the credential's fault: answered as a request without one.
+            let mut response = crate::routes::response::json(
+                StatusCode::UNAUTHORIZED,
+                Bytes::from_static(UNAUTHENTICATED_METHOD.as_bytes()),
+            );
+            response.headers_mut().insert(
+                http::header::WWW_AUTHENTICATE,
+                challenge::bearer_challenge(),
+            );
+            return Some(response);
+        }
+        if self.scopes.is_empty() {
+            return None;
+        }
+        if self.bad_scope {
+            return Some(
+                AuthError::internal("the guard's scope is not a scope token").into_response(),
+            );
+        }
+        let session = matches!(method, AuthMethod::Cookie | AuthMethod::BearerToken);
+        if self.sessions_exempt && session {
+            return None;
+        }
+        if self.scopes.iter().all(|scope| identity.has_scope(scope)) {
+            return None;
+        }
+        Some(challenge::insufficient_scope(&self.scopes.join(" ")))
+    }
 }
 
 impl<S> Layer<S> for RequireIdentityLayer {
@@ -64,6 +195,7 @@ impl<S> Layer<S> for RequireIdentityLayer {
         RequireIdentity {
             inner,
             login_url: self.login_url.clone(),
+            rules: self.rules.clone(),
         }
     }
 }
@@ -73,6 +205,7 @@ impl<S> Layer<S> for RequireIdentityLayer {
 pub struct RequireIdentity<S> {
     inner: S,
     login_url: Option<Arc<str>>,
+    rules: Arc<Rules>,
 }
 
 inner_service_accessors!(RequireIdentity);
@@ -90,12 +223,18 @@ where
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
-        if request.extensions().get::<Identity>().is_some() {
-            return ResponseFuture::inner(self.inner.call(request), None, None);
+        if let Some(identity) = request.extensions().get::<Identity>() {
+            return match self.rules.refusal(identity) {
+                None => ResponseFuture::inner(self.inner.call(request), None, None),
+                Some(response) => ResponseFuture::ready(response),
+            };
         }
-        let response = match &self.login_url {
-            Some(login_url) if is_page_load(&request) => login_redirect(login_url, &request),
-            _ => unauthenticated(),
+        let response = match (request.extensions().get::<BearerRefused>(), &self.login_url) {
+            (Some(refused), _) => challenge::refused(refused),
+            (None, Some(login_url)) if is_page_load(&request) => {
+                login_redirect(login_url, &request)
+            }
+            (None, _) => unauthenticated_challenge(),
         };
         ResponseFuture::ready(response)
     }
@@ -135,10 +274,25 @@ fn login_redirect<B>(login_url: &str, request: &Request<B>) -> Response<Bytes> {
 /// axum extractor's.
 pub(crate) const UNAUTHENTICATED: &str = r#"{"error":"unauthenticated","message":"sign in first"}"#;
 
+/// The body of a guard's `401` to an identity proved a way the route does not take.
+const UNAUTHENTICATED_METHOD: &str =
+    r#"{"error":"unauthenticated","message":"this route does not take this way of signing in"}"#;
+
 /// `401 {"error":"unauthenticated",...}`.
 pub(crate) fn unauthenticated() -> Response<Bytes> {
     crate::routes::response::json(
         StatusCode::UNAUTHORIZED,
         Bytes::from_static(UNAUTHENTICATED.as_bytes()),
     )
+}
+
+/// [`unauthenticated`] with `WWW-Authenticate: Bearer`: a route that needs a user, to a
+/// request with no credentials at all (RFC 6750 §3: no error code then).
+pub(crate) fn unauthenticated_challenge() -> Response<Bytes> {
+    let mut response = unauthenticated();
+    response.headers_mut().insert(
+        http::header::WWW_AUTHENTICATE,
+        challenge::bearer_challenge(),
+    );
+    response
 }

@@ -21,6 +21,8 @@ pub struct UserProfile {
     pub(crate) tokens: Option<crate::provider::TokenSet>,
     /// The provider session the sign-in came from, hashed (for back-channel logout).
     pub(crate) provider_session: Option<crate::revocation::ProviderSessionKey>,
+    /// For a provider access token: its client and scopes.
+    pub(crate) grant: Option<crate::identity::TokenGrant>,
 }
 
 impl UserProfile {
@@ -72,6 +74,33 @@ impl UserProfile {
     /// 1.0a (Twitter) has none. Secrets: `Debug` never shows them.
     pub fn tokens(&self) -> Option<&crate::provider::TokenSet> {
         self.tokens.as_ref()
+    }
+
+    /// What the hook is asked about: a login ([`AuthMethod::Cookie`]: the browser gets the
+    /// identity cookie), or a provider access token an API client presented
+    /// ([`AuthMethod::ProviderAccessToken`], with
+    /// [`Oidc::access_tokens`](crate::Oidc::access_tokens)). For a token, the hook runs once
+    /// per token (its verdict is kept as long as the token's check), [`claim`](Self::claim)
+    /// reads every claim of the token (or member of its introspection answer), and a
+    /// [`Denied`] answers `403` to the client's requests.
+    ///
+    /// [`AuthMethod::Cookie`]: crate::AuthMethod::Cookie
+    /// [`AuthMethod::ProviderAccessToken`]: crate::AuthMethod::ProviderAccessToken
+    pub fn auth_method(&self) -> crate::AuthMethod {
+        match self.grant {
+            Some(_) => crate::AuthMethod::ProviderAccessToken,
+            None => crate::AuthMethod::Cookie,
+        }
+    }
+
+    /// The scopes of a provider access token; empty at a login.
+    pub fn scopes(&self) -> &[String] {
+        self.grant.as_ref().map_or(&[][..], |grant| &grant.scopes)
+    }
+
+    /// The client a provider access token was issued to; `None` at a login.
+    pub fn client_id(&self) -> Option<&str> {
+        self.grant.as_ref()?.client_id.as_deref()
     }
 }
 

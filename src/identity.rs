@@ -24,7 +24,10 @@ pub(crate) const TENANT_PROVIDER_PREFIX: &str = "sso:";
 /// The user a request is signed in as, verified by [`SocialAuthLayer`](crate::SocialAuthLayer).
 ///
 /// The layer puts it in the request's extensions when, and only when, the request carries a
-/// valid identity cookie; nothing else a client sends can put it there.
+/// valid identity cookie, a valid bearer token of the layer's, or (with
+/// [`Oidc::access_tokens`](crate::Oidc::access_tokens)) a valid access token of the
+/// provider; nothing else a client sends can put it there.
+/// [`auth_method`](Self::auth_method) says which.
 ///
 /// ```
 /// # use socialauth::Identity;
@@ -46,6 +49,24 @@ pub struct Identity {
     pub(crate) expires_at: u64,
 }
 
+/// How a request proved its [`Identity`]: what a handler or
+/// [`RequireIdentityLayer::accept`](crate::RequireIdentityLayer::accept) can require.
+///
+/// More may come (the enum is `#[non_exhaustive]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum AuthMethod {
+    /// The identity cookie a login through the layer set: a browser.
+    Cookie,
+    /// `Authorization: Bearer` with a token from the layer's own `GET /auth/token`
+    /// ([`token_endpoint`](crate::SocialAuthLayerBuilder::token_endpoint)).
+    BearerToken,
+    /// `Authorization: Bearer` with an access token the provider issued to a client
+    /// ([`Oidc::access_tokens`](crate::Oidc::access_tokens)): the identity has the token's
+    /// [`scopes`](Identity::scopes) and [`client_id`](Identity::client_id).
+    ProviderAccessToken,
+}
+
 /// Who an [`Identity`] is: everything in it but its times, which renewal changes.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct User {
@@ -63,10 +84,23 @@ pub(crate) struct User {
     /// The provider session the sign-in came from (OpenID Connect's `sid`, hashed with the
     /// layer's key), for back-channel logout.
     pub(crate) provider_session: Option<ProviderSessionKey>,
+    /// How the request proved it (one token, one way: kept with the user, so that an
+    /// `Identity` stays three words).
+    pub(crate) method: AuthMethod,
+    /// What a provider access token grants (absent for the layer's own tokens).
+    pub(crate) grant: Option<Box<TokenGrant>>,
+}
+
+/// The client and scopes of a provider access token.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct TokenGrant {
+    pub(crate) client_id: Option<String>,
+    pub(crate) scopes: Vec<String>,
 }
 
 impl User {
-    /// A user, with the hash of its provider and id computed once.
+    /// A user, with the hash of its provider and id computed once, signed in by the identity
+    /// cookie (set [`method`](Self::method) for another way).
     pub(crate) fn new(
         provider: String,
         user_id: String,
@@ -85,6 +119,8 @@ impl User {
             session,
             key,
             provider_session: None,
+            method: AuthMethod::Cookie,
+            grant: None,
         }
     }
 
@@ -119,6 +155,9 @@ impl fmt::Debug for Identity {
             .field("expires_at", &self.expires_at)
             .field("claims", &user.claims)
             .field("session_id", &user.session.map(|session| session.id))
+            .field("auth_method", &user.method)
+            .field("client_id", &self.client_id())
+            .field("scopes", &self.scopes())
             .finish()
     }
 }
@@ -188,8 +227,44 @@ impl Identity {
         self.user.session.map(|session| session.id)
     }
 
-    /// When the sign-in stops being valid.
+    /// When the sign-in stops being valid (for a provider access token, its `exp`).
     pub fn expires_at(&self) -> SystemTime {
         UNIX_EPOCH + Duration::from_secs(self.expires_at)
+    }
+
+    /// How the request proved this identity: the identity cookie, the layer's bearer token,
+    /// or a provider access token.
+    ///
+    /// ```
+    /// # use socialauth::{AuthMethod, Identity};
+    /// fn is_api_client(user: &Identity) -> bool {
+    ///     user.auth_method() == AuthMethod::ProviderAccessToken
+    /// }
+    /// ```
+    pub fn auth_method(&self) -> AuthMethod {
+        self.user.method
+    }
+
+    /// The scopes of a provider access token (its `scope`, or `scp`): what the user let the
+    /// client do. Empty for the identity cookie and the layer's bearer token, which are the
+    /// user themself, not a client acting for them.
+    pub fn scopes(&self) -> &[String] {
+        self.user
+            .grant
+            .as_ref()
+            .map_or(&[][..], |grant| &grant.scopes)
+    }
+
+    /// Whether a provider access token grants `scope` (never for the identity cookie or the
+    /// layer's bearer token).
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.scopes().iter().any(|granted| granted == scope)
+    }
+
+    /// The client a provider access token was issued to (`client_id`, `azp`, `cid` or
+    /// `appid`), when the token says; `None` for the identity cookie and the layer's bearer
+    /// token.
+    pub fn client_id(&self) -> Option<&str> {
+        self.user.grant.as_ref()?.client_id.as_deref()
     }
 }

@@ -44,8 +44,8 @@
 //! | Your own provider | implement [`oauth2::CodeFlowProvider`] (endpoints and a profile mapping), or [`provider::LoginProvider`] for another protocol |
 //! | Come back to the page after login | `/auth/<provider>?login=start&return_to=/path` (same-origin paths only) |
 //! | Log out | `POST /auth/logout` |
-//! | API clients and gRPC | `Authorization: Bearer <token>`, the token from `GET /auth/token` |
-//! | Routes that need a user | [`RequireIdentityLayer`] (401, or a redirect to the login for page loads) |
+//! | API clients and gRPC | `Authorization: Bearer <token>`, the token from `GET /auth/token`, or the provider's own access token ([`Oidc::access_tokens`], [`AccessTokens`]: JWTs and introspection) |
+//! | Routes that need a user | [`RequireIdentityLayer`] (401, or a redirect to the login for page loads; scopes and RFC 6750 challenges for API clients) |
 //! | Allow or deny a login, add app claims | [`SocialAuthLayerBuilder::authorize`], read with [`Identity::claim`] |
 //! | Key rotation | [`SocialAuthLayerBuilder::previous_secrets`] |
 //! | Stay signed in while active | [`SocialAuthLayerBuilder::sliding_renewal`] |
@@ -66,6 +66,8 @@
 //! (login start and callback, logout, the token endpoint, the `form_post` page) and what every
 //! route reads from a request; `state/` is what travels in cookies (keys, cookies, the flow
 //! cookie, session ids, `return_to`); `identity_token/` is the signed identity JWT;
+//! `api_tokens/` is provider access tokens on the bearer path (the verdict cache, one check
+//! per token, the introspection budget);
 //! [`provider`] holds the public provider traits, the OAuth 1.0a, OAuth 2.0 and OpenID Connect
 //! cores and the presets built on them; `provider_tokens/` and [`revocation`] are the
 //! opt-in features of those names. The root holds what they all share.
@@ -76,6 +78,8 @@
 #[macro_use]
 mod macros;
 
+mod api_tokens;
+mod challenge;
 mod clock;
 #[cfg(feature = "dev-provider")]
 #[cfg_attr(docsrs, doc(cfg(feature = "dev-provider")))]
@@ -111,7 +115,7 @@ pub use events::AuthEvent;
 pub use extract::IdentityRejection;
 pub use guard::{RequireIdentity, RequireIdentityLayer};
 pub use hook::{Denied, Grant, UserProfile};
-pub use identity::Identity;
+pub use identity::{AuthMethod, Identity};
 pub use layer::{
     ResponseBody, ResponseFuture, SocialAuth, SocialAuthLayer, SocialAuthLayerBuilder,
     MAX_FLOW_LIFETIME,
@@ -120,8 +124,9 @@ pub use provider::oauth2;
 pub use provider::oauth2::{AssertionAudience, ClientAssertionKey, ClientAuth};
 pub use provider::TokenSet;
 pub use provider::{
-    Algorithm, Apple, AppleRevocation, Discord, Facebook, GitHub, GitLab, Google, LinkedIn,
-    Microsoft, OAuth2, Oidc, Provider, Slack, Twitter, DEFAULT_GRAPH_API_VERSION, SLACK_TEAM_ID, X,
+    AccessTokens, Algorithm, Apple, AppleRevocation, Discord, Facebook, GitHub, GitLab, Google,
+    LinkedIn, Microsoft, OAuth2, Oidc, Provider, Slack, Twitter, DEFAULT_GRAPH_API_VERSION,
+    SLACK_TEAM_ID, X,
 };
 pub use provider_tokens::{
     CookieBudget, KeepTokens, ProviderTokens, ProviderTokensError, TokensKept,

@@ -80,6 +80,8 @@ pub(crate) struct Settings {
     pub(crate) tenants: Option<crate::tenants::Tenants>,
     /// Where a sign-in by email goes when no tenant has the domain.
     pub(crate) unknown_domain_redirect: Option<Location>,
+    /// The providers whose own access tokens are accepted as bearer tokens, when any.
+    pub(crate) api_tokens: Option<crate::api_tokens::ApiTokens>,
 }
 
 impl std::fmt::Debug for Settings {
@@ -97,6 +99,26 @@ impl std::fmt::Debug for Settings {
 /// extractor can tell "not signed in" from "the layer is not installed".
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct CheckedAnonymous;
+
+/// Put in a request's extensions beside [`CheckedAnonymous`] when the request carried a
+/// bearer token that gave no identity, so a route that needs a user answers as RFC 6750 §3.1
+/// says, or `503` when the token could not be checked.
+#[derive(Debug, Clone)]
+pub(crate) enum BearerRefused {
+    /// Not valid here: expired, malformed, forged, for another audience, inactive.
+    Invalid,
+    /// Valid, and the app's authorize hook refused its user, with this message.
+    Denied(Arc<str>),
+    /// The provider could not be asked whether it is valid.
+    Unavailable,
+}
+
+/// Why a request has no identity, and the bearer token it carried, if that is what failed.
+#[derive(Debug)]
+pub(crate) struct Refused<'h> {
+    pub(crate) why: NoIdentity,
+    pub(crate) bearer: Option<&'h str>,
+}
 
 /// What an identity is looked up for, which decides how revocation is consulted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,10 +143,10 @@ impl Settings {
     /// The verified identity of a request: its one identity cookie, or, when it has no
     /// identity cookie at all, its bearer token. Anything invalid is no identity; the error
     /// says why there is none.
-    pub(crate) fn identify(
+    pub(crate) fn identify<'h>(
         &self,
-        headers: &http::HeaderMap,
-    ) -> Result<(crate::Identity, Source), NoIdentity> {
+        headers: &'h http::HeaderMap,
+    ) -> Result<(crate::Identity, Source), Refused<'h>> {
         self.find(headers, Purpose::Access)
     }
 
@@ -137,25 +159,27 @@ impl Settings {
         headers: &http::HeaderMap,
     ) -> Result<(crate::Identity, Source), NoIdentity> {
         self.find(headers, Purpose::Revoke)
+            .map_err(|refused| refused.why)
     }
 
-    fn find(
+    fn find<'h>(
         &self,
-        headers: &http::HeaderMap,
+        headers: &'h http::HeaderMap,
         purpose: Purpose,
-    ) -> Result<(crate::Identity, Source), NoIdentity> {
+    ) -> Result<(crate::Identity, Source), Refused<'h>> {
         use crate::state::cookies::Found;
+        let refused = |why| Refused { why, bearer: None };
         let (token, source) =
             match crate::state::cookies::find_raw(headers, self.cookies.identity_name()) {
                 Found::One(token) => (token, Source::Cookie),
                 Found::Many => {
                     tracing::warn!("several identity cookies in one request; none is trusted");
-                    return Err(NoIdentity::Invalid);
+                    return Err(refused(NoIdentity::Invalid));
                 }
-                Found::None => (
-                    bearer_token(headers).ok_or(NoIdentity::Absent)?.as_bytes(),
-                    Source::Bearer,
-                ),
+                Found::None => match bearer_token(headers) {
+                    Some(token) => (token.as_bytes(), Source::Bearer),
+                    None => return Err(refused(NoIdentity::Absent)),
+                },
             };
         let audience = match source {
             Source::Cookie => Audience::Cookie,
@@ -165,13 +189,30 @@ impl Settings {
             Ok(identity) => Ok((identity, source)),
             Err(rejected) => {
                 tracing::debug!(?source, "identity token present but not valid");
-                Err(match rejected {
+                let why = match rejected {
                     Rejected::Expired => NoIdentity::Expired,
                     Rejected::Invalid => NoIdentity::Invalid,
                     Rejected::Revoked => NoIdentity::Revoked,
-                })
+                };
+                let bearer = match source {
+                    // Only bytes of a `str` are ever checked as a bearer token.
+                    Source::Bearer => std::str::from_utf8(token).ok(),
+                    Source::Cookie => None,
+                };
+                Err(Refused { why, bearer })
             }
         }
+    }
+
+    /// The request's lone `Authorization: Bearer` token, if any.
+    pub(crate) fn bearer<'h>(&self, headers: &'h http::HeaderMap) -> Option<&'h str> {
+        bearer_token(headers)
+    }
+
+    /// Whether `token` has the shape of one of the layer's own tokens (its header names one
+    /// of the layer's keys), as opposed to a provider's access token.
+    pub(crate) fn is_layer_token(&self, token: &str) -> bool {
+        crate::identity_token::is_shaped(&self.keys, token.as_bytes())
     }
 
     /// The identity of the request's one identity cookie when its token is ours but no

@@ -4,10 +4,16 @@
 //! hyper-util's auto connection builder so that one port speaks gRPC over HTTP/2 and the
 //! auth routes over HTTP/1.1.
 //!
-//! A gRPC client signs in by sending the identity token as metadata,
-//! `authorization: Bearer <token>`: that is the HTTP/2 `authorization` header, which the
-//! layer verifies like the identity cookie. [`sign_in`] gets such a token the way a signed-in
-//! browser would: a login through the layer, then `GET /auth/token`.
+//! A gRPC client signs in by sending a bearer token as metadata, `authorization: Bearer
+//! <token>`: that is the HTTP/2 `authorization` header, which the layer verifies like the
+//! identity cookie. Two kinds of token are taken:
+//!
+//! - the layer's own, which [`sign_in`] gets the way a signed-in browser would: a login
+//!   through the layer, then `GET /auth/token`;
+//! - the provider's access token for the greeter ([`GREETER`]), with the layer's provider
+//!   given `Oidc::access_tokens`: what a service gets from the provider itself with its own
+//!   client credentials ([`client_credentials`]), or a mobile app or CLI from its login
+//!   there. The greeter then wants the scope [`GREET`].
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -15,7 +21,7 @@ use std::convert::Infallible;
 use http::uri::PathAndQuery;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use socialauth::{Identity, SocialAuthLayer};
+use socialauth::{AuthMethod, Identity, SocialAuthLayer};
 use tokio::net::TcpListener;
 use tonic::transport::Channel;
 use tonic::{Request, Response, Status};
@@ -42,20 +48,41 @@ pub struct HelloReply {
 /// `rpc SayHello (HelloRequest) returns (HelloReply)` of `service greeter.Greeter`.
 pub const SAY_HELLO: &str = "/greeter.Greeter/SayHello";
 
+/// The greeter's identifier at the provider: the audience (RFC 8707 resource) its access
+/// tokens must be for.
+pub const GREETER: &str = "https://greeter.example";
+
+/// The scope a provider access token needs to be greeted.
+pub const GREET: &str = "greet";
+
 /// The method: greets a signed-in caller with who the layer says they are. tonic moves the
 /// HTTP request's extensions, where the layer put the `Identity`, into the gRPC request's.
 pub async fn say_hello(request: Request<HelloRequest>) -> Result<Response<HelloReply>, Status> {
     let Some(user) = request.extensions().get::<Identity>() else {
         return Err(Status::unauthenticated(
-            "sign in first: send `authorization: Bearer <token from GET /auth/token>`",
+            "sign in first: send `authorization: Bearer <token>`, from GET /auth/token or \
+             the provider",
         ));
     };
-    let message = format!(
+    let mut message = format!(
         "hello, {} ({}:{})",
         request.get_ref().name,
         user.provider(),
         user.user_id()
     );
+    // A client acting with the provider's token gets what its scopes allow.
+    if user.auth_method() == AuthMethod::ProviderAccessToken {
+        if !user.has_scope(GREET) {
+            return Err(Status::permission_denied(
+                "the access token lacks the scope greet",
+            ));
+        }
+        message.push_str(&format!(
+            " by client {} with scopes {}",
+            user.client_id().unwrap_or("?"),
+            user.scopes().join(" ")
+        ));
+    }
     Ok(Response::new(HelloReply { message }))
 }
 
@@ -169,6 +196,45 @@ pub async fn sign_in(base: &str) -> Result<String, Error> {
         }
     }
     Err("the login did not come back".into())
+}
+
+/// An access token for `resource` with `scope`, from the provider's token endpoint
+/// `token_url` by the client credentials grant (RFC 6749 §4.4, with RFC 8707's `resource`),
+/// the client authenticating with HTTP Basic: what a service holding its own credentials at
+/// the provider does before calling the greeter.
+pub async fn client_credentials(
+    token_url: &str,
+    client_id: &str,
+    client_secret: &str,
+    resource: &str,
+    scope: &str,
+) -> Result<String, Error> {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    // RFC 6749 §2.3.1: the id and the secret form-urlencoded, then HTTP Basic.
+    let encode = |text: &str| form_urlencoded::byte_serialize(text.as_bytes()).collect::<String>();
+    let form = form_urlencoded::Serializer::new(String::new())
+        .append_pair("grant_type", "client_credentials")
+        .append_pair("resource", resource)
+        .append_pair("scope", scope)
+        .finish();
+    let answer = client
+        .post(token_url)
+        .basic_auth(encode(client_id), Some(encode(client_secret)))
+        .header(
+            reqwest::header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded",
+        )
+        .body(form)
+        .send()
+        .await?;
+    let status = answer.status();
+    let body: serde_json::Value = serde_json::from_str(&answer.text().await?)?;
+    match body["access_token"].as_str() {
+        Some(token) if status.is_success() => Ok(token.to_owned()),
+        _ => Err(format!("the provider gave no access token ({status}): {body}").into()),
+    }
 }
 
 /// The cookies the server at one origin has set: just enough of a cookie jar for a login.

@@ -14,7 +14,7 @@ pub(super) fn metadata(issuer: &str) -> Value {
         "end_session_endpoint": format!("{issuer}/logout"),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
-        "grant_types_supported": ["authorization_code"],
+        "grant_types_supported": ["authorization_code", "client_credentials"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["ES256"],
         "scopes_supported": ["openid", "profile", "email"],

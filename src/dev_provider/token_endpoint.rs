@@ -1,6 +1,8 @@
 //! `POST /token`: the authorization code grant (RFC 6749 §4.1.3, RFC 7636 §4.6), with the
-//! client authenticated by `client_secret_basic` or `client_secret_post`. Answers an access
-//! token and an ID token signed with the provider's key.
+//! client authenticated by `client_secret_basic` or `client_secret_post`, answering an access
+//! token and an ID token signed with the provider's key; and the client credentials grant
+//! (RFC 6749 §4.4) for a resource (RFC 8707), answering a JWT access token (RFC 9068) for a
+//! service holding the client's own credentials.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -31,12 +33,16 @@ pub(super) fn exchange(shared: &Shared, headers: &HeaderMap, form: &Params) -> R
     if let Err(refused) = authenticate(shared, headers, form) {
         return refused.into_response();
     }
-    if form.get("grant_type") != Some("authorization_code") {
-        return response::oauth_error(
-            StatusCode::BAD_REQUEST,
-            "unsupported_grant_type",
-            "grant_type must be authorization_code",
-        );
+    match form.get("grant_type") {
+        Some("authorization_code") => {}
+        Some("client_credentials") => return client_credentials(shared, form),
+        _ => {
+            return response::oauth_error(
+                StatusCode::BAD_REQUEST,
+                "unsupported_grant_type",
+                "grant_type must be authorization_code or client_credentials",
+            )
+        }
     }
     let Ok(code) = form.require("code") else {
         return invalid_request("the parameter \"code\" is missing");
@@ -175,4 +181,62 @@ fn id_token_claims(shared: &Shared, grant: &IssuedCode) -> Value {
         claims.insert("sid".into(), json!(sid));
     }
     Value::Object(claims)
+}
+
+/// The client credentials grant (RFC 6749 §4.4) for one resource (RFC 8707 §2: `resource`,
+/// an absolute URI without a fragment, required here): an RFC 9068 access token, `typ`
+/// `at+jwt`, for the client itself (`sub` and `client_id` its id), with the scopes asked for.
+fn client_credentials(shared: &Shared, form: &Params) -> Response<Body> {
+    let Some(resource) = form
+        .get("resource")
+        .filter(|r| url::Url::parse(r).is_ok_and(|url| url.fragment().is_none()))
+    else {
+        return response::oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_target",
+            "resource must be an absolute URI without a fragment",
+        );
+    };
+    let scope = form.get("scope").unwrap_or("");
+    let scope_ok = scope.split(' ').all(|s| {
+        s.bytes()
+            .all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b))
+    });
+    if !scope_ok {
+        return response::oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_scope",
+            "scope must be space-separated scope tokens",
+        );
+    }
+    let Ok(jti) = random_token() else {
+        return response::internal_error();
+    };
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let mut claims = json!({
+        "iss": shared.issuer,
+        "sub": shared.client_id,
+        "aud": resource,
+        "client_id": shared.client_id,
+        "iat": now,
+        "exp": now + TOKEN_LIFETIME.as_secs(),
+        "jti": jti,
+    });
+    if !scope.is_empty() {
+        claims["scope"] = json!(scope);
+    }
+    let Ok(access_token) = shared.key.sign_typed(&claims, "at+jwt") else {
+        return response::internal_error();
+    };
+    let mut answer = json!({
+        "access_token": access_token,
+        "token_type": "Bearer",
+        "expires_in": TOKEN_LIFETIME.as_secs(),
+    });
+    if !scope.is_empty() {
+        answer["scope"] = json!(scope);
+    }
+    response::json(StatusCode::OK, &answer)
 }

@@ -120,11 +120,7 @@ impl IdentityCodec {
         audience: Audience,
     ) -> Result<Identity, Rejected> {
         // What has not even the shape of a token of one of our keys never reaches the cache.
-        let shaped = token.len() <= MAX_TOKEN_LEN
-            && memchr::memchr(b'.', token)
-                .and_then(|dot| token.get(..dot))
-                .is_some_and(|header| keys.by_header(header).is_some());
-        if !shaped {
+        if !is_shaped(keys, token) {
             return Err(Rejected::Invalid);
         }
         let verified = self
@@ -150,6 +146,15 @@ impl IdentityCodec {
             .filter(|verified| verified.audience == audience)
             .map(|verified| verified.identity)
     }
+}
+
+/// Whether `token` has the shape of a token of one of `keys`: not too long, and a header
+/// that one of them writes.
+pub(crate) fn is_shaped(keys: &Keys, token: &[u8]) -> bool {
+    token.len() <= MAX_TOKEN_LEN
+        && memchr::memchr(b'.', token)
+            .and_then(|dot| token.get(..dot))
+            .is_some_and(|header| keys.by_header(header).is_some())
 }
 
 #[cfg(test)]

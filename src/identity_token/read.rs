@@ -10,7 +10,7 @@ use hmac::Mac;
 
 use super::claims::{Audience, Claims, Verified, BEARER_AUDIENCE, IDENTITY_AUDIENCE, ISSUER};
 use super::MAX_TOKEN_LEN;
-use crate::identity::{Identity, User};
+use crate::identity::{AuthMethod, Identity, User};
 use crate::state::keys::Keys;
 use crate::state::session::Session;
 
@@ -76,7 +76,7 @@ pub(super) fn read(keys: &Keys, token: &[u8]) -> Option<Verified> {
         (None, None) => None,
         _ => return None,
     };
-    let user = User::new(
+    let mut user = User::new(
         claims.provider.into_owned(),
         claims.sub.into_owned(),
         claims.name.map(Cow::into_owned),
@@ -85,6 +85,10 @@ pub(super) fn read(keys: &Keys, token: &[u8]) -> Option<Verified> {
         session,
     )
     .with_provider_session(claims.psid);
+    user.method = match audience {
+        Audience::Cookie => AuthMethod::Cookie,
+        Audience::Bearer => AuthMethod::BearerToken,
+    };
     Some(Verified {
         identity: Identity {
             user: Arc::new(user),

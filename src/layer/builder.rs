@@ -5,6 +5,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::api_tokens::ApiTokens;
 use crate::clock::Clock;
 use crate::error::ConfigError;
 use crate::events::{AuthEvent, EventHook, Observer};
@@ -13,6 +14,7 @@ use crate::identity::{DEFAULT_IDENTITY_LIFETIME, DEFAULT_SESSION_LIFETIME};
 use crate::identity_token::IdentityCodec;
 use crate::layer::SocialAuthLayer;
 use crate::outbound::{Outbound, OutboundLimits};
+use crate::provider::access_token::AccessTokenCheck;
 use crate::provider::backchannel::BackchannelLogout;
 use crate::provider::{check_name, endpoint, DynProvider, Provider};
 use crate::provider_tokens::{CookieBudget, KeepTokens};
@@ -39,6 +41,8 @@ pub struct SocialAuthLayerBuilder {
     providers: Result<Vec<Arc<dyn DynProvider>>, ConfigError>,
     /// The logout-token verifiers of the providers with back-channel logout on, by name.
     backchannel: Vec<(String, Arc<dyn BackchannelLogout>)>,
+    /// Those of them whose access tokens the app accepts, checking them.
+    access_checks: Vec<Arc<dyn AccessTokenCheck>>,
     route_prefix: String,
     public_url: Option<String>,
     allowed_hosts: Vec<String>,
@@ -71,6 +75,7 @@ impl Default for SocialAuthLayerBuilder {
             previous_secrets: Vec::new(),
             providers: Ok(Vec::new()),
             backchannel: Vec::new(),
+            access_checks: Vec::new(),
             route_prefix: "/auth".to_owned(),
             public_url: None,
             allowed_hosts: Vec::new(),
@@ -175,8 +180,9 @@ impl SocialAuthLayerBuilder {
             self.backchannel.push((built.name().to_owned(), verifier));
         }
         self.providers = match (self.providers, provider.built) {
-            (Ok(mut providers), Ok(provider)) => {
-                providers.push(provider);
+            (Ok(mut providers), Ok(built)) => {
+                providers.push(built);
+                self.access_checks.extend(provider.access_tokens);
                 Ok(providers)
             }
             (Err(first), _) | (Ok(_), Err(first)) => Err(first),
@@ -600,6 +606,7 @@ impl SocialAuthLayerBuilder {
             max_body: self.max_provider_response,
         })
         .map_err(|e| ConfigError::HttpClient(e.to_string()))?;
+        let api_tokens = ApiTokens::new(self.access_checks, &outbound)?;
         if !self.secure_cookies {
             tracing::warn!("socialauth: Secure cookies are off (insecure_http_cookies); never do this in production");
         }
@@ -640,6 +647,7 @@ impl SocialAuthLayerBuilder {
             held_access_tokens: Default::default(),
             tenants,
             unknown_domain_redirect,
+            api_tokens,
         };
         Ok(SocialAuthLayer {
             settings: Arc::new(settings),

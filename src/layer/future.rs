@@ -1,4 +1,6 @@
-//! [`ResponseFuture`]: the inner service's future, or the layer's own answer on an auth route.
+//! [`ResponseFuture`]: the inner service's future, or the layer's own answer on an auth route,
+//! or, for a request carrying a provider access token the layer has no verdict on yet, that
+//! token's check and then the inner service's future, boxed together.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -12,10 +14,15 @@ use crate::layer::body::ResponseBody;
 use crate::state::pending_cookie::{LateCookie, PendingCookie};
 
 type OwnAnswer = Pin<Box<dyn Future<Output = Response<Bytes>> + Send>>;
+/// A provider access token's check, then the inner service's answer to the request.
+pub(crate) type Checked<F> = Pin<Box<dyn Future<Output = <F as Future>::Output> + Send>>;
 
 pin_project! {
     /// The future of [`SocialAuth`](crate::SocialAuth)'s responses.
-    pub struct ResponseFuture<F> {
+    pub struct ResponseFuture<F>
+    where
+        F: Future,
+    {
         #[pin]
         kind: Kind<F>,
     }
@@ -23,14 +30,18 @@ pin_project! {
 
 pin_project! {
     #[project = KindProj]
-    enum Kind<F> {
+    enum Kind<F>
+    where
+        F: Future,
+    {
         Inner { #[pin] future: F, renewal: Option<PendingCookie>, late: Option<LateCookie> },
         Own { future: OwnAnswer },
         Ready { response: Option<Response<Bytes>> },
+        Checking { future: Checked<F> },
     }
 }
 
-impl<F> ResponseFuture<F> {
+impl<F: Future> ResponseFuture<F> {
     /// The inner service's future; `renewal` is a renewed identity cookie for its response,
     /// and `late` a cookie the handler may still set while it runs (refreshed provider
     /// tokens).
@@ -45,6 +56,13 @@ impl<F> ResponseFuture<F> {
                 renewal,
                 late,
             },
+        }
+    }
+
+    /// A provider access token's check, then the inner service's answer.
+    pub(crate) fn checking(future: Checked<F>) -> Self {
+        Self {
+            kind: Kind::Checking { future },
         }
     }
 
@@ -64,12 +82,13 @@ impl<F> ResponseFuture<F> {
     }
 }
 
-impl<F> std::fmt::Debug for ResponseFuture<F> {
+impl<F: Future> std::fmt::Debug for ResponseFuture<F> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self.kind {
             Kind::Inner { .. } => "ResponseFuture::Inner",
             Kind::Own { .. } => "ResponseFuture::Own",
             Kind::Ready { .. } => "ResponseFuture::Ready",
+            Kind::Checking { .. } => "ResponseFuture::Checking",
         })
     }
 }
@@ -80,6 +99,9 @@ where
 {
     type Output = Result<Response<ResponseBody<B>>, E>;
 
+    // Inlined into the caller's `poll`: with it, the cookie path costs what it did before
+    // provider access tokens (instructions per request, `benches/e2e.rs`).
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().kind.project() {
             KindProj::Inner {
@@ -99,6 +121,11 @@ where
                     response.map(ResponseBody::inner)
                 })
             }),
+            // A provider access token's request: no cookie to set.
+            KindProj::Checking { future } => future
+                .as_mut()
+                .poll(cx)
+                .map(|result| result.map(|response| response.map(ResponseBody::inner))),
             KindProj::Own { future } => future
                 .as_mut()
                 .poll(cx)

@@ -6,6 +6,8 @@ use std::task::{Context, Poll};
 use http::{Request, Response};
 use tower_service::Service;
 
+use crate::api_tokens::{Lookup, Pending, Verdict};
+use crate::events::NoIdentity;
 use crate::identity::Identity;
 use crate::layer::body::ResponseBody;
 use crate::layer::future::ResponseFuture;
@@ -13,7 +15,7 @@ use crate::provider_tokens::ProviderTokens;
 use crate::routes::login;
 use crate::routes::request::RequestHead;
 use crate::routes::Route;
-use crate::settings::{CheckedAnonymous, Settings};
+use crate::settings::{BearerRefused, CheckedAnonymous, Settings};
 use crate::state::cookies::{find_raw, Found};
 use crate::state::pending_cookie::LateCookie;
 
@@ -22,6 +24,13 @@ use crate::state::pending_cookie::LateCookie;
 ///
 /// Made by [`SocialAuthLayer`](crate::SocialAuthLayer). Auth failures are responses, so the
 /// error type is the inner service's, unchanged.
+///
+/// The identity cookie and the layer's own bearer tokens are checked on the caller's task,
+/// before the inner service is called. A provider access token
+/// ([`Oidc::access_tokens`](crate::Oidc::access_tokens)) whose verdict the layer keeps is
+/// too; only a token it has no verdict on makes the request wait for its check, the ready
+/// inner service taken into a boxed response future (hence `S: Clone` and a `Send` future,
+/// as tower-http's `AsyncRequireAuthorization` asks `Clone`).
 #[derive(Debug, Clone)]
 pub struct SocialAuth<S> {
     inner: S,
@@ -38,7 +47,10 @@ inner_service_accessors!(SocialAuth);
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for SocialAuth<S>
 where
-    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    // Cloned (the ready one taken into the future, as tower's docs say) only for a request
+    // that waits for its provider access token's check.
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
+    S::Future: Send,
     // Read only for a provider that posts its callback (`form_post`).
     ReqBody: http_body::Body + Send + 'static,
 {
@@ -53,30 +65,38 @@ where
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         match self.settings.routes.route(request.uri().path()) {
             Route::Pass => {
-                let identity = self.settings.identify(request.headers());
-                #[cfg(feature = "metrics")]
-                self.settings.observer.identity_checked(&identity);
-                // Only the layer puts an identity here: one from elsewhere is replaced or
-                // dropped.
-                let mut tokens = None;
-                let renewal = match identity {
+                let (renewal, tokens) = match self.settings.identify(request.headers()) {
                     Ok((identity, source)) => {
+                        #[cfg(feature = "metrics")]
+                        self.settings.observer.identity_checked(None);
                         let renewal = self.settings.renewal(&identity, source);
+                        // Only the layer puts an identity here: one from elsewhere is
+                        // replaced.
+                        let mut tokens = None;
                         if self.settings.keep_provider_tokens.is_on() {
                             tokens = provider_tokens(&self.settings, &identity, &mut request);
                         }
                         request.extensions_mut().insert(identity);
-                        renewal
+                        (renewal, tokens)
                     }
-                    Err(_) => {
-                        let extensions = request.extensions_mut();
-                        extensions.remove::<Identity>();
-                        extensions.remove::<ProviderTokens>();
-                        // So the axum extractor can tell "not signed in" from "the layer is
-                        // not installed": zero-sized, so a table entry, not an allocation of
-                        // its own.
-                        extensions.insert(CheckedAnonymous);
-                        None
+                    Err(refused) => {
+                        let (why, bearer) = (refused.why, refused.bearer.is_some());
+                        if bearer && self.settings.api_tokens.is_some() {
+                            match self.bearer_token(request.headers()) {
+                                Bearer::Known(verdict) => {
+                                    apply(&self.settings, verdict, &mut request)
+                                }
+                                Bearer::Check(pending, token) => {
+                                    return self.check_then_call(request, token, pending);
+                                }
+                                Bearer::Layers => {
+                                    refuse(&self.settings, request.extensions_mut(), why, true)
+                                }
+                            }
+                        } else {
+                            refuse(&self.settings, request.extensions_mut(), why, bearer);
+                        }
+                        (None, None)
                     }
                 };
                 ResponseFuture::inner(self.inner.call(request), renewal, tokens)
@@ -119,6 +139,120 @@ where
                 ResponseFuture::ready(response)
             }
         }
+    }
+}
+
+/// What a bearer token that is not a valid one of the layer's gets.
+enum Bearer {
+    /// A token of the layer's: refused.
+    Layers,
+    /// A provider's token: the verdict kept, or plain (malformed, no provider's).
+    Known(Verdict),
+    /// A provider's token to check, copied.
+    Check(Pending, String),
+}
+
+impl<S> SocialAuth<S> {
+    /// The request's bearer token, which gave no identity as one of the layer's own, with
+    /// provider access tokens accepted: the verdict kept for a provider's token, read in
+    /// place, or the check to make. Out of `call`, which stays as lean as without access
+    /// tokens.
+    #[cold]
+    #[inline(never)]
+    fn bearer_token(&self, headers: &http::HeaderMap) -> Bearer {
+        match (&self.settings.api_tokens, self.settings.bearer(headers)) {
+            (Some(api), Some(token)) if !self.settings.is_layer_token(token) => {
+                match api.lookup(token, self.settings.clock.now()) {
+                    Lookup::Known(verdict) => Bearer::Known(verdict),
+                    Lookup::Unknown(pending) => Bearer::Check(pending, token.to_owned()),
+                }
+            }
+            _ => Bearer::Layers,
+        }
+    }
+
+    /// A request carrying a provider access token the layer has no verdict on: its check,
+    /// then the inner service's answer, in one boxed future.
+    #[cold]
+    #[inline(never)]
+    fn check_then_call<ReqBody>(
+        &mut self,
+        mut request: Request<ReqBody>,
+        token: String,
+        pending: Pending,
+    ) -> ResponseFuture<S::Future>
+    where
+        S: Service<Request<ReqBody>> + Clone + Send + 'static,
+        S::Future: Send,
+        ReqBody: Send + 'static,
+    {
+        // The ready service goes with the request; its clone stays, to be made ready.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let settings = self.settings.clone();
+        ResponseFuture::checking(Box::pin(async move {
+            let verdict = match &settings.api_tokens {
+                Some(api) => {
+                    let hook = settings.authorize.as_ref();
+                    api.verify(&token, pending, hook, &settings.clock).await
+                }
+                None => Verdict::Invalid,
+            };
+            apply(&settings, verdict, &mut request);
+            inner.call(request).await
+        }))
+    }
+}
+
+/// No identity, for `why`; `bearer` when a bearer token was refused.
+#[inline]
+fn refuse(settings: &Settings, extensions: &mut http::Extensions, why: NoIdentity, bearer: bool) {
+    #[cfg(feature = "metrics")]
+    settings.observer.identity_checked(Some(why));
+    #[cfg(not(feature = "metrics"))]
+    let _ = (settings, why);
+    anonymous(extensions, bearer.then_some(BearerRefused::Invalid));
+}
+
+/// A provider access token's verdict, into the request's extensions.
+#[cold]
+#[inline(never)]
+fn apply<B>(settings: &Settings, verdict: Verdict, request: &mut Request<B>) {
+    let refused = match verdict {
+        Verdict::Valid(identity) => {
+            #[cfg(feature = "metrics")]
+            settings.observer.identity_checked(None);
+            let extensions = request.extensions_mut();
+            extensions.remove::<ProviderTokens>();
+            extensions.remove::<BearerRefused>();
+            extensions.insert(identity);
+            return;
+        }
+        Verdict::Invalid => BearerRefused::Invalid,
+        Verdict::Denied(message) => BearerRefused::Denied(message),
+        Verdict::Unavailable => BearerRefused::Unavailable,
+    };
+    #[cfg(feature = "metrics")]
+    settings.observer.identity_checked(Some(match refused {
+        BearerRefused::Unavailable => NoIdentity::Unavailable,
+        _ => NoIdentity::Invalid,
+    }));
+    #[cfg(not(feature = "metrics"))]
+    let _ = settings;
+    anonymous(request.extensions_mut(), Some(refused));
+}
+
+/// No identity for this request: only the layer puts one in the extensions (one from
+/// elsewhere is dropped), and it says it looked, and why a bearer token gave none.
+fn anonymous(extensions: &mut http::Extensions, bearer: Option<BearerRefused>) {
+    extensions.remove::<Identity>();
+    extensions.remove::<ProviderTokens>();
+    extensions.remove::<BearerRefused>();
+    // So the axum extractor can tell "not signed in" from "the layer is not installed":
+    // zero-sized, so a table entry, not an allocation of its own.
+    extensions.insert(CheckedAnonymous);
+    if let Some(bearer) = bearer {
+        extensions.insert(bearer);
     }
 }
 

@@ -30,8 +30,10 @@ use crate::error::{AuthError, AuthErrorKind, ConfigError};
 
 #[macro_use]
 mod config;
+pub(crate) mod access_token;
 pub(crate) mod backchannel;
 mod callback;
+pub(crate) mod claim_types;
 mod context;
 mod end_session;
 mod http;
@@ -43,6 +45,7 @@ mod profile;
 mod start;
 mod token_set;
 
+pub use self::access_token::AccessTokens;
 pub use self::callback::{CallbackKey, CallbackParams};
 pub use self::context::{FlowData, ProviderContext};
 pub use self::end_session::EndSessionRequest;
@@ -222,6 +225,8 @@ pub struct Provider {
     /// With back-channel logout on (OpenID Connect only): the same provider, as the
     /// verifier of its logout tokens.
     pub(crate) backchannel: Option<Arc<dyn backchannel::BackchannelLogout>>,
+    /// The same provider checking access tokens, when the app accepts its tokens.
+    pub(crate) access_tokens: Option<Arc<dyn access_token::AccessTokenCheck>>,
 }
 
 impl Provider {
@@ -230,6 +235,16 @@ impl Provider {
         Self {
             built: provider.map(|p| Arc::new(p) as Arc<dyn DynProvider>),
             backchannel: None,
+            access_tokens: None,
+        }
+    }
+
+    /// A configuration that failed its checks, for `build()` to report.
+    pub(crate) fn failed(error: ConfigError) -> Self {
+        Self {
+            built: Err(error),
+            backchannel: None,
+            access_tokens: None,
         }
     }
 

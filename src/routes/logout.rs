@@ -51,7 +51,7 @@ pub(crate) async fn answer(settings: Arc<Settings>, head: RequestHead) -> Respon
                 None => return response,
             }
         }
-        Err(NoIdentity::Absent | NoIdentity::Invalid) => return response,
+        Err(NoIdentity::Absent | NoIdentity::Invalid | NoIdentity::Unavailable) => return response,
     };
     if let (Some(revocations), true) = (&settings.revocations, valid) {
         if let Err(error) = revoke(revocations, &identity, everywhere).await {

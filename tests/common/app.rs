@@ -235,6 +235,17 @@ pub fn axum_app() -> axum::Router {
                 user.map_or("anonymous".to_owned(), |u| u.user_id().to_owned())
             }),
         )
+        .route(
+            "/grant",
+            get(|user: Identity| async move {
+                Json(json!({
+                    "method": format!("{:?}", user.auth_method()),
+                    "user_id": user.user_id(),
+                    "client_id": user.client_id(),
+                    "scopes": user.scopes(),
+                }))
+            }),
+        )
 }
 
 /// The same app as a plain hyper `service_fn`, reading the extension directly.

@@ -48,6 +48,7 @@ use sha2::Sha256;
 
 use super::client_assertion::{self, CompactJws, PublicKey};
 use super::clock;
+use super::fake_introspection;
 use super::fake_pkce::{self, PkceRule};
 pub use super::harness::TokenAuth;
 use super::harness::{self, Fake, Provider, Refusal, Reject, TokenRefusal};
@@ -107,6 +108,8 @@ pub enum Endpoint {
     Revoke,
     /// RP-Initiated Logout's `end_session_endpoint`.
     EndSession,
+    /// RFC 7662's introspection endpoint (`fake_introspection`).
+    Introspect,
 }
 
 /// The algorithm the fake signs ID tokens with.
@@ -270,8 +273,8 @@ pub struct State {
     tokens: HashMap<String, String>,
     alg: SigningAlg,
     id_token_fault: IdTokenFault,
-    rsa: (String, Arc<RsaKeyPair>),
-    ec: (String, Arc<EcdsaKeyPair>),
+    pub(super) rsa: (String, Arc<RsaKeyPair>),
+    pub(super) ec: (String, Arc<EcdsaKeyPair>),
     rotations: usize,
     advertise_iss: bool,
     callback_iss: CallbackIss,
@@ -322,7 +325,7 @@ pub struct State {
     /// Plain OAuth 2.0 authorization requests are taken too (no `openid`, no nonce).
     plain_oauth2: bool,
     /// `private_key_jwt`: the token endpoint takes only assertions signed by this client's key.
-    private_key_jwt: Option<PrivateKeyJwtClient>,
+    pub(super) private_key_jwt: Option<PrivateKeyJwtClient>,
     /// Every client assertion received, oldest first.
     assertions: Vec<String>,
     /// The `jti` of every assertion accepted.
@@ -338,6 +341,10 @@ pub struct State {
     pkce: PkceRule,
     /// ID tokens carry the authorization request's `nonce` (LinkedIn's never do).
     echo_nonce: bool,
+    /// Discovery advertises `introspection_endpoint`.
+    pub(super) introspection_advertised: bool,
+    /// Opaque access tokens issued, each with the introspection answer it gets.
+    pub(super) opaque_tokens: HashMap<String, Value>,
 }
 
 impl Default for State {
@@ -383,6 +390,8 @@ impl Default for State {
             end_sessions: Vec::new(),
             pkce: PkceRule::Required,
             echo_nonce: true,
+            introspection_advertised: true,
+            opaque_tokens: HashMap::new(),
         }
     }
 }
@@ -399,7 +408,7 @@ fn pooled_rsa(index: usize) -> Arc<RsaKeyPair> {
     pool[index].clone()
 }
 
-fn attacker_key() -> Arc<RsaKeyPair> {
+pub(super) fn attacker_key() -> Arc<RsaKeyPair> {
     static KEY: OnceLock<Arc<RsaKeyPair>> = OnceLock::new();
     KEY.get_or_init(|| Arc::new(RsaKeyPair::generate(KeySize::Rsa2048).expect("RSA key")))
         .clone()
@@ -709,7 +718,7 @@ fn ec_jwk(kid: &str, key: &EcdsaKeyPair) -> Value {
            "x": b64(&point[1..33]), "y": b64(&point[33..65])})
 }
 
-fn sign_rsa(key: &RsaKeyPair, message: &[u8]) -> Vec<u8> {
+pub(super) fn sign_rsa(key: &RsaKeyPair, message: &[u8]) -> Vec<u8> {
     let mut signature = vec![0; key.public_modulus_len()];
     key.sign(
         &RSA_PKCS1_SHA256,
@@ -722,7 +731,7 @@ fn sign_rsa(key: &RsaKeyPair, message: &[u8]) -> Vec<u8> {
 }
 
 /// A compact JWS: `b64(header).b64(claims).b64(sign(...))`.
-fn jws(header: &Value, claims: &Value, sign: impl FnOnce(&[u8]) -> Vec<u8>) -> String {
+pub(super) fn jws(header: &Value, claims: &Value, sign: impl FnOnce(&[u8]) -> Vec<u8>) -> String {
     let signed = format!("{}.{}", b64(header.to_string()), b64(claims.to_string()));
     let signature = sign(signed.as_bytes());
     format!("{signed}.{}", b64(signature))
@@ -742,6 +751,7 @@ impl Provider for OidcConfig {
             Some("/userinfo") => Endpoint::Userinfo,
             Some("/auth/revoke") => Endpoint::Revoke,
             Some("/logout") => Endpoint::EndSession,
+            Some("/introspect") => Endpoint::Introspect,
             _ if path == "/evil/jwks" => Endpoint::EvilJwks,
             _ => return None,
         })
@@ -769,6 +779,7 @@ impl Provider for OidcConfig {
             (Endpoint::Userinfo, &Method::GET) => userinfo(fake, parts),
             (Endpoint::EndSession, &Method::GET) => end_session(fake, parts),
             (Endpoint::Revoke, _) if harness::is_form_post(parts) => revoke(fake, body),
+            (Endpoint::Introspect, _) => fake_introspection::introspect(fake, parts, body),
             (_, method) => Err(harness::not_allowed(method)),
         }
     }
@@ -808,6 +819,9 @@ fn discovery(fake: &FakeOidc) -> Response<FakeBody> {
     });
     if state.end_session {
         document["end_session_endpoint"] = json!(fake.end_session_endpoint());
+    }
+    if state.introspection_advertised {
+        document["introspection_endpoint"] = json!(fake.introspection_endpoint());
     }
     server::json(200, &document)
 }
@@ -895,7 +909,7 @@ fn token(fake: &FakeOidc, parts: &Parts, body: &[u8]) -> Result<Response<FakeBod
     let public_client = fake_pkce::token_rules(parts, &form, &cfg.client_id, rule)?;
     let private_key_jwt = fake.state().private_key_jwt.clone();
     match private_key_jwt {
-        Some(client) => check_client_assertion(fake, &client, parts, &form)
+        Some(client) => check_client_assertion(fake, &client, parts, &form, fake.token_endpoint())
             .map_err(|why| harness::oauth_error(401, "invalid_client", why))?,
         None if public_client => {}
         None => harness::authenticate_client(
@@ -1068,15 +1082,16 @@ fn refreshed_id_token(fake: &FakeOidc, state: &State) -> Option<String> {
 
 /// The client assertion of a token request, checked against `client`'s registration and
 /// recorded.
-fn check_client_assertion(
+pub(super) fn check_client_assertion(
     fake: &FakeOidc,
     client: &PrivateKeyJwtClient,
     parts: &Parts,
     form: &[(String, String)],
+    endpoint: String,
 ) -> Result<(), String> {
     let mut audiences = Vec::new();
     if client.token_endpoint_audience {
-        audiences.push(fake.token_endpoint());
+        audiences.push(endpoint);
     }
     if client.issuer_audience {
         audiences.push(fake.issuer());

@@ -8,6 +8,7 @@
 //! Each test suite (`tests/<suite>/main.rs`, and `tests/observability.rs`) declares
 //! `mod common;`; the benches build on it too.
 
+pub mod api;
 pub mod app;
 pub mod browser;
 pub mod captured_logs;
@@ -17,6 +18,7 @@ pub mod clock;
 pub mod fake_discord;
 pub mod fake_facebook;
 pub mod fake_github;
+pub mod fake_introspection;
 pub mod fake_linkedin;
 pub mod fake_oidc;
 pub mod fake_pkce;
@@ -29,6 +31,7 @@ pub mod harness;
 pub mod kept_tokens;
 pub mod nginx;
 pub mod oauth1_verify;
+pub mod oidc_provider;
 #[cfg(feature = "redis")]
 pub mod redis;
 pub mod server;

@@ -8,6 +8,12 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+// The tonic example's app: its greeter and its client calls, for `app/tonic_example.rs` and
+// `logins/interop_access_tokens.rs`.
+#[allow(dead_code)]
+#[path = "../../examples/tonic/app.rs"]
+mod tonic_app;
+
 mod app;
 mod logins;
 mod security;

@@ -1,8 +1,11 @@
 //! How a client proves who it is at the token endpoint: [`ClientAuth`], and the id and
 //! secret it does that with.
 
-use super::client_assertion::{AssertionAudience, ClientAssertionKey};
-use crate::error::ConfigError;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+
+use super::client_assertion::{AssertionAudience, ClientAssertionKey, ASSERTION_TYPE};
+use crate::error::{AuthError, ConfigError};
 use crate::secret::ClientSecret;
 
 /// How the client authenticates itself to the token endpoint (RFC 6749 §2.3.1, RFC 7523).
@@ -100,5 +103,64 @@ impl Credentials {
             client_id,
             client_secret,
         })
+    }
+}
+
+/// The client's authentication of a form `POST` to one of the provider's endpoints (the
+/// token endpoint, the introspection endpoint), as `auth` says: its parameters added to
+/// `form`, and, for `client_secret_basic`, the `Authorization` header value to send.
+/// `assertion_audience` is the `aud` of a `private_key_jwt` assertion, signed at `now`.
+pub(crate) fn authenticate(
+    auth: &ClientAuth,
+    credentials: &Credentials,
+    assertion_audience: &str,
+    now: u64,
+    form: &mut form_urlencoded::Serializer<'_, String>,
+) -> Result<Option<String>, AuthError> {
+    let client_id = &credentials.client_id;
+    match auth {
+        ClientAuth::Basic => {
+            return Ok(Some(basic_credentials(
+                client_id,
+                &credentials.client_secret,
+            )))
+        }
+        ClientAuth::Post => {
+            form.append_pair("client_id", client_id)
+                .append_pair("client_secret", credentials.client_secret.secret());
+        }
+        ClientAuth::PrivateKeyJwt { key, .. } => {
+            let assertion = key.assertion(client_id, assertion_audience, now)?;
+            form.append_pair("client_id", client_id)
+                .append_pair("client_assertion_type", ASSERTION_TYPE)
+                .append_pair("client_assertion", assertion.secret());
+        }
+        ClientAuth::PublicClient => {
+            form.append_pair("client_id", client_id);
+        }
+    }
+    Ok(None)
+}
+
+/// `Authorization: Basic` for `client_secret_basic`: RFC 6749 §2.3.1 has the id and the
+/// secret form-urlencoded before they are joined with `:` and base64-encoded.
+fn basic_credentials(client_id: &str, client_secret: &ClientSecret) -> String {
+    let id: String = form_urlencoded::byte_serialize(client_id.as_bytes()).collect();
+    let secret: String =
+        form_urlencoded::byte_serialize(client_secret.secret().as_bytes()).collect();
+    format!("Basic {}", STANDARD.encode(format!("{id}:{secret}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_credentials_are_form_urlencoded_before_base64() {
+        // RFC 6749 §2.3.1: "client_id:secret" with each part form-urlencoded.
+        let header = basic_credentials("my id", &ClientSecret::new("s3:cr+t/é"));
+        let encoded = header.strip_prefix("Basic ").unwrap();
+        let decoded = String::from_utf8(STANDARD.decode(encoded).unwrap()).unwrap();
+        assert_eq!(decoded, "my+id:s3%3Acr%2Bt%2F%C3%A9");
     }
 }

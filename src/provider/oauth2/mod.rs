@@ -67,6 +67,7 @@ mod authorize;
 mod client;
 mod client_assertion;
 mod client_auth;
+pub(crate) mod introspection;
 pub(crate) mod signed_secret;
 pub(crate) mod signing_key;
 mod token_request;

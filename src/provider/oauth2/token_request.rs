@@ -1,25 +1,12 @@
 //! The token request (RFC 6749 §4.1.3, §6): what it trades for tokens and how the client
 //! authenticates, sent once for every code-flow provider.
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
 use url::Url;
 
-use super::client_assertion::ASSERTION_TYPE;
-use super::client_auth::{ClientAuth, Credentials};
+use super::client_auth::{authenticate, ClientAuth, Credentials};
 use super::token_response::{read_answer, TokenResponse};
 use crate::error::AuthError;
 use crate::outbound::Outbound;
-use crate::secret::ClientSecret;
-
-/// `Authorization: Basic` for `client_secret_basic`: RFC 6749 §2.3.1 has the id and the
-/// secret form-urlencoded before they are joined with `:` and base64-encoded.
-fn basic_credentials(client_id: &str, client_secret: &ClientSecret) -> String {
-    let id: String = form_urlencoded::byte_serialize(client_id.as_bytes()).collect();
-    let secret: String =
-        form_urlencoded::byte_serialize(client_secret.secret().as_bytes()).collect();
-    format!("Basic {}", STANDARD.encode(format!("{id}:{secret}")))
-}
 
 /// What a token request trades for tokens: its `grant_type` and that grant's parameters.
 pub(crate) enum GrantType<'a> {
@@ -63,7 +50,7 @@ impl TokenRequest<'_> {
                 ..
             }
         );
-        let body = {
+        let (body, basic) = {
             let mut form = form_urlencoded::Serializer::new(String::new());
             match self.grant {
                 GrantType::AuthorizationCode {
@@ -83,24 +70,14 @@ impl TokenRequest<'_> {
                         .append_pair("refresh_token", refresh_token.secret());
                 }
             };
-            let client_id = &self.credentials.client_id;
-            match self.auth {
-                ClientAuth::Basic => {}
-                ClientAuth::Post => {
-                    form.append_pair("client_id", client_id)
-                        .append_pair("client_secret", self.credentials.client_secret.secret());
-                }
-                ClientAuth::PrivateKeyJwt { key, .. } => {
-                    let assertion = key.assertion(client_id, self.assertion_audience, self.now)?;
-                    form.append_pair("client_id", client_id)
-                        .append_pair("client_assertion_type", ASSERTION_TYPE)
-                        .append_pair("client_assertion", assertion.secret());
-                }
-                ClientAuth::PublicClient => {
-                    form.append_pair("client_id", client_id);
-                }
-            }
-            form.finish()
+            let basic = authenticate(
+                self.auth,
+                self.credentials,
+                self.assertion_audience,
+                self.now,
+                &mut form,
+            )?;
+            (form.finish(), basic)
         };
         let mut request = outbound
             .client()
@@ -110,27 +87,10 @@ impl TokenRequest<'_> {
                 "application/x-www-form-urlencoded",
             )
             .header(http::header::ACCEPT, "application/json");
-        if matches!(self.auth, ClientAuth::Basic) {
-            request = request.header(
-                http::header::AUTHORIZATION,
-                basic_credentials(&self.credentials.client_id, &self.credentials.client_secret),
-            );
+        if let Some(basic) = basic {
+            request = request.header(http::header::AUTHORIZATION, basic);
         }
         let reply = outbound.send(request.body(body), "token").await?;
         read_answer(self.provider, reply.status, &reply.body, sent_verifier)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn basic_credentials_are_form_urlencoded_before_base64() {
-        // RFC 6749 §2.3.1: "client_id:secret" with each part form-urlencoded.
-        let header = basic_credentials("my id", &ClientSecret::new("s3:cr+t/é"));
-        let encoded = header.strip_prefix("Basic ").unwrap();
-        let decoded = String::from_utf8(STANDARD.decode(encoded).unwrap()).unwrap();
-        assert_eq!(decoded, "my+id:s3%3Acr%2Bt%2F%C3%A9");
     }
 }

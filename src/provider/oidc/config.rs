@@ -13,6 +13,7 @@ use super::OidcFlow;
 use crate::error::ConfigError;
 use crate::oauth2::signed_secret::SignedSecret;
 use crate::oauth2::{check_authorize_params, check_public_client_pkce, ClientAuth, Credentials};
+use crate::provider::access_token::{AccessTokenCheck, AccessTokens};
 use crate::provider::backchannel::BackchannelLogout;
 use crate::provider::config::CodeFlowConfig;
 use crate::provider::{endpoint, CallbackParams, Provider};
@@ -93,6 +94,8 @@ pub struct Oidc {
     pub(crate) subject_scope: Option<&'static str>,
     /// A mistake a preset found in its own settings, reported when the provider is built.
     pub(crate) preset_error: Option<ConfigError>,
+    /// The provider's access tokens the app accepts as `Authorization: Bearer`.
+    pub(super) access_tokens: Option<AccessTokens>,
 }
 
 impl Oidc {
@@ -123,6 +126,7 @@ impl Oidc {
             id_token_nonce: true,
             subject_scope: None,
             preset_error: None,
+            access_tokens: None,
         }
     }
 
@@ -287,6 +291,24 @@ impl Oidc {
         self
     }
 
+    /// Also accepts this provider's own access tokens as `Authorization: Bearer`, so an API
+    /// client that signed in at the provider (a mobile app, a CLI, a single-page app with
+    /// PKCE, a service with client credentials) gets an [`Identity`](crate::Identity) too,
+    /// saying so ([`AuthMethod::ProviderAccessToken`](crate::AuthMethod)), with the token's
+    /// scopes and client. Off by default: the layer's own bearer tokens only. See
+    /// [`AccessTokens`] for the checks, the cache and the failures.
+    ///
+    /// ```
+    /// use socialauth::{AccessTokens, Oidc};
+    /// let okta = Oidc::new("https://example.okta.com/oauth2/default", "my-app", "secret")
+    ///     .access_tokens(AccessTokens::jwt_or_introspection("api://default"));
+    /// # let _ = okta;
+    /// ```
+    pub fn access_tokens(mut self, accepted: AccessTokens) -> Self {
+        self.access_tokens = Some(accepted);
+        self
+    }
+
     /// The configured issuer URL.
     ///
     /// ```
@@ -375,6 +397,11 @@ impl Oidc {
             self.config.client_id.clone(),
             self.config.client_secret.clone(),
         )?;
+        let accepted = self
+            .access_tokens
+            .as_ref()
+            .map(|tokens| tokens.check(&self.config.client_id, &self.algorithms))
+            .transpose()?;
         let mut authorize_params = self.config.authorize_params.clone();
         if self.form_post {
             authorize_params.push(("response_mode".to_owned(), "form_post".to_owned()));
@@ -387,28 +414,8 @@ impl Oidc {
             discovery: DiscoveryCache::default(),
             jwks: JwksCache::default(),
             backchannel_checked: AtomicBool::new(false),
+            accepted,
         })
-    }
-}
-
-/// Checked when converted: a mistake waits in the `Provider` for `build()` to report. With
-/// back-channel logout on, the one provider is also the layer's logout-token verifier.
-impl From<Oidc> for Provider {
-    fn from(oidc: Oidc) -> Self {
-        match oidc.build() {
-            Ok(flow) => {
-                let flow = Arc::new(flow);
-                let backchannel = flow
-                    .oidc
-                    .backchannel_logout
-                    .then(|| flow.clone() as Arc<dyn BackchannelLogout>);
-                Provider {
-                    built: Ok(flow),
-                    backchannel,
-                }
-            }
-            Err(error) => Provider::checked(Err::<OidcFlow, _>(error)),
-        }
     }
 }
 
@@ -419,5 +426,33 @@ fn is_loopback(url: &url::Url) -> bool {
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
         None => false,
+    }
+}
+
+/// An OpenID Connect provider is checked and parsed when it becomes a [`Provider`]; a mistake
+/// waits in the `Provider` for [`build`](crate::SocialAuthLayerBuilder::build) to report. When
+/// the app accepts its access tokens, the same provider (the same keys, the same discovery
+/// document) checks them; with back-channel logout on, it is also the layer's logout-token
+/// verifier.
+impl From<Oidc> for Provider {
+    fn from(oidc: Oidc) -> Self {
+        match oidc.build() {
+            Ok(flow) => {
+                let flow = Arc::new(flow);
+                let backchannel = flow
+                    .oidc
+                    .backchannel_logout
+                    .then(|| flow.clone() as Arc<dyn BackchannelLogout>);
+                let access_tokens = flow
+                    .accepts_access_tokens()
+                    .then(|| flow.clone() as Arc<dyn AccessTokenCheck>);
+                Provider {
+                    built: Ok(flow),
+                    backchannel,
+                    access_tokens,
+                }
+            }
+            Err(error) => Provider::failed(error),
+        }
     }
 }

@@ -32,6 +32,8 @@ pub(super) struct Metadata {
     /// OpenID Connect Back-Channel Logout 1.0 §2.1: the provider sends logout tokens
     /// (`None` when the document does not say).
     pub(super) backchannel_logout_supported: Option<bool>,
+    /// RFC 8414 §2 (RFC 7662): where the app asks whether an access token is active.
+    pub(super) introspection_endpoint: Option<Url>,
 }
 
 /// The discovery document as served. Every member has a fixed JSON type: a member of another
@@ -52,6 +54,7 @@ struct Document {
     end_session_endpoint: Option<String>,
     #[serde(default)]
     backchannel_logout_supported: Option<bool>,
+    introspection_endpoint: Option<String>,
 }
 
 /// The first pause after a failed fetch.
@@ -190,6 +193,12 @@ fn from_document(
             .as_deref()
             .and_then(|value| url(value).ok()),
         backchannel_logout_supported: document.backchannel_logout_supported,
+        // Only access tokens use it: an unusable one is dropped (their introspection then
+        // answers 503 and logs why), not fatal to logins.
+        introspection_endpoint: document
+            .introspection_endpoint
+            .as_deref()
+            .and_then(|value| url(value).ok()),
     })
 }
 
@@ -209,6 +218,7 @@ mod tests {
             token_endpoint_auth_methods_supported: None,
             end_session_endpoint: None,
             backchannel_logout_supported: None,
+            introspection_endpoint: None,
         }
     }
 

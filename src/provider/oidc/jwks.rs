@@ -1,7 +1,8 @@
-//! The provider's signing keys (its JWKS): fetched at the first login and kept. An ID token
-//! naming a key the cache lacks makes one new fetch (keys rotate), shared by every login that
-//! misses at the same time and at most one per [`REFETCH_INTERVAL`]: a flood of tokens with
-//! made-up key ids cannot turn into a flood of requests to the provider.
+//! The provider's signing keys (its JWKS): fetched at the first login (or the first access
+//! token) and kept. A token naming a key the cache lacks makes one new fetch (keys rotate),
+//! shared by every request that misses at the same time and at most one per
+//! [`REFETCH_INTERVAL`]: a flood of tokens with made-up key ids cannot turn into a flood of
+//! requests to the provider, nor, being logged at debug level, of warnings.
 //!
 //! Keys are only ever found here, by `kid` and algorithm. A token's `jku`, `x5u` or `jwk`
 //! header is never followed nor trusted (see `id_token`).
@@ -110,11 +111,11 @@ impl JwksCache {
         if fresh {
             // The keys are current yet lack this one: the provider may have rotated.
             if last_refetch.is_some_and(|at| at.elapsed() < REFETCH_INTERVAL) {
-                tracing::warn!("ID token signed with an unknown key; keys refetched recently");
+                tracing::debug!("token signed with an unknown key; keys refetched recently");
                 return Err(unknown_key());
             }
             *last_refetch = Some(Instant::now());
-            tracing::debug!("ID token signed with an unknown key; refetching the keys");
+            tracing::debug!("token signed with an unknown key; refetching the keys");
         }
         let fetched = fetch(outbound, jwks_uri).await;
         let snapshot = {
@@ -143,7 +144,7 @@ impl JwksCache {
             Found::One(jwk) => Ok(jwk.clone()),
             Found::Ambiguous => Err(ambiguous()),
             Found::None => {
-                tracing::warn!("ID token signed with a key the provider does not publish");
+                tracing::warn!("token signed with a key the provider does not publish");
                 Err(unknown_key())
             }
         }
@@ -244,7 +245,7 @@ fn unknown_key() -> AuthError {
 }
 
 fn ambiguous() -> AuthError {
-    tracing::warn!("ID token names no key and several keys fit");
+    tracing::debug!("token names no key and several keys fit");
     AuthError::new(
         AuthErrorKind::LoginFailed,
         "the provider's ID token does not say which key signed it",

@@ -9,7 +9,8 @@ use std::fmt;
 
 use serde::Deserialize;
 
-use super::id_token::{json_object, numeric_date, optional_numeric_date, Audience, Rule};
+use super::jws::json_object;
+use crate::provider::claim_types::{numeric_date, optional_numeric_date, Audience, Rule};
 
 /// §2.4: the member of `events` that makes a JWT a logout token.
 pub(crate) const BACKCHANNEL_LOGOUT_EVENT: &str =
@@ -18,7 +19,7 @@ pub(crate) const BACKCHANNEL_LOGOUT_EVENT: &str =
 /// providers send them at once, and oidc-provider gives them 120 s).
 pub(crate) const MAX_AGE_SECS: u64 = 5 * 60;
 /// Clock skew tolerated on `iat` and `exp`, as for ID tokens.
-const LEEWAY_SECS: u64 = super::id_token::LEEWAY_SECS;
+const LEEWAY_SECS: u64 = crate::provider::claim_types::LEEWAY_SECS;
 /// The longest `jti`, `sid` or `sub` accepted (OpenID Connect Core 1.0 §2 caps `sub` at 255).
 const MAX_ID_LEN: usize = 255;
 
@@ -174,7 +175,7 @@ impl Unchecked {
 pub(crate) fn check_typ(typ: Option<&str>) -> Result<(), Rule> {
     match typ {
         None => Ok(()),
-        Some(typ) if super::id_token::is_logout_typ(typ) => Ok(()),
+        Some(typ) if super::jws::is_logout_typ(typ) => Ok(()),
         // An ID token's type: its claims (no events, a nonce) refuse it, with a clearer
         // reason.
         Some(typ) if typ.eq_ignore_ascii_case("JWT") => Ok(()),

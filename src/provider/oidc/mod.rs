@@ -5,12 +5,15 @@
 //! published keys; the user from the ID token, and from the userinfo endpoint when the ID
 //! token does not say enough.
 
+pub(crate) mod access_token;
 mod config;
 mod discovery;
 mod end_session;
 pub(crate) mod id_token;
 mod jwks;
+pub(crate) mod jws;
 pub(crate) mod logout_token;
+mod resource_server;
 pub(crate) mod tenant;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -27,6 +30,7 @@ use crate::oauth2::{
     callback_key, AccessToken, AssertionAudience, AuthorizeRequest, ClientAuth, Credentials,
     GrantType, RefreshToken, TokenRequest, TokenResponse,
 };
+use crate::provider::access_token::Accepted;
 use crate::provider::backchannel::{BackchannelLogout, LogoutRefused, LogoutToken};
 use crate::provider::{BoxFuture, EndSessionRequest};
 use crate::provider::{
@@ -46,6 +50,8 @@ pub(crate) struct OidcFlow {
     jwks: JwksCache,
     /// Set once the discovery document was checked for `backchannel_logout_supported`.
     backchannel_checked: AtomicBool,
+    /// The provider's access tokens the app accepts, when it does.
+    accepted: Option<Accepted>,
 }
 
 /// The userinfo claims the layer reads, each of a fixed JSON type.
@@ -132,17 +138,6 @@ impl OidcFlow {
         Ok(metadata)
     }
 
-    /// The issuers a token's `iss` may name: the configured one (or, for a multi-tenant
-    /// issuer, the issuer of the token's own tenant `tid`, if allowed) and its aliases.
-    fn issuers(&self, tid: Option<&str>) -> Result<Vec<String>, id_token::Rule> {
-        let mut issuers = match &self.oidc.tenant_issuer {
-            Some(tenant) => vec![tenant.issuer_for(tid)?],
-            None => vec![self.oidc.issuer.clone()],
-        };
-        issuers.extend(self.oidc.issuer_aliases.iter().cloned());
-        Ok(issuers)
-    }
-
     /// The configured client authentication, or the one the discovery document allows.
     fn client_auth(&self, metadata: &Metadata) -> ClientAuth {
         if let Some(auth) = &self.oidc.client_auth {
@@ -172,30 +167,31 @@ impl OidcFlow {
         }
     }
 
-    /// A request to the token endpoint, with the client's authentication (Apple's signed
-    /// secret, signed anew when due).
+    /// The client's credentials at time `now`: the configured ones, or with Apple's signed
+    /// secret, signed anew when due.
+    fn credentials_at(&self, now: u64) -> Result<std::borrow::Cow<'_, Credentials>, AuthError> {
+        Ok(match &self.oidc.signed_secret {
+            Some(signer) => std::borrow::Cow::Owned(Credentials {
+                client_id: self.credentials.client_id.clone(),
+                client_secret: signer.at(now)?,
+            }),
+            None => std::borrow::Cow::Borrowed(&self.credentials),
+        })
+    }
+
+    /// A request to the token endpoint, with the client's authentication.
     async fn token(
         &self,
         cx: &ProviderContext<'_>,
         metadata: &Metadata,
         grant: GrantType<'_>,
     ) -> Result<TokenResponse, AuthError> {
-        let signed;
-        let credentials = match &self.oidc.signed_secret {
-            Some(signer) => {
-                signed = Credentials {
-                    client_id: self.credentials.client_id.clone(),
-                    client_secret: signer.at(cx.now())?,
-                };
-                &signed
-            }
-            None => &self.credentials,
-        };
+        let credentials = self.credentials_at(cx.now())?;
         let auth = self.client_auth(metadata);
         TokenRequest {
             provider: cx.provider_name(),
             token_url: &metadata.token_endpoint,
-            credentials,
+            credentials: &credentials,
             assertion_audience: self.assertion_audience(&auth, metadata),
             auth: &auth,
             now: cx.now(),
@@ -236,6 +232,24 @@ impl OidcFlow {
         }
     }
 
+    /// For a multi-tenant issuer, the issuer of a token of tenant `tid`, if that tenant is
+    /// allowed (`None` for a provider with one issuer).
+    fn tenant_issuer(&self, tid: Option<&str>) -> Result<Option<String>, id_token::Rule> {
+        self.oidc
+            .tenant_issuer
+            .as_ref()
+            .map(|tenant| tenant.issuer_for(tid))
+            .transpose()
+    }
+
+    /// The `iss` values a token may carry: the issuer (or, for a multi-tenant issuer, the
+    /// token's tenant's, from [`tenant_issuer`](Self::tenant_issuer)) and its aliases.
+    fn issuers<'a>(&'a self, tenant_issuer: Option<&'a str>) -> Vec<&'a str> {
+        let mut issuers = vec![tenant_issuer.unwrap_or(&self.oidc.issuer)];
+        issuers.extend(self.oidc.issuer_aliases.iter().map(String::as_str));
+        issuers
+    }
+
     async fn verify_id_token(
         &self,
         cx: &ProviderContext<'_>,
@@ -245,7 +259,7 @@ impl OidcFlow {
     ) -> Result<Claims, AuthError> {
         let header =
             id_token::read_header(token, &self.oidc.algorithms).map_err(id_token::rejected)?;
-        if header.typ.as_deref().is_some_and(id_token::is_logout_typ) {
+        if header.typ.as_deref().is_some_and(jws::is_logout_typ) {
             return Err(id_token::rejected("a logout token (typ), not an ID token"));
         }
         let jwk = self
@@ -258,11 +272,10 @@ impl OidcFlow {
             )
             .await?;
         let claims = id_token::verify_signature(token, &jwk, header.alg)?;
-        // A multi-tenant issuer has one issuer per tenant: the token's own, if allowed.
-        let issuers = self
-            .issuers(claims.tid.as_deref())
+        let tenant_issuer = self
+            .tenant_issuer(claims.tid.as_deref())
             .map_err(id_token::rejected)?;
-        let issuers: Vec<&str> = issuers.iter().map(String::as_str).collect();
+        let issuers = self.issuers(tenant_issuer.as_deref());
         let expected = Expected {
             issuers: &issuers,
             client_id: &self.credentials.client_id,
@@ -508,13 +521,12 @@ impl OidcFlow {
                 }
                 _ => LogoutRefused::Provider(error),
             })?;
-        let json =
-            id_token::verified_payload(token, &jwk, header.alg).map_err(LogoutRefused::Token)?;
+        let json = jws::verify(token, &jwk, header.alg).map_err(LogoutRefused::Token)?;
         let unchecked = logout_token::Unchecked::read(&json).map_err(LogoutRefused::Token)?;
-        let issuers = self
-            .issuers(unchecked.tenant())
+        let tenant_issuer = self
+            .tenant_issuer(unchecked.tenant())
             .map_err(LogoutRefused::Token)?;
-        let issuers: Vec<&str> = issuers.iter().map(String::as_str).collect();
+        let issuers = self.issuers(tenant_issuer.as_deref());
         unchecked
             .check(&issuers, &self.credentials.client_id, cx.now())
             .map_err(LogoutRefused::Token)

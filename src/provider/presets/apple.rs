@@ -141,12 +141,7 @@ impl From<Apple> for Provider {
     fn from(apple: Apple) -> Self {
         let signer = match apple.signer() {
             Ok(signer) => signer,
-            Err(error) => {
-                return Provider {
-                    built: Err(error),
-                    backchannel: None,
-                }
-            }
+            Err(error) => return Provider::failed(error),
         };
         let mut oidc = apple.oidc;
         oidc.signed_secret = Some(Arc::new(signer));

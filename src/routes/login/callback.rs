@@ -163,6 +163,7 @@ impl LoginRoute<'_> {
                     sid.secret(),
                 )
             }),
+            grant: None,
         })
     }
 

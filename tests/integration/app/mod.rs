@@ -10,6 +10,7 @@
 #[path = "../../../examples/demo/app.rs"]
 mod demo;
 
+mod access_tokens;
 #[cfg(feature = "dev-provider")]
 mod browser_demo;
 mod config_mistakes;

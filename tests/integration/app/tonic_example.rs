@@ -1,12 +1,13 @@
 //! The tonic example's app (`examples/tonic/app.rs`) served as its `main` serves it: a gRPC
-//! call is `Unauthenticated` without a bearer token or with a bad one, and greets the dev
-//! user with the token a login through the layer gave.
+//! call is `Unauthenticated` without a bearer token or with a bad one, greets the dev user
+//! with the token a login through the layer gave, and greets a service holding the
+//! provider's access token for the greeter (client credentials at the dev provider) when
+//! the token grants `greet`.
 
-#[path = "../../../examples/tonic/app.rs"]
-mod app;
+use crate::tonic_app as app;
 
 use socialauth::dev_provider::DevProvider;
-use socialauth::SocialAuthLayer;
+use socialauth::{AccessTokens, SocialAuthLayer};
 use tonic::Code;
 
 const SECRET: &[u8] = b"tonic example test secret, 32+ bytes long";
@@ -20,7 +21,7 @@ async fn serve(secret: &[u8]) -> (DevProvider, String) {
         .sign_in_as("Ada", "ada@example.com");
     let auth = SocialAuthLayer::builder()
         .secret(secret)
-        .provider(dev.oidc())
+        .provider(dev.oidc().access_tokens(AccessTokens::jwt(app::GREETER)))
         .token_endpoint(true)
         .build()
         .unwrap();
@@ -97,4 +98,44 @@ async fn malformed_or_forged_tokens_are_unauthenticated_never_internal() {
         .await
         .unwrap()
         .starts_with("hello, Ada (dev:dev-"));
+}
+
+#[tokio::test]
+async fn say_hello_greets_a_service_holding_the_providers_access_token() {
+    let (dev, base) = serve(SECRET).await;
+    let channel = app::connect(&base).await.unwrap();
+    let token_url = format!("{}/token", dev.issuer());
+    let token = |resource: &'static str, scope: &'static str| {
+        let (url, id, secret) = (
+            token_url.clone(),
+            dev.client_id().to_owned(),
+            dev.client_secret().to_owned(),
+        );
+        async move {
+            app::client_credentials(&url, &id, &secret, resource, scope)
+                .await
+                .unwrap()
+        }
+    };
+
+    let greet = token(app::GREETER, "greet other").await;
+    let message = app::call_say_hello(channel.clone(), "Ada", Some(&greet))
+        .await
+        .unwrap();
+    assert_eq!(
+        message,
+        "hello, Ada (dev:socialauth-dev) by client socialauth-dev with scopes greet other"
+    );
+    // Without the scope the greeter wants: permission denied, as the token is valid.
+    let narrow = token(app::GREETER, "other").await;
+    let status = app::call_say_hello(channel.clone(), "Ada", Some(&narrow))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
+    // A token for another API: not the greeter's, unauthenticated.
+    let elsewhere = token("https://elsewhere.example", "greet").await;
+    let status = app::call_say_hello(channel, "Ada", Some(&elsewhere))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated, "{status:?}");
 }

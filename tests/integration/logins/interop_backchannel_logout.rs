@@ -9,7 +9,7 @@ use socialauth::revocation::{RedisStore, Revocations};
 use socialauth::{Oidc, SocialAuthLayer};
 
 use super::interop_oidc_provider::{
-    serve_later, sign_in_and_consent, Form, OidcProvider, Setup, CLIENT_ID, CLIENT_SECRET,
+    serve_later, sign_in_and_consent, Form, Setup, CLIENT_ID, CLIENT_SECRET,
 };
 use crate::common::app::{self, json_of, IDENTITY_COOKIE};
 use crate::common::browser::Browser;
@@ -65,7 +65,7 @@ async fn signing_out_at_oidc_provider_signs_that_session_out_of_every_replica() 
     let redis = RedisServer::start().await;
     let (a, slot_a) = serve_later().await;
     let (b, slot_b) = serve_later().await;
-    let provider = OidcProvider::start_with_backchannel(
+    let provider = super::interop_oidc_provider::start_with_backchannel(
         &format!("{a}/auth/oidc"),
         &format!("{a}/"),
         None,

@@ -7,25 +7,20 @@
 //! and ES256 keys made for the test, and logs out at oidc-provider (RP-initiated logout)
 //! through its confirmation page.
 //!
-//! Needs `node` and `npm`. `npm ci` runs first when `node_modules` is missing or holds
-//! another version than `package.json` pins (offline too, from a warm npm cache).
+//! Needs `node` and `npm` (see `common::oidc_provider`).
 
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
 
 use crate::common::app::{self, json_of, IDENTITY_COOKIE};
 use crate::common::browser::{query_param, Browser, Visit};
 use crate::common::client_assertion::ClientKey;
+pub(super) use crate::common::oidc_provider::OidcProvider;
 use crate::common::server::{self, BoxError};
 use hyper::body::Incoming;
 use socialauth::{
     AssertionAudience, ClientAssertionKey, ClientAuth, Oidc, SocialAuthLayer,
     SocialAuthLayerBuilder,
 };
-use tokio::io::{AsyncBufReadExt, BufReader, Lines};
-use tokio::process::{Child, ChildStdout, Command};
 use tower::ServiceExt;
 
 // A `:` in the id and form-urlencoding's special characters in the secret: RFC 6749 §2.3.1
@@ -36,192 +31,84 @@ pub(super) const CLIENT_SECRET: &str = "s3cret +/%&=:?# 0123456789abcdef";
 /// The client that authenticates with `private_key_jwt`: no secret at all.
 const JWT_CLIENT_ID: &str = "socialauth:interop:private-key-jwt";
 
-fn interop_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/oidc-provider")
+/// Starts oidc-provider with one client that may redirect to `redirect_uri` (and, after a
+/// logout, to `post_logout_redirect_uri`), and a second, [`JWT_CLIENT_ID`], authenticating
+/// with `private_key_jwt` by these public keys (a JWK Set), when given.
+async fn start_provider(
+    redirect_uri: &str,
+    post_logout_redirect_uri: &str,
+    jwt_client_jwks: Option<&serde_json::Value>,
+) -> OidcProvider {
+    launch(
+        (CLIENT_ID, CLIENT_SECRET),
+        redirect_uri,
+        post_logout_redirect_uri,
+        jwt_client_jwks,
+        None,
+    )
+    .await
 }
 
-/// The `oidc-provider` version `package.json` pins.
-fn pinned_version(dir: &Path) -> String {
-    let manifest = std::fs::read_to_string(dir.join("package.json")).expect("package.json");
-    let manifest: serde_json::Value = serde_json::from_str(&manifest).expect("package.json");
-    manifest["dependencies"]["oidc-provider"]
-        .as_str()
-        .expect("package.json pins oidc-provider")
-        .to_owned()
+/// [`start_provider`], its first client being `(id, secret)`: one instance per customer of a
+/// multi-tenant app, each with a client of its own.
+pub(super) async fn start_client(
+    client: (&str, &str),
+    redirect_uri: &str,
+    post_logout_redirect_uri: &str,
+    jwt_client_jwks: Option<&serde_json::Value>,
+) -> OidcProvider {
+    launch(
+        client,
+        redirect_uri,
+        post_logout_redirect_uri,
+        jwt_client_jwks,
+        None,
+    )
+    .await
 }
 
-/// The `oidc-provider` version in `node_modules`, if any.
-fn installed_version(dir: &Path) -> Option<String> {
-    let manifest =
-        std::fs::read_to_string(dir.join("node_modules/oidc-provider/package.json")).ok()?;
-    let manifest: serde_json::Value = serde_json::from_str(&manifest).ok()?;
-    manifest["version"].as_str().map(str::to_owned)
+/// [`start_provider`], the client registered with `backchannel_logout_uri` when given.
+pub(super) async fn start_with_backchannel(
+    redirect_uri: &str,
+    post_logout_redirect_uri: &str,
+    jwt_client_jwks: Option<&serde_json::Value>,
+    backchannel_logout_uri: Option<&str>,
+) -> OidcProvider {
+    launch(
+        (CLIENT_ID, CLIENT_SECRET),
+        redirect_uri,
+        post_logout_redirect_uri,
+        jwt_client_jwks,
+        backchannel_logout_uri,
+    )
+    .await
 }
 
-/// Runs `npm ci` once per test binary when `node_modules` is missing or stale.
-fn ensure_node_modules() {
-    static READY: OnceLock<()> = OnceLock::new();
-    READY.get_or_init(|| {
-        let dir = interop_dir();
-        let pinned = pinned_version(&dir);
-        if installed_version(&dir).as_deref() == Some(pinned.as_str()) {
-            return;
-        }
-        // --prefer-offline: a warm npm cache is enough, no registry round trips.
-        let out = std::process::Command::new("npm")
-            .args(["ci", "--prefer-offline", "--no-audit", "--no-fund"])
-            .current_dir(&dir)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap_or_else(|e| {
-                panic!("this test needs Node.js and npm on PATH (npm: {e}); see .ci/run")
-            });
-        assert!(
-            out.status.success(),
-            "npm ci in {} failed ({}):\n{}{}",
-            dir.display(),
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert_eq!(
-            installed_version(&dir).as_deref(),
-            Some(pinned.as_str()),
-            "npm ci did not install oidc-provider {pinned}"
-        );
-    });
-}
-
-/// A running `node server.mjs`. Dropping it kills the process (and closes its stdin,
-/// which makes the server exit by itself as well).
-pub(super) struct OidcProvider {
-    pub(super) issuer: String,
-    _child: Child,
-    _stdout: Lines<BufReader<ChildStdout>>,
-}
-
-impl OidcProvider {
-    /// Starts oidc-provider with one client that may redirect to `redirect_uri` (and, after
-    /// a logout, to `post_logout_redirect_uri`), and a second, [`JWT_CLIENT_ID`],
-    /// authenticating with `private_key_jwt` by these public keys (a JWK Set), when given.
-    async fn start(
-        redirect_uri: &str,
-        post_logout_redirect_uri: &str,
-        jwt_client_jwks: Option<&serde_json::Value>,
-    ) -> Self {
-        Self::launch(
-            (CLIENT_ID, CLIENT_SECRET),
-            redirect_uri,
-            post_logout_redirect_uri,
-            jwt_client_jwks,
-            None,
-        )
-        .await
+/// Runs oidc-provider with these clients (`common::oidc_provider`).
+async fn launch(
+    (client_id, client_secret): (&str, &str),
+    redirect_uri: &str,
+    post_logout_redirect_uri: &str,
+    jwt_client_jwks: Option<&serde_json::Value>,
+    backchannel_logout_uri: Option<&str>,
+) -> OidcProvider {
+    let mut env = vec![
+        ("OIDC_CLIENT_ID", client_id.to_owned()),
+        ("OIDC_CLIENT_SECRET", client_secret.to_owned()),
+        ("OIDC_REDIRECT_URIS", redirect_uri.to_owned()),
+        (
+            "OIDC_POST_LOGOUT_REDIRECT_URIS",
+            post_logout_redirect_uri.to_owned(),
+        ),
+    ];
+    if let Some(uri) = backchannel_logout_uri {
+        env.push(("OIDC_BACKCHANNEL_LOGOUT_URI", uri.to_owned()));
     }
-
-    /// [`start`](Self::start), its first client being `(id, secret)`: one instance per
-    /// customer of a multi-tenant app, each with a client of its own.
-    pub(super) async fn start_client(
-        client: (&str, &str),
-        redirect_uri: &str,
-        post_logout_redirect_uri: &str,
-        jwt_client_jwks: Option<&serde_json::Value>,
-    ) -> Self {
-        Self::launch(
-            client,
-            redirect_uri,
-            post_logout_redirect_uri,
-            jwt_client_jwks,
-            None,
-        )
-        .await
+    if let Some(jwks) = jwt_client_jwks {
+        env.push(("OIDC_JWT_CLIENT_ID", JWT_CLIENT_ID.to_owned()));
+        env.push(("OIDC_JWT_CLIENT_JWKS", jwks.to_string()));
     }
-
-    /// [`start`](Self::start), the client registered with `backchannel_logout_uri` when
-    /// given.
-    pub(super) async fn start_with_backchannel(
-        redirect_uri: &str,
-        post_logout_redirect_uri: &str,
-        jwt_client_jwks: Option<&serde_json::Value>,
-        backchannel_logout_uri: Option<&str>,
-    ) -> Self {
-        Self::launch(
-            (CLIENT_ID, CLIENT_SECRET),
-            redirect_uri,
-            post_logout_redirect_uri,
-            jwt_client_jwks,
-            backchannel_logout_uri,
-        )
-        .await
-    }
-
-    /// Runs `node server.mjs` with these clients and waits for it to listen.
-    async fn launch(
-        (client_id, client_secret): (&str, &str),
-        redirect_uri: &str,
-        post_logout_redirect_uri: &str,
-        jwt_client_jwks: Option<&serde_json::Value>,
-        backchannel_logout_uri: Option<&str>,
-    ) -> Self {
-        ensure_node_modules();
-        let mut command = Command::new("node");
-        command
-            .arg("server.mjs")
-            .current_dir(interop_dir())
-            .env("OIDC_PORT", "0")
-            .env("OIDC_CLIENT_ID", client_id)
-            .env("OIDC_CLIENT_SECRET", client_secret)
-            .env("OIDC_REDIRECT_URIS", redirect_uri)
-            .env("OIDC_POST_LOGOUT_REDIRECT_URIS", post_logout_redirect_uri);
-        if let Some(uri) = backchannel_logout_uri {
-            command.env("OIDC_BACKCHANNEL_LOGOUT_URI", uri);
-        }
-        if let Some(jwks) = jwt_client_jwks {
-            command
-                .env("OIDC_JWT_CLIENT_ID", JWT_CLIENT_ID)
-                .env("OIDC_JWT_CLIENT_JWKS", jwks.to_string());
-        }
-        let mut child = command
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap_or_else(|e| panic!("this test needs Node.js on PATH (node: {e})"));
-
-        // The server's stderr (warnings, errors) goes to the test's captured output.
-        let stderr = child.stderr.take().expect("piped stderr");
-        tokio::spawn(async move {
-            let mut lines = BufReader::new(stderr).lines();
-            while let Ok(Some(line)) = lines.next_line().await {
-                eprintln!("oidc-provider: {line}");
-            }
-        });
-
-        let mut stdout = BufReader::new(child.stdout.take().expect("piped stdout")).lines();
-        let listening = async {
-            while let Some(line) = stdout.next_line().await.expect("read node's stdout") {
-                if let Some(issuer) = line.strip_prefix("LISTENING ") {
-                    return issuer.trim().to_owned();
-                }
-                eprintln!("oidc-provider (stdout): {line}");
-            }
-            let status = child.wait().await;
-            panic!("node server.mjs exited before listening: {status:?}");
-        };
-        let issuer = tokio::time::timeout(Duration::from_secs(30), listening)
-            .await
-            .expect("oidc-provider did not print LISTENING within 30 s");
-        assert!(
-            issuer.starts_with("http://127.0.0.1:"),
-            "unexpected issuer {issuer}"
-        );
-        OidcProvider {
-            issuer,
-            _child: child,
-            _stdout: stdout,
-        }
-    }
+    OidcProvider::start(&env).await
 }
 
 /// The app (`common::app::axum_app` behind the layer) and the provider it talks to.
@@ -279,7 +166,7 @@ async fn start_configured(
     let (base_url, slot) = serve_later().await;
 
     // The layer's after-logout URL (the default, `/`), absolute.
-    let provider = OidcProvider::start(
+    let provider = start_provider(
         &format!("{base_url}/auth/oidc"),
         &format!("{base_url}/"),
         jwt_client_jwks,

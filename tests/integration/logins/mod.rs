@@ -10,6 +10,7 @@ mod custom_provider;
 mod facebook_login;
 mod fakes;
 mod github_login;
+mod interop_access_tokens;
 mod interop_backchannel_logout;
 mod interop_oidc_provider;
 mod linkedin_login;

@@ -45,8 +45,13 @@ async fn start() -> TwoTenants {
         format!("{base_url}/"),
     );
     let (acme, globex) = tokio::join!(
-        OidcProvider::start_client(("acme-app", "acme secret"), &acme_redirect, &home, None),
-        OidcProvider::start_client(
+        super::interop_oidc_provider::start_client(
+            ("acme-app", "acme secret"),
+            &acme_redirect,
+            &home,
+            None
+        ),
+        super::interop_oidc_provider::start_client(
             ("globex-app", "globex secret"),
             &globex_redirect,
             &home,

@@ -9,6 +9,7 @@
 
 mod support;
 
+mod access_tokens;
 mod audience_injection;
 mod backchannel_logout;
 mod cookies;

@@ -14,6 +14,16 @@
 //   OIDC_JWT_CLIENT_ID    optional: a second client, with the same redirect URIs, that
 //                         authenticates with private_key_jwt (RFC 7523)
 //   OIDC_JWT_CLIENT_JWKS  its public keys, a JWK Set as JSON (required with the above)
+//   OIDC_RESOURCE         optional: an API (RFC 8707 resource indicator) the provider issues
+//                         access tokens for, with the scopes OIDC_RESOURCE_SCOPES
+//                         (space-separated). It then also serves token introspection
+//                         (RFC 7662; any confidential client may introspect) and the client
+//                         credentials grant, for two more clients with the secret
+//                         OIDC_SERVICE_CLIENT_SECRET (client_secret_basic):
+//                         OIDC_SERVICE_CLIENT_ID gets JWT access tokens (RFC 9068, at+jwt,
+//                         RS256) and OIDC_OPAQUE_CLIENT_ID opaque ones. Introspection
+//                         requests are counted: GET /__test/introspections answers
+//                         {"count": n}.
 //
 // Prints one line `LISTENING <issuer-url>` on stdout once it answers requests. Exits when
 // stdin closes (the test that spawned it is gone) or on SIGTERM/SIGINT.
@@ -26,7 +36,7 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import process from 'node:process';
 
-import Provider from 'oidc-provider';
+import Provider, { errors } from 'oidc-provider';
 
 function required(name) {
   const value = process.env[name];
@@ -46,6 +56,11 @@ const postLogoutRedirectUris = (process.env.OIDC_POST_LOGOUT_REDIRECT_URIS ?? ''
 const backchannelLogoutUri = process.env.OIDC_BACKCHANNEL_LOGOUT_URI;
 const jwtClientId = process.env.OIDC_JWT_CLIENT_ID;
 const jwtClientJwks = jwtClientId ? JSON.parse(required('OIDC_JWT_CLIENT_JWKS')) : undefined;
+const resource = process.env.OIDC_RESOURCE;
+const resourceScopes = resource ? required('OIDC_RESOURCE_SCOPES') : undefined;
+const serviceClientId = resource ? required('OIDC_SERVICE_CLIENT_ID') : undefined;
+const opaqueClientId = resource ? required('OIDC_OPAQUE_CLIENT_ID') : undefined;
+const serviceClientSecret = resource ? required('OIDC_SERVICE_CLIENT_SECRET') : undefined;
 const port = Number.parseInt(process.env.OIDC_PORT ?? '0', 10);
 if (!Number.isInteger(port) || port < 0 || port > 65535) {
   console.error(`server.mjs: bad OIDC_PORT ${process.env.OIDC_PORT}`);
@@ -76,6 +91,30 @@ const signingKey = { ...privateKey.export({ format: 'jwk' }), use: 'sig', alg: '
 
 const capitalized = (s) => s.charAt(0).toUpperCase() + s.slice(1);
 
+// The service clients of OIDC_RESOURCE: the client credentials grant only.
+const serviceClient = (clientId) => ({
+  client_id: clientId,
+  client_secret: serviceClientSecret,
+  redirect_uris: [],
+  response_types: [],
+  grant_types: ['client_credentials'],
+  token_endpoint_auth_method: 'client_secret_basic',
+});
+
+// What OIDC_RESOURCE is to the provider; any other resource indicator is refused.
+async function getResourceServerInfo(ctx, indicator, client) {
+  if (indicator !== resource) {
+    throw new errors.InvalidTarget();
+  }
+  return {
+    scope: resourceScopes,
+    audience: resource,
+    accessTokenTTL: 300,
+    accessTokenFormat: client.clientId === opaqueClientId ? 'opaque' : 'jwt',
+    jwt: { sign: { alg: 'RS256' } },
+  };
+}
+
 const provider = new Provider(issuer, {
   clients: [
     {
@@ -105,6 +144,7 @@ const provider = new Provider(issuer, {
           },
         ]
       : []),
+    ...(resource ? [serviceClient(serviceClientId), serviceClient(opaqueClientId)] : []),
   ],
   async findAccount(ctx, id) {
     return {
@@ -134,6 +174,19 @@ const provider = new Provider(issuer, {
     rpInitiatedLogout: { enabled: true },
     // Back-Channel Logout: a logout token POSTed to each client of the ended session.
     backchannelLogout: { enabled: true },
+    ...(resource
+      ? {
+          resourceIndicators: {
+            enabled: true,
+            getResourceServerInfo,
+            // A login that names no resource gets an opaque token for userinfo, as before.
+            defaultResource: (ctx, client, oneOf) => oneOf,
+            useGrantedResource: () => false,
+          },
+          introspection: { enabled: true },
+          clientCredentials: { enabled: true },
+        }
+      : {}),
   },
   // oidc-provider's own outgoing requests (the logout tokens) refuse special-use addresses
   // (SSRF protection); the app under test is on loopback, so that one check is dropped here.
@@ -149,5 +202,19 @@ provider.on('server_error', (ctx, error) => console.error('server.mjs: server_er
 provider.on('grant.error', (ctx, error) => console.error('server.mjs: grant.error', error.message));
 provider.on('backchannel.error', (ctx, error) => console.error('server.mjs: backchannel.error', error.message));
 
-server.on('request', provider.callback());
+// Counts introspection requests, for the tests that check the layer's cache.
+let introspections = 0;
+const handle = provider.callback();
+server.on('request', (req, res) => {
+  const path = req.url.split('?')[0];
+  if (resource && req.method === 'GET' && path === '/__test/introspections') {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ count: introspections }));
+    return;
+  }
+  if (req.method === 'POST' && path === '/token/introspection') {
+    introspections += 1;
+  }
+  handle(req, res);
+});
 process.stdout.write(`LISTENING ${issuer}\n`);
