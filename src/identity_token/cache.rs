@@ -42,7 +42,7 @@
 //! A set is 512 bytes, aligned to a 64-byte line: eight 56-byte entries, then the eight
 //! 32-bit tags, which share the last line with the set's lock. A lookup takes the lock, reads
 //! that one line, and reads one entry (one or two lines) only when a tag matches; then, if
-//! the token was not there, the same in its second set.
+//! the token was not there and that set is full, the same in its second set.
 
 use std::hash::{BuildHasher, RandomState};
 use std::sync::{Mutex, MutexGuard};
@@ -149,11 +149,21 @@ impl<V: Clone> VerifiedCache<V> {
         check: impl FnOnce() -> Checked<V>,
     ) -> Option<V> {
         let key = Key::of(&self.hasher, token.as_ref());
-        for choice in [Choice::First, Choice::Second] {
-            if let Some(set) = self.set(key, choice) {
-                if let Some(value) = set.find(key) {
-                    return Some(value.clone());
-                }
+        // Entries are replaced, never removed: a first set with a free way has had one ever
+        // since the token could have been kept, so the token is not in its second set.
+        let first_full = match self.set(key, Choice::First) {
+            Some(set) => match set.find(key) {
+                Some(value) => return Some(value.clone()),
+                None => set.is_full(),
+            },
+            None => true,
+        };
+        if first_full {
+            if let Some(value) = self
+                .set(key, Choice::Second)
+                .and_then(|set| set.find(key).cloned())
+            {
+                return Some(value);
             }
         }
         let value = match check() {
@@ -222,6 +232,10 @@ impl<V> Set<V> {
         way.1.as_ref().map(|entry| &entry.value)
     }
 
+    fn is_full(&self) -> bool {
+        self.entries.iter().all(Option::is_some)
+    }
+
     /// Keeps `value` for `key` if the set has it already (another request may have kept
     /// the same token meanwhile) or has a free way; whether it did.
     fn insert_if_room(&mut self, key: Key, value: &V) -> bool
@@ -284,11 +298,10 @@ impl TokenHasher {
     fn hash(&self, token: &[u8]) -> u64 {
         let k = &self.keys;
         let mut lanes = [k[0], k[1], k[2], k[3]];
-        let mut rounds = token.chunks_exact(64);
-        for round in &mut rounds {
+        let (rounds, rest) = token.as_chunks::<64>();
+        for round in rounds {
             self.round(&mut lanes, round);
         }
-        let rest = rounds.remainder();
         let mut last = [0u8; 64];
         if let Some(into) = last.get_mut(..rest.len()) {
             into.copy_from_slice(rest);
@@ -299,15 +312,17 @@ impl TokenHasher {
         fold(fold(a ^ k[4], b ^ length) ^ c, d ^ k[5])
     }
 
-    fn round(&self, lanes: &mut [u64; 4], bytes: &[u8]) {
-        let word = |i: usize| {
-            bytes
-                .get(i * 8..i * 8 + 8)
-                .and_then(|word| word.try_into().ok())
-                .map_or(0, u64::from_le_bytes)
-        };
-        for (i, (lane, key)) in lanes.iter_mut().zip(&self.keys[4..]).enumerate() {
-            *lane = fold(word(2 * i) ^ *lane, word(2 * i + 1) ^ key);
+    fn round(&self, lanes: &mut [u64; 4], bytes: &[u8; 64]) {
+        let (pairs, _) = bytes.as_chunks::<16>();
+        let (_, keys) = self.keys.split_at(4);
+        for ((lane, key), pair) in lanes.iter_mut().zip(keys).zip(pairs) {
+            let low = pair
+                .first_chunk()
+                .map_or(0, |word| u64::from_le_bytes(*word));
+            let high = pair
+                .last_chunk()
+                .map_or(0, |word| u64::from_le_bytes(*word));
+            *lane = fold(low ^ *lane, high ^ key);
         }
     }
 }
