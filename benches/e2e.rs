@@ -22,8 +22,9 @@
 //!    shared machine; HMAC-SHA256 runs in software under valgrind, so the table also gives
 //!    the instructions of SHA-256's compression function (`callgrind_annotate`'s count for
 //!    `sha2`'s `compress256`) and the layer's cost beyond them.
-//! 3. **Memory**: a fresh layer process under 10,000 distinct valid tokens in rotation for
-//!    `E2E_RSS_SECS`, its resident set sampled every 5 seconds.
+//! 3. **Memory**: a fresh layer process under 200,000 distinct valid tokens in rotation for
+//!    `E2E_RSS_SECS` (more than the verified-token cache holds, 131,072, so it churns), its
+//!    resident set sampled every 5 seconds.
 //!
 //! `wrk` is installed from Debian (`apt-get install -y wrk`) when missing; `valgrind` is
 //! needed for part 2 (skipped without it).
@@ -38,7 +39,7 @@
 //! | `E2E_USERS` | 3000 | distinct signed-in users of the rotation stack |
 //! | `E2E_CALLGRIND_REQUESTS` | 5000 | `N` of part 2 (0 skips it); `W` is 4000 |
 //! | `E2E_RSS_SECS` | 60 | seconds of part 3 (0 skips it) |
-//! | `E2E_RSS_USERS` | 10000 | distinct tokens of part 3 |
+//! | `E2E_RSS_USERS` | 200000 | distinct tokens of part 3 |
 //!
 //! `E2E_SERVE=bare|layer|sessions` runs one app (printing its address; it exits when stdin
 //! closes) and `E2E_PRINT_COOKIES=<prefix>:<count>` prints identity cookies, for profiling a
@@ -63,7 +64,7 @@ use http::StatusCode;
 use socialauth::{Identity, SocialAuthLayer, Twitter};
 use tower_sessions::{MemoryStore, Session, SessionManagerLayer};
 
-use support::{env_u64, sign_identity, unix_now, IDENTITY_COOKIE};
+use support::{env_u64, sign_identity, unix_now, IdentitySigner, IDENTITY_COOKIE};
 
 /// The CPU the apps run on; `wrk` runs on the next one.
 const APP_CPU: usize = 0;
@@ -257,9 +258,10 @@ impl Client {
 /// `count` identity cookies of distinct users, valid for an hour.
 fn identity_cookies(prefix: &str, count: u64) -> Vec<String> {
     let now = unix_now();
+    let signer = IdentitySigner::new();
     (0..count)
         .map(|i| {
-            let token = sign_identity(&format!("{prefix}{i}"), now, now + 3600);
+            let token = signer.sign(&format!("{prefix}{i}"), now, now + 3600);
             format!("{IDENTITY_COOKIE}={token}")
         })
         .collect()
@@ -427,7 +429,7 @@ fn drive() {
     let users = env_u64("E2E_USERS", 3000);
     let callgrind_requests = env_u64("E2E_CALLGRIND_REQUESTS", 5000);
     let rss_secs = env_u64("E2E_RSS_SECS", 60);
-    let rss_users = env_u64("E2E_RSS_USERS", 10_000);
+    let rss_users = env_u64("E2E_RSS_USERS", 200_000);
     let parts = std::env::var("E2E_PARTS").unwrap_or_else(|_| "load,instructions,memory".into());
     let part = |name: &str| parts.split(',').any(|p| p.trim() == name);
     ensure_wrk();
