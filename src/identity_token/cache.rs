@@ -33,7 +33,7 @@
 //! # Memory and cache lines
 //!
 //! A fixed number of sets of [`WAYS`] entries each (a power of two of sets: at least the
-//! capacity asked), allocated once. A token may be kept in one of two sets picked by its hash:
+//! capacity asked), allocated [`SEGMENT`] sets at a time as tokens are kept. A token may be kept in one of two sets picked by its hash:
 //! the first if it has room, else the second, else in place of the first's oldest entry. With
 //! one set a token, the sets that more than eight tokens pick (a fifth of them, with 100,000
 //! tokens in 16,384 sets) would forget one each time another comes, and with tokens in
@@ -45,7 +45,7 @@
 //! the token was not there and that set is full, the same in its second set.
 
 use std::hash::{BuildHasher, RandomState};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard, OnceLock};
 
 /// Entries per set: tokens whose hashes pick the same set share it without evicting each
 /// other until there are more of them.
@@ -63,12 +63,22 @@ pub(crate) enum Checked<V> {
     Failed,
 }
 
+/// Sets per segment: the table is allocated a segment (8 KiB) at a time, when a token is
+/// first kept in it, so a layer that sees few tokens holds little.
+const SEGMENT: usize = 16;
+
 /// A bounded cache of tokens that passed a check, with what the check returned.
 pub(crate) struct VerifiedCache<V> {
     hasher: TokenHasher,
-    /// A power of two of sets.
-    sets: Box<[Slot<V>]>,
+    /// How many sets: a power of two.
+    sets: usize,
+    /// The sets, `segment_sets` a segment (a power of two), each allocated on first use.
+    segments: Box<[Segment<V>]>,
+    segment_sets: usize,
 }
+
+/// `segment_sets` sets, allocated when a token is first kept in one of them.
+type Segment<V> = OnceLock<Box<[Slot<V>]>>;
 
 /// A set, aligned so that its tags and lock share one cache line.
 #[repr(align(64))]
@@ -127,17 +137,12 @@ impl<V: Clone> VerifiedCache<V> {
     /// A cache holding at most `capacity` tokens (rounded up to a power of two of sets).
     pub(crate) fn new(capacity: usize) -> Self {
         let sets = capacity.div_ceil(WAYS).max(1).next_power_of_two();
+        let segment_sets = sets.min(SEGMENT);
         Self {
             hasher: TokenHasher::new(),
-            sets: (0..sets)
-                .map(|_| {
-                    Slot(Mutex::new(Set {
-                        entries: std::array::from_fn(|_| None),
-                        tags: [0; WAYS],
-                        oldest: 0,
-                    }))
-                })
-                .collect(),
+            sets,
+            segments: (0..sets / segment_sets).map(|_| OnceLock::new()).collect(),
+            segment_sets,
         }
     }
 
@@ -151,16 +156,17 @@ impl<V: Clone> VerifiedCache<V> {
         let key = Key::of(&self.hasher, token.as_ref());
         // Entries are replaced, never removed: a first set with a free way has had one ever
         // since the token could have been kept, so the token is not in its second set.
-        let first_full = match self.set(key, Choice::First) {
+        // (A set not allocated yet is empty.)
+        let first_full = match self.set(key, Choice::First, Use::Read) {
             Some(set) => match set.find(key) {
                 Some(value) => return Some(value.clone()),
                 None => set.is_full(),
             },
-            None => true,
+            None => false,
         };
         if first_full {
             if let Some(value) = self
-                .set(key, Choice::Second)
+                .set(key, Choice::Second, Use::Read)
                 .and_then(|set| set.find(key).cloned())
             {
                 return Some(value);
@@ -173,12 +179,12 @@ impl<V: Clone> VerifiedCache<V> {
         };
         // The first set if it has room, else the second, else the first's oldest entry.
         let kept = |choice| {
-            self.set(key, choice)
+            self.set(key, choice, Use::Keep)
                 .is_some_and(|mut set| set.insert_if_room(key, &value))
         };
         if !kept(Choice::First) && !kept(Choice::Second) {
             let forgotten = self
-                .set(key, Choice::First)
+                .set(key, Choice::First, Use::Keep)
                 .and_then(|mut set| set.replace_oldest(key, value.clone()));
             // Dropped after the set's lock is released.
             drop(forgotten);
@@ -188,9 +194,10 @@ impl<V: Clone> VerifiedCache<V> {
 
     /// One of the two sets a token may be kept in: the low bits of its hash pick the first,
     /// the bits from the 16th up the second (the first's neighbour when they pick the same).
-    fn set(&self, key: Key, choice: Choice) -> Option<MutexGuard<'_, Set<V>>> {
-        // `sets.len()` is a power of two.
-        let mask = self.sets.len() - 1;
+    /// `None` for a set not allocated yet (unless it is to keep a token) or poisoned.
+    fn set(&self, key: Key, choice: Choice, to: Use) -> Option<MutexGuard<'_, Set<V>>> {
+        // `sets` is a power of two.
+        let mask = self.sets - 1;
         let first = (key.hash as usize) & mask;
         let index = match choice {
             Choice::First => first,
@@ -199,24 +206,47 @@ impl<V: Clone> VerifiedCache<V> {
                 other => other,
             },
         };
+        let segment = self.segments.get(index / self.segment_sets)?;
+        let slots = match to {
+            Use::Read => segment.get()?,
+            Use::Keep => segment.get_or_init(|| {
+                (0..self.segment_sets)
+                    .map(|_| {
+                        Slot(Mutex::new(Set {
+                            entries: std::array::from_fn(|_| None),
+                            tags: [0; WAYS],
+                            oldest: 0,
+                        }))
+                    })
+                    .collect()
+            }),
+        };
         // A poisoned set is only a miss.
-        self.sets.get(index)?.0.lock().ok()
+        slots.get(index % self.segment_sets)?.0.lock().ok()
     }
 
     /// How many tokens can be kept.
     #[cfg(test)]
     fn capacity(&self) -> usize {
-        self.sets.len() * WAYS
+        self.sets * WAYS
     }
 
     /// How many tokens are kept.
     #[cfg(test)]
     fn len(&self) -> usize {
-        self.sets
+        self.segments
             .iter()
+            .filter_map(OnceLock::get)
+            .flat_map(|slots| slots.iter())
             .filter_map(|slot| slot.0.lock().ok())
             .map(|set| set.entries.iter().flatten().count())
             .sum()
+    }
+
+    /// How many segments are allocated.
+    #[cfg(test)]
+    fn segments_allocated(&self) -> usize {
+        self.segments.iter().filter_map(OnceLock::get).count()
     }
 }
 
@@ -275,6 +305,14 @@ impl<V> Set<V> {
 enum Choice {
     First,
     Second,
+}
+
+/// What a set is looked up for: to read (a set not allocated yet is empty), or to keep a
+/// token (its segment is allocated then).
+#[derive(Clone, Copy)]
+enum Use {
+    Read,
+    Keep,
 }
 
 /// A keyed 64-bit hash of a whole token, with keys drawn at random when it is made: four
@@ -402,6 +440,21 @@ mod tests {
         }
         // And the verified token is still kept.
         assert!(cache.get_or_verify(&token, || Checked::Failed).is_some());
+    }
+
+    #[test]
+    fn the_table_is_allocated_as_tokens_are_kept() {
+        let cache = VerifiedCache::new(1 << 17);
+        assert_eq!(cache.segments_allocated(), 0);
+        let runs = Cell::new(0);
+        for _ in 0..2 {
+            assert_eq!(cache.get_or_verify("bad", || counting(&runs, "bad")), None);
+            assert!(cache
+                .get_or_verify("ok-1", || counting(&runs, "ok-1"))
+                .is_some());
+        }
+        // One segment of 1,024, for the one token kept; the refused one allocated nothing.
+        assert_eq!((cache.segments_allocated(), runs.get()), (1, 3));
     }
 
     #[test]

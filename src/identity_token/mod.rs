@@ -32,8 +32,9 @@ pub(crate) const MAX_TOKEN_LEN: usize = 4096;
 /// Clock skew tolerated on `exp`, `nbf` and `iat`, in seconds.
 pub(crate) const LEEWAY_SECS: u64 = 30;
 /// How many verified tokens are remembered: room for 100,000 users active at once and more.
-/// The table (64 bytes a token) is allocated when the layer is built, 8 MiB; each kept token
-/// adds its user, about 128 bytes with a name and an email (see `cache.rs`).
+/// The table (64 bytes a token, 8 MiB when all of it is in use) is allocated 8 KiB at a time
+/// as tokens are kept; each kept token adds its user, about 128 bytes with a name and an
+/// email (see `cache.rs`).
 const VERIFIED_TOKENS: usize = 1 << 17;
 
 // The JOSE header of every identity token is the signing key's exact header,
