@@ -190,13 +190,15 @@ fn main() {
             (cache, row)
         })
         .collect();
-    if let Some((_, full)) = fresh_rows.get_mut(1) {
-        let mut fill = Row {
-            service: full.service.clone(),
-            order: (0..filler.len() as u32).collect(),
-            cookies: filler,
-            next: 0,
-        };
+    // Kept to the end: memory freed here would be reused by the warm passes below, and their
+    // resident sets would not show what they keep.
+    let mut fill = fresh_rows.get(1).map(|(_, full)| Row {
+        service: full.service.clone(),
+        order: (0..filler.len() as u32).collect(),
+        cookies: filler,
+        next: 0,
+    });
+    if let Some(fill) = &mut fill {
         fill.warm();
     }
     eprintln!(
@@ -293,6 +295,7 @@ fn main() {
             }
         );
     }
+    drop(fill);
     println!();
     for (n, built, before, after) in memory {
         let held = n.min(CACHE_CAPACITY);
