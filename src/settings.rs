@@ -255,7 +255,7 @@ impl Settings {
             return Err(Rejected::Invalid);
         }
         // The session's absolute end, with the same leeway as `exp`.
-        if let Some(session) = identity.user.session {
+        if let Some(session) = identity.user.session() {
             let ends_at = session.ends_at(self.max_session_lifetime);
             if ends_at < now.saturating_sub(crate::identity_token::LEEWAY_SECS) {
                 return Err(Rejected::Expired);
@@ -292,7 +292,7 @@ impl Settings {
         if now < identity.issued_at.saturating_add(half) {
             return None;
         }
-        let ends_at = identity.user.session?.ends_at(self.max_session_lifetime);
+        let ends_at = identity.user.session()?.ends_at(self.max_session_lifetime);
         let expires_at = now
             .saturating_add(self.identity_lifetime.as_secs())
             .min(ends_at);

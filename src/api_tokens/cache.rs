@@ -140,11 +140,12 @@ impl VerdictCache {
 mod tests {
     use super::*;
     use crate::identity::{Identity, User};
-    use std::sync::Arc;
 
     fn admitted(user: &str) -> Verdict {
         Verdict::Valid(Identity {
-            user: Arc::new(User::new("p".into(), user.into(), None, None, None, None)),
+            user: User::from_parts("p", user, None, None, None, None)
+                .build()
+                .unwrap(),
             issued_at: 0,
             expires_at: 100,
         })

@@ -61,18 +61,24 @@ impl Verdict {
                 }
             }
         };
-        let mut user = User::new(
-            provider.to_owned(),
-            facts.subject,
-            facts.name,
-            facts.email,
+        let built = User::from_parts(
+            provider,
+            &facts.subject,
+            facts.name.as_deref(),
+            facts.email.as_deref(),
             claims,
             None,
-        );
-        user.method = AuthMethod::ProviderAccessToken;
-        user.grant = Some(Box::new(grant));
+        )
+        .with_method(AuthMethod::ProviderAccessToken)
+        .with_grant(Some(grant))
+        .build();
+        // Longer than any identity token holds: no layer would accept such a user.
+        let Some(user) = built else {
+            tracing::debug!(provider, "access token's user too large");
+            return Verdict::Invalid;
+        };
         Verdict::Valid(Identity {
-            user: Arc::new(user),
+            user,
             issued_at: facts.issued_at.unwrap_or(now).min(now),
             expires_at: facts.expires_at,
         })

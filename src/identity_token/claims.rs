@@ -52,9 +52,9 @@ pub(super) struct Claims<'a> {
     pub(super) sub: Cow<'a, str>,
     #[serde(borrow)]
     pub(super) provider: Cow<'a, str>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, borrow, skip_serializing_if = "Option::is_none")]
     pub(super) name: Option<Cow<'a, str>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, borrow, skip_serializing_if = "Option::is_none")]
     pub(super) email: Option<Cow<'a, str>>,
     pub(super) iat: u64,
     pub(super) exp: u64,
@@ -76,26 +76,30 @@ pub(super) struct Claims<'a> {
     pub(super) psid: Option<ProviderSessionKey>,
 }
 
-/// A token whose signature and claims passed: its identity, and the times to check it
-/// against the clock on each use.
+/// A token whose signature and claims passed: its identity (with the times to check it
+/// against the clock on each use) and where it may be used. A token's `nbf`, which this
+/// crate never writes, is not kept here (see [`IdentityCodec::check`]).
+///
+/// [`IdentityCodec::check`]: super::IdentityCodec::check
 #[derive(Debug, Clone)]
 pub(crate) struct Verified {
     pub(super) identity: Identity,
-    pub(super) not_before: Option<u64>,
     pub(super) audience: Audience,
 }
 
 impl Verified {
     /// The identity, if `exp`, `nbf` and `iat` hold at `now` (with the leeway).
-    pub(super) fn current_at(self, now: u64) -> Result<Identity, Rejected> {
+    pub(super) fn current_at(
+        self,
+        now: u64,
+        not_before: Option<u64>,
+    ) -> Result<Identity, Rejected> {
         let identity = self.identity;
         if identity.expires_at < now.saturating_sub(LEEWAY_SECS) {
             return Err(Rejected::Expired);
         }
         let current = identity.issued_at <= now.saturating_add(LEEWAY_SECS)
-            && self
-                .not_before
-                .is_none_or(|nbf| nbf <= now.saturating_add(LEEWAY_SECS));
+            && not_before.is_none_or(|nbf| nbf <= now.saturating_add(LEEWAY_SECS));
         current.then_some(identity).ok_or(Rejected::Invalid)
     }
 }

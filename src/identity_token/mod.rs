@@ -14,7 +14,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use hmac::Mac;
 
-use self::cache::VerifiedCache;
+use self::cache::{Checked, VerifiedCache};
 pub(crate) use self::claims::{Audience, Rejected};
 use self::claims::{Claims, Verified, ISSUER};
 use crate::error::AuthError;
@@ -31,9 +31,11 @@ use self::read::read;
 pub(crate) const MAX_TOKEN_LEN: usize = 4096;
 /// Clock skew tolerated on `exp`, `nbf` and `iat`, in seconds.
 pub(crate) const LEEWAY_SECS: u64 = 30;
-/// How many verified tokens are remembered: room for a few thousand users active at once, at
-/// about 0.6 KiB each for a token with a name and an email (5 MiB when full; 4 KiB at most).
-const VERIFIED_TOKENS: usize = 8192;
+/// How many verified tokens are remembered: room for 100,000 users active at once and more.
+/// The table (64 bytes a token, 8 MiB when all of it is in use) is allocated 8 KiB at a time
+/// as tokens are kept; each kept token adds its user, about 128 bytes with a name and an
+/// email (see `cache.rs`).
+const VERIFIED_TOKENS: usize = 1 << 17;
 
 // The JOSE header of every identity token is the signing key's exact header,
 // `{"typ":"JWT","alg":"HS256","kid":"<kid>"}` base64url-encoded (see `Keys`): the `kid` picks
@@ -71,17 +73,17 @@ impl IdentityCodec {
         let claims = Claims {
             iss: ISSUER.into(),
             aud: audience.claim().into(),
-            sub: user.user_id.as_str().into(),
-            provider: user.provider.as_str().into(),
-            name: user.name.as_deref().map(Cow::Borrowed),
-            email: user.email.as_deref().map(Cow::Borrowed),
+            sub: user.user_id().into(),
+            provider: user.provider().into(),
+            name: user.name().map(Cow::Borrowed),
+            email: user.email().map(Cow::Borrowed),
             iat: identity.issued_at,
             exp: identity.expires_at,
             nbf: None,
-            app: user.claims.as_ref().map(Cow::Borrowed),
-            sid: user.session.map(|session| session.id),
-            auth_ms: user.session.map(|session| session.started_ms),
-            psid: user.provider_session,
+            app: user.claims().map(Cow::Borrowed),
+            sid: user.session().map(|session| session.id),
+            auth_ms: user.session().map(|session| session.started_ms),
+            psid: user.provider_session(),
         };
         let failed = || AuthError::internal("could not sign the identity token");
         let json = serde_json::to_vec(&claims).map_err(|_| failed())?;
@@ -123,14 +125,24 @@ impl IdentityCodec {
         if !is_shaped(keys, token) {
             return Err(Rejected::Invalid);
         }
+        // A token with `nbf` (which this crate never writes) is verified in full on each
+        // request rather than kept: the cache's entries have no room for it.
+        let mut not_before = None;
         let verified = self
             .verified
-            .get_or_verify(token, || read(keys, token))
+            .get_or_verify(token, || match read(keys, token) {
+                Some((verified, None)) => Checked::Keep(verified),
+                Some((verified, nbf)) => {
+                    not_before = nbf;
+                    Checked::Once(verified)
+                }
+                None => Checked::Failed,
+            })
             .ok_or(Rejected::Invalid)?;
         if verified.audience != audience {
             return Err(Rejected::Invalid);
         }
-        verified.current_at(now)
+        verified.current_at(now, not_before)
     }
 
     /// The identity in a token of ours for `audience` whatever its times say: signature,
@@ -143,8 +155,8 @@ impl IdentityCodec {
         audience: Audience,
     ) -> Option<Identity> {
         read(keys, token)
-            .filter(|verified| verified.audience == audience)
-            .map(|verified| verified.identity)
+            .filter(|(verified, _)| verified.audience == audience)
+            .map(|(verified, _)| verified.identity)
     }
 }
 
@@ -184,16 +196,11 @@ mod tests {
     }
 
     fn identity(iat: u64, exp: u64) -> Identity {
-        let (provider, user_id, name) = ("twitter".into(), "12345".into(), Some("jack".into()));
-        user_identity(
-            User::new(provider, user_id, name, None, None, None),
-            iat,
-            exp,
-        )
+        let user = User::from_parts("twitter", "12345", Some("jack"), None, None, None);
+        user_identity(user.build().unwrap(), iat, exp)
     }
 
-    fn user_identity(user: User, iat: u64, exp: u64) -> Identity {
-        let user = Arc::new(user);
+    fn user_identity(user: Arc<User>, iat: u64, exp: u64) -> Identity {
         Identity {
             user,
             issued_at: iat,
@@ -403,17 +410,19 @@ mod tests {
             id: crate::state::session::SessionId::generate().unwrap(),
             started_ms: now() * 1000,
         };
-        let (name, email) = (Some("Zoë \"Z\" 😀".into()), Some("z@example.com".into()));
-        let (sub, claims) = ("a\"b\\c\u{1}".into(), Some(claims));
+        let (name, email) = (Some("Zoë \"Z\" 😀"), Some("z@example.com"));
+        let (sub, claims) = ("a\"b\\c\u{1}", Some(claims));
         let psid = crate::state::provider_session::ProviderSessionKey::from_u128(42);
-        let user = User::new("github".into(), sub, name, email, claims, Some(session))
-            .with_provider_session(Some(psid));
+        let user = User::from_parts("github", sub, name, email, claims, Some(session))
+            .with_provider_session(Some(psid))
+            .build()
+            .unwrap();
         let who = user_identity(user, now(), now() + 60);
         let token = codec.sign(&keys(), &who, Cookie).unwrap();
         let back = codec.verify(&keys(), &token, now(), Cookie).unwrap();
         assert_eq!(back.claim("role"), Some(&serde_json::json!("admin")));
         assert_eq!(back, who);
-        assert_eq!(back.user.provider_session, Some(psid));
+        assert_eq!(back.user.provider_session(), Some(psid));
         let mut extra = valid_claims();
         extra["jti"] = serde_json::json!({"a": [1, null]});
         extra["name"] = serde_json::Value::Null;

@@ -2,7 +2,6 @@
 //! first.
 
 use std::borrow::Cow;
-use std::sync::Arc;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -21,7 +20,8 @@ const CLAIMS_ON_STACK: usize = 768;
 
 /// Verifies a token's header and signature and reads its claims, checking everything but
 /// the times: size, header (so the algorithm), signature, issuer, audience, the claims' types.
-pub(super) fn read(keys: &Keys, token: &[u8]) -> Option<Verified> {
+/// The token's `nbf` beside, when it has one.
+pub(super) fn read(keys: &Keys, token: &[u8]) -> Option<(Verified, Option<u64>)> {
     if token.len() > MAX_TOKEN_LEN {
         return None;
     }
@@ -62,7 +62,10 @@ pub(super) fn read(keys: &Keys, token: &[u8]) -> Option<Verified> {
     if json.first() != Some(&b'{') {
         return None;
     }
-    let claims: Claims<'_> = serde_json::from_slice(json).ok()?;
+    // UTF-8 checked once for the whole text, which `serde_json` then reads as a `str`
+    // (from bytes, it checks each string on its own, at several times the cost).
+    let json = std::str::from_utf8(json).ok()?;
+    let claims: Claims<'_> = serde_json::from_str(json).ok()?;
     let audience = match claims.aud.as_ref() {
         IDENTITY_AUDIENCE => Audience::Cookie,
         BEARER_AUDIENCE => Audience::Bearer,
@@ -76,26 +79,29 @@ pub(super) fn read(keys: &Keys, token: &[u8]) -> Option<Verified> {
         (None, None) => None,
         _ => return None,
     };
-    let mut user = User::new(
-        claims.provider.into_owned(),
-        claims.sub.into_owned(),
-        claims.name.map(Cow::into_owned),
-        claims.email.map(Cow::into_owned),
+    // The strings are borrowed from the decoded JSON (copied once, into the user's one
+    // allocation) unless they had escapes.
+    let user = User::from_parts(
+        &claims.provider,
+        &claims.sub,
+        claims.name.as_deref(),
+        claims.email.as_deref(),
         claims.app.map(Cow::into_owned),
         session,
     )
-    .with_provider_session(claims.psid);
-    user.method = match audience {
+    .with_provider_session(claims.psid)
+    .with_method(match audience {
         Audience::Cookie => AuthMethod::Cookie,
         Audience::Bearer => AuthMethod::BearerToken,
-    };
-    Some(Verified {
+    })
+    .build()?;
+    let verified = Verified {
         identity: Identity {
-            user: Arc::new(user),
+            user,
             issued_at: claims.iat,
             expires_at: claims.exp,
         },
-        not_before: claims.nbf,
         audience,
-    })
+    };
+    Some((verified, claims.nbf))
 }

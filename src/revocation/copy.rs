@@ -110,16 +110,16 @@ impl Facts {
         if self.sessions.contains_key(&session.id.as_u128()) {
             return true;
         }
-        if let Some(key) = user.provider_session {
+        if let Some(key) = user.provider_session() {
             if self.provider_sessions.contains_key(&key.as_u128()) {
                 return true;
             }
         }
-        self.users.get(&user.key).is_some_and(|bucket| {
+        self.users.get(&user.key()).is_some_and(|bucket| {
             bucket.iter().any(|fact| {
                 session.started_ms <= fact.before_ms
-                    && *fact.provider == *user.provider
-                    && *fact.user_id == *user.user_id
+                    && *fact.provider == *user.provider()
+                    && *fact.user_id == *user.user_id()
             })
         })
     }
@@ -225,15 +225,19 @@ impl LocalCopy {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
     use crate::state::session::SessionId;
 
-    fn user(provider: &str, id: &str, started_ms: u64) -> (User, Session) {
+    fn user(provider: &str, id: &str, started_ms: u64) -> (Arc<User>, Session) {
         let session = Session {
             id: SessionId::generate().unwrap(),
             started_ms,
         };
-        let user = User::new(provider.into(), id.into(), None, None, None, Some(session));
+        let user = User::from_parts(provider, id, None, None, None, Some(session))
+            .build()
+            .unwrap();
         (user, session)
     }
 
@@ -284,9 +288,18 @@ mod tests {
         let (ada_too, same_session) = user("oidc", "ada", 2_000);
         let (elsewhere, other_session) = user("oidc", "ada", 3_000);
         let key = |n: u128| Some(ProviderSessionKey::from_u128(n));
-        let with = |user: User, n| User {
-            provider_session: key(n),
-            ..user
+        let with = |user: Arc<User>, n| {
+            User::from_parts(
+                user.provider(),
+                user.user_id(),
+                None,
+                None,
+                None,
+                user.session(),
+            )
+            .with_provider_session(key(n))
+            .build()
+            .unwrap()
         };
         let (ada, ada_too, elsewhere) = (with(ada, 7), with(ada_too, 7), with(elsewhere, 8));
         copy.apply(

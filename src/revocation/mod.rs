@@ -235,7 +235,7 @@ impl Revocations {
     /// revoke), however old the copy is: a stale copy is not a revocation. For a logout,
     /// which must revoke whatever is not known to be revoked already.
     pub(crate) fn known_revoked(&self, user: &User) -> bool {
-        match user.session {
+        match user.session() {
             Some(session) => self.inner.shared.copy.revokes(user, session),
             None => true,
         }

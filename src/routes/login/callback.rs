@@ -2,8 +2,6 @@
 //! the provider's answer turned into a profile, the app's authorize hook, and the new
 //! sign-in's cookies.
 
-use std::sync::Arc;
-
 use bytes::Bytes;
 use http::header::SET_COOKIE;
 use http::{HeaderValue, Response, StatusCode};
@@ -116,7 +114,7 @@ impl LoginRoute<'_> {
         self.settings.observer.login_succeeded(
             self.name,
             identity.user_id(),
-            identity.user.claims.is_some(),
+            identity.user.claims().is_some(),
         );
         Ok(response)
     }
@@ -195,18 +193,23 @@ impl LoginRoute<'_> {
             id: SessionId::generate()?,
             started_ms: self.settings.clock.now_ms(),
         };
+        // A profile longer than an identity token can carry would make a cookie that no
+        // layer accepts.
+        let user = User::from_parts(
+            &profile.provider,
+            &profile.user_id,
+            profile.name.as_deref(),
+            profile.email.as_deref(),
+            claims,
+            Some(session),
+        )
+        .with_provider_session(profile.provider_session)
+        .build()
+        .ok_or_else(|| {
+            AuthError::internal("the identity is too large for a browser cookie (4096 bytes)")
+        })?;
         Ok(Identity {
-            user: Arc::new(
-                User::new(
-                    profile.provider,
-                    profile.user_id,
-                    profile.name,
-                    profile.email,
-                    claims,
-                    Some(session),
-                )
-                .with_provider_session(profile.provider_session),
-            ),
+            user,
             issued_at: now,
             expires_at: now + self.settings.identity_lifetime.as_secs(),
         })
