@@ -38,6 +38,7 @@
 //! | `E2E_CONNECTIONS` | 16 | `wrk` keep-alive connections |
 //! | `E2E_USERS` | 3000 | distinct signed-in users of the rotation stack |
 //! | `E2E_CALLGRIND_REQUESTS` | 5000 | `N` of part 2 (0 skips it); `W` is 4000 |
+//! | `E2E_KEEP_CALLGRIND` | unset | when set, part 2's callgrind files are kept (their paths printed), for `callgrind_annotate` |
 //! | `E2E_RSS_SECS` | 60 | seconds of part 3 (0 skips it) |
 //! | `E2E_RSS_USERS` | 200000 | distinct tokens of part 3 |
 //!
@@ -598,8 +599,10 @@ fn sha256_instructions(out: &Path) -> u64 {
 
 /// User-space instructions of a callgrind run of `stack` sent `requests` requests.
 fn callgrind_total(stack: &str, cookies: &[String], expect: &str, requests: u64) -> Counts {
+    static RUN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let run = RUN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let out = std::env::temp_dir().join(format!(
-        "socialauth-e2e-callgrind-{}-{stack}-{requests}.out",
+        "socialauth-e2e-callgrind-{}-{run}-{stack}-{requests}.out",
         std::process::id()
     ));
     let out_arg = format!("--callgrind-out-file={}", out.display());
@@ -628,7 +631,11 @@ fn callgrind_total(stack: &str, cookies: &[String], expect: &str, requests: u64)
     server.stop();
     let text = std::fs::read_to_string(&out).expect("callgrind output");
     let sha256 = sha256_instructions(&out);
-    let _ = std::fs::remove_file(&out);
+    if std::env::var_os("E2E_KEEP_CALLGRIND").is_some() {
+        eprintln!("kept {}", out.display());
+    } else {
+        let _ = std::fs::remove_file(&out);
+    }
     let total = text
         .lines()
         .find_map(|l| {

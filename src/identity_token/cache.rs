@@ -45,6 +45,7 @@
 //! the token was not there and that set is full, the same in its second set.
 
 use std::hash::{BuildHasher, RandomState};
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::{Mutex, MutexGuard, OnceLock};
 
 /// Entries per set: tokens whose hashes pick the same set share it without evicting each
@@ -75,6 +76,12 @@ pub(crate) struct VerifiedCache<V> {
     /// The sets, `segment_sets` a segment (a power of two), each allocated on first use.
     segments: Box<[Segment<V>]>,
     segment_sets: usize,
+    /// The sets in use, a power of two: one segment's at first, doubled (up to `sets`) each
+    /// time the tokens kept in a free way pass three quarters of their room. So the tokens of
+    /// a site with few users sit in a few pages, not spread over the whole table.
+    active: AtomicUsize,
+    /// Tokens kept in a free way so far (an entry is never removed, only replaced).
+    kept: AtomicUsize,
 }
 
 /// `segment_sets` sets, allocated when a token is first kept in one of them.
@@ -143,6 +150,8 @@ impl<V: Clone> VerifiedCache<V> {
             sets,
             segments: (0..sets / segment_sets).map(|_| OnceLock::new()).collect(),
             segment_sets,
+            active: AtomicUsize::new(segment_sets),
+            kept: AtomicUsize::new(0),
         }
     }
 
@@ -182,7 +191,9 @@ impl<V: Clone> VerifiedCache<V> {
             self.set(key, choice, Use::Keep)
                 .is_some_and(|mut set| set.insert_if_room(key, &value))
         };
-        if !kept(Choice::First) && !kept(Choice::Second) {
+        if kept(Choice::First) || kept(Choice::Second) {
+            self.note_kept();
+        } else {
             let forgotten = self
                 .set(key, Choice::First, Use::Keep)
                 .and_then(|mut set| set.replace_oldest(key, value.clone()));
@@ -192,12 +203,29 @@ impl<V: Clone> VerifiedCache<V> {
         Some(value)
     }
 
+    /// Counts a token kept in a free way, and doubles the sets in use when the tokens kept
+    /// pass three quarters of their room. A token kept before is then looked for in its sets
+    /// among the larger number, which are its old ones for half of the tokens: the others
+    /// miss once, are checked again and kept anew (their old entries are forgotten as any
+    /// old entry is).
+    fn note_kept(&self) {
+        let kept = self.kept.fetch_add(1, Relaxed) + 1;
+        let active = self.active.load(Relaxed);
+        if active < self.sets && kept > active * WAYS / 4 * 3 {
+            // Another request may have doubled it meanwhile: then this one does not.
+            let _ = self
+                .active
+                .compare_exchange(active, active * 2, Relaxed, Relaxed);
+        }
+    }
+
     /// One of the two sets a token may be kept in: the low bits of its hash pick the first,
     /// the bits from the 16th up the second (the first's neighbour when they pick the same).
     /// `None` for a set not allocated yet (unless it is to keep a token) or poisoned.
     fn set(&self, key: Key, choice: Choice, to: Use) -> Option<MutexGuard<'_, Set<V>>> {
-        // `sets` is a power of two.
-        let mask = self.sets - 1;
+        // The sets in use are a power of two, at most `sets`. A request that reads the number
+        // just before it doubles looks in the sets of the smaller table: a miss at worst.
+        let mask = self.active.load(Relaxed).min(self.sets) - 1;
         let first = (key.hash as usize) & mask;
         let index = match choice {
             Choice::First => first,
@@ -518,14 +546,47 @@ mod tests {
         let cache = VerifiedCache::new(1024);
         let runs = Cell::new(0);
         let tokens: Vec<String> = (0..512).map(|i| format!("ok-{i}")).collect();
+        let mut runs_per_pass = Vec::new();
         for _ in 0..3 {
+            let before = runs.get();
             for token in &tokens {
                 assert!(cache
                     .get_or_verify(token, || counting(&runs, token))
                     .is_some());
             }
+            runs_per_pass.push(runs.get() - before);
         }
-        assert_eq!((runs.get(), cache.len()), (512, 512));
+        // The first pass checks each token and grows the sets in use from 16 to 128 on the
+        // way; the second checks again only those kept before a doubling whose sets moved
+        // (about half of them; tokens kept in the first 16 sets, most); the third checks none.
+        let [first, second, third] = runs_per_pass[..] else {
+            unreachable!()
+        };
+        assert_eq!(first, 512);
+        assert!(second <= first / 4 * 3, "{second} checked again");
+        assert_eq!(third, 0);
+    }
+
+    #[test]
+    fn few_tokens_use_few_sets_and_the_sets_grow_with_the_tokens() {
+        let cache = VerifiedCache::new(1 << 17);
+        let runs = Cell::new(0);
+        let keep = |n: usize| {
+            for i in 0..n {
+                let token = format!("ok-{i}");
+                cache.get_or_verify(&token, || counting(&runs, &token));
+            }
+        };
+        // 90 tokens: one segment's 16 sets (128 ways) hold them all.
+        keep(90);
+        assert_eq!(cache.active.load(Relaxed), 16);
+        assert_eq!(cache.segments_allocated(), 1);
+        // 3,000 tokens: the sets in use doubled until three quarters of them hold 3,000
+        // (512 sets), in the first 32 segments, not all over the 1,024.
+        keep(3000);
+        let active = cache.active.load(Relaxed);
+        assert!((512..=1024).contains(&active), "{active} sets in use");
+        assert!(cache.segments_allocated() <= active / SEGMENT);
     }
 
     #[test]
