@@ -142,6 +142,29 @@ pub(crate) fn authenticate(
     Ok(None)
 }
 
+/// The client's form `POST` of `body` to `url` asking for JSON, with the `Authorization`
+/// header [`authenticate`] gave, if any.
+pub(crate) fn form_post(
+    outbound: &crate::outbound::Outbound,
+    url: url::Url,
+    body: String,
+    basic: Option<String>,
+) -> reqwest::RequestBuilder {
+    let request = outbound
+        .client()
+        .post(url)
+        .header(
+            http::header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded",
+        )
+        .header(http::header::ACCEPT, "application/json");
+    match basic {
+        Some(basic) => request.header(http::header::AUTHORIZATION, basic),
+        None => request,
+    }
+    .body(body)
+}
+
 /// `Authorization: Basic` for `client_secret_basic`: RFC 6749 §2.3.1 has the id and the
 /// secret form-urlencoded before they are joined with `:` and base64-encoded.
 fn basic_credentials(client_id: &str, client_secret: &ClientSecret) -> String {

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use url::Url;
 
-use super::client_auth::{authenticate, ClientAuth, Credentials};
+use super::client_auth::{authenticate, form_post, ClientAuth, Credentials};
 use crate::error::AuthErrorKind;
 use crate::outbound::Outbound;
 use crate::provider::access_token::{first_string, Refusal, Rule, Scopes, TokenFacts};
@@ -64,19 +64,9 @@ impl Introspection<'_> {
             .map_err(|_| Refusal::Unavailable("client assertion not signed"))?;
             (form.finish(), basic)
         };
-        let mut request = outbound
-            .client()
-            .post(self.endpoint.clone())
-            .header(
-                http::header::CONTENT_TYPE,
-                "application/x-www-form-urlencoded",
-            )
-            .header(http::header::ACCEPT, "application/json");
-        if let Some(basic) = basic {
-            request = request.header(http::header::AUTHORIZATION, basic);
-        }
+        let request = form_post(outbound, self.endpoint.clone(), body, basic);
         let reply = outbound
-            .send(request.body(body), "introspection")
+            .send(request, "introspection")
             .await
             .map_err(|error| match error.kind() {
                 AuthErrorKind::ProviderTimeout => Refusal::Unavailable("introspection timed out"),

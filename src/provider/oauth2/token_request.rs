@@ -3,7 +3,7 @@
 
 use url::Url;
 
-use super::client_auth::{authenticate, ClientAuth, Credentials};
+use super::client_auth::{authenticate, form_post, ClientAuth, Credentials};
 use super::token_response::{read_answer, TokenResponse};
 use crate::error::AuthError;
 use crate::outbound::Outbound;
@@ -79,18 +79,8 @@ impl TokenRequest<'_> {
             )?;
             (form.finish(), basic)
         };
-        let mut request = outbound
-            .client()
-            .post(self.token_url.clone())
-            .header(
-                http::header::CONTENT_TYPE,
-                "application/x-www-form-urlencoded",
-            )
-            .header(http::header::ACCEPT, "application/json");
-        if let Some(basic) = basic {
-            request = request.header(http::header::AUTHORIZATION, basic);
-        }
-        let reply = outbound.send(request.body(body), "token").await?;
+        let request = form_post(outbound, self.token_url.clone(), body, basic);
+        let reply = outbound.send(request, "token").await?;
         read_answer(self.provider, reply.status, &reply.body, sent_verifier)
     }
 }
