@@ -138,6 +138,24 @@ impl OidcFlow {
         Ok(metadata)
     }
 
+    /// The key the provider publishes for a token with this JOSE header (its `kid` and
+    /// `alg`), from the JWKS cache: ID, logout and access tokens alike.
+    async fn signing_key(
+        &self,
+        cx: &ProviderContext<'_>,
+        metadata: &Metadata,
+        header: &jws::TokenHeader,
+    ) -> Result<jsonwebtoken::jwk::Jwk, AuthError> {
+        self.jwks
+            .key(
+                cx.outbound,
+                &metadata.jwks_uri,
+                header.kid.as_deref(),
+                header.alg,
+            )
+            .await
+    }
+
     /// The configured client authentication, or the one the discovery document allows.
     fn client_auth(&self, metadata: &Metadata) -> ClientAuth {
         if let Some(auth) = &self.oidc.client_auth {
@@ -262,15 +280,7 @@ impl OidcFlow {
         if header.typ.as_deref().is_some_and(jws::is_logout_typ) {
             return Err(id_token::rejected("a logout token (typ), not an ID token"));
         }
-        let jwk = self
-            .jwks
-            .key(
-                cx.outbound,
-                &metadata.jwks_uri,
-                header.kid.as_deref(),
-                header.alg,
-            )
-            .await?;
+        let jwk = self.signing_key(cx, metadata, &header).await?;
         let claims = id_token::verify_signature(token, &jwk, header.alg)?;
         let tenant_issuer = self
             .tenant_issuer(claims.tid.as_deref())
@@ -507,13 +517,7 @@ impl OidcFlow {
             id_token::read_header(token, &self.oidc.algorithms).map_err(LogoutRefused::Token)?;
         logout_token::check_typ(header.typ.as_deref()).map_err(LogoutRefused::Token)?;
         let jwk = self
-            .jwks
-            .key(
-                cx.outbound,
-                &metadata.jwks_uri,
-                header.kid.as_deref(),
-                header.alg,
-            )
+            .signing_key(cx, metadata, &header)
             .await
             .map_err(|error| match error.kind() {
                 AuthErrorKind::LoginFailed => {

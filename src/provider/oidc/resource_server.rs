@@ -30,13 +30,7 @@ impl OidcFlow {
             .await
             .map_err(|_| Refusal::Unavailable("discovery failed"))?;
         let jwk = self
-            .jwks
-            .key(
-                cx.outbound,
-                &metadata.jwks_uri,
-                header.kid.as_deref(),
-                header.alg,
-            )
+            .signing_key(cx, metadata, &header)
             .await
             .map_err(|error| match error.kind() {
                 AuthErrorKind::LoginFailed => Refusal::Invalid("signed with an unknown key"),
