@@ -24,6 +24,7 @@ use crate::state::keys::Keys;
 mod cache;
 mod claims;
 mod read;
+mod token_hash;
 
 use self::read::read;
 
